@@ -1,0 +1,189 @@
+//! The result of a successful validation: provider name, claims and scopes.
+//!
+//! ```
+//! use oauth2::{Authenticated, Scopes};
+//!
+//! let auth = Authenticated::new("corp", serde_json::json!({
+//!     "sub": "alice", "scope": "read write", "realm_access": {"roles": ["admin"]}
+//! }));
+//! assert_eq!(auth.provider(), "corp");
+//! assert_eq!(auth.subject(), Some("alice"));
+//! assert!(auth.scopes().contains_all(["read", "write"]));
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Claims { sub: String, #[serde(rename = "scope")] scopes: Scopes }
+//! let claims: Claims = auth.deserialize().unwrap();
+//! assert_eq!(claims.sub, "alice");
+//! assert!(claims.scopes.contains("write"));
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer};
+use serde_json::{Map, Value};
+
+/// A validated token: which provider issued it and its claims.
+///
+/// Put in the request extensions by the layer; also an extractor (see
+/// [`extract`](crate::extract)). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    provider: Arc<str>,
+    /// Always a JSON object.
+    claims: Arc<Value>,
+}
+
+impl Authenticated {
+    /// Wraps claims validated elsewhere (tests, custom adapters).
+    /// A non-object value is treated as no claims.
+    pub fn new(provider: impl Into<Arc<str>>, claims: Value) -> Self {
+        let claims = match claims {
+            Value::Object(_) => claims,
+            _ => Value::Object(Map::new()),
+        };
+        Self {
+            provider: provider.into(),
+            claims: Arc::new(claims),
+        }
+    }
+
+    /// The name of the provider that issued the token.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// All claims as a JSON map.
+    pub fn claims(&self) -> &Map<String, Value> {
+        match &*self.claims {
+            Value::Object(map) => map,
+            _ => unreachable!("claims are always an object"),
+        }
+    }
+
+    /// One claim.
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.claims().get(name)
+    }
+
+    /// The `sub` claim.
+    pub fn subject(&self) -> Option<&str> {
+        self.claim("sub").and_then(Value::as_str)
+    }
+
+    /// The granted scopes, from `scope` (space-separated) or `scp` (array or string).
+    pub fn scopes(&self) -> Scopes {
+        Scopes::from_claims(self.claims())
+    }
+
+    /// The claims as a typed value.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&*self.claims)
+    }
+}
+
+/// A set of OAuth scopes.
+///
+/// Deserializes from a space-separated string (`scope`) or an array of strings (`scp`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scopes(Vec<String>);
+
+impl Scopes {
+    /// Reads `scope`, else `scp`, from claims.
+    pub fn from_claims(claims: &Map<String, Value>) -> Self {
+        claims
+            .get("scope")
+            .or_else(|| claims.get("scp"))
+            .and_then(|v| Self::deserialize(v).ok())
+            .unwrap_or_default()
+    }
+
+    /// Whether `scope` was granted.
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.iter().any(|s| s == scope)
+    }
+
+    /// Whether every one of `scopes` was granted.
+    pub fn contains_all<'a>(&self, scopes: impl IntoIterator<Item = &'a str>) -> bool {
+        scopes.into_iter().all(|s| self.contains(s))
+    }
+
+    /// The scopes among `required` that were not granted.
+    pub fn missing<'a>(&self, required: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        required.into_iter().filter(|s| !self.contains(s)).collect()
+    }
+
+    /// Iterates over the granted scopes.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    /// The number of granted scopes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no scope was granted.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<S: Into<String>> FromIterator<S> for Scopes {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        Self(iter.into_iter().map(Into::into).collect())
+    }
+}
+
+impl<'de> Deserialize<'de> for Scopes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Scopes;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a space-separated string or an array of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scopes, E> {
+                Ok(v.split_ascii_whitespace().collect())
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Scopes, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(Scopes(out))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scopes, E> {
+                Ok(Scopes::default())
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn scopes(v: Value) -> Scopes {
+        Scopes::from_claims(v.as_object().unwrap())
+    }
+
+    #[test]
+    fn scope_string_and_scp_array() {
+        assert!(scopes(json!({"scope": "a  b\tc"})).contains_all(["a", "b", "c"]));
+        assert!(scopes(json!({"scp": ["x", "y"]})).contains_all(["x", "y"]));
+        assert!(scopes(json!({"scp": "x y"})).contains("y"));
+        assert!(scopes(json!({})).is_empty());
+        assert!(scopes(json!({"scope": 5})).is_empty());
+        assert_eq!(scopes(json!({"scope": "a"})).missing(["a", "b"]), ["b"]);
+    }
+
+    #[test]
+    fn non_object_claims_become_empty() {
+        let a = Authenticated::new("p", json!([1, 2]));
+        assert!(a.claims().is_empty());
+    }
+}

@@ -1,0 +1,375 @@
+//! A development identity provider, in process, on 127.0.0.1 (feature `dev-issuer`).
+//!
+//! It generates RS256, ES256 and EdDSA keys, serves OIDC discovery, a JWKS and a
+//! `client_credentials` token endpoint, mints tokens with any claims and headers,
+//! rotates keys, counts requests, and switches into fault modes (down, slow, malformed
+//! JWKS) so that tests can check what a real provider's outage does. No account, no
+//! network. Not for production: it accepts any client.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use oauth2::{dev::DevIssuer, Authenticator};
+//!
+//! let idp = DevIssuer::start().await.unwrap();
+//! let auth = Authenticator::builder().provider(idp.provider("dev")).build().unwrap();
+//! auth.ready().await; // keys fetched through discovery
+//!
+//! let token = idp.token().subject("alice").scope("read").sign();
+//! let valid = auth.validator().validate(&token).await.unwrap();
+//! assert_eq!(valid.subject(), Some("alice"));
+//!
+//! idp.rotate(); // new keys: the next token has an unknown kid, fetched once
+//! let token = idp.token().sign();
+//! assert!(auth.validator().validate(&token).await.is_ok());
+//! assert_eq!(auth.key_stats("dev").unwrap().unknown_kid_refetches, 1);
+//! # }
+//! ```
+
+mod keys;
+mod server;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde_json::{Map, Value, json};
+
+pub use keys::DEV_ALGORITHMS;
+use keys::SigningKey;
+
+use crate::config::{Provider, ProviderBuilder};
+
+/// The audience of the dev issuer's tokens unless one is set.
+pub const DEFAULT_AUDIENCE: &str = "dev-api";
+
+/// How the dev issuer misbehaves, to test outages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answers normally.
+    #[default]
+    None,
+    /// Every endpoint answers 503.
+    Down,
+    /// Every endpoint answers after this delay.
+    Slow(Duration),
+    /// The JWKS endpoint answers 200 with a body that is not JSON.
+    MalformedJwks,
+    /// The JWKS endpoint answers 200 with JSON that is not a JWK set.
+    InvalidJwks,
+}
+
+/// Request counters of the dev issuer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct DevStats {
+    /// Requests to `/.well-known/openid-configuration`.
+    pub discovery: u64,
+    /// Requests to `/jwks`.
+    pub jwks: u64,
+    /// Requests to `/token`.
+    pub token: u64,
+}
+
+pub(crate) struct State {
+    issuer: String,
+    keys: RwLock<Vec<Arc<SigningKey>>>,
+    generation: AtomicU64,
+    fault: Mutex<Fault>,
+    jwks_max_age: Mutex<Option<u64>>,
+    discovery: AtomicU64,
+    jwks: AtomicU64,
+    token: AtomicU64,
+}
+
+impl State {
+    fn key(&self, alg: Algorithm) -> Arc<SigningKey> {
+        self.keys
+            .read()
+            .expect("keys lock")
+            .iter()
+            .find(|k| k.alg == alg)
+            .cloned()
+            .unwrap_or_else(|| {
+                panic!("the dev issuer has no {alg:?} key; use one of {DEV_ALGORITHMS:?}")
+            })
+    }
+
+    pub(crate) fn jwks(&self) -> Value {
+        let keys: Vec<Value> = self
+            .keys
+            .read()
+            .expect("keys lock")
+            .iter()
+            .map(|k| k.jwk.clone())
+            .collect();
+        json!({ "keys": keys })
+    }
+}
+
+fn generate_keys(generation: u64) -> Vec<Arc<SigningKey>> {
+    DEV_ALGORITHMS
+        .iter()
+        .map(|&alg| {
+            let kid = format!("{}-{generation}", format!("{alg:?}").to_ascii_lowercase());
+            Arc::new(SigningKey::generate(alg, kid))
+        })
+        .collect()
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A running development identity provider. Stops when dropped.
+pub struct DevIssuer {
+    state: Arc<State>,
+    addr: SocketAddr,
+    task: tokio::task::AbortHandle,
+}
+
+impl std::fmt::Debug for DevIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevIssuer")
+            .field("issuer", &self.state.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for DevIssuer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl DevIssuer {
+    /// Starts on a free port of 127.0.0.1.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts on `addr`.
+    pub async fn start_on(addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let issuer = format!("http://{addr}");
+        let keys = tokio::task::spawn_blocking(|| generate_keys(1))
+            .await
+            .map_err(std::io::Error::other)?;
+        let state = Arc::new(State {
+            issuer,
+            keys: RwLock::new(keys),
+            generation: AtomicU64::new(1),
+            fault: Mutex::new(Fault::None),
+            jwks_max_age: Mutex::new(None),
+            discovery: AtomicU64::new(0),
+            jwks: AtomicU64::new(0),
+            token: AtomicU64::new(0),
+        });
+        let app = server::router(state.clone());
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::warn!(error = %e, "dev issuer stopped");
+            }
+        });
+        Ok(Self {
+            state,
+            addr,
+            task: task.abort_handle(),
+        })
+    }
+
+    /// The issuer identifier, `http://127.0.0.1:PORT`.
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    /// The socket address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The JWKS URL.
+    pub fn jwks_url(&self) -> String {
+        format!("{}/jwks", self.state.issuer)
+    }
+
+    /// The token endpoint URL (`client_credentials`, any client).
+    pub fn token_url(&self) -> String {
+        format!("{}/token", self.state.issuer)
+    }
+
+    /// A provider configuration for this issuer (discovery, audience
+    /// [`DEFAULT_AUDIENCE`]); adjust it further before building.
+    pub fn provider(&self, name: &str) -> ProviderBuilder {
+        Provider::builder(name)
+            .issuer(self.issuer())
+            .audience(DEFAULT_AUDIENCE)
+    }
+
+    /// The published JWK set.
+    pub fn jwks(&self) -> Value {
+        self.state.jwks()
+    }
+
+    /// Starts a token with `iss`, `sub` = `dev-user`, `aud` = [`DEFAULT_AUDIENCE`],
+    /// `iat` = now and `exp` = now + 1 h, signed RS256 with the current key.
+    pub fn token(&self) -> TokenBuilder {
+        TokenBuilder::new(self.state.clone())
+    }
+
+    /// Replaces every key with a new one (new `kid`s); tokens signed before no longer
+    /// verify with the published keys.
+    pub fn rotate(&self) {
+        let generation = self.state.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let keys = generate_keys(generation);
+        *self.state.keys.write().expect("keys lock") = keys;
+    }
+
+    /// Switches a fault mode on (or off with [`Fault::None`]).
+    pub fn set_fault(&self, fault: Fault) {
+        *self.state.fault.lock().expect("fault lock") = fault;
+    }
+
+    /// Sends `Cache-Control: max-age=N` with the JWKS (or nothing with `None`).
+    pub fn set_jwks_max_age(&self, seconds: Option<u64>) {
+        *self.state.jwks_max_age.lock().expect("max-age lock") = seconds;
+    }
+
+    /// How many requests each endpoint has answered.
+    pub fn stats(&self) -> DevStats {
+        DevStats {
+            discovery: self.state.discovery.load(Ordering::SeqCst),
+            jwks: self.state.jwks.load(Ordering::SeqCst),
+            token: self.state.token.load(Ordering::SeqCst),
+        }
+    }
+}
+
+/// Builds and signs a token of the [`DevIssuer`]. Any claim or header can be set, so
+/// tests can make every kind of bad token.
+#[must_use = "call `.sign()`"]
+pub struct TokenBuilder {
+    state: Arc<State>,
+    header: Map<String, Value>,
+    claims: Map<String, Value>,
+    alg: Algorithm,
+    kid: Option<Option<String>>,
+}
+
+impl TokenBuilder {
+    fn new(state: Arc<State>) -> Self {
+        let now = now();
+        let mut claims = Map::new();
+        claims.insert("iss".into(), state.issuer.clone().into());
+        claims.insert("sub".into(), "dev-user".into());
+        claims.insert("aud".into(), DEFAULT_AUDIENCE.into());
+        claims.insert("iat".into(), now.into());
+        claims.insert("exp".into(), (now + 3600).into());
+        let mut header = Map::new();
+        header.insert("typ".into(), "JWT".into());
+        Self {
+            state,
+            header,
+            claims,
+            alg: Algorithm::RS256,
+            kid: None,
+        }
+    }
+
+    /// Sets any claim.
+    pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.claims.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Removes a claim (e.g. `exp`).
+    pub fn without_claim(mut self, name: &str) -> Self {
+        self.claims.remove(name);
+        self
+    }
+
+    /// Sets `sub`.
+    pub fn subject(self, sub: &str) -> Self {
+        self.claim("sub", sub)
+    }
+
+    /// Sets `aud` (a string or an array).
+    pub fn audience(self, aud: impl Into<Value>) -> Self {
+        self.claim("aud", aud)
+    }
+
+    /// Sets `scope` (space-separated).
+    pub fn scope(self, scope: &str) -> Self {
+        self.claim("scope", scope)
+    }
+
+    /// Sets `exp` relative to now; negative values make an expired token.
+    pub fn expires_in(self, seconds: i64) -> Self {
+        self.claim("exp", now() + seconds)
+    }
+
+    /// Sets `nbf` relative to now.
+    pub fn not_before_in(self, seconds: i64) -> Self {
+        self.claim("nbf", now() + seconds)
+    }
+
+    /// Sets `iat` relative to now.
+    pub fn issued_in(self, seconds: i64) -> Self {
+        self.claim("iat", now() + seconds)
+    }
+
+    /// Signs with the key for `alg`: RS256 (default), ES256 or EdDSA.
+    pub fn algorithm(mut self, alg: Algorithm) -> Self {
+        self.alg = alg;
+        self
+    }
+
+    /// Sets a `kid` header other than the signing key's.
+    pub fn kid(mut self, kid: &str) -> Self {
+        self.kid = Some(Some(kid.to_owned()));
+        self
+    }
+
+    /// Leaves the `kid` header out.
+    pub fn without_kid(mut self) -> Self {
+        self.kid = Some(None);
+        self
+    }
+
+    /// Sets any header (e.g. `alg`, `jku`, `crit`); set last, it wins.
+    pub fn header(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.header.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// The compact JWS.
+    pub fn sign(self) -> String {
+        let key = self.state.key(self.alg);
+        let mut header = Map::new();
+        header.insert("alg".into(), format!("{:?}", self.alg).into());
+        match self.kid {
+            None => {
+                header.insert("kid".into(), key.kid.clone().into());
+            }
+            Some(Some(kid)) => {
+                header.insert("kid".into(), kid.into());
+            }
+            Some(None) => {}
+        }
+        header.extend(self.header);
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(Value::Object(header).to_string()),
+            URL_SAFE_NO_PAD.encode(Value::Object(self.claims).to_string())
+        );
+        let signature = key.sign(input.as_bytes());
+        format!("{input}.{signature}")
+    }
+}

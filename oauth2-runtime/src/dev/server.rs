@@ -1,0 +1,117 @@
+//! The dev issuer's HTTP endpoints.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::{Form, State as Extract};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{DEFAULT_AUDIENCE, Fault, State};
+
+pub(crate) fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/jwks", get(jwks))
+        .route("/token", post(token))
+        .with_state(state)
+}
+
+/// Applies the fault mode: `Some` is the response to send instead.
+async fn fault(state: &State) -> Result<Fault, Response> {
+    let fault = *state.fault.lock().expect("fault lock");
+    match fault {
+        Fault::Down => Err((StatusCode::SERVICE_UNAVAILABLE, "dev issuer is down").into_response()),
+        Fault::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            Ok(fault)
+        }
+        _ => Ok(fault),
+    }
+}
+
+async fn discovery(Extract(state): Extract<Arc<State>>) -> Response {
+    state.discovery.fetch_add(1, Ordering::SeqCst);
+    if let Err(r) = fault(&state).await {
+        return r;
+    }
+    let issuer = &state.issuer;
+    Json(json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/jwks"),
+        "token_endpoint": format!("{issuer}/token"),
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
+    }))
+    .into_response()
+}
+
+async fn jwks(Extract(state): Extract<Arc<State>>) -> Response {
+    state.jwks.fetch_add(1, Ordering::SeqCst);
+    let json = header::CONTENT_TYPE;
+    match fault(&state).await {
+        Err(r) => r,
+        Ok(Fault::MalformedJwks) => {
+            ([(json, "application/json")], "<html>oops</html>").into_response()
+        }
+        Ok(Fault::InvalidJwks) => Json(json!({"keys": "none today"})).into_response(),
+        Ok(_) => {
+            let mut response = Json(state.jwks()).into_response();
+            if let Some(age) = *state.jwks_max_age.lock().expect("max-age lock") {
+                response.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    format!("public, max-age={age}")
+                        .parse()
+                        .expect("valid header"),
+                );
+            }
+            response
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    grant_type: String,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    audience: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+async fn token(Extract(state): Extract<Arc<State>>, Form(req): Form<TokenRequest>) -> Response {
+    state.token.fetch_add(1, Ordering::SeqCst);
+    if let Err(r) = fault(&state).await {
+        return r;
+    }
+    if req.grant_type != "client_credentials" {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "unsupported_grant_type"})),
+        )
+            .into_response();
+    }
+    let mut token = super::TokenBuilder::new(state.clone())
+        .audience(req.audience.as_deref().unwrap_or(DEFAULT_AUDIENCE))
+        .header("typ", "at+jwt");
+    if let Some(client) = &req.client_id {
+        token = token.subject(client).claim("client_id", client.as_str());
+    }
+    if let Some(scope) = &req.scope {
+        token = token.scope(scope);
+    }
+    Json(json!({
+        "access_token": token.sign(),
+        "token_type": "Bearer",
+        "expires_in": 3600,
+    }))
+    .into_response()
+}

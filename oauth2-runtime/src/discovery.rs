@@ -1,0 +1,118 @@
+//! OpenID Connect discovery: reads `jwks_uri` from the issuer's metadata.
+//!
+//! The discovered `issuer` must equal the configured one exactly (OpenID Connect
+//! Discovery §4.3), and the `jwks_uri` must be `https://` unless it is on a loopback host.
+//! The key cache calls this; applications rarely need it directly.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), oauth2::discovery::DiscoveryError> {
+//! let client = reqwest::Client::new();
+//! let meta = oauth2::discovery::discover(&client, "https://accounts.google.com").await?;
+//! println!("keys at {}", meta.jwks_uri);
+//! # Ok(()) }
+//! ```
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::config::check_url;
+
+/// The part of the OpenID Provider metadata this crate uses.
+#[derive(Debug, Clone, Deserialize)]
+#[non_exhaustive]
+pub struct ProviderMetadata {
+    /// The issuer identifier; equal to the configured issuer.
+    pub issuer: String,
+    /// Where the provider publishes its JWK set.
+    pub jwks_uri: String,
+}
+
+/// Why discovery failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiscoveryError {
+    /// The request failed or timed out.
+    #[error("discovery request to {url} failed: {source}")]
+    Http {
+        /// The metadata URL.
+        url: String,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The provider answered with an error status.
+    #[error("discovery at {url} answered HTTP {status}")]
+    Status {
+        /// The metadata URL.
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The document is not the expected JSON.
+    #[error("discovery document at {url} is invalid: {reason}")]
+    Invalid {
+        /// The metadata URL.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The document names another issuer.
+    #[error("discovery document names issuer `{found}`, but `{expected}` is configured")]
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// The issuer the document names.
+        found: String,
+    },
+}
+
+/// Fetches `{issuer}/.well-known/openid-configuration` and checks it.
+pub async fn discover(
+    client: &reqwest::Client,
+    issuer: &str,
+) -> Result<ProviderMetadata, DiscoveryError> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let url = Url::parse(&url).map_err(|e| DiscoveryError::Invalid {
+        url: url.clone(),
+        reason: e.to_string(),
+    })?;
+    fetch(client, &url, issuer).await
+}
+
+pub(crate) async fn fetch(
+    client: &reqwest::Client,
+    url: &Url,
+    issuer: &str,
+) -> Result<ProviderMetadata, DiscoveryError> {
+    let http = |source| DiscoveryError::Http {
+        url: url.to_string(),
+        source,
+    };
+    let response = client.get(url.clone()).send().await.map_err(http)?;
+    if !response.status().is_success() {
+        return Err(DiscoveryError::Status {
+            url: url.to_string(),
+            status: response.status().as_u16(),
+        });
+    }
+    let body = response.bytes().await.map_err(http)?;
+    let meta: ProviderMetadata =
+        serde_json::from_slice(&body).map_err(|e| DiscoveryError::Invalid {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })?;
+    if meta.issuer != issuer {
+        return Err(DiscoveryError::IssuerMismatch {
+            expected: issuer.to_owned(),
+            found: meta.issuer,
+        });
+    }
+    check_url(&meta.jwks_uri).map_err(|reason| DiscoveryError::Invalid {
+        url: url.to_string(),
+        reason: format!("jwks_uri {reason}"),
+    })?;
+    Ok(meta)
+}

@@ -1,0 +1,308 @@
+//! Rejections as HTTP responses (RFC 6750).
+//!
+//! | status | `error` | when |
+//! |---|---|---|
+//! | 400 | `invalid_request` | no token, an `Authorization` header that is not `Bearer`, or a malformed one |
+//! | 401 | `invalid_token` | the token fails validation (expired, wrong audience, unknown key, ...) |
+//! | 403 | `insufficient_scope` | a required scope is missing (`scope="..."` names them) |
+//! | 503 | `temporarily_unavailable` | the provider's keys are not loaded yet (`Retry-After` set) |
+//! | 500 | `server_error` | an extractor is used where no authenticator is installed |
+//!
+//! 400, 401 and 403 carry `WWW-Authenticate: Bearer realm="...", error="...",
+//! error_description="..."`; every response has a JSON body
+//! `{"error": ..., "error_description": ...}`. Replace them all with
+//! [`AuthenticatorBuilder::on_error`](crate::AuthenticatorBuilder::on_error).
+//!
+//! ```
+//! use axum::{http::StatusCode, response::IntoResponse};
+//! use oauth2::error::{AuthError, AuthErrorKind};
+//!
+//! let err = AuthError::insufficient_scope(&["admin"]);
+//! assert_eq!(err.kind(), AuthErrorKind::InsufficientScope);
+//! let res = err.into_response();
+//! assert_eq!(res.status(), StatusCode::FORBIDDEN);
+//! assert_eq!(
+//!     res.headers()["www-authenticate"],
+//!     r#"Bearer realm="api", error="insufficient_scope", error_description="missing scope: admin", scope="admin""#
+//! );
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::validation::{ErrorKind, ValidationError};
+
+/// Builds the response for every rejection; set with
+/// [`AuthenticatorBuilder::on_error`](crate::AuthenticatorBuilder::on_error).
+pub type ErrorHandler = Arc<dyn Fn(&AuthError) -> Response + Send + Sync>;
+
+/// The class of a rejection, which decides its status code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthErrorKind {
+    /// No token was sent (400 `invalid_request`).
+    MissingToken,
+    /// The `Authorization` header is not a well-formed `Bearer` header (400).
+    InvalidRequest,
+    /// The token failed validation (401 `invalid_token`).
+    InvalidToken,
+    /// A required scope was not granted (403 `insufficient_scope`).
+    InsufficientScope,
+    /// The application refused a valid token, e.g. a `require` condition is false
+    /// (403 `access_denied`).
+    Forbidden,
+    /// Keys are not loaded yet (503).
+    Unavailable,
+    /// The application is wired wrong, e.g. no authenticator installed (500).
+    Misconfigured,
+}
+
+/// Why a request was rejected; renders as an RFC 6750 response.
+#[derive(Clone)]
+pub struct AuthError {
+    kind: AuthErrorKind,
+    description: Cow<'static, str>,
+    validation: Option<ErrorKind>,
+    scope: Option<String>,
+    retry_after: Option<Duration>,
+    realm: Option<Arc<str>>,
+    handler: Option<ErrorHandler>,
+}
+
+impl fmt::Debug for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthError")
+            .field("kind", &self.kind)
+            .field("description", &self.description)
+            .field("validation", &self.validation)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.description)
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+impl AuthError {
+    fn new(kind: AuthErrorKind, description: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            kind,
+            description: description.into(),
+            validation: None,
+            scope: None,
+            retry_after: None,
+            realm: None,
+            handler: None,
+        }
+    }
+
+    /// No token in the request.
+    pub fn missing_token() -> Self {
+        Self::new(
+            AuthErrorKind::MissingToken,
+            "no bearer token: send `Authorization: Bearer <token>`",
+        )
+    }
+
+    /// A malformed `Authorization` header.
+    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(AuthErrorKind::InvalidRequest, description)
+    }
+
+    /// The scopes in `required` that were not granted.
+    pub fn insufficient_scope(missing: &[&str]) -> Self {
+        let mut e = Self::new(
+            AuthErrorKind::InsufficientScope,
+            format!("missing scope: {}", missing.join(" ")),
+        );
+        e.scope = Some(missing.join(" "));
+        e
+    }
+
+    /// The token is valid but the application refuses it (a `require` condition).
+    pub fn forbidden(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(AuthErrorKind::Forbidden, description)
+    }
+
+    /// The application is wired wrong.
+    pub fn misconfigured(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(AuthErrorKind::Misconfigured, description)
+    }
+
+    /// The class of the rejection.
+    pub fn kind(&self) -> AuthErrorKind {
+        self.kind
+    }
+
+    /// For a token that failed validation: which check failed.
+    pub fn validation_kind(&self) -> Option<ErrorKind> {
+        self.validation
+    }
+
+    /// What was wrong, for humans; never contains the token.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// For [`AuthErrorKind::InsufficientScope`]: the missing scopes, space-separated.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// For [`AuthErrorKind::Unavailable`]: when to retry.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The HTTP status of the default response.
+    pub fn status(&self) -> StatusCode {
+        match self.kind {
+            AuthErrorKind::MissingToken | AuthErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
+            AuthErrorKind::InvalidToken => StatusCode::UNAUTHORIZED,
+            AuthErrorKind::InsufficientScope | AuthErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            AuthErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AuthErrorKind::Misconfigured => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The OAuth error code of the default response.
+    pub fn error_code(&self) -> &'static str {
+        match self.kind {
+            AuthErrorKind::MissingToken | AuthErrorKind::InvalidRequest => "invalid_request",
+            AuthErrorKind::InvalidToken => "invalid_token",
+            AuthErrorKind::InsufficientScope => "insufficient_scope",
+            AuthErrorKind::Forbidden => "access_denied",
+            AuthErrorKind::Unavailable => "temporarily_unavailable",
+            AuthErrorKind::Misconfigured => "server_error",
+        }
+    }
+
+    pub(crate) fn with_context(mut self, realm: &Arc<str>, handler: Option<&ErrorHandler>) -> Self {
+        self.realm = Some(realm.clone());
+        self.handler = handler.cloned();
+        self
+    }
+
+    /// The response this library sends unless an error handler replaces it.
+    pub fn default_response(&self) -> Response {
+        let mut response = (
+            self.status(),
+            axum::Json(serde_json::json!({
+                "error": self.error_code(),
+                "error_description": self.description,
+            })),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        if matches!(
+            self.kind,
+            AuthErrorKind::MissingToken
+                | AuthErrorKind::InvalidRequest
+                | AuthErrorKind::InvalidToken
+                | AuthErrorKind::InsufficientScope
+        ) {
+            let realm = self.realm.as_deref().unwrap_or("api");
+            let mut value = format!(
+                r#"Bearer realm="{}", error="{}", error_description="{}""#,
+                quoted(realm),
+                self.error_code(),
+                quoted(&self.description)
+            );
+            if let Some(scope) = &self.scope {
+                value.push_str(&format!(r#", scope="{}""#, quoted(scope)));
+            }
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        if let Some(after) = self.retry_after {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(after.as_secs().max(1)),
+            );
+        }
+        response
+    }
+}
+
+/// Keeps the characters RFC 6750 allows inside a quoted parameter.
+fn quoted(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            c if (' '..='~').contains(&c) => c,
+            _ => '?',
+        })
+        .collect()
+}
+
+impl From<ValidationError> for AuthError {
+    fn from(e: ValidationError) -> Self {
+        let kind = match e.kind() {
+            ErrorKind::KeysUnavailable => AuthErrorKind::Unavailable,
+            _ => AuthErrorKind::InvalidToken,
+        };
+        let mut out = Self::new(kind, e.message().to_owned());
+        out.validation = Some(e.kind());
+        out.retry_after = e.retry_after();
+        out
+    }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        match &self.handler {
+            Some(handler) => handler(&self),
+            None => self.default_response(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_headers() {
+        let e: AuthError = ValidationError::new(ErrorKind::Expired, "token has expired").into();
+        let res = e.with_context(&Arc::from("corp"), None).into_response();
+        assert_eq!(res.status(), 401);
+        assert_eq!(
+            res.headers()["www-authenticate"],
+            r#"Bearer realm="corp", error="invalid_token", error_description="token has expired""#
+        );
+        let e = ValidationError::new(ErrorKind::KeysUnavailable, "not loaded")
+            .with_retry_after(Duration::from_millis(2500));
+        let res = AuthError::from(e).into_response();
+        assert_eq!(res.status(), 503);
+        assert_eq!(res.headers()["retry-after"], "2");
+        assert!(res.headers().get("www-authenticate").is_none());
+        assert_eq!(AuthError::missing_token().into_response().status(), 400);
+    }
+
+    #[test]
+    fn quoting_keeps_headers_valid() {
+        assert_eq!(quoted("a \"b\" \\ é"), "a 'b' ' ?");
+    }
+
+    #[test]
+    fn handler_replaces_response() {
+        let handler: ErrorHandler = Arc::new(|e: &AuthError| {
+            (StatusCode::IM_A_TEAPOT, e.description().to_owned()).into_response()
+        });
+        let res = AuthError::missing_token()
+            .with_context(&Arc::from("x"), Some(&handler))
+            .into_response();
+        assert_eq!(res.status(), StatusCode::IM_A_TEAPOT);
+    }
+}

@@ -1,0 +1,121 @@
+//! The service behind [`AuthLayer`](super::AuthLayer).
+
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use tower::{Service, ServiceExt};
+
+use super::ResponseFuture;
+use crate::Authenticator;
+use crate::authenticator::{is_cors_preflight, is_websocket_upgrade};
+use crate::error::AuthError;
+
+/// Requires a valid token on non-public paths; see [`AuthLayer`](super::AuthLayer).
+#[derive(Clone, Debug)]
+pub struct AuthService<S> {
+    inner: S,
+    auth: Authenticator,
+}
+
+impl<S> AuthService<S> {
+    pub(crate) fn new(inner: S, auth: Authenticator) -> Self {
+        Self { inner, auth }
+    }
+}
+
+enum Outcome {
+    Valid(crate::Authenticated),
+    Invalid(AuthError),
+    /// The token's `kid` is unknown: refetch keys, then validate again.
+    Refetch {
+        token: String,
+        provider: usize,
+        generation: u64,
+    },
+}
+
+impl<S> Service<Request> for AuthService<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let (mut parts, body) = request.into_parts();
+        parts.extensions.insert(self.auth.clone());
+        if is_cors_preflight(&parts) || self.auth.is_public(parts.uri.path()) {
+            return ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)));
+        }
+
+        let outcome = match self.auth.token(&parts) {
+            Err(e) => Outcome::Invalid(e),
+            Ok(token) => match self.auth.authenticate_cached(&token) {
+                Ok(auth) => Outcome::Valid(auth),
+                Err(Ok(e)) => Outcome::Invalid(e),
+                Err(Err((provider, generation))) => Outcome::Refetch {
+                    token: token.into_owned(),
+                    provider,
+                    generation,
+                },
+            },
+        };
+        match outcome {
+            Outcome::Valid(auth) => {
+                parts.extensions.insert(auth);
+                ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
+            }
+            Outcome::Invalid(e) => reject(parts, e),
+            Outcome::Refetch {
+                token,
+                provider,
+                generation,
+            } => {
+                // The clone is ready to be called: `poll_ready` was called on `self.inner`.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                let auth = self.auth.clone();
+                ResponseFuture::boxed(async move {
+                    match auth
+                        .validator()
+                        .refetch_and_validate(&token, provider, generation)
+                        .await
+                    {
+                        Ok(valid) => {
+                            parts.extensions.insert(valid);
+                            inner.oneshot(Request::from_parts(parts, body)).await
+                        }
+                        Err(e) => Ok(rejection(parts, auth.reject(e.into())).await),
+                    }
+                })
+            }
+        }
+    }
+}
+
+fn reject<F, E: Send + 'static>(parts: Parts, error: AuthError) -> ResponseFuture<F, E> {
+    if is_websocket_upgrade(&parts) {
+        ResponseFuture::boxed(async move { Ok(rejection(parts, error).await) })
+    } else {
+        ResponseFuture::ready(error.into_response())
+    }
+}
+
+/// The response to a rejected request: RFC 6750, or a WebSocket closed with 1008.
+async fn rejection(parts: Parts, error: AuthError) -> Response {
+    #[cfg(feature = "ws")]
+    if is_websocket_upgrade(&parts) {
+        return crate::ws::close_with_policy_violation(parts, error).await;
+    }
+    let _ = parts;
+    error.into_response()
+}
