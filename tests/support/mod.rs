@@ -1,1 +1,141 @@
-//! Shared helpers.
+//! Shared helpers for the integration tests: a real axum app on 127.0.0.1 in front of a
+//! dev issuer, and an HTTP client.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use oauth2::dev::DevIssuer;
+use oauth2::{Authenticated, AuthenticatorBuilder, Claims, RequireScopes};
+use serde::Deserialize;
+
+/// Serves `app` on a free port of 127.0.0.1; returns its base URL.
+pub async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("bind 127.0.0.1");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serve");
+    });
+    format!("http://{addr}")
+}
+
+/// A client that does not follow redirects and times out fast.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
+/// Claims the test handlers deserialize.
+#[derive(Debug, Deserialize)]
+pub struct User {
+    /// `sub`.
+    pub sub: String,
+    /// `email`, optional.
+    pub email: Option<String>,
+}
+
+/// The routes most tests use: `/` public, `/me` typed claims, `/raw` raw claims,
+/// `/maybe` optional claims (public), `/admin` needing scope `admin`.
+pub fn routes() -> Router {
+    Router::new()
+        .route("/", get(|| async { "public" }))
+        .route(
+            "/me",
+            get(|Claims(user): Claims<User>| async move { user.sub }),
+        )
+        .route(
+            "/raw",
+            get(|auth: Authenticated| async move {
+                Json(serde_json::json!({"provider": auth.provider(), "claims": auth.claims()}))
+            }),
+        )
+        .route(
+            "/public/maybe",
+            get(|user: Option<Claims<User>>| async move {
+                user.map_or_else(|| "anonymous".to_owned(), |Claims(u)| u.sub)
+            }),
+        )
+        .route(
+            "/admin",
+            get(|| async { "admin" }).route_layer(RequireScopes::new(["admin"])),
+        )
+}
+
+/// A dev issuer and an app protected by it, both running.
+pub struct TestApp {
+    /// The identity provider.
+    pub idp: DevIssuer,
+    /// The app's base URL.
+    pub url: String,
+    /// The app's authenticator.
+    pub auth: oauth2::Authenticator,
+}
+
+impl TestApp {
+    /// Starts an issuer and the standard routes, with keys loaded.
+    pub async fn start() -> Self {
+        Self::start_with(|b| b).await
+    }
+
+    /// Like [`start`](Self::start), with changes to the authenticator's configuration.
+    pub async fn start_with(
+        configure: impl FnOnce(AuthenticatorBuilder) -> AuthenticatorBuilder,
+    ) -> Self {
+        let idp = DevIssuer::start().await.expect("dev issuer");
+        let builder = oauth2::Authenticator::builder()
+            .provider(idp.provider("dev"))
+            .public_path("/")
+            .public_prefix("/public");
+        let auth = configure(builder).build().expect("authenticator");
+        tokio::time::timeout(Duration::from_secs(10), auth.ready())
+            .await
+            .expect("keys load");
+        let url = serve(routes().layer(auth.layer())).await;
+        Self { idp, url, auth }
+    }
+
+    /// GET `path` with `Authorization: Bearer <token>`.
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        client()
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// The parts of an error response a client checks.
+#[derive(Debug)]
+pub struct ErrorResponse {
+    /// The status code.
+    pub status: u16,
+    /// `WWW-Authenticate`, if any.
+    pub challenge: Option<String>,
+    /// The `error` of the JSON body.
+    pub error: String,
+    /// The `error_description` of the JSON body.
+    pub description: String,
+}
+
+/// Reads an error response.
+pub async fn error_of(response: reqwest::Response) -> ErrorResponse {
+    let status = response.status().as_u16();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().expect("ascii").to_owned());
+    let body: serde_json::Value = response.json().await.expect("JSON error body");
+    ErrorResponse {
+        status,
+        challenge,
+        error: body["error"].as_str().expect("error").to_owned(),
+        description: body["error_description"].as_str().expect("description").to_owned(),
+    }
+}
