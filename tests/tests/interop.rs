@@ -1,0 +1,127 @@
+//! Interop with a real, certified OpenID Provider: npm `oidc-provider`, installed (by
+//! `npm ci`, on first run) and started on 127.0.0.1 by this test. Its RFC 9068 JWT access
+//! tokens, from the client_credentials grant and signed RS256, ES256 or EdDSA, are
+//! validated through OIDC discovery.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use oauth2::{Authenticator, Provider};
+use oauth2_tests::{client, error_of, routes, serve};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const CLIENT_ID: &str = "interop-service";
+const CLIENT_SECRET: &str = "interop-secret-interop-secret-interop-secret";
+const RESOURCES: [&str; 3] = ["urn:example:api:rs256", "urn:example:api:es256", "urn:example:api:eddsa"];
+
+fn interop_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop")
+}
+
+/// Installs the npm package from the lock file unless it is there.
+fn ensure_installed() {
+    let dir = interop_dir();
+    if dir.join("node_modules/oidc-provider/package.json").exists() {
+        return;
+    }
+    let status = std::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir)
+        .status()
+        .expect("npm must be installed to run the interop tests");
+    assert!(status.success(), "npm ci failed in {}", dir.display());
+}
+
+struct OpenIdProvider {
+    _child: Child,
+    issuer: String,
+}
+
+async fn start_provider() -> OpenIdProvider {
+    ensure_installed();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new("node")
+        .arg("provider.mjs")
+        .env("PORT", port.to_string())
+        .current_dir(interop_dir())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node must be installed to run the interop tests");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("listening on") {
+                return;
+            }
+        }
+        panic!("oidc-provider exited before listening");
+    };
+    tokio::time::timeout(Duration::from_secs(30), ready).await.expect("oidc-provider starts");
+    OpenIdProvider { _child: child, issuer: format!("http://127.0.0.1:{port}") }
+}
+
+async fn access_token(op: &OpenIdProvider, resource: &str, scope: &str) -> String {
+    let response = client()
+        .post(format!("{}/token", op.issuer))
+        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .form(&[("grant_type", "client_credentials"), ("scope", scope), ("resource", resource)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["access_token"].as_str().expect("a JWT access token").to_owned()
+}
+
+#[tokio::test]
+async fn access_tokens_of_a_certified_provider_validate_through_discovery() {
+    let op = start_provider().await;
+    let auth = Authenticator::builder()
+        .provider(
+            Provider::builder("oidc-provider")
+                .issuer(&op.issuer)
+                .audience(RESOURCES)
+                .required_typ("at+jwt"),
+        )
+        .build()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), auth.ready()).await.expect("discovery and JWKS");
+    assert_eq!(auth.key_stats("oidc-provider").unwrap().keys, 3);
+    let url = serve(routes().layer(auth.layer())).await;
+    let get = |path: &'static str, token: String| {
+        let url = url.clone();
+        async move { client().get(format!("{url}{path}")).bearer_auth(token).send().await.unwrap() }
+    };
+
+    for resource in RESOURCES {
+        let token = access_token(&op, resource, "read").await;
+        let res = get("/me", token.clone()).await;
+        assert_eq!(res.status(), 200, "{resource}");
+        assert_eq!(res.text().await.unwrap(), CLIENT_ID);
+
+        let e = error_of(get("/admin", token.clone()).await).await;
+        assert_eq!((e.status, e.error.as_str()), (403, "insufficient_scope"), "{resource}");
+        let admin = access_token(&op, resource, "read admin").await;
+        assert_eq!(get("/admin", admin).await.status(), 200, "{resource}");
+
+        // The last signature character changed: still base64url, no longer valid.
+        let mut forged = token.into_bytes();
+        let last = forged.len() - 2;
+        forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+        let e = error_of(get("/me", String::from_utf8(forged).unwrap()).await).await;
+        assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"), "{resource}");
+    }
+
+    // A token for another resource of the same provider is refused by audience.
+    let narrow = Authenticator::builder()
+        .provider(Provider::builder("op").issuer(&op.issuer).audience(RESOURCES[0]))
+        .build()
+        .unwrap();
+    narrow.ready().await;
+    let other = access_token(&op, RESOURCES[1], "read").await;
+    let err = narrow.validator().validate(&other).await.unwrap_err();
+    assert_eq!(err.kind(), oauth2::validation::ErrorKind::Audience);
+}
