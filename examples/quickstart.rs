@@ -8,7 +8,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use oauth2::dev::DevIssuer;
 use oauth2::{Authenticated, Authenticator, Claims, RequireScopes};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[derive(serde::Deserialize)]
 struct User {
@@ -28,8 +28,7 @@ async fn admin(auth: Authenticated) -> String {
 async fn main() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
 
@@ -40,9 +39,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .build()?;
 
     let app = Router::new()
-        .route("/", get(|| async { "public: try /me and /admin with a token\n" }))
+        .route(
+            "/",
+            get(|| async { "public: try /me and /admin with a token\n" }),
+        )
         .route("/me", get(me))
-        .route("/admin", get(admin).route_layer(RequireScopes::new(["admin"])))
+        .route(
+            "/admin",
+            get(admin).route_layer(RequireScopes::new(["admin"])),
+        )
         .layer(auth.layer());
 
     let bind = std::env::var("OAUTH2_BIND").unwrap_or_else(|_| "127.0.0.1:3000".into());
@@ -50,15 +55,27 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let addr = listener.local_addr()?;
     auth.ready().await;
 
-    let user = idp.token().subject("alice").claim("email", "alice@example.com").scope("read").sign();
+    let user = idp
+        .token()
+        .subject("alice")
+        .claim("email", "alice@example.com")
+        .scope("read")
+        .sign();
     let root = idp.token().subject("root").scope("read admin").sign();
     println!("dev issuer: {} (JWKS at {})", idp.issuer(), idp.jwks_url());
     println!("API:        http://{addr}\n");
     println!("# a user token (200):\ncurl -i -H 'Authorization: Bearer {user}' http://{addr}/me\n");
-    println!("# the same token on /admin (403 insufficient_scope):\ncurl -i -H 'Authorization: Bearer {user}' http://{addr}/admin\n");
-    println!("# an admin token (200):\ncurl -i -H 'Authorization: Bearer {root}' http://{addr}/admin\n");
+    println!(
+        "# the same token on /admin (403 insufficient_scope):\ncurl -i -H 'Authorization: Bearer {user}' http://{addr}/admin\n"
+    );
+    println!(
+        "# an admin token (200):\ncurl -i -H 'Authorization: Bearer {root}' http://{addr}/admin\n"
+    );
     println!("# no token (400 invalid_request):\ncurl -i http://{addr}/me\n");
-    println!("# more tokens from the dev issuer's token endpoint:\ncurl -s -d grant_type=client_credentials -d scope=admin {}\n", idp.token_url());
+    println!(
+        "# more tokens from the dev issuer's token endpoint:\ncurl -s -d grant_type=client_credentials -d scope=admin {}\n",
+        idp.token_url()
+    );
     println!("Ctrl-C to stop.");
 
     axum::serve(listener, app)

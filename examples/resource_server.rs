@@ -30,26 +30,27 @@ async fn me(auth: Authenticated) -> Json<serde_json::Map<String, serde_json::Val
 }
 
 async fn ws(upgrade: WebSocketUpgrade) -> Response {
-    upgrade.protocols(["access_token"]).on_upgrade(|mut socket| async move {
-        while let Some(Ok(message)) = socket.recv().await {
-            let echo = match message {
-                Message::Text(_) | Message::Binary(_) => message,
-                Message::Close(_) => break,
-                _ => continue,
-            };
-            if socket.send(echo).await.is_err() {
-                break;
+    upgrade
+        .protocols(["access_token"])
+        .on_upgrade(|mut socket| async move {
+            while let Some(Ok(message)) = socket.recv().await {
+                let echo = match message {
+                    Message::Text(_) | Message::Binary(_) => message,
+                    Message::Close(_) => break,
+                    _ => continue,
+                };
+                if socket.send(echo).await.is_err() {
+                    break;
+                }
             }
-        }
-    })
+        })
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
 
@@ -59,7 +60,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .map(|a| a.trim().to_owned())
         .filter(|a| !a.is_empty())
         .collect();
-    let mut provider = Provider::builder("default").issuer(issuer).audience(audience);
+    let mut provider = Provider::builder("default")
+        .issuer(issuer)
+        .audience(audience);
     if let Ok(url) = std::env::var("OAUTH2_JWKS_URL") {
         provider = provider.jwks_url(url);
     }
@@ -71,7 +74,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let app = Router::new()
         .route("/", get(|| async { "ok" }))
         .route("/me", get(me))
-        .route("/admin", get(|| async { "admin" }).route_layer(RequireScopes::new(["admin"])))
+        .route(
+            "/admin",
+            get(|| async { "admin" }).route_layer(RequireScopes::new(["admin"])),
+        )
         .route("/ws", get(ws))
         .layer(auth.layer())
         .layer(CorsLayer::permissive());

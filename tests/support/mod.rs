@@ -136,6 +136,9 @@ pub async fn error_of(response: reqwest::Response) -> ErrorResponse {
         status,
         challenge,
         error: body["error"].as_str().expect("error").to_owned(),
-        description: body["error_description"].as_str().expect("description").to_owned(),
+        description: body["error_description"]
+            .as_str()
+            .expect("description")
+            .to_owned(),
     }
 }

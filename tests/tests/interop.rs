@@ -14,7 +14,11 @@ use tokio::process::{Child, Command};
 
 const CLIENT_ID: &str = "interop-service";
 const CLIENT_SECRET: &str = "interop-secret-interop-secret-interop-secret";
-const RESOURCES: [&str; 3] = ["urn:example:api:rs256", "urn:example:api:es256", "urn:example:api:eddsa"];
+const RESOURCES: [&str; 3] = [
+    "urn:example:api:rs256",
+    "urn:example:api:es256",
+    "urn:example:api:eddsa",
+];
 
 fn interop_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop")
@@ -41,7 +45,11 @@ struct OpenIdProvider {
 
 async fn start_provider() -> OpenIdProvider {
     ensure_installed();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new("node")
         .arg("provider.mjs")
         .env("PORT", port.to_string())
@@ -59,21 +67,33 @@ async fn start_provider() -> OpenIdProvider {
         }
         panic!("oidc-provider exited before listening");
     };
-    tokio::time::timeout(Duration::from_secs(30), ready).await.expect("oidc-provider starts");
-    OpenIdProvider { _child: child, issuer: format!("http://127.0.0.1:{port}") }
+    tokio::time::timeout(Duration::from_secs(30), ready)
+        .await
+        .expect("oidc-provider starts");
+    OpenIdProvider {
+        _child: child,
+        issuer: format!("http://127.0.0.1:{port}"),
+    }
 }
 
 async fn access_token(op: &OpenIdProvider, resource: &str, scope: &str) -> String {
     let response = client()
         .post(format!("{}/token", op.issuer))
         .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
-        .form(&[("grant_type", "client_credentials"), ("scope", scope), ("resource", resource)])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", scope),
+            ("resource", resource),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
-    body["access_token"].as_str().expect("a JWT access token").to_owned()
+    body["access_token"]
+        .as_str()
+        .expect("a JWT access token")
+        .to_owned()
 }
 
 #[tokio::test]
@@ -88,12 +108,21 @@ async fn access_tokens_of_a_certified_provider_validate_through_discovery() {
         )
         .build()
         .unwrap();
-    tokio::time::timeout(Duration::from_secs(10), auth.ready()).await.expect("discovery and JWKS");
+    tokio::time::timeout(Duration::from_secs(10), auth.ready())
+        .await
+        .expect("discovery and JWKS");
     assert_eq!(auth.key_stats("oidc-provider").unwrap().keys, 3);
     let url = serve(routes().layer(auth.layer())).await;
     let get = |path: &'static str, token: String| {
         let url = url.clone();
-        async move { client().get(format!("{url}{path}")).bearer_auth(token).send().await.unwrap() }
+        async move {
+            client()
+                .get(format!("{url}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
     };
 
     for resource in RESOURCES {
@@ -103,7 +132,11 @@ async fn access_tokens_of_a_certified_provider_validate_through_discovery() {
         assert_eq!(res.text().await.unwrap(), CLIENT_ID);
 
         let e = error_of(get("/admin", token.clone()).await).await;
-        assert_eq!((e.status, e.error.as_str()), (403, "insufficient_scope"), "{resource}");
+        assert_eq!(
+            (e.status, e.error.as_str()),
+            (403, "insufficient_scope"),
+            "{resource}"
+        );
         let admin = access_token(&op, resource, "read admin").await;
         assert_eq!(get("/admin", admin).await.status(), 200, "{resource}");
 
@@ -112,12 +145,20 @@ async fn access_tokens_of_a_certified_provider_validate_through_discovery() {
         let last = forged.len() - 2;
         forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
         let e = error_of(get("/me", String::from_utf8(forged).unwrap()).await).await;
-        assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"), "{resource}");
+        assert_eq!(
+            (e.status, e.error.as_str()),
+            (401, "invalid_token"),
+            "{resource}"
+        );
     }
 
     // A token for another resource of the same provider is refused by audience.
     let narrow = Authenticator::builder()
-        .provider(Provider::builder("op").issuer(&op.issuer).audience(RESOURCES[0]))
+        .provider(
+            Provider::builder("op")
+                .issuer(&op.issuer)
+                .audience(RESOURCES[0]),
+        )
         .build()
         .unwrap();
     narrow.ready().await;

@@ -53,15 +53,27 @@ async fn server_starts_while_the_provider_is_down_and_recovers() {
     let (auth, url) = app(fast(idp.provider("dev"))).await;
     let token = idp.token().sign();
 
-    let res = client().get(format!("{url}/me")).bearer_auth(&token).send().await.unwrap();
+    let res = client()
+        .get(format!("{url}/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 503);
-    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     let e = error_of(res).await;
     assert_eq!(e.error, "temporarily_unavailable");
     assert!(e.challenge.is_none());
 
-    eventually("a retry has failed", || auth.key_stats("dev").unwrap().failures >= 2).await;
+    eventually("a retry has failed", || {
+        auth.key_stats("dev").unwrap().failures >= 2
+    })
+    .await;
     idp.set_fault(Fault::None);
     ready(&auth).await;
     assert_eq!(status(&url, &token).await, 200);
@@ -73,13 +85,22 @@ async fn server_starts_while_the_provider_is_down_and_recovers() {
 #[tokio::test]
 async fn failed_refreshes_keep_the_previous_keys() {
     let idp = DevIssuer::start().await.unwrap();
-    let (auth, url) = app(fast(idp.provider("dev")).refresh_interval(Duration::from_millis(100))).await;
+    let (auth, url) =
+        app(fast(idp.provider("dev")).refresh_interval(Duration::from_millis(100))).await;
     ready(&auth).await;
     let token = idp.token().sign();
-    for fault in [Fault::Down, Fault::MalformedJwks, Fault::InvalidJwks, Fault::Slow(Duration::from_secs(2))] {
+    for fault in [
+        Fault::Down,
+        Fault::MalformedJwks,
+        Fault::InvalidJwks,
+        Fault::Slow(Duration::from_secs(2)),
+    ] {
         let before = auth.key_stats("dev").unwrap().failures;
         idp.set_fault(fault);
-        eventually("a refresh has failed", || auth.key_stats("dev").unwrap().failures > before).await;
+        eventually("a refresh has failed", || {
+            auth.key_stats("dev").unwrap().failures > before
+        })
+        .await;
         assert_eq!(status(&url, &token).await, 200, "{fault:?}");
         assert_eq!(auth.key_stats("dev").unwrap().keys, 3, "{fault:?}");
     }
@@ -101,7 +122,12 @@ async fn rotated_key_is_fetched_once_then_cooldown_applies() {
     assert_eq!(auth.key_stats("dev").unwrap().unknown_kid_refetches, 1);
 
     // Within the cooldown, another unknown kid is rejected at once without a fetch.
-    let res = client().get(format!("{url}/me")).bearer_auth(idp.token().kid("made-up").sign()).send().await.unwrap();
+    let res = client()
+        .get(format!("{url}/me"))
+        .bearer_auth(idp.token().kid("made-up").sign())
+        .send()
+        .await
+        .unwrap();
     let e = error_of(res).await;
     assert_eq!(e.status, 401);
     assert!(e.description.contains("kid"), "{}", e.description);
@@ -113,7 +139,10 @@ async fn rotated_key_is_fetched_once_then_cooldown_applies() {
 #[tokio::test]
 async fn unknown_kid_refetch_is_allowed_again_after_the_cooldown() {
     let idp = DevIssuer::start().await.unwrap();
-    let (auth, url) = app(idp.provider("dev").unknown_kid_cooldown(Duration::from_millis(200))).await;
+    let (auth, url) = app(idp
+        .provider("dev")
+        .unknown_kid_cooldown(Duration::from_millis(200)))
+    .await;
     ready(&auth).await;
     assert_eq!(status(&url, &idp.token().kid("x").sign()).await, 401);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -148,11 +177,17 @@ async fn many_concurrent_requests_with_a_new_kid_cause_one_fetch() {
 #[tokio::test]
 async fn periodic_refresh_runs_in_the_background() {
     let idp = DevIssuer::start().await.unwrap();
-    let (auth, url) = app(idp.provider("dev").refresh_interval(Duration::from_millis(150))).await;
+    let (auth, url) = app(idp
+        .provider("dev")
+        .refresh_interval(Duration::from_millis(150)))
+    .await;
     ready(&auth).await;
     idp.rotate();
     let fetches = auth.key_stats("dev").unwrap().fetches;
-    eventually("a refresh ran", || auth.key_stats("dev").unwrap().fetches >= fetches + 2).await;
+    eventually("a refresh ran", || {
+        auth.key_stats("dev").unwrap().fetches >= fetches + 2
+    })
+    .await;
     assert_eq!(status(&url, &idp.token().sign()).await, 200);
     assert_eq!(auth.key_stats("dev").unwrap().unknown_kid_refetches, 0);
 }
@@ -161,7 +196,10 @@ async fn periodic_refresh_runs_in_the_background() {
 async fn cache_control_max_age_is_clamped_to_five_minutes_at_least() {
     let idp = DevIssuer::start().await.unwrap();
     idp.set_jwks_max_age(Some(1));
-    let (auth, _url) = app(idp.provider("dev").refresh_interval(Duration::from_millis(100))).await;
+    let (auth, _url) = app(idp
+        .provider("dev")
+        .refresh_interval(Duration::from_millis(100)))
+    .await;
     ready(&auth).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // max-age=1 became 5 minutes, overriding the 100 ms default interval.
@@ -174,9 +212,16 @@ async fn discovered_issuer_must_equal_the_configured_one() {
     let idp = DevIssuer::start().await.unwrap();
     // Same server, other spelling: discovery names http://127.0.0.1:PORT.
     let issuer = format!("http://localhost:{}", idp.addr().port());
-    let provider = fast(oauth2::Provider::builder("dev").issuer(issuer).audience("dev-api"));
+    let provider = fast(
+        oauth2::Provider::builder("dev")
+            .issuer(issuer)
+            .audience("dev-api"),
+    );
     let (auth, url) = app(provider).await;
-    eventually("discovery failed twice", || auth.key_stats("dev").unwrap().failures >= 2).await;
+    eventually("discovery failed twice", || {
+        auth.key_stats("dev").unwrap().failures >= 2
+    })
+    .await;
     assert_eq!(idp.stats().jwks, 0);
     assert_eq!(status(&url, &idp.token().sign()).await, 401); // iss differs too
     assert_eq!(auth.key_stats("dev").unwrap().keys, 0);
