@@ -37,7 +37,7 @@ use crate::config::{ConfigError, ProviderBuilder};
 use crate::error::{AuthError, ErrorHandler};
 use crate::jwks::KeyStats;
 use crate::layer::AuthLayer;
-use crate::validation::{Cached, DEFAULT_MAX_TOKEN_SIZE, Validator};
+use crate::validation::{DEFAULT_MAX_TOKEN_SIZE, Validator};
 
 /// The subprotocol that precedes the token in `Sec-WebSocket-Protocol`.
 pub const WEBSOCKET_TOKEN_PROTOCOL: &str = "access_token";
@@ -214,22 +214,6 @@ impl Authenticator {
             .validate(&token)
             .await
             .map_err(|e| self.reject(e.into()))
-    }
-
-    /// Validates against the keys held now; `Err(Err(..))` when the `kid` is unknown and
-    /// the caller must go through [`Validator::refetch_and_validate`].
-    pub(crate) fn authenticate_cached(
-        &self,
-        token: &str,
-    ) -> Result<Authenticated, Result<AuthError, (usize, u64)>> {
-        match self.inner.validator.validate_cached(token) {
-            Ok(auth) => Ok(auth),
-            Err(Cached::Invalid(e)) => Err(Ok(self.reject(e.into()))),
-            Err(Cached::UnknownKey {
-                provider,
-                generation,
-            }) => Err(Err((provider, generation))),
-        }
     }
 
     /// Gives an error this authenticator's realm and error handler.

@@ -12,6 +12,8 @@
 //! # Ok(()) }
 //! ```
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use url::Url;
 
@@ -66,7 +68,10 @@ pub enum DiscoveryError {
     },
 }
 
-/// Fetches `{issuer}/.well-known/openid-configuration` and checks it.
+/// Timeout of [`discover`].
+const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Fetches `{issuer}/.well-known/openid-configuration` and checks it (5 s timeout).
 pub async fn discover(
     client: &reqwest::Client,
     issuer: &str,
@@ -79,19 +84,25 @@ pub async fn discover(
         url: url.clone(),
         reason: e.to_string(),
     })?;
-    fetch(client, &url, issuer).await
+    fetch(client, &url, issuer, DISCOVERY_TIMEOUT).await
 }
 
 pub(crate) async fn fetch(
     client: &reqwest::Client,
     url: &Url,
     issuer: &str,
+    timeout: Duration,
 ) -> Result<ProviderMetadata, DiscoveryError> {
     let http = |source| DiscoveryError::Http {
         url: url.to_string(),
         source,
     };
-    let response = client.get(url.clone()).send().await.map_err(http)?;
+    let response = client
+        .get(url.clone())
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(http)?;
     if !response.status().is_success() {
         return Err(DiscoveryError::Status {
             url: url.to_string(),

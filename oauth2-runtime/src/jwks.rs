@@ -457,9 +457,13 @@ impl KeyCache {
                 match known {
                     Some(url) => url,
                     None => {
-                        let meta = discovery::fetch(&i.client, meta_url, &i.issuer)
-                            .with_timeout(i.policy.fetch_timeout, meta_url)
-                            .await??;
+                        let meta = discovery::fetch(
+                            &i.client,
+                            meta_url,
+                            &i.issuer,
+                            i.policy.fetch_timeout,
+                        )
+                        .await?;
                         // `discovery::fetch` checked that this parses.
                         let url =
                             Url::parse(&meta.jwks_uri).map_err(|e| DiscoveryError::Invalid {
@@ -533,19 +537,6 @@ impl KeyCache {
         }
     }
 }
-
-trait WithTimeout: std::future::Future + Sized {
-    async fn with_timeout(self, limit: Duration, url: &Url) -> Result<Self::Output, FetchError> {
-        tokio::time::timeout(limit, self).await.map_err(|_| {
-            FetchError::Discovery(DiscoveryError::Invalid {
-                url: url.to_string(),
-                reason: format!("no answer within {limit:?}"),
-            })
-        })
-    }
-}
-
-impl<F: std::future::Future> WithTimeout for F {}
 
 /// Reads `max-age=N` from a `Cache-Control` value.
 fn parse_max_age(value: &str) -> Option<Duration> {

@@ -31,6 +31,16 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
+/// GET `{base}{path}` with `Authorization: Bearer <token>`.
+pub async fn get_with_token(base: &str, path: &str, token: &str) -> reqwest::Response {
+    client()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request")
+}
+
 /// Claims the test handlers deserialize.
 #[derive(Debug, Deserialize)]
 pub struct User {
@@ -102,12 +112,7 @@ impl TestApp {
 
     /// GET `path` with `Authorization: Bearer <token>`.
     pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
-        client()
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request")
+        get_with_token(&self.url, path, token).await
     }
 }
 

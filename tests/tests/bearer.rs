@@ -5,7 +5,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use oauth2::dev::DevIssuer;
 use oauth2::{Algorithm, Authenticator, Provider};
-use oauth2_tests::{TestApp, client, error_of, routes, serve};
+use oauth2_tests::{TestApp, client, error_of, get_with_token, routes, serve};
 use serde_json::json;
 
 fn b64(v: &serde_json::Value) -> String {
@@ -460,14 +460,7 @@ async fn several_providers_are_told_apart_by_issuer() {
     let url = serve(routes().layer(auth.layer())).await;
     let raw = |token: String| {
         let url = url.clone();
-        async move {
-            client()
-                .get(format!("{url}/raw"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { get_with_token(&url, "/raw", &token).await }
     };
     let body: serde_json::Value = raw(a.token().sign()).await.json().await.unwrap();
     assert_eq!(body["provider"], "alpha");
@@ -512,14 +505,7 @@ async fn hmac_provider_accepts_only_its_secret() {
     };
     let get = |token: String| {
         let url = url.clone();
-        async move {
-            client()
-                .get(format!("{url}/me"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { get_with_token(&url, "/me", &token).await }
     };
     assert_eq!(
         get(sign(secret.as_bytes(), Algorithm::HS256))
@@ -547,24 +533,24 @@ async fn hmac_provider_accepts_only_its_secret() {
 
 #[tokio::test]
 async fn required_typ_for_rfc9068_access_tokens() {
-    let app = TestApp::start().await;
+    let idp = DevIssuer::start().await.unwrap();
     let auth = Authenticator::builder()
-        .provider(app.idp.provider("dev").required_typ("at+jwt"))
+        .provider(idp.provider("dev").required_typ("at+jwt"))
         .build()
         .unwrap();
     auth.ready().await;
     let v = auth.validator();
     assert!(
-        v.validate(&app.idp.token().header("typ", "at+jwt").sign())
+        v.validate(&idp.token().header("typ", "at+jwt").sign())
             .await
             .is_ok()
     );
     assert!(
-        v.validate(&app.idp.token().header("typ", "application/AT+JWT").sign())
+        v.validate(&idp.token().header("typ", "application/AT+JWT").sign())
             .await
             .is_ok()
     );
-    let e = v.validate(&app.idp.token().sign()).await.unwrap_err();
+    let e = v.validate(&idp.token().sign()).await.unwrap_err();
     assert_eq!(e.kind(), oauth2::validation::ErrorKind::Type);
 }
 

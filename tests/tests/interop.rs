@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use oauth2::{Authenticator, Provider};
-use oauth2_tests::{client, error_of, routes, serve};
+use oauth2_tests::{client, error_of, get_with_token, routes, serve};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -115,14 +115,7 @@ async fn access_tokens_of_a_certified_provider_validate_through_discovery() {
     let url = serve(routes().layer(auth.layer())).await;
     let get = |path: &'static str, token: String| {
         let url = url.clone();
-        async move {
-            client()
-                .get(format!("{url}{path}"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { get_with_token(&url, path, &token).await }
     };
 
     for resource in RESOURCES {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use oauth2::dev::{DevIssuer, Fault};
 use oauth2::{Authenticator, ProviderBuilder};
-use oauth2_tests::{client, error_of, routes, serve};
+use oauth2_tests::{client, error_of, get_with_token, routes, serve};
 
 /// Fast retries and refreshes, so outages resolve within a test.
 fn fast(p: ProviderBuilder) -> ProviderBuilder {
@@ -19,14 +19,7 @@ async fn app(provider: ProviderBuilder) -> (Authenticator, String) {
 }
 
 async fn status(url: &str, token: &str) -> u16 {
-    client()
-        .get(format!("{url}/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    get_with_token(url, "/me", token).await.status().as_u16()
 }
 
 async fn ready(auth: &Authenticator) {
@@ -53,12 +46,7 @@ async fn server_starts_while_the_provider_is_down_and_recovers() {
     let (auth, url) = app(fast(idp.provider("dev"))).await;
     let token = idp.token().sign();
 
-    let res = client()
-        .get(format!("{url}/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let res = get_with_token(&url, "/me", &token).await;
     assert_eq!(res.status(), 503);
     let retry: u64 = res.headers()["retry-after"]
         .to_str()

@@ -11,6 +11,7 @@ use super::ResponseFuture;
 use crate::Authenticator;
 use crate::authenticator::{is_cors_preflight, is_websocket_upgrade};
 use crate::error::AuthError;
+use crate::validation::Cached;
 
 /// Requires a valid token on non-public paths; see [`AuthLayer`](super::AuthLayer).
 #[derive(Clone, Debug)]
@@ -59,10 +60,13 @@ where
 
         let outcome = match self.auth.token(&parts) {
             Err(e) => Outcome::Invalid(e),
-            Ok(token) => match self.auth.authenticate_cached(&token) {
+            Ok(token) => match self.auth.validator().validate_cached(&token) {
                 Ok(auth) => Outcome::Valid(auth),
-                Err(Ok(e)) => Outcome::Invalid(e),
-                Err(Err((provider, generation))) => Outcome::Refetch {
+                Err(Cached::Invalid(e)) => Outcome::Invalid(self.auth.reject(e.into())),
+                Err(Cached::UnknownKey {
+                    provider,
+                    generation,
+                }) => Outcome::Refetch {
                     token: token.into_owned(),
                     provider,
                     generation,
