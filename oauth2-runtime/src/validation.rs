@@ -645,6 +645,37 @@ mod tests {
     }
 
     #[test]
+    fn providers_must_be_told_apart() {
+        let p = |name: &str, issuer: &str| {
+            Provider::builder(name)
+                .issuer(issuer)
+                .audience("api")
+                .hmac_secret([1u8; 32])
+                .build()
+                .unwrap()
+        };
+        assert_eq!(Validator::new(vec![]).unwrap_err(), ConfigError::NoProvider);
+        let e = Validator::new(vec![p("a", "https://x"), p("a", "https://y")]).unwrap_err();
+        assert_eq!(e.to_string(), r#"provider "a" is declared twice"#);
+        let e = Validator::new(vec![p("a", "https://x"), p("b", "https://x")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"providers "a" and "b" have the same issuer https://x"#
+        );
+        assert_eq!(e.field(), Some("issuer"));
+    }
+
+    #[test]
+    fn fetched_keys_need_a_runtime() {
+        let p = Provider::builder("a")
+            .issuer("https://x")
+            .audience("api")
+            .build()
+            .unwrap();
+        assert_eq!(Validator::new(vec![p]).unwrap_err(), ConfigError::NoRuntime);
+    }
+
+    #[test]
     fn alg_parsing() {
         let allowed = [Algorithm::RS256];
         assert_eq!(
