@@ -475,8 +475,7 @@ impl ProviderBuilder {
             }
             let keys = match self.keys {
                 KeyChoice::Discovery => {
-                    let base = issuer.trim_end_matches('/');
-                    let url = Url::parse(&format!("{base}/.well-known/openid-configuration"))
+                    let url = crate::discovery::metadata_url(&issuer)
                         .map_err(|e| err("issuer", e.to_string()))?;
                     KeySource::Discovery(url)
                 }

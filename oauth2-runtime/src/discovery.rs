@@ -76,15 +76,17 @@ pub async fn discover(
     client: &reqwest::Client,
     issuer: &str,
 ) -> Result<ProviderMetadata, DiscoveryError> {
-    let url = format!(
-        "{}/.well-known/openid-configuration",
-        issuer.trim_end_matches('/')
-    );
-    let url = Url::parse(&url).map_err(|e| DiscoveryError::Invalid {
-        url: url.clone(),
+    let url = metadata_url(issuer).map_err(|e| DiscoveryError::Invalid {
+        url: issuer.to_owned(),
         reason: e.to_string(),
     })?;
     fetch(client, &url, issuer, DISCOVERY_TIMEOUT).await
+}
+
+/// `{issuer}/.well-known/openid-configuration` (OpenID Connect Discovery §4).
+pub(crate) fn metadata_url(issuer: &str) -> Result<Url, url::ParseError> {
+    let base = issuer.trim_end_matches('/');
+    Url::parse(&format!("{base}/.well-known/openid-configuration"))
 }
 
 pub(crate) async fn fetch(
