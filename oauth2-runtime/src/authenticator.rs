@@ -182,6 +182,12 @@ impl Authenticator {
         AuthLayer::new(self.clone())
     }
 
+    /// A layer that makes this authenticator available to extractors and `#[protect]`
+    /// handlers without requiring a token anywhere: each route decides for itself.
+    pub fn extension(&self) -> axum::Extension<Authenticator> {
+        axum::Extension(self.clone())
+    }
+
     /// The validation core.
     pub fn validator(&self) -> &Validator {
         &self.inner.validator

@@ -1,4 +1,5 @@
-//! The result of a successful validation: provider name, claims and scopes.
+//! The result of a successful validation: provider name, claims and scopes; and
+//! [`FromClaims`], typed access to them (usually derived).
 //!
 //! ```
 //! use oauth2::{Authenticated, Scopes};
@@ -17,6 +18,7 @@
 //! assert!(claims.scopes.contains("write"));
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -82,6 +84,107 @@ impl Authenticated {
         T::deserialize(&*self.claims)
     }
 }
+
+/// A type built from a validated token's claims: what `#[protect(claims = T)]` and
+/// [`Protected`](crate::guard::Protected) hand to a handler.
+///
+/// Derive it with `#[derive(oauth2::FromClaims)]`: each field reads the claim of its
+/// name, or the one given by `#[claim(rename = "...")]`, or a nested one by
+/// `#[claim(path = "a.b")]`; `Option<T>` fields and `#[claim(default)]` fields may be
+/// absent; `#[claim(scopes)]` reads `scope` (a string) or `scp` (an array). A claim that
+/// is absent or has the wrong type gives a [`ClaimError`] that names it, which the
+/// extractor turns into 401 `invalid_token`.
+///
+/// ```
+/// use oauth2::{Authenticated, FromClaims, Scopes};
+///
+/// #[derive(FromClaims)]
+/// struct User {
+///     sub: String,
+///     email: Option<String>,
+///     #[claim(rename = "preferred_username")]
+///     username: String,
+///     #[claim(path = "realm_access.roles", default)]
+///     roles: Vec<String>,
+///     #[claim(scopes)]
+///     scopes: Scopes,
+/// }
+///
+/// let auth = Authenticated::new("corp", serde_json::json!({
+///     "sub": "alice", "preferred_username": "al", "scope": "read write",
+///     "realm_access": {"roles": ["admin"]},
+/// }));
+/// let user = User::from_claims(&auth).unwrap();
+/// assert_eq!((user.sub.as_str(), user.username.as_str()), ("alice", "al"));
+/// assert_eq!((user.email, user.roles), (None, vec!["admin".to_owned()]));
+/// assert!(user.scopes.contains("write"));
+///
+/// let err = User::from_claims(&Authenticated::new("corp", serde_json::json!({"sub": "bob"})));
+/// assert_eq!(err.err().unwrap().to_string(), "token has no `preferred_username` claim");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be read from token claims",
+    label = "`{Self}` does not implement `FromClaims`",
+    note = "add `#[derive(oauth2::FromClaims)]` to the definition of `{Self}`"
+)]
+pub trait FromClaims: Sized {
+    /// Reads `Self` from the claims of a validated token.
+    fn from_claims(auth: &Authenticated) -> Result<Self, ClaimError>;
+}
+
+/// The claims as they are, with the provider's name: for guards that need no type.
+impl FromClaims for Authenticated {
+    fn from_claims(auth: &Authenticated) -> Result<Self, ClaimError> {
+        Ok(auth.clone())
+    }
+}
+
+/// A claim that a [`FromClaims`] type needs is absent or has the wrong type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimError {
+    claim: Cow<'static, str>,
+    /// `None` when the claim is absent.
+    problem: Option<String>,
+}
+
+impl ClaimError {
+    /// The claim `name` (a dotted path for nested claims) is absent.
+    pub fn missing(name: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            claim: name.into(),
+            problem: None,
+        }
+    }
+
+    /// The claim `name` is there but does not fit: `problem` says how.
+    pub fn invalid(name: impl Into<Cow<'static, str>>, problem: impl fmt::Display) -> Self {
+        Self {
+            claim: name.into(),
+            problem: Some(problem.to_string()),
+        }
+    }
+
+    /// The claim's name, or its dotted path.
+    pub fn claim(&self) -> &str {
+        &self.claim
+    }
+
+    /// Whether the claim is absent (rather than of the wrong type).
+    pub fn is_missing(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+impl fmt::Display for ClaimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.problem {
+            None => write!(f, "token has no `{}` claim", self.claim),
+            Some(problem) => write!(f, "claim `{}` is invalid: {problem}", self.claim),
+        }
+    }
+}
+
+impl std::error::Error for ClaimError {}
 
 /// A set of OAuth scopes.
 ///

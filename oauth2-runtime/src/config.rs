@@ -68,6 +68,18 @@ pub enum ConfigError {
         /// What is wrong with it, e.g. `is empty`.
         problem: String,
     },
+    /// A setting read from the environment is absent or invalid.
+    #[error("environment variable {variable} ({}) {problem}", setting_name(.provider.as_deref(), .field))]
+    Env {
+        /// The variable's name.
+        variable: String,
+        /// The provider it configures, if it configures one.
+        provider: Option<String>,
+        /// The configuration key it gives, e.g. `issuer`.
+        field: &'static str,
+        /// What is wrong, e.g. `is not set`.
+        problem: String,
+    },
     /// Two providers have the same name.
     #[error("provider \"{0}\" is declared twice")]
     DuplicateProvider(String),
@@ -98,6 +110,7 @@ impl ConfigError {
             Self::Field { provider, .. } => Some(provider),
             Self::DuplicateProvider(p) => Some(p),
             Self::DuplicateIssuer { second, .. } => Some(second),
+            Self::Env { provider, .. } => provider.as_deref(),
             Self::NoProvider | Self::NoRuntime => None,
         }
     }
@@ -105,10 +118,17 @@ impl ConfigError {
     /// The configuration key this error is about, if it is about one.
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            Self::Field { field, .. } => Some(field),
+            Self::Field { field, .. } | Self::Env { field, .. } => Some(field),
             Self::DuplicateIssuer { .. } => Some("issuer"),
             _ => None,
         }
+    }
+}
+
+fn setting_name(provider: Option<&str>, field: &str) -> String {
+    match provider {
+        Some(provider) => format!("`{field}` of provider \"{provider}\""),
+        None => format!("`{field}`"),
     }
 }
 
@@ -123,6 +143,27 @@ impl Audience {
     /// The accepted values.
     pub fn values(&self) -> &[String] {
         &self.0
+    }
+
+    /// Whether `value` is one of them.
+    pub fn contains(&self, value: &str) -> bool {
+        self.0.iter().any(|v| v == value)
+    }
+}
+
+/// Reads the `aud` claim: one string or an array of strings.
+impl<'de> serde::Deserialize<'de> for Audience {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        Ok(match OneOrMany::deserialize(deserializer)? {
+            OneOrMany::One(one) => Self(vec![one]),
+            OneOrMany::Many(many) => Self(many),
+        })
     }
 }
 

@@ -35,6 +35,7 @@ use std::time::Duration;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::claims::ClaimError;
 use crate::validation::{ErrorKind, ValidationError};
 
 /// Builds the response for every rejection; set with
@@ -256,6 +257,17 @@ impl From<ValidationError> for AuthError {
         out.validation = Some(e.kind());
         out.retry_after = e.retry_after();
         out
+    }
+}
+
+impl From<ClaimError> for AuthError {
+    fn from(e: ClaimError) -> Self {
+        let kind = if e.is_missing() {
+            ErrorKind::MissingClaim
+        } else {
+            ErrorKind::InvalidClaim
+        };
+        ValidationError::new(kind, e.to_string()).into()
     }
 }
 

@@ -58,7 +58,7 @@ impl<T> DerefMut for Claims<T> {
     }
 }
 
-fn reject(parts: &Parts, error: AuthError) -> AuthError {
+pub(crate) fn reject(parts: &Parts, error: AuthError) -> AuthError {
     match parts.extensions.get::<Authenticator>() {
         Some(auth) => auth.reject(error),
         None => error,
@@ -66,7 +66,7 @@ fn reject(parts: &Parts, error: AuthError) -> AuthError {
 }
 
 /// Whether an optional extractor turns this error into `None`.
-fn is_absent_or_bad(error: &AuthError) -> bool {
+pub(crate) fn is_absent_or_bad(error: &AuthError) -> bool {
     matches!(
         error.kind(),
         AuthErrorKind::MissingToken | AuthErrorKind::InvalidRequest | AuthErrorKind::InvalidToken
@@ -82,7 +82,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
         }
         let Some(authenticator) = parts.extensions.get::<Authenticator>().cloned() else {
             return Err(AuthError::misconfigured(
-                "no authenticator for this route: add `.layer(authenticator.layer())` to the router",
+                "no authenticator for this route: add `.layer(providers.layer())` (or `.layer(authenticator.layer())`) to the router",
             ));
         };
         let auth = authenticator.authenticate(parts).await?;

@@ -42,12 +42,15 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[doc(hidden)]
+pub mod __private;
 pub mod authenticator;
 pub mod claims;
 pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod jwks;
 pub mod layer;
 pub mod validation;
@@ -58,9 +61,195 @@ mod ws;
 pub mod dev;
 
 pub use authenticator::{Authenticator, AuthenticatorBuilder};
-pub use claims::{Authenticated, Scopes};
+pub use claims::{Authenticated, ClaimError, FromClaims, Scopes};
 pub use config::{Audience, ConfigError, Provider, ProviderBuilder};
 pub use error::AuthError;
 pub use extract::Claims;
 pub use jsonwebtoken::Algorithm;
 pub use layer::{AuthLayer, RequireScopes};
+/// Derives [`FromClaims`](trait@FromClaims): typed access to a token's claims.
+///
+/// Each field reads the claim of its name. On a field, `#[claim(...)]` takes:
+///
+/// | option | meaning |
+/// |---|---|
+/// | `rename = "name"` | read the top-level claim `name` (it may contain dots, as in `https://example.com/roles`) |
+/// | `path = "a.b.c"` | read a nested claim, e.g. Keycloak's `realm_access.roles` |
+/// | `default` | an absent claim gives `Default::default()` |
+/// | `scopes` | read `scope` (a space-separated string) or `scp` (an array): the granted scopes, none when absent |
+///
+/// `Option<T>` fields may be absent (or `null`). `aud` reads as one value or many, so
+/// `aud: String`, `aud: Vec<String>` and `aud: oauth2::Audience` all work. On the
+/// struct, `#[claim(crate = "path")]` names the runtime crate if it is renamed.
+///
+/// A valid token whose claims do not fit is refused with 401 `invalid_token`, and the
+/// description names the claim: `token has no `preferred_username` claim`.
+/// See [`FromClaims`](trait@FromClaims) for an example.
+pub use oauth2_macros::FromClaims;
+
+/// Lets an axum handler run only for a valid token of the named provider(s).
+///
+/// ```
+/// use axum::{routing::{get, post}, Json, Router};
+/// use oauth2::{protect, providers, FromClaims};
+///
+/// providers! {
+///     google { issuer: "https://accounts.google.com", audience: "1234.apps.googleusercontent.com" }
+///     corp { issuer: "https://login.corp.example", audience: ["api://corp", "corp-cli"] }
+/// }
+///
+/// #[derive(FromClaims)]
+/// struct User {
+///     sub: String,
+///     #[claim(path = "realm_access.roles", default)]
+///     roles: Vec<String>,
+/// }
+///
+/// #[protect(provider = "google", claims = User)]
+/// async fn me(user: User) -> String { user.sub }
+///
+/// #[protect(provider = "corp", claims = User, scopes = ["items:write"])]
+/// async fn create(user: User, Json(item): Json<serde_json::Value>) -> Json<serde_json::Value> {
+///     Json(item)
+/// }
+///
+/// #[protect(provider = any("google", "corp"), claims = User, require = user.roles.iter().any(|r| r == "admin"))]
+/// async fn admin(user: User) -> &'static str { "hello admin" }
+///
+/// #[protect(provider = "google", claims = User, optional)]
+/// async fn maybe(user: Option<User>) -> String { user.map(|u| u.sub).unwrap_or_default() }
+///
+/// #[protect(provider = "google")]
+/// async fn ping() -> &'static str { "pong" }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), oauth2::ConfigError> {
+/// let providers = Providers::load()?;
+/// let app: Router = Router::new()
+///     .route("/me", get(me))
+///     .route("/items", post(create))
+///     .route("/admin", get(admin))
+///     .route("/maybe", get(maybe))
+///     .route("/ping", get(ping))
+///     .layer(providers.layer());
+/// # Ok(()) }
+/// ```
+///
+/// # Arguments
+///
+/// | argument | meaning |
+/// |---|---|
+/// | `provider = "name"`, `provider = any("a", "b")` | the providers whose tokens are accepted; required; checked against `providers!` at compile time |
+/// | `claims = T` | the claims parameter's type, `T: FromClaims`; without it the attribute is a guard only |
+/// | `scopes = ["a", "b"]` | scopes the token must all have, else 403 `insufficient_scope` |
+/// | `require = <condition>` | a `bool` expression over the claims parameter, else 403 `access_denied` |
+/// | `optional` | the claims parameter is `Option<T>`: `None` without a (valid) token |
+/// | `crate = "path"` | the runtime crate's path, if it is renamed in `Cargo.toml` |
+///
+/// The claims parameter can stand anywhere among the handler's parameters; the macro
+/// moves its extractor first, so the token is checked before the body is read. The
+/// handler stays a plain `async fn` that `get(...)`, `post(...)` accept. The checks, in
+/// order, and their answers are in [`guard`]. A `require` condition sees the claims
+/// parameter (by reference), not the other parameters.
+///
+/// `#[protect]` finds provider names through a macro that `providers!` defines, so
+/// `providers!` must come before the handlers: earlier in the same module, or in a
+/// parent module before the `mod` that holds them (or in a `#[macro_use] mod`).
+///
+/// # Compile-time errors
+///
+/// Mistakes are compile errors at the mistaken tokens: an unknown provider (with the
+/// closest declared name), an unknown or repeated argument, a claims type that does
+/// not implement `FromClaims`, a claims parameter whose type differs from `claims = T`,
+/// `optional` without `Option<T>`, a handler that is not `async`, scopes that are not
+/// string literals.
+pub use oauth2_macros::protect;
+
+/// Declares the identity providers once: their configuration, one type per provider
+/// (`google` → `Google`), and `Providers`, which holds the runtime state (key caches).
+///
+/// ```
+/// use oauth2::providers;
+///
+/// providers! {
+///     // App-wide settings come first, as `key: value,`.
+///     public_paths: ["/", "/health"],
+///
+///     google {
+///         issuer: "https://accounts.google.com",
+///         audience: "1234.apps.googleusercontent.com",
+///     }
+///     corp {
+///         issuer: env("CORP_ISSUER", default = "https://login.corp.example"),
+///         audience: ["api://corp", "corp-cli"],
+///         jwks: "https://login.corp.example/keys",
+///         algorithms: [RS256, ES256],
+///         leeway: 30s,
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), oauth2::ConfigError> {
+/// assert_eq!(Providers::NAMES, ["google", "corp"]);
+/// assert_eq!(Corp::NAME, "corp");
+/// let providers = Providers::load()?; // reads env(...) values, starts loading keys
+/// let app: axum::Router = axum::Router::new().layer(providers.layer());
+/// # Ok(()) }
+/// ```
+///
+/// # Values
+///
+/// A value is a literal, `env("VAR")`, or any Rust expression (evaluated by `load()`).
+/// `env("VAR")` reads the variable when the configuration is loaded, and a missing one
+/// is a [`ConfigError::Env`] that names it; `env("VAR", default = <literal>)` and
+/// `env("VAR", optional)` (the key is left out when unset) are the other forms. List
+/// keys read from the environment are comma-separated. Durations are a whole number
+/// with a unit: `500ms`, `30s`, `5m`, `1h`.
+///
+/// # Provider keys
+///
+/// | key | value | default |
+/// |---|---|---|
+/// | `issuer` | the exact `iss`; an `https://` URL (http only on loopback) | required |
+/// | `audience` | a string or a list: accepted `aud` values | required |
+/// | `danger_accept_any_audience` | `true` to skip the audience check | `false` |
+/// | `jwks` | the JWKS URL | OIDC discovery |
+/// | `jwks_file`, `jwks_json` | a JWKS from a file, or as JSON text | |
+/// | `hmac_secret` | an HS256/384/512 secret; never a literal | |
+/// | `algorithms` | `[RS256, ES256, ...]` | all asymmetric ones |
+/// | `leeway` | clock skew allowed on `exp`, `nbf`, `iat` | `60s` |
+/// | `required_typ` | the required `typ` header, e.g. `"at+jwt"` | none |
+/// | `refresh_interval` | how often keys are refetched | `15m` |
+/// | `unknown_kid_cooldown` | the least time between refetches for unknown `kid`s | `5m` |
+/// | `fetch_timeout` | the time limit of one discovery or JWKS request | `10s` |
+/// | `retry_backoff` | `[initial, max]` delays between failed loads | `[1s, 5m]` |
+/// | `http_client` | a `reqwest::Client` expression | rustls client |
+///
+/// # App-wide settings
+///
+/// | key | value |
+/// |---|---|
+/// | `public_paths`, `public_prefixes` | paths that [`Providers::require_everywhere`](#generated-items) lets through |
+/// | `cookie` | also read the token from this cookie |
+/// | `realm` | the `realm` of `WWW-Authenticate` |
+/// | `max_token_size` | the longest accepted token, in bytes |
+/// | `http_client` | a `reqwest::Client` expression for every provider |
+///
+/// # Generated items
+///
+/// - `struct Providers`: `Providers::load()` (reads the configuration, starts loading
+///   keys; call it in a Tokio runtime), `Providers::builder()` (the
+///   [`AuthenticatorBuilder`], to add e.g. an error handler, then `Providers::from`),
+///   `layer()` (for `#[protect]`; other routes stay open), `require_everywhere()` (a
+///   token on every path but the public ones, as the Python middleware does),
+///   `authenticator()`, `ready()`, `NAMES`.
+/// - One unit struct per provider, `google` → `Google`, with `NAME` and `builder()`.
+/// - A hidden macro through which `#[protect]` checks provider names.
+///
+/// Mistakes are compile errors at the mistaken tokens: a provider declared twice, a
+/// missing `issuer` or `audience`, an unknown key (with the closest known one), an
+/// `http://` issuer off loopback, an unknown algorithm, a duration without a unit.
+#[macro_export]
+macro_rules! providers {
+    ($($input:tt)*) => {
+        $crate::__private::providers_impl! { crate = $crate; $($input)* }
+    };
+}

@@ -1,0 +1,165 @@
+//! The arguments of `#[protect(...)]`, parsed with every problem recorded.
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::parse::ParseStream;
+use syn::{Expr, Ident, LitStr, Token, Type};
+
+use crate::ctxt::{Ctxt, skip_to_comma};
+use crate::suggest;
+
+const ARGUMENTS: &[&str] = &[
+    "provider", "claims", "scopes", "require", "optional", "crate",
+];
+
+pub(crate) struct Args {
+    /// The provider names, each with its span; empty when `provider` is missing.
+    pub(crate) providers: Vec<LitStr>,
+    pub(crate) claims: Option<Type>,
+    pub(crate) scopes: Vec<LitStr>,
+    pub(crate) require: Option<(Ident, Expr)>,
+    pub(crate) optional: Option<Ident>,
+    pub(crate) krate: Option<TokenStream>,
+}
+
+pub(crate) fn parse(cx: &mut Ctxt, input: ParseStream<'_>) -> Args {
+    let mut args = Args {
+        providers: Vec::new(),
+        claims: None,
+        scopes: Vec::new(),
+        require: None,
+        optional: None,
+        krate: None,
+    };
+    let mut seen: Vec<String> = Vec::new();
+    while !input.is_empty() {
+        if let Err(e) = parse_one(cx, input, &mut args, &mut seen) {
+            cx.push(e);
+            skip_to_comma(input);
+        }
+        if !input.is_empty()
+            && let Err(e) = input.parse::<Token![,]>()
+        {
+            cx.push(e);
+            break;
+        }
+    }
+    if args.providers.is_empty() && !seen.iter().any(|s| s == "provider") {
+        cx.push(syn::Error::new(
+            Span::call_site(),
+            "#[protect] needs a provider: `#[protect(provider = \"name\")]` or `provider = any(\"a\", \"b\")`",
+        ));
+    }
+    args
+}
+
+fn parse_one(
+    cx: &mut Ctxt,
+    input: ParseStream<'_>,
+    args: &mut Args,
+    seen: &mut Vec<String>,
+) -> syn::Result<()> {
+    let key = Ident::parse_any(input)?;
+    let name = key.to_string();
+    if !ARGUMENTS.contains(&name.as_str()) {
+        return Err(syn::Error::new(
+            key.span(),
+            format!(
+                "unknown argument `{name}`{}\nexpected one of {}",
+                suggest::did_you_mean(&name, ARGUMENTS.iter().copied()),
+                suggest::list(ARGUMENTS.iter().copied()),
+            ),
+        ));
+    }
+    if seen.contains(&name) {
+        return Err(syn::Error::new(
+            key.span(),
+            format!("`{name}` is given twice"),
+        ));
+    }
+    seen.push(name.clone());
+    if name == "optional" {
+        args.optional = Some(key);
+        return Ok(());
+    }
+    input
+        .parse::<Token![=]>()
+        .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{name}`")))?;
+    match name.as_str() {
+        "provider" => args.providers = providers(input)?,
+        "claims" => args.claims = Some(input.parse()?),
+        "scopes" => args.scopes = scopes(cx, input)?,
+        "require" => args.require = Some((key, input.parse()?)),
+        "crate" => {
+            let path: LitStr = input.parse()?;
+            let parsed: syn::Path = path.parse().map_err(|_| {
+                syn::Error::new(
+                    path.span(),
+                    "`crate` takes the path of the runtime crate: `crate = \"my_oauth2\"`",
+                )
+            })?;
+            args.krate = Some(quote::quote_spanned!(path.span()=> #parsed));
+        }
+        _ => unreachable!("checked against ARGUMENTS"),
+    }
+    Ok(())
+}
+
+fn providers(input: ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
+    let usage = "expected a provider name, `provider = \"google\"`, or several, `provider = any(\"google\", \"corp\")`";
+    if input.peek(LitStr) {
+        return Ok(vec![input.parse()?]);
+    }
+    let any: Ident = input
+        .parse()
+        .map_err(|e| syn::Error::new(e.span(), usage))?;
+    if any != "any" || !input.peek(syn::token::Paren) {
+        return Err(syn::Error::new(any.span(), usage));
+    }
+    let list;
+    syn::parenthesized!(list in input);
+    let names = syn::punctuated::Punctuated::<Expr, Token![,]>::parse_terminated(&list)?;
+    names
+        .into_iter()
+        .map(|e| match e {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Ok(s),
+            other => Err(syn::Error::new_spanned(
+                other,
+                "provider names are string literals: `any(\"google\", \"corp\")`",
+            )),
+        })
+        .collect()
+}
+
+fn scopes(cx: &mut Ctxt, input: ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
+    let usage =
+        "`scopes` takes a list of string literals: `scopes = [\"items:read\", \"items:write\"]`";
+    if !input.peek(syn::token::Bracket) {
+        let value: Expr = input.parse()?;
+        return Err(syn::Error::new_spanned(value, usage));
+    }
+    let list;
+    syn::bracketed!(list in input);
+    let elems = syn::punctuated::Punctuated::<Expr, Token![,]>::parse_terminated(&list)?;
+    let mut out = Vec::new();
+    for elem in elems {
+        match elem {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => {
+                let value = s.value();
+                if value.is_empty() || value.contains(char::is_whitespace) {
+                    cx.error_spanned_by(&s, "a scope is one non-empty word without spaces: write several scopes as several strings");
+                } else {
+                    out.push(s);
+                }
+            }
+            other => cx.error_spanned_by(other, usage),
+        }
+    }
+    Ok(out)
+}

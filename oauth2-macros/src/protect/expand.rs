@@ -1,0 +1,95 @@
+//! Generates a hidden guard type for the handler and rewrites the handler so that a
+//! `Protected<Guard>` extractor, placed first, does the checks and yields the claims.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::punctuated::Punctuated;
+use syn::{FnArg, Ident, ItemFn, LitStr, Pat, Token};
+
+use super::attr::Args;
+
+pub(crate) fn expand(args: &Args, mut func: ItemFn, claims_param: Option<usize>) -> TokenStream {
+    let krate = args.krate.clone().unwrap_or_else(|| quote!(::oauth2));
+    let vis = &func.vis;
+    let guard = format_ident!("__oauth2_guard_{}", func.sig.ident);
+
+    // Each provider name is looked up in the registry that `providers!` generated: an
+    // unknown name is an error on its literal.
+    let checks = args.providers.iter().map(|name| {
+        let registry = Ident::new("__oauth2_providers", name.span());
+        let name = LitStr::new(&name.value(), name.span());
+        quote_spanned!(name.span()=> #registry! { (#krate) #name })
+    });
+    let providers = &args.providers;
+    let scopes = &args.scopes;
+
+    let mut inputs: Vec<FnArg> = func.sig.inputs.iter().cloned().collect();
+    let claims_pat: Option<Pat> = claims_param.map(|i| match inputs.remove(i) {
+        FnArg::Typed(t) => *t.pat,
+        FnArg::Receiver(_) => unreachable!("methods are rejected"),
+    });
+    let claims_ty = match &args.claims {
+        Some(ty) => quote!(#ty),
+        None => quote!(#krate::Authenticated),
+    };
+
+    let require = args.require.as_ref().map(|(_, condition)| {
+        let pat = claims_pat.as_ref().map_or_else(|| quote!(_), without_mut);
+        quote! {
+            #[allow(unused_variables, clippy::needless_borrow)]
+            fn require(#pat: &#claims_ty) -> bool {
+                #condition
+            }
+        }
+    });
+
+    let protected = quote!(#krate::guard::Protected<#guard>);
+    let (guard_param, bind): (FnArg, TokenStream) = match (&claims_pat, &args.optional) {
+        (None, _) => (syn::parse_quote!(_: #protected), quote!()),
+        (Some(pat), None) => (
+            syn::parse_quote!(__oauth2_guard: #protected),
+            quote!(let #pat = __oauth2_guard.0;),
+        ),
+        (Some(pat), Some(_)) => (
+            syn::parse_quote!(__oauth2_guard: ::core::option::Option<#protected>),
+            quote!(let #pat = ::core::option::Option::map(__oauth2_guard, |g| g.0);),
+        ),
+    };
+    inputs.insert(0, guard_param);
+    func.sig.inputs = inputs.into_iter().collect::<Punctuated<FnArg, Token![,]>>();
+    let body = &func.block;
+    let block: syn::Block = syn::parse_quote!({
+        #bind
+        #body
+    });
+    *func.block = block;
+
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #vis struct #guard;
+
+        const _: () = { #(#checks)* };
+
+        impl #krate::guard::Guard for #guard {
+            type Claims = #claims_ty;
+            const PROVIDERS: &'static [&'static str] = &[#(#providers),*];
+            const SCOPES: &'static [&'static str] = &[#(#scopes),*];
+            #require
+        }
+
+        #func
+    }
+}
+
+/// The pattern without `mut` bindings: the condition only reads the claims.
+fn without_mut(pat: &Pat) -> TokenStream {
+    match pat {
+        Pat::Ident(ident) => {
+            let mut ident = ident.clone();
+            ident.mutability = None;
+            quote!(#ident)
+        }
+        other => quote!(#other),
+    }
+}

@@ -1,0 +1,179 @@
+//! Checks the handler against the arguments: an `async fn`, and a claims parameter
+//! whose type agrees with `claims = T` and `optional`.
+
+use quote::ToTokens;
+use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, Type};
+
+use super::attr::Args;
+use crate::ctxt::Ctxt;
+
+/// Extractor types a handler commonly takes: a parameter of one of these types is not
+/// a mistyped claims parameter.
+const EXTRACTORS: &[&str] = &[
+    "Json",
+    "Path",
+    "Query",
+    "State",
+    "Extension",
+    "Form",
+    "HeaderMap",
+    "Method",
+    "Uri",
+    "Version",
+    "Request",
+    "Bytes",
+    "String",
+    "Body",
+    "ConnectInfo",
+    "WebSocketUpgrade",
+    "Multipart",
+    "TypedHeader",
+    "Host",
+    "OriginalUri",
+    "MatchedPath",
+    "RawQuery",
+    "RawForm",
+    "RawPathParams",
+    "NestedPath",
+    "CookieJar",
+    "PrivateCookieJar",
+    "SignedCookieJar",
+    "Parts",
+    "Extensions",
+    "Claims",
+    "Authenticated",
+    "Protected",
+    "Session",
+];
+
+/// Where the claims parameter is, if there is one.
+pub(crate) fn check(cx: &mut Ctxt, args: &Args, func: &ItemFn) -> Option<usize> {
+    if func.sig.asyncness.is_none() {
+        cx.error_spanned_by(
+            func.sig.fn_token,
+            "#[protect] goes on an `async fn`: axum handlers are async",
+        );
+    }
+    if let Some(FnArg::Receiver(receiver)) = func.sig.inputs.first() {
+        cx.error_spanned_by(
+            receiver,
+            "#[protect] goes on a free `async fn` handler, not on a method",
+        );
+        return None;
+    }
+    let Some(claims) = &args.claims else {
+        if let Some(optional) = &args.optional {
+            cx.error_spanned_by(
+                optional,
+                "`optional` needs `claims = T`: it makes the claims parameter an `Option<T>`",
+            );
+        }
+        if let Some((require, _)) = &args.require {
+            cx.error_spanned_by(
+                require,
+                "`require` needs `claims = T`: it is a condition on the claims parameter",
+            );
+        }
+        return None;
+    };
+    let wanted = tokens(claims);
+    let params: Vec<(usize, &Pat, &Type)> = func
+        .sig
+        .inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, arg)| match arg {
+            FnArg::Typed(t) => Some((i, &*t.pat, &*t.ty)),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+
+    let exact: Vec<_> = params
+        .iter()
+        .filter(|(_, _, ty)| tokens(ty) == wanted)
+        .collect();
+    let optional: Vec<_> = params
+        .iter()
+        .filter(|(_, _, ty)| option_inner(ty).is_some_and(|inner| tokens(inner) == wanted))
+        .collect();
+    if let Some((_, _, ty)) = exact.get(1).or_else(|| optional.get(1)) {
+        cx.error_spanned_by(
+            ty,
+            format!("a second parameter of the claims type `{wanted}`: keep one"),
+        );
+    }
+    match (exact.first(), optional.first(), &args.optional) {
+        (Some((i, _, _)), _, None) => Some(*i),
+        (_, Some((i, _, _)), Some(_)) => Some(*i),
+        (Some((i, _, ty)), _, Some(_)) => {
+            cx.error_spanned_by(
+                ty,
+                format!("with `optional`, the claims parameter is `Option<{wanted}>`: it is `None` for requests without a valid token"),
+            );
+            Some(*i)
+        }
+        (None, Some((i, _, ty)), None) => {
+            cx.error_spanned_by(
+                ty,
+                format!("the claims parameter is an `Option<{wanted}>`: add `optional` to `#[protect(...)]` to let requests without a token through, or make it `{wanted}`"),
+            );
+            Some(*i)
+        }
+        (None, None, _) => {
+            let expected = match args.optional {
+                Some(_) => format!("Option<{wanted}>"),
+                None => wanted.clone(),
+            };
+            let suspects: Vec<_> = params
+                .iter()
+                .filter(|(_, pat, ty)| looks_like_claims(pat, ty))
+                .collect();
+            match suspects.as_slice() {
+                [(_, _, ty)] => cx.error_spanned_by(
+                    ty,
+                    format!(
+                        "the claims parameter has type `{}`, but `#[protect]` says `claims = {wanted}`: make them the same",
+                        tokens(ty)
+                    ),
+                ),
+                _ => cx.error_spanned_by(
+                    claims,
+                    format!("the handler has no parameter of type `{expected}` to receive the claims: add one, e.g. `user: {expected}`"),
+                ),
+            }
+            None
+        }
+    }
+}
+
+/// The type's tokens without spacing, for comparing types as written.
+fn tokens(ty: &Type) -> String {
+    ty.to_token_stream().to_string().replace(' ', "")
+}
+
+/// `T` of `Option<T>` (any path ending in `Option`).
+fn option_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    match &last.arguments {
+        PathArguments::AngleBracketed(args) if args.args.len() == 1 => match args.args.first()? {
+            GenericArgument::Type(inner) => Some(inner),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A parameter bound by name whose type is no known extractor: likely the claims.
+fn looks_like_claims(pat: &Pat, ty: &Type) -> bool {
+    let named = matches!(pat, Pat::Ident(_));
+    let ty = option_inner(ty).unwrap_or(ty);
+    let Type::Path(path) = ty else { return false };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    named && !EXTRACTORS.contains(&last.ident.to_string().as_str())
+}

@@ -1,0 +1,253 @@
+//! Generates the code for checked `providers!` input: one type per provider, the
+//! `Providers` type that holds the runtime state, and the `__oauth2_providers!` registry
+//! through which `#[protect]` checks provider names at compile time.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Ident, Lit};
+
+use super::keys::{Key, Kind};
+use super::valid::{Checked, Config, EnvMode, Value};
+
+pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
+    let names: Vec<String> = config
+        .providers
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect();
+    let types: Vec<Ident> = config
+        .providers
+        .iter()
+        .map(|p| type_name(&p.name))
+        .collect();
+
+    let provider_items = config.providers.iter().zip(&types).map(|(p, ty)| {
+        let name = p.name.to_string();
+        let doc = format!(
+            " The `{name}` identity provider declared in `providers!`: \
+             `#[protect(provider = \"{name}\")]` accepts its tokens."
+        );
+        let stmts = p.settings.iter().map(|c| apply(krate, c, Some(&name)));
+        quote! {
+            #[doc = #doc]
+            #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::default::Default)]
+            pub struct #ty;
+
+            impl #ty {
+                /// The provider's name, as `#[protect(provider = "...")]` writes it.
+                pub const NAME: &'static str = #name;
+
+                /// The provider's configuration, with its `env(...)` values read now.
+                #[allow(unused_mut)]
+                pub fn builder() -> ::core::result::Result<#krate::ProviderBuilder, #krate::ConfigError> {
+                    let mut __b = #krate::Provider::builder(#name);
+                    #(#stmts)*
+                    ::core::result::Result::Ok(__b)
+                }
+            }
+        }
+    });
+
+    let app_stmts = config.settings.iter().map(|c| apply(krate, c, None));
+    let providers_doc = format!(
+        " The identity providers declared in `providers!`: {}.\n\n \
+         `Providers::load()?` reads the configuration and starts loading keys; \
+         `.layer(providers.layer())` on the router lets `#[protect]` handlers use them.",
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    let registry_arms = names.iter().map(|name| {
+        quote! { (($($krate:tt)*) #name) => {}; }
+    });
+
+    quote! {
+        #[doc = #providers_doc]
+        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
+        pub struct Providers {
+            authenticator: #krate::Authenticator,
+        }
+
+        #(#provider_items)*
+
+        impl Providers {
+            /// The names of the declared providers.
+            pub const NAMES: &'static [&'static str] = &[#(#names),*];
+
+            /// The configuration of every provider and the app-wide settings, with
+            /// `env(...)` values read now; add what the macro does not set (an error
+            /// handler, say), then `build()` and wrap with `Providers::from`.
+            #[allow(unused_mut)]
+            pub fn builder() -> ::core::result::Result<#krate::AuthenticatorBuilder, #krate::ConfigError> {
+                let mut __b = #krate::Authenticator::builder();
+                #( __b = __b.provider(#types::builder()?); )*
+                #(#app_stmts)*
+                ::core::result::Result::Ok(__b)
+            }
+
+            /// Reads the configuration and starts loading every provider's keys in the
+            /// background. Call it inside a Tokio runtime.
+            pub fn load() -> ::core::result::Result<Self, #krate::ConfigError> {
+                ::core::result::Result::Ok(Self {
+                    authenticator: Self::builder()?.build()?,
+                })
+            }
+
+            /// The runtime state: key caches and validation.
+            pub fn authenticator(&self) -> &#krate::Authenticator {
+                &self.authenticator
+            }
+
+            /// A layer that lets `#[protect]` handlers and the extractors on this router
+            /// validate tokens. Routes without `#[protect]` stay open.
+            pub fn layer(&self) -> #krate::__private::axum::Extension<#krate::Authenticator> {
+                self.authenticator.extension()
+            }
+
+            /// A layer that requires a valid token on every path except the
+            /// `public_paths` and `public_prefixes`, and also serves `#[protect]`.
+            pub fn require_everywhere(&self) -> #krate::AuthLayer {
+                self.authenticator.layer()
+            }
+
+            /// Waits until every provider's keys are loaded.
+            pub async fn ready(&self) {
+                self.authenticator.ready().await;
+            }
+        }
+
+        impl ::core::convert::From<#krate::Authenticator> for Providers {
+            fn from(authenticator: #krate::Authenticator) -> Self {
+                Self { authenticator }
+            }
+        }
+
+        #[doc(hidden)]
+        #[allow(unused_macros)]
+        macro_rules! __oauth2_providers {
+            #(#registry_arms)*
+            (($($krate:tt)*) $other:tt) => {
+                $($krate)*::__private::unknown_provider! { $other [#(#names),*] }
+            };
+        }
+    }
+}
+
+/// `google` → `Google`, `my_idp` → `MyIdp`.
+fn type_name(name: &Ident) -> Ident {
+    let camel: String = name
+        .to_string()
+        .split('_')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let mut c = s.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format_ident!("{}", camel, span = name.span())
+}
+
+/// Statements that apply one setting to the builder `__b`.
+fn apply(krate: &TokenStream, checked: &Checked, provider: Option<&str>) -> TokenStream {
+    let key = checked.key;
+    let method = Ident::new(key.method, Span::call_site());
+    // The builder, named with the macro's own hygiene even inside spanned code.
+    let bb = quote!(__b);
+    match &checked.value {
+        Value::Env { var, mode } => {
+            let field = key.name;
+            let provider = match provider {
+                Some(p) => quote!(::core::option::Option::Some(#p)),
+                None => quote!(::core::option::Option::None),
+            };
+            let use_value = from_text(krate, key, &method, var, &provider);
+            match mode {
+                EnvMode::Required => quote! {{
+                    let __v = #krate::__private::env(#var, #provider, #field)?;
+                    #use_value
+                }},
+                EnvMode::Default(default) => quote! {{
+                    let __v = #krate::__private::env_or(#var, #default, #provider, #field)?;
+                    #use_value
+                }},
+                EnvMode::Optional => quote! {
+                    if let ::core::option::Option::Some(__v) = #krate::__private::env_opt(#var, #provider, #field)? {
+                        #use_value
+                    }
+                },
+            }
+        }
+        Value::Lit(Lit::Bool(b)) => {
+            if b.value {
+                quote!(__b = __b.#method();)
+            } else {
+                TokenStream::new()
+            }
+        }
+        Value::Lit(lit) => quote!(__b = __b.#method(#lit);),
+        Value::Strings(lits) if key.each => quote!(#( __b = __b.#method(#lits); )*),
+        Value::Strings(lits) => match lits.as_slice() {
+            [one] => quote!(__b = __b.#method(#one);),
+            many => quote!(__b = __b.#method([#(#many),*]);),
+        },
+        Value::Algorithms(ids) => quote!(#bb = #bb.#method([#(#krate::Algorithm::#ids),*]);),
+        Value::Duration(ms, span) => {
+            quote_spanned!(*span=> #bb = #bb.#method(::core::time::Duration::from_millis(#ms));)
+        }
+        Value::DurationPair(a, b, span) => quote_spanned! {*span=>
+            #bb = #bb.#method(
+                ::core::time::Duration::from_millis(#a),
+                ::core::time::Duration::from_millis(#b),
+            );
+        },
+        Value::Expr(expr) => {
+            let span = expr.span();
+            match key.kind {
+                Kind::Bool => quote_spanned!(span=> if #expr { #bb = #bb.#method(); }),
+                Kind::StrList if key.each => {
+                    quote_spanned!(span=> for __p in #expr { #bb = #bb.#method(__p); })
+                }
+                Kind::DurationPair => quote_spanned! {span=>
+                    {
+                        let (__initial, __max) = #expr;
+                        #bb = #bb.#method(__initial, __max);
+                    }
+                },
+                _ => quote_spanned!(span=> #bb = #bb.#method(#expr);),
+            }
+        }
+    }
+}
+
+/// Statements that apply the environment variable's text `__v` to `__b`.
+fn from_text(
+    krate: &TokenStream,
+    key: &Key,
+    method: &Ident,
+    var: &syn::LitStr,
+    provider: &TokenStream,
+) -> TokenStream {
+    let field = key.name;
+    match key.kind {
+        Kind::StrList if key.each => {
+            quote!(for __p in #krate::__private::list(&__v) { __b = __b.#method(__p); })
+        }
+        Kind::StrList => quote!(__b = __b.#method(#krate::__private::list(&__v));),
+        Kind::Algorithms => {
+            quote!(__b = __b.#method(#krate::__private::algorithms(#var, &__v, #provider, #field)?);)
+        }
+        Kind::Duration => {
+            quote!(__b = __b.#method(#krate::__private::duration(#var, &__v, #provider, #field)?);)
+        }
+        Kind::Number => {
+            quote!(__b = __b.#method(#krate::__private::number(#var, &__v, #provider, #field)?);)
+        }
+        _ => quote!(__b = __b.#method(__v);),
+    }
+}

@@ -1,0 +1,155 @@
+//! Route guards: what `#[protect(...)]` turns a handler's claims parameter into.
+//!
+//! `#[protect(provider = "google", claims = User, scopes = ["read"])]` declares a hidden
+//! [`Guard`] type for the handler and replaces the `user: User` parameter with a
+//! [`Protected`] extractor that runs before every other one. It accepts a request when
+//! its token is valid, was issued by one of the guard's providers, carries the guard's
+//! scopes, reads as the claims type, and passes the `require` condition:
+//!
+//! | check | failure |
+//! |---|---|
+//! | a token is present and well formed | 400 `invalid_request` |
+//! | it validates (signature, `iss`, `aud`, `exp`, ...) | 401 `invalid_token` |
+//! | its provider is one the route accepts | 401 `invalid_token` |
+//! | its claims read as the claims type | 401 `invalid_token` naming the claim |
+//! | it has every scope of `scopes = [...]` | 403 `insufficient_scope` |
+//! | `require = <condition>` is true | 403 `access_denied` |
+//!
+//! `Option<Protected<G>>` (the `optional` flag) gives `None` for the first four and
+//! still answers 403 for the last two: a caller without a token is anonymous, a caller
+//! whose token lacks rights is refused.
+//!
+//! The macro is the intended way in; the types can also be written by hand:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use axum::{routing::get, Router};
+//! use oauth2::guard::{Guard, Protected};
+//! use oauth2::{Authenticator, Authenticated, Provider};
+//!
+//! struct Admins;
+//! impl Guard for Admins {
+//!     type Claims = Authenticated;
+//!     const PROVIDERS: &'static [&'static str] = &["corp"];
+//!     const SCOPES: &'static [&'static str] = &["admin"];
+//! }
+//!
+//! async fn admin(Protected(auth): Protected<Admins>) -> String {
+//!     auth.subject().unwrap_or_default().to_owned()
+//! }
+//!
+//! let auth = Authenticator::builder()
+//!     .provider(Provider::builder("corp").issuer("https://login.corp.example").audience("api"))
+//!     .build()
+//!     .unwrap();
+//! let app: Router = Router::new().route("/admin", get(admin)).layer(auth.extension());
+//! # }
+//! ```
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+
+use crate::claims::{Authenticated, FromClaims};
+use crate::error::{AuthError, AuthErrorKind};
+use crate::extract::{is_absent_or_bad, reject};
+use crate::validation::{ErrorKind, ValidationError};
+
+/// The static rules of one protected route; `#[protect]` writes one per handler.
+pub trait Guard: 'static {
+    /// What the handler receives.
+    type Claims: FromClaims + Send;
+    /// The providers whose tokens the route accepts.
+    const PROVIDERS: &'static [&'static str];
+    /// The scopes a token must all have.
+    const SCOPES: &'static [&'static str] = &[];
+    /// An extra condition on the claims; `false` answers 403.
+    fn require(claims: &Self::Claims) -> bool {
+        let _ = claims;
+        true
+    }
+}
+
+/// An extractor that accepts a request only when [`Guard`] `G` does, and gives its
+/// claims. Runs before body extractors, so a refused request's body is never read.
+pub struct Protected<G: Guard>(pub G::Claims);
+
+impl<G: Guard> Protected<G> {
+    /// The claims.
+    pub fn into_inner(self) -> G::Claims {
+        self.0
+    }
+}
+
+impl<G: Guard> std::fmt::Debug for Protected<G>
+where
+    G::Claims: std::fmt::Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Protected").field(&self.0).finish()
+    }
+}
+
+/// Provider, then claims: the checks whose failure means "not authenticated here".
+fn authenticate<G: Guard>(parts: &Parts, auth: &Authenticated) -> Result<G::Claims, AuthError> {
+    if !G::PROVIDERS.contains(&auth.provider()) {
+        let e = ValidationError::new(
+            ErrorKind::Issuer,
+            format!(
+                "this route does not accept tokens from provider `{}`",
+                auth.provider()
+            ),
+        );
+        return Err(reject(parts, e.into()));
+    }
+    G::Claims::from_claims(auth).map_err(|e| reject(parts, e.into()))
+}
+
+/// Scopes, then the condition: the checks whose failure means "not allowed".
+fn authorize<G: Guard>(
+    parts: &Parts,
+    auth: &Authenticated,
+    claims: &G::Claims,
+) -> Result<(), AuthError> {
+    let missing = auth.scopes().missing(G::SCOPES.iter().copied());
+    if !missing.is_empty() {
+        return Err(reject(parts, AuthError::insufficient_scope(&missing)));
+    }
+    if !G::require(claims) {
+        return Err(reject(
+            parts,
+            AuthError::forbidden("the token does not meet this route's requirement"),
+        ));
+    }
+    Ok(())
+}
+
+impl<S: Send + Sync, G: Guard> FromRequestParts<S> for Protected<G> {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthError> {
+        let auth = <Authenticated as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        let claims = authenticate::<G>(parts, &auth)?;
+        authorize::<G>(parts, &auth, &claims)?;
+        Ok(Self(claims))
+    }
+}
+
+impl<S: Send + Sync, G: Guard> OptionalFromRequestParts<S> for Protected<G> {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, AuthError> {
+        let auth =
+            match <Authenticated as FromRequestParts<S>>::from_request_parts(parts, state).await {
+                Ok(auth) => auth,
+                Err(e) if is_absent_or_bad(&e) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+        let claims = match authenticate::<G>(parts, &auth) {
+            Ok(claims) => claims,
+            Err(e) if e.kind() == AuthErrorKind::InvalidToken => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        authorize::<G>(parts, &auth, &claims)?;
+        Ok(Some(Self(claims)))
+    }
+}
