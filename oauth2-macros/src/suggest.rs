@@ -33,22 +33,31 @@ pub(crate) fn did_you_mean<'a>(
     }
 }
 
-/// Levenshtein distance over chars, case-insensitive.
+/// Edit distance over chars, case-insensitive, where swapping two neighbours is one
+/// edit (optimal string alignment): `RS265` is one edit from `RS256`.
 fn distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.to_lowercase().chars().collect();
     let b: Vec<char> = b.to_lowercase().chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
-            prev = row[j + 1];
-            row[j + 1] = next;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -63,6 +72,7 @@ mod tests {
         assert_eq!(closest("Leeway", keys), Some("leeway"));
         assert_eq!(closest("colour", keys), None);
         assert_eq!(closest("gogle", ["google", "corp"]), Some("google"));
+        assert_eq!(closest("RS265", ["RS256", "ES256"]), Some("RS256"));
         assert_eq!(list(["a", "b"]), "`a`, `b`");
     }
 }

@@ -15,7 +15,7 @@
 //! | it has every scope of `scopes = [...]` | 403 `insufficient_scope` |
 //! | `require = <condition>` is true | 403 `access_denied` |
 //!
-//! `Option<Protected<G>>` (the `optional` flag) gives `None` for the first four and
+//! `Option<Protected<G, T>>` (the `optional` flag) gives `None` for the first four and
 //! still answers 403 for the last two: a caller without a token is anonymous, a caller
 //! whose token lacks rights is refused.
 //!
@@ -28,13 +28,12 @@
 //! use oauth2::{Authenticator, Authenticated, Provider};
 //!
 //! struct Admins;
-//! impl Guard for Admins {
-//!     type Claims = Authenticated;
+//! impl Guard<Authenticated> for Admins {
 //!     const PROVIDERS: &'static [&'static str] = &["corp"];
 //!     const SCOPES: &'static [&'static str] = &["admin"];
 //! }
 //!
-//! async fn admin(Protected(auth): Protected<Admins>) -> String {
+//! async fn admin(Protected(auth, _): Protected<Admins, Authenticated>) -> String {
 //!     auth.subject().unwrap_or_default().to_owned()
 //! }
 //!
@@ -46,6 +45,8 @@
 //! # }
 //! ```
 
+use std::marker::PhantomData;
+
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 
@@ -54,43 +55,47 @@ use crate::error::{AuthError, AuthErrorKind};
 use crate::extract::{is_absent_or_bad, reject};
 use crate::validation::{ErrorKind, ValidationError};
 
-/// The static rules of one protected route; `#[protect]` writes one per handler.
-pub trait Guard: 'static {
-    /// What the handler receives.
-    type Claims: FromClaims + Send;
+/// The static rules of one protected route, for claims of type `T`; `#[protect]`
+/// writes one per handler.
+///
+/// `T` is a parameter rather than an associated type so that a guard for a private
+/// claims type is itself private, as the handler's own signature would be. The
+/// extractor needs `T: FromClaims`.
+pub trait Guard<T>: 'static {
     /// The providers whose tokens the route accepts.
     const PROVIDERS: &'static [&'static str];
     /// The scopes a token must all have.
     const SCOPES: &'static [&'static str] = &[];
     /// An extra condition on the claims; `false` answers 403.
-    fn require(claims: &Self::Claims) -> bool {
+    fn require(claims: &T) -> bool {
         let _ = claims;
         true
     }
 }
 
 /// An extractor that accepts a request only when [`Guard`] `G` does, and gives its
-/// claims. Runs before body extractors, so a refused request's body is never read.
-pub struct Protected<G: Guard>(pub G::Claims);
+/// claims of type `T`. Runs before body extractors, so a refused request's body is never
+/// read.
+pub struct Protected<G, T>(pub T, pub PhantomData<fn() -> G>);
 
-impl<G: Guard> Protected<G> {
+impl<G, T> Protected<G, T> {
     /// The claims.
-    pub fn into_inner(self) -> G::Claims {
+    pub fn into_inner(self) -> T {
         self.0
     }
 }
 
-impl<G: Guard> std::fmt::Debug for Protected<G>
-where
-    G::Claims: std::fmt::Debug,
-{
+impl<G, T: std::fmt::Debug> std::fmt::Debug for Protected<G, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Protected").field(&self.0).finish()
     }
 }
 
 /// Provider, then claims: the checks whose failure means "not authenticated here".
-fn authenticate<G: Guard>(parts: &Parts, auth: &Authenticated) -> Result<G::Claims, AuthError> {
+fn authenticate<G: Guard<T>, T: FromClaims + Send>(
+    parts: &Parts,
+    auth: &Authenticated,
+) -> Result<T, AuthError> {
     if !G::PROVIDERS.contains(&auth.provider()) {
         let e = ValidationError::new(
             ErrorKind::Issuer,
@@ -101,14 +106,14 @@ fn authenticate<G: Guard>(parts: &Parts, auth: &Authenticated) -> Result<G::Clai
         );
         return Err(reject(parts, e.into()));
     }
-    G::Claims::from_claims(auth).map_err(|e| reject(parts, e.into()))
+    T::from_claims(auth).map_err(|e| reject(parts, e.into()))
 }
 
 /// Scopes, then the condition: the checks whose failure means "not allowed".
-fn authorize<G: Guard>(
+fn authorize<G: Guard<T>, T: FromClaims + Send>(
     parts: &Parts,
     auth: &Authenticated,
-    claims: &G::Claims,
+    claims: &T,
 ) -> Result<(), AuthError> {
     let missing = auth.scopes().missing(G::SCOPES.iter().copied());
     if !missing.is_empty() {
@@ -123,18 +128,20 @@ fn authorize<G: Guard>(
     Ok(())
 }
 
-impl<S: Send + Sync, G: Guard> FromRequestParts<S> for Protected<G> {
+impl<S: Send + Sync, G: Guard<T>, T: FromClaims + Send> FromRequestParts<S> for Protected<G, T> {
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthError> {
         let auth = <Authenticated as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        let claims = authenticate::<G>(parts, &auth)?;
-        authorize::<G>(parts, &auth, &claims)?;
-        Ok(Self(claims))
+        let claims = authenticate::<G, T>(parts, &auth)?;
+        authorize::<G, T>(parts, &auth, &claims)?;
+        Ok(Self(claims, PhantomData))
     }
 }
 
-impl<S: Send + Sync, G: Guard> OptionalFromRequestParts<S> for Protected<G> {
+impl<S: Send + Sync, G: Guard<T>, T: FromClaims + Send> OptionalFromRequestParts<S>
+    for Protected<G, T>
+{
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, AuthError> {
@@ -144,12 +151,12 @@ impl<S: Send + Sync, G: Guard> OptionalFromRequestParts<S> for Protected<G> {
                 Err(e) if is_absent_or_bad(&e) => return Ok(None),
                 Err(e) => return Err(e),
             };
-        let claims = match authenticate::<G>(parts, &auth) {
+        let claims = match authenticate::<G, T>(parts, &auth) {
             Ok(claims) => claims,
             Err(e) if e.kind() == AuthErrorKind::InvalidToken => return Ok(None),
             Err(e) => return Err(e),
         };
-        authorize::<G>(parts, &auth, &claims)?;
-        Ok(Some(Self(claims)))
+        authorize::<G, T>(parts, &auth, &claims)?;
+        Ok(Some(Self(claims, PhantomData)))
     }
 }

@@ -50,6 +50,9 @@ fn expand_struct(cx: &mut Ctxt, krate: &TokenStream, input: &DeriveInput) -> Tok
         }
     };
 
+    // Generic structs need bounds on their field types; for concrete types the calls
+    // below are checked where they stand, so an error points at the field's type.
+    let generic = input.generics.type_params().next().is_some();
     let mut inits = Vec::new();
     let mut bounds = Vec::new();
     for field in fields {
@@ -57,7 +60,9 @@ fn expand_struct(cx: &mut Ctxt, krate: &TokenStream, input: &DeriveInput) -> Tok
         let ty = &field.ty;
         let attrs = attr::field(cx, ident, &field.attrs);
         let span = ty.span();
-        bounds.push(quote_spanned!(span=> #ty: #krate::__private::serde::de::DeserializeOwned));
+        if generic {
+            bounds.push(quote_spanned!(span=> #ty: #krate::__private::serde::de::DeserializeOwned));
+        }
         let value = match (&attrs.source, attrs.default) {
             (Source::Scopes, _) => {
                 quote_spanned!(span=> #krate::__private::scopes_claim::<#ty>(__auth)?)
@@ -65,7 +70,9 @@ fn expand_struct(cx: &mut Ctxt, krate: &TokenStream, input: &DeriveInput) -> Tok
             (Source::Claim(path), default) => {
                 let name = path.join(".");
                 let read = if default {
-                    bounds.push(quote_spanned!(span=> #ty: ::core::default::Default));
+                    if generic {
+                        bounds.push(quote_spanned!(span=> #ty: ::core::default::Default));
+                    }
                     quote!(claim_or_default)
                 } else {
                     quote!(claim)

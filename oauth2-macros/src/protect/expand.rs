@@ -4,6 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ItemFn, LitStr, Pat, Token};
 
 use super::attr::Args;
@@ -37,13 +38,13 @@ pub(crate) fn expand(args: &Args, mut func: ItemFn, claims_param: Option<usize>)
         let pat = claims_pat.as_ref().map_or_else(|| quote!(_), without_mut);
         quote! {
             #[allow(unused_variables, clippy::needless_borrow)]
-            fn require(#pat: &#claims_ty) -> bool {
+            fn require(#pat: &#claims_ty) -> ::core::primitive::bool {
                 #condition
             }
         }
     });
 
-    let protected = quote!(#krate::guard::Protected<#guard>);
+    let protected = quote!(#krate::guard::Protected<#guard, #claims_ty>);
     let (guard_param, bind): (FnArg, TokenStream) = match (&claims_pat, &args.optional) {
         (None, _) => (syn::parse_quote!(_: #protected), quote!()),
         (Some(pat), None) => (
@@ -64,17 +65,29 @@ pub(crate) fn expand(args: &Args, mut func: ItemFn, claims_param: Option<usize>)
     });
     *func.block = block;
 
+    // A use of the claims type spanned on it, so "does not implement `FromClaims`"
+    // points at the type the user wrote.
+    let claims_check = args.claims.as_ref().map(|ty| {
+        let check = quote_spanned!(ty.span()=> __oauth2_check::<#ty>);
+        quote! {
+            fn __oauth2_check<T: #krate::FromClaims + ::core::marker::Send>() {}
+            let _ = #check;
+        }
+    });
+
     quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
         #vis struct #guard;
 
-        const _: () = { #(#checks)* };
+        const _: () = {
+            #(#checks)*
+            #claims_check
+        };
 
-        impl #krate::guard::Guard for #guard {
-            type Claims = #claims_ty;
-            const PROVIDERS: &'static [&'static str] = &[#(#providers),*];
-            const SCOPES: &'static [&'static str] = &[#(#scopes),*];
+        impl #krate::guard::Guard<#claims_ty> for #guard {
+            const PROVIDERS: &'static [&'static ::core::primitive::str] = &[#(#providers),*];
+            const SCOPES: &'static [&'static ::core::primitive::str] = &[#(#scopes),*];
             #require
         }
 

@@ -36,7 +36,7 @@ pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
 
             impl #ty {
                 /// The provider's name, as `#[protect(provider = "...")]` writes it.
-                pub const NAME: &'static str = #name;
+                pub const NAME: &'static ::core::primitive::str = #name;
 
                 /// The provider's configuration, with its `env(...)` values read now.
                 #[allow(unused_mut)]
@@ -76,7 +76,7 @@ pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
 
         impl Providers {
             /// The names of the declared providers.
-            pub const NAMES: &'static [&'static str] = &[#(#names),*];
+            pub const NAMES: &'static [&'static ::core::primitive::str] = &[#(#names),*];
 
             /// The configuration of every provider and the app-wide settings, with
             /// `env(...)` values read now; add what the macro does not set (an error

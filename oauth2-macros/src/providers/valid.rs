@@ -65,6 +65,7 @@ pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
         let name = block.name.to_string();
         if seen.insert(name.clone(), block.name.span()).is_some() {
             cx.error_spanned_by(&block.name, format!("provider `{name}` is declared twice"));
+            continue;
         }
         if !is_snake_case(&name) {
             cx.error_spanned_by(

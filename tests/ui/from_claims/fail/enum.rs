@@ -1,0 +1,7 @@
+#[derive(oauth2::FromClaims)]
+enum Role {
+    Admin,
+    User,
+}
+
+fn main() {}

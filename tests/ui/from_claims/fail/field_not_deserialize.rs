@@ -1,0 +1,9 @@
+struct Roles;
+
+#[derive(oauth2::FromClaims)]
+struct User {
+    sub: String,
+    roles: Roles,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[derive(oauth2::FromClaims)]
+struct User(String);
+
+fn main() {}

@@ -1,0 +1,8 @@
+use oauth2::{protect, Authenticated};
+
+#[protect(claims = Authenticated)]
+async fn me(auth: Authenticated) {
+    let _ = auth;
+}
+
+fn main() {}

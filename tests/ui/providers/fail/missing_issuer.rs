@@ -1,0 +1,11 @@
+oauth2::providers! {
+    corp {
+        audience: "api",
+        jwks: "https://login.corp.example/keys",
+    }
+    partner {
+        issuer: "https://partner.example",
+    }
+}
+
+fn main() {}
