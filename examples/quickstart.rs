@@ -1,27 +1,39 @@
-//! `cargo run --example quickstart`: an embedded development identity provider and an
-//! API protected by it, on 127.0.0.1. Prints `curl` commands with fresh tokens.
-//! No account, no internet.
+//! `cargo run --example quickstart`: an embedded development identity provider on
+//! 127.0.0.1:3001 and an API protected by it on 127.0.0.1:3000 (`OAUTH2_BIND` moves
+//! it). Prints `curl` commands with fresh tokens. No account, no internet.
 
 use std::error::Error;
+use std::net::SocketAddr;
 
 use axum::routing::get;
 use axum::{Json, Router};
 use oauth2::dev::DevIssuer;
-use oauth2::{Authenticated, Authenticator, Claims, RequireScopes};
+use oauth2::{FromClaims, Scopes, protect, providers};
 use serde_json::{Value, json};
 
-#[derive(serde::Deserialize)]
+const DEV_ISSUER: &str = "127.0.0.1:3001";
+
+providers! {
+    dev { issuer: "http://127.0.0.1:3001", audience: "dev-api" }
+}
+
+#[derive(FromClaims)]
 struct User {
     sub: String,
     email: Option<String>,
+    #[claim(scopes)]
+    scopes: Scopes,
 }
 
-async fn me(Claims(user): Claims<User>) -> Json<Value> {
-    Json(json!({ "sub": user.sub, "email": user.email }))
+#[protect(provider = "dev", claims = User)]
+async fn me(user: User) -> Json<Value> {
+    let scopes: Vec<&str> = user.scopes.iter().collect();
+    Json(json!({ "sub": user.sub, "email": user.email, "scopes": scopes }))
 }
 
-async fn admin(auth: Authenticated) -> String {
-    format!("hello admin {}\n", auth.subject().unwrap_or("?"))
+#[protect(provider = "dev", claims = User, scopes = ["admin"])]
+async fn admin(user: User) -> String {
+    format!("hello admin {}\n", user.sub)
 }
 
 #[tokio::main]
@@ -32,11 +44,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         )
         .init();
 
-    let idp = DevIssuer::start().await?;
-    let auth = Authenticator::builder()
-        .provider(idp.provider("dev"))
-        .public_path("/")
-        .build()?;
+    let idp = DevIssuer::start_on(DEV_ISSUER.parse::<SocketAddr>()?).await?;
+    let providers = Providers::load()?;
 
     let app = Router::new()
         .route(
@@ -44,16 +53,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
             get(|| async { "public: try /me and /admin with a token\n" }),
         )
         .route("/me", get(me))
-        .route(
-            "/admin",
-            get(admin).route_layer(RequireScopes::new(["admin"])),
-        )
-        .layer(auth.layer());
+        .route("/admin", get(admin))
+        .layer(providers.layer());
 
     let bind = std::env::var("OAUTH2_BIND").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     let addr = listener.local_addr()?;
-    auth.ready().await;
+    providers.ready().await;
 
     let user = idp
         .token()

@@ -10,7 +10,9 @@
 //! Routes: `GET /` public; `GET /me` the validated claims as JSON; `GET /admin` needs
 //! scope `admin`; `GET /ws` a WebSocket echo behind the same auth (token in the
 //! `access_token` query parameter or the `Sec-WebSocket-Protocol` pair
-//! `access_token, <token>`). A permissive CORS layer sits outside the auth layer.
+//! `access_token, <token>`; a rejected socket is closed with 1008). Every path but `/`
+//! needs a token, as with the Python middleware's `public_paths`. A permissive CORS
+//! layer sits outside the auth layer.
 
 use std::error::Error;
 
@@ -18,15 +20,26 @@ use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
-use oauth2::{Authenticated, Authenticator, Provider, RequireScopes};
+use oauth2::{Authenticated, protect, providers};
 use tower_http::cors::CorsLayer;
 
-fn required(name: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| format!("environment variable {name} is required"))
+providers! {
+    public_paths: ["/"],
+    default {
+        issuer: env("OAUTH2_ISSUER"),
+        audience: env("OAUTH2_AUDIENCE"),
+        jwks: env("OAUTH2_JWKS_URL", optional),
+    }
 }
 
+#[protect(provider = "default", claims = Authenticated)]
 async fn me(auth: Authenticated) -> Json<serde_json::Map<String, serde_json::Value>> {
     Json(auth.claims().clone())
+}
+
+#[protect(provider = "default", scopes = ["admin"])]
+async fn admin() -> &'static str {
+    "admin"
 }
 
 async fn ws(upgrade: WebSocketUpgrade) -> Response {
@@ -47,39 +60,30 @@ async fn ws(upgrade: WebSocketUpgrade) -> Response {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        .with_writer(std::io::stderr)
         .init();
-
-    let issuer = required("OAUTH2_ISSUER")?;
-    let audience: Vec<String> = required("OAUTH2_AUDIENCE")?
-        .split(',')
-        .map(|a| a.trim().to_owned())
-        .filter(|a| !a.is_empty())
-        .collect();
-    let mut provider = Provider::builder("default")
-        .issuer(issuer)
-        .audience(audience);
-    if let Ok(url) = std::env::var("OAUTH2_JWKS_URL") {
-        provider = provider.jwks_url(url);
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            std::process::ExitCode::FAILURE
+        }
     }
-    let auth = Authenticator::builder()
-        .provider(provider)
-        .public_path("/")
-        .build()?;
+}
 
+async fn run() -> Result<(), Box<dyn Error>> {
+    let providers = Providers::load()?;
     let app = Router::new()
         .route("/", get(|| async { "ok" }))
         .route("/me", get(me))
-        .route(
-            "/admin",
-            get(|| async { "admin" }).route_layer(RequireScopes::new(["admin"])),
-        )
+        .route("/admin", get(admin))
         .route("/ws", get(ws))
-        .layer(auth.layer())
+        .layer(providers.require_everywhere())
         .layer(CorsLayer::permissive());
 
     let bind = std::env::var("OAUTH2_BIND").unwrap_or_else(|_| "127.0.0.1:3000".into());

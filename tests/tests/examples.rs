@@ -1,0 +1,143 @@
+//! The `resource_server` example's environment contract, run as the binary users run:
+//! `OAUTH2_ISSUER`, `OAUTH2_AUDIENCE` (comma list), `OAUTH2_JWKS_URL`, `OAUTH2_BIND`;
+//! routes `/`, `/me`, `/admin` (scope `admin`), `/ws`.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use oauth2::dev::DevIssuer;
+use oauth2_tests::{client, error_of, get_with_token};
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// The example binary, built by `cargo test --workspace`; built here if it is missing
+/// (e.g. under `cargo test -p oauth2-tests`).
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let path = dir.join("examples").join(name);
+    if !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--workspace", "--examples"])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building the examples failed");
+    }
+    path
+}
+
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").to_string()
+}
+
+fn resource_server(env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(example("resource_server"));
+    cmd.env_remove("OAUTH2_ISSUER")
+        .env_remove("OAUTH2_AUDIENCE")
+        .env_remove("OAUTH2_JWKS_URL")
+        .env_remove("OAUTH2_BIND")
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+async fn wait_until_up(child: &mut Child, url: &str) {
+    for _ in 0..150 {
+        if let Ok(res) = client().get(format!("{url}/")).send().await {
+            assert_eq!(res.status(), 200);
+            return;
+        }
+        if let Some(status) = child.try_wait().expect("child status") {
+            panic!("resource_server exited early: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("resource_server did not come up at {url}");
+}
+
+#[tokio::test]
+async fn resource_server_keeps_its_environment_contract() {
+    let idp = DevIssuer::start().await.expect("dev issuer");
+    let bind = free_addr();
+    let url = format!("http://{bind}");
+    let jwks = idp.jwks_url();
+    let mut child = resource_server(&[
+        ("OAUTH2_ISSUER", idp.issuer()),
+        ("OAUTH2_AUDIENCE", "other-api, dev-api"),
+        ("OAUTH2_JWKS_URL", &jwks),
+        ("OAUTH2_BIND", &bind),
+    ])
+    .spawn()
+    .expect("spawn resource_server");
+    wait_until_up(&mut child, &url).await;
+
+    // `/me`: the claims as JSON; the second audience of the list is accepted.
+    let token = idp.token().subject("alice").scope("read").sign();
+    let res = get_with_token(&url, "/me", &token).await;
+    assert_eq!(res.status(), 200);
+    let claims: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(claims["sub"], "alice");
+    // Keys came from OAUTH2_JWKS_URL, not discovery.
+    assert_eq!(idp.stats().discovery, 0);
+    assert!(idp.stats().jwks >= 1);
+    // No token: 400; a token for another audience: 401.
+    let e = error_of(client().get(format!("{url}/me")).send().await.unwrap()).await;
+    assert_eq!((e.status, e.error.as_str()), (400, "invalid_request"));
+    let e = error_of(get_with_token(&url, "/me", &idp.token().audience("nope").sign()).await).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
+
+    // `/admin` needs scope `admin`.
+    let e = error_of(get_with_token(&url, "/admin", &token).await).await;
+    assert_eq!((e.status, e.error.as_str()), (403, "insufficient_scope"));
+    let root = idp.token().scope("read admin").sign();
+    assert_eq!(
+        get_with_token(&url, "/admin", &root)
+            .await
+            .text()
+            .await
+            .unwrap(),
+        "admin"
+    );
+
+    // `/ws`: echo with a token; closed with 1008 without one.
+    let ws_url = url.replacen("http://", "ws://", 1);
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{ws_url}/ws?access_token={token}"))
+        .await
+        .expect("websocket with token");
+    ws.send(Message::text("ping")).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("ping"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{ws_url}/ws"))
+        .await
+        .expect("websocket without token");
+    match ws.next().await.unwrap().unwrap() {
+        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Policy),
+        other => panic!("expected close 1008, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn resource_server_names_a_missing_variable() {
+    let output = resource_server(&[("OAUTH2_AUDIENCE", "api"), ("OAUTH2_BIND", &free_addr())])
+        .output()
+        .await
+        .expect("run resource_server");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "environment variable OAUTH2_ISSUER (`issuer` of provider \"default\") is not set"
+        ),
+        "{stderr}"
+    );
+}
