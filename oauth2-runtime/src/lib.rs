@@ -42,6 +42,11 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// The README's Rust examples, compiled as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 #[doc(hidden)]
 pub mod __private;
 pub mod authenticator;
@@ -217,10 +222,10 @@ pub use oauth2_macros::protect;
 /// | `algorithms` | `[RS256, ES256, ...]` | all asymmetric ones |
 /// | `leeway` | clock skew allowed on `exp`, `nbf`, `iat` | `60s` |
 /// | `required_typ` | the required `typ` header, e.g. `"at+jwt"` | none |
-/// | `refresh_interval` | how often keys are refetched | `15m` |
-/// | `unknown_kid_cooldown` | the least time between refetches for unknown `kid`s | `5m` |
-/// | `fetch_timeout` | the time limit of one discovery or JWKS request | `10s` |
-/// | `retry_backoff` | `[initial, max]` delays between failed loads | `[1s, 5m]` |
+/// | `refresh_interval` | how often keys are refetched (a JWKS `max-age` wins, clamped to 5 min–24 h) | `1h` |
+/// | `unknown_kid_cooldown` | the least time between refetches for unknown `kid`s | `30s` |
+/// | `fetch_timeout` | the time limit of one discovery or JWKS request | `5s` |
+/// | `retry_backoff` | `[initial, max]` delays between failed loads | `[500ms, 60s]` |
 /// | `http_client` | a `reqwest::Client` expression | rustls client |
 ///
 /// # App-wide settings
