@@ -1,9 +1,37 @@
-//! Declarative OAuth2 / OpenID Connect for axum.
+//! Declarative OAuth2 / OpenID Connect for axum, checked at compile time.
 //!
 //! Add one dependency, `oauth2-runtime`, and write `oauth2::...`: the library is named
 //! `oauth2`. It accepts `Authorization: Bearer <JWT>` from clients of one or more
 //! identity providers: OIDC discovery, a JWKS cache refreshed in the background,
 //! validation by the JWT BCP (RFC 8725), a tower layer, and axum extractors.
+//!
+//! Declare the providers with [`providers!`], guard handlers with
+//! [`#[protect]`](macro@protect), read claims with [`#[derive(FromClaims)]`](macro@FromClaims):
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use oauth2::{protect, providers, FromClaims};
+//!
+//! providers! {
+//!     google { issuer: "https://accounts.google.com", audience: "1234.apps.googleusercontent.com" }
+//! }
+//!
+//! #[derive(FromClaims)]
+//! struct User { sub: String, email: Option<String> }
+//!
+//! #[protect(provider = "google", claims = User)]
+//! async fn me(user: User) -> String { user.sub }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), oauth2::ConfigError> {
+//! let providers = Providers::load()?;
+//! let app: Router = Router::new()
+//!     .route("/", get(|| async { "hello" }))
+//!     .route("/me", get(me))
+//!     .layer(providers.layer());
+//! # Ok(()) }
+//! ```
+//!
+//! The same without macros:
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,8 +56,9 @@
 //!
 //! # Modules
 //!
-//! Dependencies point one way: [`config`] → [`jwks`] → [`validation`] → [`layer`] and
-//! [`extract`]. The validation core knows nothing of HTTP.
+//! Dependencies point one way: [`config`] → [`jwks`] → [`validation`] → [`layer`],
+//! [`extract`] and [`guard`] (what `#[protect]` generates). The validation core knows
+//! nothing of HTTP; the macros only emit paths into this crate.
 //!
 //! # Features
 //!
