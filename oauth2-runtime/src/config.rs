@@ -68,6 +68,14 @@ pub enum ConfigError {
         /// What is wrong with it, e.g. `is empty`.
         problem: String,
     },
+    /// An app-wide setting (not a provider's) is wrong.
+    #[error("{field} {problem}")]
+    Setting {
+        /// The setting, e.g. `session_secret`.
+        field: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A setting read from the environment is absent or invalid.
     #[error("environment variable {variable} ({}) {problem}", setting_name(.provider.as_deref(), .field))]
     Env {
@@ -111,14 +119,16 @@ impl ConfigError {
             Self::DuplicateProvider(p) => Some(p),
             Self::DuplicateIssuer { second, .. } => Some(second),
             Self::Env { provider, .. } => provider.as_deref(),
-            Self::NoProvider | Self::NoRuntime => None,
+            Self::NoProvider | Self::NoRuntime | Self::Setting { .. } => None,
         }
     }
 
     /// The configuration key this error is about, if it is about one.
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            Self::Field { field, .. } | Self::Env { field, .. } => Some(field),
+            Self::Field { field, .. } | Self::Env { field, .. } | Self::Setting { field, .. } => {
+                Some(field)
+            }
             Self::DuplicateIssuer { .. } => Some("issuer"),
             _ => None,
         }

@@ -68,6 +68,7 @@
 //! | `rust-crypto` | no | the pure-Rust backend instead (disable default features) |
 //! | `ws` | yes | WebSocket token sources and close code 1008 on rejection |
 //! | `dev-issuer` | no | [`dev::DevIssuer`], an in-process identity provider for demos and tests |
+//! | `session` | no | [`session::SessionCookie`]: sessions in encrypted, authenticated cookies |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -87,6 +88,8 @@ pub mod extract;
 pub mod guard;
 pub mod jwks;
 pub mod layer;
+#[cfg(feature = "session")]
+pub mod session;
 pub mod validation;
 #[cfg(feature = "ws")]
 mod ws;

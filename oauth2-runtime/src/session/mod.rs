@@ -1,0 +1,31 @@
+//! Browser sessions. So far: [`SessionCookie`], which keeps a session in the browser as
+//! encrypted, authenticated cookies (the stateless default); the login flow and the
+//! server-side stores build on it.
+//!
+//! ```
+//! use std::time::Duration;
+//! use axum::http::{HeaderMap, HeaderValue, header};
+//! use oauth2::session::SessionCookie;
+//!
+//! #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+//! struct Session { sub: String, name: String }
+//!
+//! let cookies = SessionCookie::builder("session")
+//!     .secret(b"0123456789abcdef0123456789abcdef-current")
+//!     .old_secret(b"0123456789abcdef0123456789abcdef-previous") // still decrypts
+//!     .build()
+//!     .unwrap();
+//! let session = Session { sub: "alice".into(), name: "Alice".into() };
+//! let set_cookie = cookies.seal(&session, Duration::from_secs(3600)).unwrap();
+//! assert!(set_cookie[0].to_string().contains("HttpOnly; SameSite=Lax; Secure"));
+//!
+//! // The browser sends them back.
+//! let mut request = HeaderMap::new();
+//! let sent: Vec<String> = set_cookie.iter().map(|c| format!("{}={}", c.name(), c.value())).collect();
+//! request.insert(header::COOKIE, HeaderValue::from_str(&sent.join("; ")).unwrap());
+//! assert_eq!(cookies.open::<Session>(&request).unwrap(), Some(session));
+//! ```
+
+mod cookie;
+
+pub use self::cookie::{SessionCookie, SessionCookieBuilder, SessionError};
