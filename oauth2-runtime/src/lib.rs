@@ -69,6 +69,7 @@
 //! | `ws` | yes | WebSocket token sources and close code 1008 on rejection |
 //! | `dev-issuer` | no | [`dev::DevIssuer`], an in-process identity provider for demos and tests |
 //! | `session` | no | [`session::SessionCookie`]: sessions in encrypted, authenticated cookies |
+//! | `login` | no | [`login`]: browser login as an OIDC relying party (in progress) |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -88,6 +89,8 @@ pub mod extract;
 pub mod guard;
 pub mod jwks;
 pub mod layer;
+#[cfg(feature = "login")]
+pub mod login;
 #[cfg(feature = "session")]
 pub mod session;
 pub mod validation;
