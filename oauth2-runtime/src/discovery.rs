@@ -1,7 +1,8 @@
-//! OpenID Connect discovery: reads `jwks_uri` from the issuer's metadata.
+//! OpenID Connect discovery: reads `jwks_uri` (and, for browser login, the other
+//! endpoints) from the issuer's metadata.
 //!
 //! The discovered `issuer` must equal the configured one exactly (OpenID Connect
-//! Discovery §4.3), and the `jwks_uri` must be `https://` unless it is on a loopback host.
+//! Discovery §4.3), and every endpoint must be `https://` unless it is on a loopback host.
 //! The key cache calls this; applications rarely need it directly.
 //!
 //! ```no_run
@@ -27,6 +28,22 @@ pub struct ProviderMetadata {
     pub issuer: String,
     /// Where the provider publishes its JWK set.
     pub jwks_uri: String,
+    /// Where browsers are sent to log in (authorization code flow).
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    /// Where codes and refresh tokens are exchanged for tokens.
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    /// Where the user's claims can be read with an access token.
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+    /// Where browsers are sent to log out at the provider (RP-Initiated Logout).
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
+    /// How clients may authenticate at the token endpoint; absent means
+    /// `client_secret_basic` (OpenID Connect Discovery §3).
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
 }
 
 /// Why discovery failed.
@@ -123,9 +140,23 @@ pub(crate) async fn fetch(
             found: meta.issuer,
         });
     }
-    check_url(&meta.jwks_uri).map_err(|reason| DiscoveryError::Invalid {
-        url: url.to_string(),
-        reason: format!("jwks_uri {reason}"),
-    })?;
+    let endpoints = [
+        ("jwks_uri", Some(&meta.jwks_uri)),
+        (
+            "authorization_endpoint",
+            meta.authorization_endpoint.as_ref(),
+        ),
+        ("token_endpoint", meta.token_endpoint.as_ref()),
+        ("userinfo_endpoint", meta.userinfo_endpoint.as_ref()),
+        ("end_session_endpoint", meta.end_session_endpoint.as_ref()),
+    ];
+    for (name, value) in endpoints {
+        if let Some(value) = value {
+            check_url(value).map_err(|reason| DiscoveryError::Invalid {
+                url: url.to_string(),
+                reason: format!("{name} {reason}"),
+            })?;
+        }
+    }
     Ok(meta)
 }

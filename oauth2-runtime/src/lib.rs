@@ -69,7 +69,9 @@
 //! | `ws` | yes | WebSocket token sources and close code 1008 on rejection |
 //! | `dev-issuer` | no | [`dev::DevIssuer`], an in-process identity provider for demos and tests |
 //! | `session` | no | [`session::SessionCookie`]: sessions in encrypted, authenticated cookies |
-//! | `login` | no | [`login`]: browser login as an OIDC relying party (in progress) |
+//! | `login` | no | [`login`]: browser login as an OIDC relying party: routes, sessions, refresh |
+//! | `redis` | no | [`session::SessionStore`] in Redis |
+//! | `postgres` | no | [`session::SessionStore`] in PostgreSQL (sqlx) |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

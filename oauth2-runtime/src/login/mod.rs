@@ -1,24 +1,436 @@
-//! Browser login as an OpenID Connect relying party. So far: the login
-//! [`Transaction`] (PKCE, `state`, `nonce`) and the authorization request it makes;
-//! the callback, the generated routes and the sessions come next.
+//! Browser login as an OpenID Connect relying party: the routes, the sessions, the
+//! extractors.
 //!
-//! ```
-//! use oauth2::login::{AuthorizationRequest, Transaction};
+//! [`Login`] holds the login providers, the session settings and the `on_login` hook.
+//! [`Login::router`] gives the routes, [`Login::layer`] lets handlers read the session:
 //!
-//! let tx = Transaction::new("corp", Some("/reports".into())).unwrap();
-//! let url = AuthorizationRequest {
-//!     endpoint: "https://login.corp.example/authorize",
-//!     client_id: "my-app",
-//!     redirect_uri: "https://app.example/auth/corp/callback",
-//!     scope: "openid profile email",
-//!     extra: &[("prompt", "consent")],
+//! | Route | What it does |
+//! |---|---|
+//! | `GET {prefix}/{provider}/login?return_to=/path` | 303 to the provider with `state`, `nonce` and PKCE (S256); the transaction waits in an encrypted cookie named after its `state` |
+//! | `GET {prefix}/{provider}/callback` | checks the transaction, exchanges the code, validates the ID token, reads userinfo, runs `on_login`, starts a new session, 303 to `return_to` |
+//! | `GET` or `POST {prefix}/logout?return_to=/path` | ends the session, then 303 to the provider's end-session endpoint or to `return_to` |
+//! | `GET {prefix}/userinfo` | the session's user as JSON; 401 without a session |
+//!
+//! The prefix defaults to `/auth`. Errors are JSON `{"error", "error_description"}`
+//! ([`LoginError`]): 400 for a bad callback, 403 when `on_login` refuses, 503 when the
+//! provider cannot be reached. `return_to` must be a relative path or on an allowed
+//! origin; anything else goes to the base URL (no open redirects).
+//!
+//! ```no_run
+//! use axum::{routing::get, Router};
+//! use oauth2::login::{Login, LoginProvider, Session};
+//!
+//! #[derive(oauth2::FromClaims)]
+//! struct User { sub: String, email: Option<String> }
+//!
+//! async fn me(Session(user): Session<User>) -> String {
+//!     format!("{} <{}>", user.sub, user.email.unwrap_or_default())
 //! }
-//! .url(&tx)
-//! .unwrap();
-//! assert!(url.as_str().contains("code_challenge_method=S256"));
-//! assert!(url.as_str().contains(&format!("state={}", tx.state)));
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let login = Login::builder()
+//!     .base_url("https://app.example")
+//!     .session_secret(std::env::var("SESSION_SECRET")?)
+//!     .provider(
+//!         LoginProvider::builder("corp")
+//!             .issuer("https://login.corp.example")
+//!             .client_id("my-app")
+//!             .client_secret(std::env::var("CLIENT_SECRET")?),
+//!     )
+//!     .build()?;
+//! let app: Router = Router::new()
+//!     .route("/me", get(me)) // 401, or 303 to /auth/corp/login for browsers
+//!     .merge(login.router())
+//!     .layer(login.layer());
+//! # Ok(()) }
 //! ```
+//!
+//! Sessions are stateless by default (the whole session in encrypted cookies, see
+//! [`SessionCookie`](crate::session::SessionCookie)); with
+//! [`LoginBuilder::store`] they live in a [`SessionStore`] and the cookie carries only a
+//! random id.
 
+mod error;
+mod provider;
+mod routes;
+mod session;
+mod tokens;
 mod transaction;
 
-pub use transaction::{AuthorizationRequest, Transaction};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use url::Url;
+
+use crate::claims::Authenticated;
+use crate::config::{ConfigError, Provider, check_url, is_loopback};
+use crate::session::{BoxFuture, SessionCookie, SessionStore};
+use crate::validation::{DEFAULT_MAX_TOKEN_SIZE, Validator, default_http_client};
+
+pub use self::error::{LoginError, LoginRejected};
+pub use self::provider::{ClientAuth, DEFAULT_SCOPES, LoginProvider, LoginProviderBuilder};
+pub use self::session::{LoginSession, Session, SessionLayer, SessionRejection, SessionService};
+pub use self::tokens::Tokens;
+pub use self::transaction::{AuthorizationRequest, Transaction};
+
+/// Default route prefix.
+pub const DEFAULT_PREFIX: &str = "/auth";
+/// Default absolute session lifetime: 8 hours.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
+/// Default idle timeout: 1 hour without a request ends the session.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+/// How long a login may take between the redirect and the callback.
+pub const TRANSACTION_TTL: Duration = Duration::from_secs(600);
+
+/// What the `on_login` hook receives after a successful login.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LoginEvent {
+    /// The provider's name and the user's claims: the validated ID token's, with the
+    /// userinfo claims it lacks added.
+    pub user: Authenticated,
+    /// The userinfo response, when it was read.
+    pub userinfo: Option<serde_json::Map<String, Value>>,
+    /// The tokens the provider issued.
+    pub tokens: Tokens,
+}
+
+type OnLogin =
+    Arc<dyn Fn(LoginEvent) -> BoxFuture<'static, Result<Value, LoginRejected>> + Send + Sync>;
+
+/// Browser login: providers, session settings, hook. Cheap to clone.
+#[derive(Clone)]
+pub struct Login {
+    pub(crate) inner: Arc<LoginInner>,
+}
+
+pub(crate) struct LoginInner {
+    pub(crate) providers: Vec<LoginProvider>,
+    /// Validates the ID tokens of the OpenID Providers (audience = their client id).
+    pub(crate) validator: Option<Validator>,
+    /// The base URL without a trailing slash.
+    pub(crate) base: String,
+    pub(crate) prefix: String,
+    pub(crate) cookie: SessionCookie,
+    pub(crate) store: Option<Arc<dyn SessionStore>>,
+    pub(crate) ttl: Duration,
+    pub(crate) idle: Duration,
+    pub(crate) origins: Vec<String>,
+    pub(crate) on_login: Option<OnLogin>,
+    pub(crate) http: reqwest::Client,
+    /// One refresh at a time per session.
+    pub(crate) refreshing: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+    /// Stateless sessions refreshed lately, by refresh key, with when.
+    pub(crate) refreshed: Mutex<HashMap<String, (session::Loaded, u64)>>,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Login")
+            .field(
+                "providers",
+                &i.providers
+                    .iter()
+                    .map(LoginProvider::name)
+                    .collect::<Vec<_>>(),
+            )
+            .field("base_url", &i.base)
+            .field("prefix", &i.prefix)
+            .field("cookie", &i.cookie)
+            .field("stateful", &i.store.is_some())
+            .field("ttl", &i.ttl)
+            .field("idle", &i.idle)
+            .field("origins", &i.origins)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Login {
+    /// Starts the configuration.
+    pub fn builder() -> LoginBuilder {
+        LoginBuilder {
+            providers: Vec::new(),
+            base_url: None,
+            prefix: DEFAULT_PREFIX.into(),
+            secrets: Vec::new(),
+            cookie_name: "session".into(),
+            store: None,
+            ttl: DEFAULT_SESSION_TTL,
+            idle: DEFAULT_IDLE_TIMEOUT,
+            origins: Vec::new(),
+            on_login: None,
+            http: None,
+        }
+    }
+
+    /// The login providers.
+    pub fn providers(&self) -> impl Iterator<Item = &LoginProvider> {
+        self.inner.providers.iter()
+    }
+
+    pub(crate) fn provider(&self, name: &str) -> Option<&LoginProvider> {
+        self.inner.providers.iter().find(|p| p.name() == name)
+    }
+
+    /// The path of a provider's login route, e.g. `/auth/corp/login`.
+    pub fn login_path(&self, provider: &str) -> String {
+        format!("{}/{provider}/login", self.inner.prefix)
+    }
+
+    /// `return_to` if it is safe to redirect to: a path on this site (`/...`, not
+    /// `//...`), or a URL on an allowed origin.
+    pub fn safe_return_to(&self, return_to: &str) -> Option<String> {
+        if return_to.chars().any(|c| c.is_control() || c == '\\') {
+            return None;
+        }
+        if return_to.starts_with('/') {
+            return (!return_to.starts_with("//")).then(|| return_to.to_owned());
+        }
+        let url = Url::parse(return_to).ok()?;
+        let origin = url.origin().ascii_serialization();
+        let allowed = origin == self.base_origin() || self.inner.origins.contains(&origin);
+        (allowed && url.username().is_empty() && url.password().is_none()).then(|| url.to_string())
+    }
+
+    fn base_origin(&self) -> String {
+        Url::parse(&self.inner.base)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
+
+    /// An absolute URL for a safe `return_to` (or the base URL).
+    pub(crate) fn absolute(&self, return_to: Option<&str>) -> String {
+        match return_to {
+            Some(path) if path.starts_with('/') => format!("{}{path}", self.inner.base),
+            Some(url) => url.to_owned(),
+            None => format!("{}/", self.inner.base),
+        }
+    }
+}
+
+/// Builds a [`Login`]; [`build`](Self::build) checks the configuration.
+#[must_use = "call `.build()`"]
+pub struct LoginBuilder {
+    providers: Vec<LoginProviderBuilder>,
+    base_url: Option<String>,
+    prefix: String,
+    secrets: Vec<Vec<u8>>,
+    cookie_name: String,
+    store: Option<Arc<dyn SessionStore>>,
+    ttl: Duration,
+    idle: Duration,
+    origins: Vec<String>,
+    on_login: Option<OnLogin>,
+    http: Option<reqwest::Client>,
+}
+
+impl std::fmt::Debug for LoginBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginBuilder")
+            .field("providers", &self.providers)
+            .field("base_url", &self.base_url)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoginBuilder {
+    /// Adds a login provider.
+    pub fn provider(mut self, provider: LoginProviderBuilder) -> Self {
+        self.providers.push(provider);
+        self
+    }
+
+    /// The application's public URL (required), e.g. `https://app.example`: callbacks
+    /// are `{base_url}{prefix}/{provider}/callback`. Cookies are `Secure` unless it is
+    /// `http://` on a loopback host.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The routes' prefix; default `/auth`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The secret sessions and transactions are encrypted with (32 bytes or more).
+    pub fn session_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secrets.insert(0, secret.as_ref().to_vec());
+        self
+    }
+
+    /// A previous secret that still decrypts, for rotation.
+    pub fn old_session_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secrets.push(secret.as_ref().to_vec());
+        self
+    }
+
+    /// The session cookie's name; default `session`.
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = name.into();
+        self
+    }
+
+    /// Keeps sessions in `store`; the cookie then carries only a random id. Without
+    /// it, the whole session is in encrypted cookies.
+    pub fn store(mut self, store: impl SessionStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// The absolute session lifetime; default 8 hours.
+    pub fn session_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// How long a session lives without requests; default 1 hour.
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle = idle;
+        self
+    }
+
+    /// An origin (`https://admin.example`) that `return_to` may point to, besides the
+    /// base URL's.
+    pub fn allowed_origin(mut self, origin: impl Into<String>) -> Self {
+        self.origins.push(origin.into());
+        self
+    }
+
+    /// Runs after every successful login, before the session starts: provision the
+    /// user, refuse the login with [`LoginRejected`] (403), or return data to keep in
+    /// the session ([`LoginSession::app`]).
+    pub fn on_login<F, Fut, A>(mut self, hook: F) -> Self
+    where
+        F: Fn(LoginEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<A, LoginRejected>> + Send + 'static,
+        A: Serialize,
+    {
+        let hook = Arc::new(hook);
+        self.on_login = Some(Arc::new(move |event| {
+            let hook = Arc::clone(&hook);
+            Box::pin(async move {
+                let data = hook(event).await?;
+                serde_json::to_value(data).map_err(|e| {
+                    LoginRejected::new(format!("on_login returned unserializable data: {e}"))
+                })
+            })
+        }));
+        self
+    }
+
+    /// The HTTP client for discovery, token and userinfo requests.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Checks the configuration and starts loading the providers' keys (so it must
+    /// run inside a Tokio runtime).
+    pub fn build(self) -> Result<Login, ConfigError> {
+        let setting =
+            |field: &'static str, problem: String| ConfigError::Setting { field, problem };
+        let base = self
+            .base_url
+            .ok_or_else(|| setting("base_url", "is not set".into()))?;
+        let base_parsed = check_url(&base).map_err(|p| setting("base_url", p))?;
+        if base_parsed.query().is_some() {
+            return Err(setting("base_url", "must not have a query".into()));
+        }
+        let base = base.trim_end_matches('/').to_owned();
+        let prefix = self.prefix.trim_end_matches('/').to_owned();
+        if !prefix.starts_with('/') || prefix.contains(['?', '#', '{', '}']) {
+            return Err(setting(
+                "prefix",
+                format!("`{prefix}` must be a path starting with `/`"),
+            ));
+        }
+        let secure = !(base_parsed.scheme() == "http" && is_loopback(&base_parsed));
+        let mut cookie = SessionCookie::builder(self.cookie_name)
+            .secure(secure)
+            .path("/");
+        for s in &self.secrets {
+            cookie = cookie.secret(s);
+        }
+        let cookie = cookie.build()?;
+        if self.ttl.is_zero() || self.idle.is_zero() {
+            return Err(setting(
+                "session_ttl",
+                "and idle_timeout must be longer than zero".into(),
+            ));
+        }
+        let mut origins = Vec::new();
+        for o in self.origins {
+            let url = check_url(&o).map_err(|p| setting("allowed_origins", p))?;
+            if url.path() != "/" || url.query().is_some() {
+                return Err(setting(
+                    "allowed_origins",
+                    format!("`{o}` must be an origin (scheme, host, port), without a path"),
+                ));
+            }
+            origins.push(url.origin().ascii_serialization());
+        }
+        if self.providers.is_empty() {
+            return Err(ConfigError::NoProvider);
+        }
+        let providers = self
+            .providers
+            .into_iter()
+            .map(LoginProviderBuilder::build)
+            .collect::<Result<Vec<_>, _>>()?;
+        for (i, p) in providers.iter().enumerate() {
+            if providers[..i].iter().any(|q| q.name() == p.name()) {
+                return Err(ConfigError::DuplicateProvider(p.name().to_owned()));
+            }
+        }
+        let http = match self.http {
+            Some(c) => c,
+            None => default_http_client().map_err(|p| setting("http_client", p))?,
+        };
+        let oidc = providers
+            .iter()
+            .filter_map(|p| {
+                let issuer = p.issuer()?;
+                Some(
+                    Provider::builder(p.name())
+                        .issuer(issuer)
+                        .audience(p.inner.client_id.as_str())
+                        .build(),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let validator = if oidc.is_empty() {
+            None
+        } else {
+            Some(Validator::with_options(
+                oidc,
+                2 * DEFAULT_MAX_TOKEN_SIZE,
+                Some(http.clone()),
+            )?)
+        };
+        Ok(Login {
+            inner: Arc::new(LoginInner {
+                providers,
+                validator,
+                base,
+                prefix,
+                cookie,
+                store: self.store,
+                ttl: self.ttl,
+                idle: self.idle,
+                origins,
+                on_login: self.on_login,
+                http,
+                refreshing: Mutex::default(),
+                refreshed: Mutex::default(),
+            }),
+        })
+    }
+}

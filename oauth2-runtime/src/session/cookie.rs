@@ -269,6 +269,23 @@ impl SessionCookie {
             .collect()
     }
 
+    /// The same keys and attributes for cookies named `name` on `path` (the login
+    /// flow's per-state transaction cookies).
+    pub(crate) fn renamed(&self, name: String, path: &str) -> SessionCookie {
+        SessionCookie {
+            name,
+            keys: self.keys.clone(),
+            secure: self.secure,
+            same_site: self.same_site,
+            path: path.to_owned(),
+        }
+    }
+
+    /// The cookies' base name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     fn chunk_name(&self, i: usize) -> String {
         if i == 0 {
             self.name.clone()

@@ -1,6 +1,10 @@
-//! Browser sessions. So far: [`SessionCookie`], which keeps a session in the browser as
-//! encrypted, authenticated cookies (the stateless default); the login flow and the
-//! server-side stores build on it.
+//! Browser sessions: where the login flow ([`crate::login`]) keeps who is logged in.
+//!
+//! - [`SessionCookie`] keeps a session in the browser as encrypted, authenticated
+//!   cookies: the stateless default, no store needed.
+//! - A [`SessionStore`] keeps it on the server, and the cookie only a random id:
+//!   [`MemoryStore`], `RedisStore` (feature `redis`), `PostgresStore` (feature
+//!   `postgres`), or your own.
 //!
 //! ```
 //! use std::time::Duration;
@@ -27,5 +31,15 @@
 //! ```
 
 mod cookie;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
+mod store;
 
 pub use self::cookie::{SessionCookie, SessionCookieBuilder, SessionError};
+#[cfg(feature = "postgres")]
+pub use self::postgres::{PostgresStore, SCHEMA};
+#[cfg(feature = "redis")]
+pub use self::redis::RedisStore;
+pub use self::store::{BoxFuture, MemoryStore, SessionStore, StoreError};

@@ -1,0 +1,345 @@
+//! One login provider: its client registration and its endpoints, discovered once.
+
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::config::{ConfigError, check_url};
+use crate::discovery::{DiscoveryError, discover};
+
+/// Scopes asked for when none are configured.
+pub const DEFAULT_SCOPES: &str = "openid profile email";
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAuth {
+    /// HTTP Basic with the client id and secret (RFC 6749 §2.3.1).
+    SecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    SecretPost,
+    /// A public client: `client_id` only, PKCE protects the code.
+    None,
+}
+
+/// A login provider's configuration: an OpenID Provider found by discovery, or a plain
+/// OAuth 2.0 provider with explicit endpoints (user data then comes from its userinfo
+/// URL). Made by [`LoginProvider::builder`]; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct LoginProvider {
+    pub(crate) inner: Arc<ProviderInner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ProviderInner {
+    pub(crate) name: String,
+    /// `Some` for an OpenID Provider.
+    pub(crate) issuer: Option<String>,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: Option<String>,
+    pub(crate) client_auth: Option<ClientAuth>,
+    pub(crate) scope: String,
+    pub(crate) params: Vec<(String, String)>,
+    pub(crate) userinfo: bool,
+    explicit: Option<Endpoints>,
+    discovered: OnceCell<Endpoints>,
+}
+
+/// Where the provider's endpoints are.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoints {
+    pub(crate) authorization: Url,
+    pub(crate) token: Url,
+    pub(crate) userinfo: Option<Url>,
+    pub(crate) end_session: Option<Url>,
+    pub(crate) client_auth: ClientAuth,
+}
+
+impl LoginProvider {
+    /// Starts the configuration of a login provider named `name`, the `{provider}` of
+    /// its routes (`/auth/{provider}/login`, ...).
+    pub fn builder(name: impl Into<String>) -> LoginProviderBuilder {
+        LoginProviderBuilder {
+            name: name.into(),
+            issuer: None,
+            client_id: None,
+            client_secret: None,
+            client_auth: None,
+            scopes: None,
+            params: Vec::new(),
+            userinfo: true,
+            authorize_url: None,
+            token_url: None,
+            userinfo_url: None,
+        }
+    }
+
+    /// The provider's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The issuer, for an OpenID Provider.
+    pub fn issuer(&self) -> Option<&str> {
+        self.inner.issuer.as_deref()
+    }
+
+    /// The endpoints: explicit ones, or discovered on first use (a failed discovery is
+    /// tried again on the next login).
+    pub(crate) async fn endpoints(
+        &self,
+        client: &reqwest::Client,
+    ) -> Result<&Endpoints, DiscoveryError> {
+        if let Some(e) = &self.inner.explicit {
+            return Ok(e);
+        }
+        let issuer = self.inner.issuer.as_deref().unwrap_or_default();
+        self.inner
+            .discovered
+            .get_or_try_init(|| async {
+                let meta = discover(client, issuer).await?;
+                let missing = |name: &str| DiscoveryError::Invalid {
+                    url: issuer.to_owned(),
+                    reason: format!("the metadata has no {name}"),
+                };
+                let parse = |s: String| Url::parse(&s).ok();
+                let authorization = meta
+                    .authorization_endpoint
+                    .and_then(parse)
+                    .ok_or_else(|| missing("authorization_endpoint"))?;
+                let token = meta
+                    .token_endpoint
+                    .and_then(parse)
+                    .ok_or_else(|| missing("token_endpoint"))?;
+                let supported = meta.token_endpoint_auth_methods_supported;
+                let client_auth = match (self.inner.client_auth, &supported) {
+                    (Some(chosen), _) => chosen,
+                    _ if self.inner.client_secret.is_none() => ClientAuth::None,
+                    (None, None) => ClientAuth::SecretBasic,
+                    (None, Some(methods)) => {
+                        if methods.iter().any(|m| m == "client_secret_basic") {
+                            ClientAuth::SecretBasic
+                        } else if methods.iter().any(|m| m == "client_secret_post") {
+                            ClientAuth::SecretPost
+                        } else {
+                            return Err(DiscoveryError::Invalid {
+                                url: issuer.to_owned(),
+                                reason: format!(
+                                    "the token endpoint supports neither client_secret_basic nor \
+                                     client_secret_post (only {})",
+                                    methods.join(", ")
+                                ),
+                            });
+                        }
+                    }
+                };
+                Ok(Endpoints {
+                    authorization,
+                    token,
+                    userinfo: meta.userinfo_endpoint.and_then(parse),
+                    end_session: meta.end_session_endpoint.and_then(parse),
+                    client_auth,
+                })
+            })
+            .await
+    }
+}
+
+/// Builds a [`LoginProvider`]; [`build`](Self::build) checks the whole configuration.
+#[derive(Debug, Clone)]
+#[must_use = "pass the builder to `Login::builder().provider(...)`"]
+pub struct LoginProviderBuilder {
+    name: String,
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_auth: Option<ClientAuth>,
+    scopes: Option<Vec<String>>,
+    params: Vec<(String, String)>,
+    userinfo: bool,
+    authorize_url: Option<String>,
+    token_url: Option<String>,
+    userinfo_url: Option<String>,
+}
+
+impl LoginProviderBuilder {
+    /// The OpenID Provider's issuer; its endpoints come from discovery, its ID tokens
+    /// are validated against its JWKS.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The client id registered with the provider (required).
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = Some(id.into());
+        self
+    }
+
+    /// The client secret; without one the client is public and relies on PKCE.
+    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// Forces a token endpoint authentication method instead of the discovered one
+    /// (`client_secret_basic` when the provider supports it, else `client_secret_post`).
+    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
+        self.client_auth = Some(auth);
+        self
+    }
+
+    /// The scopes to ask for; default [`DEFAULT_SCOPES`]. OpenID Providers need
+    /// `openid`; refresh tokens usually need `offline_access` too.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// An extra authorization request parameter (`prompt`, `audience`, `hd`, ...). It
+    /// cannot replace the flow's own (`state`, `nonce`, `redirect_uri`, ...).
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.params.push((name.into(), value.into()));
+        self
+    }
+
+    /// Whether to read the userinfo endpoint after login and merge its claims into the
+    /// session (default: yes, when the provider has one; its `sub` must match the ID
+    /// token's).
+    pub fn userinfo(mut self, fetch: bool) -> Self {
+        self.userinfo = fetch;
+        self
+    }
+
+    /// For a plain OAuth 2.0 provider (no discovery, no ID token): the authorization
+    /// endpoint.
+    pub fn authorize_url(mut self, url: impl Into<String>) -> Self {
+        self.authorize_url = Some(url.into());
+        self
+    }
+
+    /// For a plain OAuth 2.0 provider: the token endpoint.
+    pub fn token_url(mut self, url: impl Into<String>) -> Self {
+        self.token_url = Some(url.into());
+        self
+    }
+
+    /// For a plain OAuth 2.0 provider: the URL that returns the user as JSON for the
+    /// access token. A numeric `id` becomes `sub` when there is no `sub`.
+    pub fn userinfo_url(mut self, url: impl Into<String>) -> Self {
+        self.userinfo_url = Some(url.into());
+        self
+    }
+
+    /// Checks the configuration.
+    pub fn build(self) -> Result<LoginProvider, ConfigError> {
+        let name = self.name;
+        let field = |field: &'static str, problem: String| ConfigError::Field {
+            provider: name.clone(),
+            field,
+            problem,
+        };
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(field(
+                "name",
+                "must be letters, digits, `_` or `-` (it is part of the login URLs)".into(),
+            ));
+        }
+        let client_id = match self.client_id {
+            Some(id) if !id.is_empty() => id,
+            _ => return Err(field("client_id", "is not set".into())),
+        };
+        if self.client_secret.as_deref() == Some("") {
+            return Err(field(
+                "client_secret",
+                "is empty (leave it out for a public client)".into(),
+            ));
+        }
+        if self.client_secret.is_none()
+            && matches!(
+                self.client_auth,
+                Some(ClientAuth::SecretBasic | ClientAuth::SecretPost)
+            )
+        {
+            return Err(field("client_auth", "needs a client_secret".into()));
+        }
+        let scopes = self
+            .scopes
+            .unwrap_or_else(|| DEFAULT_SCOPES.split(' ').map(str::to_owned).collect());
+        if let Some(bad) = scopes
+            .iter()
+            .find(|s| s.is_empty() || s.contains(char::is_whitespace))
+        {
+            return Err(field("scopes", format!("has an invalid scope `{bad}`")));
+        }
+        let url = |f: &'static str, v: Option<String>| -> Result<Option<Url>, ConfigError> {
+            v.map(|v| check_url(&v).map_err(|p| field(f, p)))
+                .transpose()
+        };
+        let explicit = match (self.authorize_url, self.token_url) {
+            (None, None) => None,
+            (Some(a), Some(t)) => Some(Endpoints {
+                authorization: url("authorize_url", Some(a))?.expect("given"),
+                token: url("token_url", Some(t))?.expect("given"),
+                userinfo: url("userinfo_url", self.userinfo_url.clone())?,
+                end_session: None,
+                client_auth: match (self.client_auth, &self.client_secret) {
+                    (Some(a), _) => a,
+                    (None, Some(_)) => ClientAuth::SecretBasic,
+                    (None, None) => ClientAuth::None,
+                },
+            }),
+            (Some(_), None) => return Err(field("token_url", "is not set".into())),
+            (None, Some(_)) => return Err(field("authorize_url", "is not set".into())),
+        };
+        let issuer = match (self.issuer, &explicit) {
+            (Some(i), _) => {
+                Some(check_url(&i).map_err(|p| field("issuer", p))?.to_string()).map(|_| i)
+            }
+            (None, Some(e)) => {
+                if e.userinfo.is_none() {
+                    return Err(field(
+                        "userinfo_url",
+                        "is not set: without an issuer (no ID token) the user comes from it".into(),
+                    ));
+                }
+                None
+            }
+            (None, None) => {
+                return Err(field(
+                    "issuer",
+                    "is not set (or give authorize_url, token_url and userinfo_url)".into(),
+                ));
+            }
+        };
+        if issuer.is_some() && !scopes.iter().any(|s| s == "openid") {
+            return Err(field(
+                "scopes",
+                "must include `openid` for an OpenID Provider".into(),
+            ));
+        }
+        Ok(LoginProvider {
+            inner: Arc::new(ProviderInner {
+                name,
+                issuer,
+                client_id,
+                client_secret: self.client_secret,
+                client_auth: self.client_auth,
+                scope: scopes.join(" "),
+                params: self.params,
+                userinfo: self.userinfo,
+                explicit,
+                discovered: OnceCell::new(),
+            }),
+        })
+    }
+}

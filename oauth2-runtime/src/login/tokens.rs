@@ -1,0 +1,339 @@
+//! The token endpoint (code exchange, refresh), the ID token checks that signature
+//! validation leaves to the relying party, and userinfo.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256, Sha384, Sha512};
+
+use super::error::LoginError;
+use super::provider::{ClientAuth, Endpoints, LoginProvider};
+
+/// How long token endpoint and userinfo requests may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The tokens a login gave. `Debug` shows none of them.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Tokens {
+    /// The access token, for calls to APIs on the user's behalf.
+    pub access_token: String,
+    /// The refresh token, when the provider issued one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The ID token (OpenID Providers), kept as `id_token_hint` for logout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// When the access token expires, in seconds since the Unix epoch, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+    /// The granted scopes, when the provider said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("refresh_token", &self.refresh_token.is_some())
+            .field("id_token", &self.id_token.is_some())
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    id_token: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorResponse {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// A token endpoint request (`grant_type` and its parameters), authenticated as the
+/// provider's client.
+pub(crate) async fn token_request(
+    http: &reqwest::Client,
+    provider: &LoginProvider,
+    endpoints: &Endpoints,
+    form: &[(&str, &str)],
+) -> Result<Tokens, LoginError> {
+    let p = &provider.inner;
+    let mut body: Vec<(&str, &str)> = form.to_vec();
+    let mut request = http
+        .post(endpoints.token.clone())
+        .timeout(TIMEOUT)
+        .header(reqwest::header::ACCEPT, "application/json");
+    match (endpoints.client_auth, p.client_secret.as_deref()) {
+        (ClientAuth::SecretBasic, Some(secret)) => {
+            // RFC 6749 §2.3.1: both parts are form-urlencoded before Base64.
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let pair: String = [enc(&p.client_id), enc(secret)].join(":");
+            request = request.header(
+                reqwest::header::AUTHORIZATION,
+                format!("Basic {}", STANDARD.encode(pair)),
+            );
+        }
+        (ClientAuth::SecretPost, Some(secret)) => {
+            body.push(("client_id", &p.client_id));
+            body.push(("client_secret", secret));
+        }
+        _ => body.push(("client_id", &p.client_id)),
+    }
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(body)
+        .finish();
+    let response = request
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(form)
+        .send()
+        .await
+        .map_err(|e| LoginError::exchange(format!("token endpoint unreachable: {e}")))?;
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| LoginError::exchange(format!("token endpoint response: {e}")))?;
+    if !status.is_success() {
+        return Err(match serde_json::from_slice::<ErrorResponse>(&bytes) {
+            Ok(e) => LoginError::exchange(match e.error_description {
+                Some(d) => format!("{}: {}", printable(&e.error), printable(&d)),
+                None => printable(&e.error),
+            }),
+            Err(_) => LoginError::exchange(format!("token endpoint answered HTTP {status}")),
+        });
+    }
+    let t: TokenResponse = serde_json::from_slice(&bytes)
+        .map_err(|e| LoginError::exchange(format!("token response is invalid: {e}")))?;
+    if !t.token_type.eq_ignore_ascii_case("bearer") {
+        return Err(LoginError::exchange(format!(
+            "token type `{}` is not supported (only Bearer)",
+            printable(&t.token_type)
+        )));
+    }
+    Ok(Tokens {
+        access_token: t.access_token,
+        refresh_token: t.refresh_token,
+        id_token: t.id_token,
+        expires_at: t.expires_in.map(|s| now().saturating_add(s)),
+        scope: t.scope,
+    })
+}
+
+/// At most 200 printable ASCII characters of a provider's message.
+pub(crate) fn printable(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii() && !c.is_ascii_control())
+        .take(200)
+        .collect()
+}
+
+/// The ID token checks after signature, `iss`, `aud`, `exp` (OpenID Connect Core
+/// §3.1.3.7): `sub` and `iat` present, `azp`, `nonce`, and `at_hash` when present.
+pub(crate) fn check_id_token(
+    claims: &Map<String, Value>,
+    id_token: &str,
+    client_id: &str,
+    nonce: &str,
+    access_token: &str,
+) -> Result<(), LoginError> {
+    let bad = |m: &str| LoginError::id_token(m.to_owned());
+    if !matches!(claims.get("sub"), Some(Value::String(s)) if !s.is_empty()) {
+        return Err(bad("ID token has no `sub`"));
+    }
+    if !matches!(claims.get("iat"), Some(Value::Number(_))) {
+        return Err(bad("ID token has no `iat`"));
+    }
+    let several_audiences = matches!(claims.get("aud"), Some(Value::Array(a)) if a.len() > 1);
+    match claims.get("azp") {
+        Some(Value::String(azp)) if azp == client_id => {}
+        Some(_) => return Err(bad("ID token `azp` is not this client")),
+        None if several_audiences => {
+            return Err(bad("ID token has several audiences but no `azp`"));
+        }
+        None => {}
+    }
+    match claims.get("nonce") {
+        Some(Value::String(n)) if constant_time_eq(n.as_bytes(), nonce.as_bytes()) => {}
+        Some(_) => return Err(bad("ID token `nonce` does not match this login")),
+        None => return Err(bad("ID token has no `nonce`")),
+    }
+    if let Some(at_hash) = claims.get("at_hash") {
+        let expected = token_hash(id_token, access_token)
+            .ok_or_else(|| bad("ID token `at_hash` uses an unsupported algorithm"))?;
+        if at_hash.as_str() != Some(expected.as_str()) {
+            return Err(bad("ID token `at_hash` does not match the access token"));
+        }
+    }
+    Ok(())
+}
+
+/// `at_hash`/`c_hash`: the left half of the hash of `value` with the hash function of
+/// the ID token's `alg`, base64url (OpenID Connect Core §3.1.3.6).
+fn token_hash(id_token: &str, value: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Header {
+        alg: String,
+    }
+    let header = id_token.split('.').next()?;
+    let header: Header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    let digest: Vec<u8> = match header.alg.as_str() {
+        "RS256" | "PS256" | "ES256" | "HS256" => Sha256::digest(value).to_vec(),
+        "RS384" | "PS384" | "ES384" | "HS384" => Sha384::digest(value).to_vec(),
+        // EdDSA here is Ed25519, whose hash is SHA-512.
+        "RS512" | "PS512" | "ES512" | "HS512" | "EdDSA" => Sha512::digest(value).to_vec(),
+        _ => return None,
+    };
+    Some(URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The userinfo response for `access_token`. For plain OAuth 2.0 providers a numeric
+/// or string `id` becomes `sub` when there is none.
+pub(crate) async fn userinfo(
+    http: &reqwest::Client,
+    url: &url::Url,
+    access_token: &str,
+) -> Result<Map<String, Value>, LoginError> {
+    let response = http
+        .get(url.clone())
+        .timeout(TIMEOUT)
+        .bearer_auth(access_token)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| LoginError::userinfo(format!("userinfo endpoint unreachable: {e}")))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(LoginError::userinfo(format!(
+            "userinfo endpoint answered HTTP {status}"
+        )));
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| LoginError::userinfo(format!("userinfo response: {e}")))?;
+    let mut user: Map<String, Value> = serde_json::from_slice(&bytes).map_err(|e| {
+        LoginError::userinfo(format!("userinfo response is not a JSON object: {e}"))
+    })?;
+    if !user.contains_key("sub") {
+        let id = match user.get("id") {
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        };
+        if let Some(id) = id {
+            user.insert("sub".into(), Value::String(id));
+        }
+    }
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn token_with_alg(alg: &str) -> String {
+        format!(
+            "{}.e30.sig",
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}"}}"#))
+        )
+    }
+
+    #[test]
+    fn at_hash_follows_the_id_token_algorithm() {
+        // OpenID Connect Core, example in §A.3: at_hash of this access token with RS256.
+        let at = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y";
+        assert_eq!(
+            token_hash(&token_with_alg("RS256"), at).unwrap(),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+        assert_eq!(token_hash(&token_with_alg("ES384"), at).unwrap().len(), 32);
+        assert_eq!(token_hash(&token_with_alg("EdDSA"), at).unwrap().len(), 43);
+        assert_eq!(token_hash(&token_with_alg("none"), at), None);
+    }
+
+    fn claims(extra: Value) -> Map<String, Value> {
+        let mut base = json!({"sub": "alice", "iat": 1, "aud": "app", "nonce": "n-1"});
+        base.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        base.as_object().unwrap().clone()
+    }
+
+    fn check(extra: Value) -> Result<(), String> {
+        let token = token_with_alg("RS256");
+        check_id_token(&claims(extra), &token, "app", "n-1", "at").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn id_token_claims_are_checked() {
+        assert_eq!(check(json!({})), Ok(()));
+        assert!(
+            check(json!({"nonce": "n-2"}))
+                .unwrap_err()
+                .contains("nonce")
+        );
+        let mut no_nonce = claims(json!({}));
+        no_nonce.remove("nonce");
+        assert!(
+            check_id_token(&no_nonce, &token_with_alg("RS256"), "app", "n-1", "at")
+                .unwrap_err()
+                .to_string()
+                .contains("no `nonce`")
+        );
+        assert!(check(json!({"azp": "other"})).unwrap_err().contains("azp"));
+        assert_eq!(check(json!({"azp": "app"})), Ok(()));
+        assert!(
+            check(json!({"aud": ["app", "api"]}))
+                .unwrap_err()
+                .contains("no `azp`")
+        );
+        assert_eq!(check(json!({"aud": ["app", "api"], "azp": "app"})), Ok(()));
+        assert!(check(json!({"iat": "x"})).unwrap_err().contains("iat"));
+        assert!(check(json!({"sub": ""})).unwrap_err().contains("sub"));
+        assert!(
+            check(json!({"at_hash": "wrong"}))
+                .unwrap_err()
+                .contains("at_hash")
+        );
+        let good = token_hash(&token_with_alg("RS256"), "at").unwrap();
+        assert_eq!(check(json!({"at_hash": good})), Ok(()));
+    }
+
+    #[test]
+    fn provider_messages_are_cut_and_cleaned() {
+        assert_eq!(printable("bad\r\nthing\u{7}é"), "badthing");
+        assert_eq!(printable(&"x".repeat(500)).len(), 200);
+    }
+}

@@ -1,0 +1,122 @@
+//! Sessions in PostgreSQL (feature `postgres`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use super::store::{BoxFuture, SessionStore, StoreError};
+
+/// The table the store creates: one row per session, expired rows ignored on read and
+/// deleted from time to time. Ship it as a migration instead if you prefer, and build the
+/// store with [`PostgresStore::new`].
+pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS oauth2_sessions (
+    id text PRIMARY KEY,
+    data text NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS oauth2_sessions_expires_at ON oauth2_sessions (expires_at)";
+
+/// Sessions in a PostgreSQL table (`oauth2_sessions`, see [`SCHEMA`]), shared by every
+/// instance of the application.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let pool = sqlx::PgPool::connect("postgres://127.0.0.1/app").await?;
+/// let store = oauth2::session::PostgresStore::migrate(pool).await?; // creates the table
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    saves: Arc<AtomicU32>,
+}
+
+/// Expired rows are deleted on every this many saves.
+const SWEEP_EVERY: u32 = 256;
+
+impl PostgresStore {
+    /// Connects to `url` and creates the table if it is not there.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPool::connect(url).await.map_err(StoreError::new)?;
+        Self::migrate(pool).await
+    }
+
+    /// Creates the table if it is not there, then uses `pool`.
+    pub async fn migrate(pool: PgPool) -> Result<Self, StoreError> {
+        sqlx::raw_sql(SCHEMA)
+            .execute(&pool)
+            .await
+            .map_err(StoreError::new)?;
+        Ok(Self::new(pool))
+    }
+
+    /// Uses `pool`, whose database already has the table (see [`SCHEMA`]).
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            saves: Arc::default(),
+        }
+    }
+
+    /// Deletes expired rows now; returns how many.
+    pub async fn delete_expired(&self) -> Result<u64, StoreError> {
+        sqlx::query("DELETE FROM oauth2_sessions WHERE expires_at <= now()")
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(StoreError::new)
+    }
+}
+
+impl SessionStore for PostgresStore {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+        Box::pin(async move {
+            sqlx::query_scalar(
+                "SELECT data FROM oauth2_sessions WHERE id = $1 AND expires_at > now()",
+            )
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::new)
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO oauth2_sessions (id, data, expires_at)
+                 VALUES ($1, $2, now() + make_interval(secs => $3))
+                 ON CONFLICT (id) DO UPDATE
+                 SET data = excluded.data, expires_at = excluded.expires_at",
+            )
+            .bind(key)
+            .bind(value)
+            .bind(ttl.as_secs_f64())
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::new)?;
+            if self.saves.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+                self.delete_expired().await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            sqlx::query("DELETE FROM oauth2_sessions WHERE id = $1")
+                .bind(key)
+                .execute(&self.pool)
+                .await
+                .map(drop)
+                .map_err(StoreError::new)
+        })
+    }
+}

@@ -1,0 +1,104 @@
+//! Sessions in Redis (feature `redis`).
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+
+use super::store::{BoxFuture, SessionStore, StoreError};
+
+/// Sessions in Redis, shared by every instance of the application: each session is one
+/// string key with a Redis expiry (`SET ... PX`), under a prefix (default
+/// `oauth2:session:`). The connection reconnects by itself after failures.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = oauth2::session::RedisStore::connect("redis://127.0.0.1:6379").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://host:port/db`, `rediss://` for TLS).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(StoreError::new)?;
+        let conn = ConnectionManager::new(client)
+            .await
+            .map_err(StoreError::new)?;
+        Ok(Self::new(conn))
+    }
+
+    /// Uses an existing connection manager.
+    pub fn new(conn: ConnectionManager) -> Self {
+        Self {
+            conn,
+            prefix: "oauth2:session:".into(),
+        }
+    }
+
+    /// Puts keys under `prefix` instead of `oauth2:session:` (e.g. one per application
+    /// sharing a Redis).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+}
+
+impl SessionStore for RedisStore {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            redis::cmd("GET")
+                .arg(self.key(key))
+                .query_async(&mut conn)
+                .await
+                .map_err(StoreError::new)
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+            redis::cmd("SET")
+                .arg(self.key(key))
+                .arg(value)
+                .arg("PX")
+                .arg(millis)
+                .query_async::<()>(&mut conn)
+                .await
+                .map_err(StoreError::new)
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            redis::cmd("DEL")
+                .arg(self.key(key))
+                .query_async::<()>(&mut conn)
+                .await
+                .map_err(StoreError::new)
+        })
+    }
+}
