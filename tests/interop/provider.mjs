@@ -1,5 +1,14 @@
 // A certified OpenID Provider on 127.0.0.1:$PORT for the interop tests.
-// Access tokens are JWTs (RFC 9068) for three resources, one per signing algorithm.
+//
+// - client_credentials (client `interop-service`): JWT access tokens (RFC 9068) for three
+//   resources, one per signing algorithm.
+// - browser login (authorization code + PKCE) for the applications at $APP_URLS
+//   (comma-separated base URLs), as clients `interop-web` (client_secret_basic),
+//   `interop-post` (client_secret_post) and `interop-public` (no secret); callbacks
+//   `{app}/auth/{provider}/callback`, post-logout redirects `{app}/...`.
+// - the login and consent pages at /interaction/:uid: a form that accepts any user name
+//   (but `nobody`), a consent form, and an abort button (`access_denied`).
+// - $ACCESS_TOKEN_TTL sets the access token lifetime in seconds (default 3600).
 import { generateKeyPairSync } from 'node:crypto';
 import Provider, { errors } from 'oidc-provider';
 
@@ -17,6 +26,20 @@ const resources = {
   'urn:example:api:eddsa': 'EdDSA',
 };
 
+const appUrls = (process.env.APP_URLS || '').split(',').filter(Boolean);
+const callbackNames = ['oidc', 'post', 'public', 'other'];
+const redirectUris = appUrls.flatMap((app) => callbackNames.map((n) => `${app}/auth/${n}/callback`));
+const postLogoutRedirectUris = appUrls.flatMap((app) => [`${app}/`, `${app}/bye`]);
+const webClient = (client_id, token_endpoint_auth_method, client_secret) => ({
+  client_id,
+  ...(client_secret ? { client_secret } : {}),
+  token_endpoint_auth_method,
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  redirect_uris: redirectUris,
+  post_logout_redirect_uris: postLogoutRedirectUris,
+});
+
 const provider = new Provider(issuer, {
   jwks: {
     keys: [
@@ -32,14 +55,29 @@ const provider = new Provider(issuer, {
     redirect_uris: [],
     response_types: [],
     scope: 'read admin',
-  }],
-  scopes: ['read', 'admin'],
+  },
+  ...(appUrls.length ? [
+    webClient('interop-web', 'client_secret_basic', 'interop-web-secret-interop-web-secret'),
+    webClient('interop-post', 'client_secret_post', 'interop-post-secret-interop-post-secret'),
+    webClient('interop-public', 'none'),
+  ] : []),
+  ],
+  scopes: ['openid', 'offline_access', 'profile', 'email', 'read', 'admin'],
+  claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
+  findAccount: (ctx, id) => ({
+    accountId: id,
+    claims: () => ({ sub: id, name: `${id[0].toUpperCase()}${id.slice(1)} Example`, email: `${id}@example.com`, email_verified: true }),
+  }),
+  ttl: {
+    AccessToken: Number(process.env.ACCESS_TOKEN_TTL || 3600),
+  },
+  interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   features: {
     clientCredentials: { enabled: true },
     devInteractions: { enabled: false },
     resourceIndicators: {
       enabled: true,
-      defaultResource: () => 'urn:example:api:rs256',
+      defaultResource: (ctx, client) => (client.clientId === 'interop-service' ? 'urn:example:api:rs256' : undefined),
       useGrantedResource: () => true,
       getResourceServerInfo: (ctx, resource) => {
         const alg = resources[resource];
@@ -48,6 +86,64 @@ const provider = new Provider(issuer, {
       },
     },
   },
+});
+
+async function formBody(req) {
+  let raw = '';
+  for await (const chunk of req) raw += chunk;
+  return Object.fromEntries(new URLSearchParams(raw));
+}
+
+const page = (title, body) => `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
+
+// The login and consent pages (the provider's own dev pages are turned off).
+provider.use(async (ctx, next) => {
+  const m = ctx.path.match(/^\/interaction\/([^/]+)(?:\/(login|confirm|abort))?$/);
+  if (!m) return next();
+  const [, uid, action] = m;
+  const details = await provider.interactionDetails(ctx.req, ctx.res);
+  if (details.uid !== uid) ctx.throw(400, 'interaction mismatch');
+  const { prompt, params, session } = details;
+  if (!action && ctx.method === 'GET') {
+    ctx.type = 'html';
+    ctx.body = prompt.name === 'login'
+      ? page('Sign in', `<form method="post" action="/interaction/${uid}/login">
+          <input id="login" name="login" placeholder="user name" autofocus>
+          <input id="password" name="password" type="password" placeholder="password">
+          <button id="sign-in" type="submit">Sign in</button></form>
+          <form method="post" action="/interaction/${uid}/abort"><button id="abort" type="submit">Cancel</button></form>`)
+      : page('Allow access', `<p>${params.client_id} asks for: ${params.scope}</p>
+          <form method="post" action="/interaction/${uid}/confirm"><button id="allow" type="submit">Allow</button></form>
+          <form method="post" action="/interaction/${uid}/abort"><button id="abort" type="submit">Deny</button></form>`);
+    return;
+  }
+  if (ctx.method !== 'POST') ctx.throw(405);
+  let result;
+  if (action === 'login') {
+    const { login } = await formBody(ctx.req);
+    if (!login || login === 'nobody') {
+      result = { error: 'access_denied', error_description: 'unknown user' };
+    } else {
+      result = { login: { accountId: login } };
+    }
+  } else if (action === 'confirm') {
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+    const d = prompt.details;
+    if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+    if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+    if (d.missingResourceScopes) {
+      for (const [indicator, scopes] of Object.entries(d.missingResourceScopes)) {
+        grant.addResourceScope(indicator, scopes.join(' '));
+      }
+    }
+    result = { consent: { grantId: await grant.save() } };
+  } else {
+    result = { error: 'access_denied', error_description: 'the user cancelled the login' };
+  }
+  ctx.respond = false;
+  await provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
 });
 
 provider.listen(port, '127.0.0.1', () => {

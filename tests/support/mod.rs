@@ -10,6 +10,9 @@ use oauth2::dev::DevIssuer;
 use oauth2::{Authenticated, AuthenticatorBuilder, Claims, RequireScopes};
 use serde::Deserialize;
 
+pub mod browser;
+pub mod op;
+
 /// Serves `app` on a free port of 127.0.0.1; returns its base URL.
 pub async fn serve(app: Router) -> String {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))

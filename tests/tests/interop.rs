@@ -3,14 +3,11 @@
 //! tokens, from the client_credentials grant and signed RS256, ES256 or EdDSA, are
 //! validated through OIDC discovery.
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use oauth2::{Authenticator, Provider};
+use oauth2_tests::op::{OpenIdProvider, Options};
 use oauth2_tests::{client, error_of, get_with_token, routes, serve};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 const CLIENT_ID: &str = "interop-service";
 const CLIENT_SECRET: &str = "interop-secret-interop-secret-interop-secret";
@@ -20,60 +17,8 @@ const RESOURCES: [&str; 3] = [
     "urn:example:api:eddsa",
 ];
 
-fn interop_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop")
-}
-
-/// Installs the npm package from the lock file unless it is there.
-fn ensure_installed() {
-    let dir = interop_dir();
-    if dir.join("node_modules/oidc-provider/package.json").exists() {
-        return;
-    }
-    let status = std::process::Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
-        .status()
-        .expect("npm must be installed to run the interop tests");
-    assert!(status.success(), "npm ci failed in {}", dir.display());
-}
-
-struct OpenIdProvider {
-    _child: Child,
-    issuer: String,
-}
-
 async fn start_provider() -> OpenIdProvider {
-    ensure_installed();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new("node")
-        .arg("provider.mjs")
-        .env("PORT", port.to_string())
-        .current_dir(interop_dir())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node must be installed to run the interop tests");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains("listening on") {
-                return;
-            }
-        }
-        panic!("oidc-provider exited before listening");
-    };
-    tokio::time::timeout(Duration::from_secs(30), ready)
-        .await
-        .expect("oidc-provider starts");
-    OpenIdProvider {
-        _child: child,
-        issuer: format!("http://127.0.0.1:{port}"),
-    }
+    OpenIdProvider::start(Options::default()).await
 }
 
 async fn access_token(op: &OpenIdProvider, resource: &str, scope: &str) -> String {

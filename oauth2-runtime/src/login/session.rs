@@ -172,16 +172,21 @@ impl Login {
         if !expiring(&loaded.record.tokens) {
             return Ok(loaded);
         }
-        let Some(refresh_token) = loaded.record.tokens.refresh_token.clone() else {
+        if loaded.record.tokens.refresh_token.is_none() {
             return Err(SessionRejection::new(
                 StatusCode::UNAUTHORIZED,
                 "token_expired",
                 "the access token has expired and there is no refresh token: log in again",
             ));
-        };
+        }
+        // Stateless sessions are told apart by who and when, which refreshes keep.
         let key = match &loaded.id {
             Some(id) => store_key(id),
-            None => store_key(&refresh_token),
+            None => {
+                let r = &loaded.record;
+                let sub = r.claims.get("sub").and_then(Value::as_str).unwrap_or("");
+                store_key(&format!("{}\n{sub}\n{}", r.provider, r.created))
+            }
         };
         let lock = {
             let mut map = self.inner.refreshing.lock().expect("refresh lock map");
@@ -212,10 +217,18 @@ impl Login {
                     None => return Err(SessionRejection::missing(None)),
                 }
             }
-            _ => match self.recently_refreshed(&key) {
-                Some(newer) => newer,
-                None => loaded,
-            },
+            _ => {
+                // Follow the chain of refreshes made with this cookie's refresh token.
+                let mut loaded = loaded;
+                for _ in 0..16 {
+                    let used = loaded.record.tokens.refresh_token.as_deref().unwrap_or("");
+                    match self.recently_refreshed(&store_key(used)) {
+                        Some(newer) => loaded = newer,
+                        None => break,
+                    }
+                }
+                loaded
+            }
         };
         if !expiring(&loaded.record.tokens) {
             slot.set(loaded.clone());
@@ -245,6 +258,7 @@ impl Login {
                 }
             },
         };
+        let used = store_key(loaded.record.tokens.refresh_token.as_deref().unwrap_or(""));
         match refreshed {
             Ok(mut tokens) => {
                 let old = &loaded.record.tokens;
@@ -258,7 +272,7 @@ impl Login {
                 let cookies = self.save(&loaded).await.map_err(SessionRejection::from)?;
                 slot.push_cookies(cookies);
                 if loaded.id.is_none() {
-                    self.remember_refresh(key, loaded.clone());
+                    self.remember_refresh(used, loaded.clone());
                 }
                 slot.set(loaded.clone());
                 Ok(loaded)
@@ -282,9 +296,10 @@ impl Login {
         }
     }
 
-    /// A stateless session refreshed by another request of this process in the last
-    /// two minutes, by the hash of the refresh token it used. Concurrent requests carry
-    /// the same cookie; all but the first take the first one's tokens.
+    /// A stateless session refreshed by a request of this process in the last two
+    /// minutes, by the hash of the refresh token that refresh used up. Concurrent
+    /// requests carry the same cookie; all but the first take the first one's tokens
+    /// rather than reuse a spent refresh token.
     fn recently_refreshed(&self, key: &str) -> Option<Loaded> {
         let map = self.inner.refreshed.lock().expect("refreshed map lock");
         map.get(key)

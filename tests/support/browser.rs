@@ -1,0 +1,141 @@
+//! A scripted browser for login flows: an HTTP client with a cookie jar that follows
+//! redirects one by one and fills in the interop provider's login and consent pages.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Response, StatusCode};
+use url::Url;
+
+/// A client with its own cookie jar; does not follow redirects by itself.
+pub struct Browser {
+    /// The client, sending the jar's cookies.
+    pub client: reqwest::Client,
+    /// The cookie jar.
+    pub jar: Arc<Jar>,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The absolute URL of a response's `Location`.
+pub fn location(response: &Response) -> String {
+    let location = response
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("{} has no Location", response.url()))
+        .to_str()
+        .unwrap();
+    response.url().join(location).unwrap().to_string()
+}
+
+impl Browser {
+    /// A browser with an empty jar.
+    pub fn new() -> Self {
+        let jar = Arc::new(Jar::default());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(Arc::clone(&jar))
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        Self { client, jar }
+    }
+
+    /// GET `url`.
+    pub async fn get(&self, url: &str) -> Response {
+        self.client.get(url).send().await.unwrap()
+    }
+
+    /// GET `url` as a browser's navigation (`Accept: text/html`).
+    pub async fn navigate(&self, url: &str) -> Response {
+        self.client
+            .get(url)
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The `Cookie` header the jar sends to `url`.
+    pub fn cookies(&self, url: &str) -> String {
+        self.jar
+            .cookies(&Url::parse(url).unwrap())
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Follows a login from the app's redirect to the provider until the provider sends
+    /// the browser back to `app`: signs in as `user` and allows access on the way.
+    /// Returns the callback URL, not yet fetched.
+    pub async fn authorize(&self, to_provider: &str, app: &str, user: &str) -> String {
+        self.through_provider(to_provider, app, Some(user)).await
+    }
+
+    /// Like [`authorize`](Self::authorize), but cancels on the login page.
+    pub async fn cancel(&self, to_provider: &str, app: &str) -> String {
+        self.through_provider(to_provider, app, None).await
+    }
+
+    async fn through_provider(&self, start: &str, app: &str, user: Option<&str>) -> String {
+        let mut url = start.to_owned();
+        for _ in 0..20 {
+            if url.starts_with(app) {
+                return url;
+            }
+            let response = self.get(&url).await;
+            let status = response.status();
+            if status.is_redirection() {
+                url = location(&response);
+                continue;
+            }
+            assert_eq!(status, StatusCode::OK, "{url}");
+            let page = Url::parse(&url).unwrap();
+            let html = response.text().await.unwrap();
+            let form = |action: &str| page.join(&format!("{}/{action}", page.path())).unwrap();
+            let request = match (html.contains("<h1>Sign in"), user) {
+                (true, Some(user)) => self
+                    .client
+                    .post(form("login"))
+                    .form(&[("login", user), ("password", "any")]),
+                (true, None) => self.client.post(form("abort")),
+                (false, _) if html.contains("<h1>Allow access") => {
+                    self.client.post(form("confirm"))
+                }
+                _ => panic!("unexpected page at {url}: {html}"),
+            };
+            let response = request.send().await.unwrap();
+            assert!(response.status().is_redirection(), "{}", response.status());
+            url = location(&response);
+        }
+        panic!("the login did not come back to {app}");
+    }
+
+    /// Confirms the provider's logout page at `end_session` (an RP-initiated logout
+    /// URL); returns where the provider sends the browser afterwards.
+    pub async fn confirm_logout(&self, end_session: &str) -> String {
+        let response = self.get(end_session).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let page = response.url().clone();
+        let html = response.text().await.unwrap();
+        let attr = |name: &str| {
+            let start = html.find(name).unwrap_or_else(|| panic!("no {name} in {html}")) + name.len();
+            html[start..].split('"').next().unwrap().to_owned()
+        };
+        let action = page.join(&attr("action=\"")).unwrap();
+        let xsrf = attr("name=\"xsrf\" value=\"");
+        let response = self
+            .client
+            .post(action)
+            .form(&[("xsrf", xsrf.as_str()), ("logout", "yes")])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_redirection(), "{}", response.status());
+        location(&response)
+    }
+}
