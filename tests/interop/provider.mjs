@@ -71,6 +71,9 @@ const provider = new Provider(issuer, {
   ttl: {
     AccessToken: Number(process.env.ACCESS_TOKEN_TTL || 3600),
   },
+  // Every refresh rotates the refresh token (RFC 9700 §4.14.2); reuse of a rotated one
+  // revokes the grant, so clients must refresh one at a time.
+  rotateRefreshToken: () => true,
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   features: {
     clientCredentials: { enabled: true },

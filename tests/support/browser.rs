@@ -123,7 +123,10 @@ impl Browser {
         let page = response.url().clone();
         let html = response.text().await.unwrap();
         let attr = |name: &str| {
-            let start = html.find(name).unwrap_or_else(|| panic!("no {name} in {html}")) + name.len();
+            let start = html
+                .find(name)
+                .unwrap_or_else(|| panic!("no {name} in {html}"))
+                + name.len();
             html[start..].split('"').next().unwrap().to_owned()
         };
         let action = page.join(&attr("action=\"")).unwrap();

@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::{Json, Router};
-use oauth2::login::{Login, LoginBuilder, LoginProvider, LoginRejected, LoginSession, Session, SessionRejection};
+use oauth2::login::{
+    ClientAuth, Login, LoginBuilder, LoginProvider, LoginRejected, LoginSession, Session,
+    SessionRejection,
+};
 use oauth2::session::{MemoryStore, PostgresStore, RedisStore, SessionStore};
 use oauth2_tests::browser::{Browser, location};
 use oauth2_tests::op::{OpenIdProvider, Options, POST_CLIENT, PUBLIC_CLIENT, WEB_CLIENT};
@@ -85,7 +88,11 @@ fn builder(op: &OpenIdProvider, base: &str) -> LoginBuilder {
 }
 
 fn query(url: &str) -> std::collections::HashMap<String, String> {
-    Url::parse(url).unwrap().query_pairs().into_owned().collect()
+    Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
 }
 
 fn set_cookies(response: &reqwest::Response) -> Vec<String> {
@@ -108,7 +115,13 @@ async fn json_error(response: reqwest::Response) -> (u16, String, String) {
 }
 
 /// Logs `user` in through provider `name`; returns the callback's response.
-async fn log_in(b: &Browser, base: &str, name: &str, user: &str, return_to: &str) -> reqwest::Response {
+async fn log_in(
+    b: &Browser,
+    base: &str,
+    name: &str,
+    user: &str,
+    return_to: &str,
+) -> reqwest::Response {
     let start = b
         .get(&format!("{base}/auth/{name}/login?return_to={return_to}"))
         .await;
@@ -165,20 +178,32 @@ async fn store_suite(kind: Store) {
 
     // No session: 401 for an API client, 303 to the login for a browser.
     let (status, error, _) = json_error(b.get(&format!("{base}/me")).await).await;
-    assert_eq!((status, error.as_str()), (401, "login_required"), "{kind:?}");
+    assert_eq!(
+        (status, error.as_str()),
+        (401, "login_required"),
+        "{kind:?}"
+    );
     let nav = b.navigate(&format!("{base}/me?tab=1")).await;
     assert_eq!(nav.status(), 303);
     assert_eq!(
         location(&nav),
         format!("{base}/auth/oidc/login?return_to=%2Fme%3Ftab%3D1")
     );
-    assert_eq!(b.get(&format!("{base}/maybe")).await.text().await.unwrap(), "anonymous");
+    assert_eq!(
+        b.get(&format!("{base}/maybe")).await.text().await.unwrap(),
+        "anonymous"
+    );
 
     // Login: the authorization request.
-    let start = b.get(&format!("{base}/auth/oidc/login?return_to=/me")).await;
+    let start = b
+        .get(&format!("{base}/auth/oidc/login?return_to=/me"))
+        .await;
     assert_eq!(start.status(), 303);
     let to_provider = location(&start);
-    assert!(to_provider.starts_with(&format!("{}/auth?", op.issuer)), "{to_provider}");
+    assert!(
+        to_provider.starts_with(&format!("{}/auth?", op.issuer)),
+        "{to_provider}"
+    );
     let q = query(&to_provider);
     assert_eq!(q["response_type"], "code");
     assert_eq!(q["client_id"], WEB_CLIENT.0);
@@ -189,22 +214,42 @@ async fn store_suite(kind: Store) {
     assert!(q["state"].len() >= 43 && q["nonce"].len() >= 43);
     assert_ne!(q["state"], q["nonce"]);
     let tx_cookie = set_cookies(&start).join("\n");
-    assert!(tx_cookie.starts_with(&format!("oauth2_tx_{}=", q["state"])), "{tx_cookie}");
-    for attr in ["HttpOnly", "SameSite=Lax", "Path=/auth/oidc/callback", "Max-Age=600"] {
+    assert!(
+        tx_cookie.starts_with(&format!("oauth2_tx_{}=", q["state"])),
+        "{tx_cookie}"
+    );
+    for attr in [
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/auth/oidc/callback",
+        "Max-Age=600",
+    ] {
         assert!(tx_cookie.contains(attr), "{attr} in {tx_cookie}");
     }
-    assert!(!tx_cookie.contains("Secure"), "http on loopback: {tx_cookie}");
+    assert!(
+        !tx_cookie.contains("Secure"),
+        "http on loopback: {tx_cookie}"
+    );
 
     // The provider's pages, then the callback.
     let callback = b.authorize(&to_provider, &base, "alice").await;
-    assert!(callback.starts_with(&format!("{base}/auth/oidc/callback?code=")), "{callback}");
+    assert!(
+        callback.starts_with(&format!("{base}/auth/oidc/callback?code=")),
+        "{callback}"
+    );
     let done = b.get(&callback).await;
     assert_eq!(done.status(), 303, "{kind:?}: {:?}", done.text().await);
     assert_eq!(location(&done), format!("{base}/me"));
     let cookies = set_cookies(&done).join("\n");
     assert!(cookies.contains("session="), "{cookies}");
-    assert!(cookies.contains(&format!("oauth2_tx_{}=;", q["state"])), "tx removed: {cookies}");
-    assert!(cookies.contains("HttpOnly; SameSite=Lax; Path=/"), "{cookies}");
+    assert!(
+        cookies.contains(&format!("oauth2_tx_{}=;", q["state"])),
+        "tx removed: {cookies}"
+    );
+    assert!(
+        cookies.contains("HttpOnly; SameSite=Lax; Path=/"),
+        "{cookies}"
+    );
 
     // The protected page: ID token claims plus userinfo's name and email.
     let me: Value = b.get(&format!("{base}/me")).await.json().await.unwrap();
@@ -213,8 +258,16 @@ async fn store_suite(kind: Store) {
         json!({"sub": "alice", "name": "Alice Example", "email": "alice@example.com"}),
         "{kind:?}"
     );
-    assert_eq!(b.get(&format!("{base}/maybe")).await.text().await.unwrap(), "alice");
-    let info: Value = b.get(&format!("{base}/auth/userinfo")).await.json().await.unwrap();
+    assert_eq!(
+        b.get(&format!("{base}/maybe")).await.text().await.unwrap(),
+        "alice"
+    );
+    let info: Value = b
+        .get(&format!("{base}/auth/userinfo"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(info["provider"], "oidc");
     assert_eq!(info["claims"]["iss"], op.issuer.as_str());
     assert_eq!(info["claims"]["aud"], WEB_CLIENT.0);
@@ -234,13 +287,22 @@ async fn store_suite(kind: Store) {
         .send()
         .await
         .unwrap();
-    assert_eq!(userinfo.status(), 200, "{kind:?}: the refreshed token works");
+    assert_eq!(
+        userinfo.status(),
+        200,
+        "{kind:?}: the refreshed token works"
+    );
     // Concurrent requests of one session refresh one at a time: the provider rotates
     // refresh tokens and revokes the grant if one is used twice.
     let token_url = format!("{base}/token");
     let calls = (0..6).map(|_| b.get(&token_url));
     for response in futures_util::future::join_all(calls).await {
-        assert_eq!(response.status(), 200, "{kind:?}: {:?}", response.text().await);
+        assert_eq!(
+            response.status(),
+            200,
+            "{kind:?}: {:?}",
+            response.text().await
+        );
     }
     let after = b.get(&format!("{base}/token")).await;
     assert_eq!(after.status(), 200, "{kind:?}: the grant survived");
@@ -250,7 +312,10 @@ async fn store_suite(kind: Store) {
     let out = b.get(&format!("{base}/auth/logout?return_to=/bye")).await;
     assert_eq!(out.status(), 303);
     let end_session = location(&out);
-    assert!(end_session.starts_with(&format!("{}/session/end?", op.issuer)), "{end_session}");
+    assert!(
+        end_session.starts_with(&format!("{}/session/end?", op.issuer)),
+        "{end_session}"
+    );
     let q = query(&end_session);
     assert_eq!(q["client_id"], WEB_CLIENT.0);
     assert_eq!(q["post_logout_redirect_uri"], format!("{base}/bye"));
@@ -260,14 +325,18 @@ async fn store_suite(kind: Store) {
     assert_eq!(b.confirm_logout(&end_session).await, format!("{base}/bye"));
 
     // A copy of the cookie taken before logout: dead for server-side sessions.
-    let replay = reqwest::Client::new()
+    let replay = oauth2_tests::client()
         .get(format!("{base}/me"))
         .header("cookie", copied)
         .send()
         .await
         .unwrap();
     match kind {
-        Store::Cookie => assert_eq!(replay.status(), 200, "stateless cookies live until they expire"),
+        Store::Cookie => assert_eq!(
+            replay.status(),
+            200,
+            "stateless cookies live until they expire"
+        ),
         _ => assert_eq!(replay.status(), 401, "{kind:?}: ended in the store"),
     }
 }
@@ -290,4 +359,428 @@ async fn redis_sessions_pass_the_suite() {
 #[tokio::test]
 async fn postgres_sessions_pass_the_suite() {
     store_suite(Store::Postgres).await;
+}
+
+/// An app with the default cookie sessions, and its provider.
+async fn start(configure: impl FnOnce(LoginBuilder) -> LoginBuilder) -> (OpenIdProvider, String) {
+    let (listener, base) = bind().await;
+    let op = OpenIdProvider::start(Options {
+        apps: vec![base.clone()],
+        ..Options::default()
+    })
+    .await;
+    let login = configure(builder(&op, &base)).build().unwrap();
+    serve(listener, routes(&login));
+    (op, base)
+}
+
+#[tokio::test]
+async fn every_bad_callback_is_a_400_with_a_json_error() {
+    let (op, base) = start(|b| b).await;
+    let b = Browser::new();
+    let callback = |q: &str| format!("{base}/auth/oidc/callback{q}");
+
+    let (s, e, d) = json_error(b.get(&callback("")).await).await;
+    assert_eq!((s, e.as_str()), (400, "invalid_request"));
+    assert!(d.contains("no `state`"), "{d}");
+    let (s, e, d) = json_error(b.get(&callback("?state=abc&code=xyz")).await).await;
+    assert_eq!((s, e.as_str()), (400, "invalid_state"));
+    assert!(d.contains("no login is waiting"), "{d}");
+    let (s, e, _) = json_error(b.get(&callback("?state=a%3Bb&code=xyz")).await).await;
+    assert_eq!((s, e.as_str()), (400, "invalid_state"));
+    let (s, e, d) = json_error(
+        b.get(&callback(
+            "?error=access_denied&error_description=no%20thanks",
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!((s, e.as_str()), (400, "access_denied"));
+    assert!(d.contains("no thanks"), "{d}");
+    let (s, e, _) = json_error(b.get(&format!("{base}/auth/nope/login")).await).await;
+    assert_eq!((s, e.as_str()), (404, "unknown_provider"));
+
+    // The user cancels at the provider: its error and description are passed on, and
+    // the transaction cookie is removed.
+    let start = b.get(&format!("{base}/auth/oidc/login")).await;
+    let back = b.cancel(&location(&start), &base).await;
+    let response = b.get(&back).await;
+    assert!(
+        set_cookies(&response)
+            .iter()
+            .any(|c| c.starts_with("oauth2_tx_") && c.contains("Max-Age=0"))
+    );
+    let (s, e, d) = json_error(response).await;
+    assert_eq!((s, e.as_str()), (400, "access_denied"), "{d}");
+    assert!(d.contains("the user cancelled the login"), "{d}");
+
+    // A tampered transaction cookie.
+    let start = b.get(&format!("{base}/auth/oidc/login")).await;
+    let tx = set_cookies(&start)[0].split(';').next().unwrap().to_owned();
+    let state = query(&location(&start))["state"].clone();
+    let callback_url = b.authorize(&location(&start), &base, "alice").await;
+    let (name, value) = tx.split_once('=').unwrap();
+    let mut forged = value.to_owned().into_bytes();
+    let i = forged.len() - 5;
+    forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+    let forged = format!("{name}={}", String::from_utf8(forged).unwrap());
+    let plain = oauth2_tests::client();
+    let (s, e, d) = json_error(
+        plain
+            .get(&callback_url)
+            .header("cookie", forged)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, e.as_str()), (400, "invalid_state"), "{d}");
+    assert!(d.contains("refused"), "{d}");
+
+    // A callback without `code`, with the right transaction.
+    let (s, e, d) = json_error(
+        plain
+            .get(callback(&format!("?state={state}")))
+            .header("cookie", &tx)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, e.as_str()), (400, "invalid_request"), "{d}");
+    assert!(d.contains("no `code`"), "{d}");
+
+    // RFC 9207: the provider's `iss` in the response must be its issuer.
+    let q = query(&callback_url);
+    assert_eq!(q.get("iss"), Some(&op.issuer), "oidc-provider sends iss");
+    let mixed_up = callback_url.replace("iss=", "iss=https%3A%2F%2Fevil.example&x=");
+    let (s, e, d) = json_error(
+        plain
+            .get(&mixed_up)
+            .header("cookie", &tx)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, e.as_str()), (400, "invalid_state"), "{d}");
+    assert!(d.contains("iss"), "{d}");
+
+    // The real callback works once; replayed with the transaction cookie put back, the
+    // provider refuses the used code.
+    let ok = plain
+        .get(&callback_url)
+        .header("cookie", &tx)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 303);
+    let (s, e, d) = json_error(
+        plain
+            .get(&callback_url)
+            .header("cookie", &tx)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, e.as_str()), (400, "token_exchange_failed"), "{d}");
+    assert!(d.contains("invalid_grant"), "{d}");
+
+    // A tampered session cookie is no session.
+    let session = set_cookies(&ok)
+        .into_iter()
+        .find(|c| c.starts_with("session="))
+        .unwrap();
+    let session = session.split(';').next().unwrap();
+    assert_eq!(
+        plain
+            .get(format!("{base}/me"))
+            .header("cookie", session)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let tampered = format!("{}x", session);
+    let (s, e, _) = json_error(
+        plain
+            .get(format!("{base}/me"))
+            .header("cookie", tampered)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((s, e.as_str()), (401, "login_required"));
+}
+
+#[tokio::test]
+async fn logins_in_two_tabs_do_not_disturb_each_other() {
+    let (_op, base) = start(|b| b).await;
+    let b = Browser::new();
+    let tab1 = b
+        .get(&format!("{base}/auth/oidc/login?return_to=/bye"))
+        .await;
+    let tab2 = b
+        .get(&format!("{base}/auth/oidc/login?return_to=/me"))
+        .await;
+    // Tab 2 finishes first, then tab 1.
+    let back2 = b.authorize(&location(&tab2), &base, "alice").await;
+    let done2 = b.get(&back2).await;
+    assert_eq!(location(&done2), format!("{base}/me"));
+    let back1 = b.authorize(&location(&tab1), &base, "alice").await;
+    let done1 = b.get(&back1).await;
+    assert_eq!(done1.status(), 303, "{:?}", done1.text().await);
+    assert_eq!(location(&done1), format!("{base}/bye"));
+    assert_eq!(b.get(&format!("{base}/me")).await.status(), 200);
+}
+
+#[tokio::test]
+async fn return_to_never_leaves_the_site_or_its_allowed_origins() {
+    let (_op, base) = start(|b| b.allowed_origin("https://admin.example")).await;
+    let home = format!("{base}/");
+    for (return_to, expected) in [
+        ("%2Fme%3Ftab%3D2", format!("{base}/me?tab=2")),
+        (
+            "https%3A%2F%2Fadmin.example%2Fdash",
+            "https://admin.example/dash".to_owned(),
+        ),
+        ("https%3A%2F%2Fevil.example%2F", home.clone()),
+        ("%2F%2Fevil.example", home.clone()),
+        ("%2F%5Cevil.example", home.clone()),
+        ("javascript%3Aalert(1)", home.clone()),
+        ("https%3A%2F%2Fadmin.example.evil.example%2F", home.clone()),
+    ] {
+        let b = Browser::new();
+        let done = log_in(&b, &base, "oidc", "alice", return_to).await;
+        assert_eq!(done.status(), 303);
+        assert_eq!(location(&done), expected, "return_to={return_to}");
+    }
+    // Logout without a session goes straight to return_to, checked the same way.
+    let b = Browser::new();
+    let out = b
+        .get(&format!(
+            "{base}/auth/logout?return_to=https%3A%2F%2Fevil.example"
+        ))
+        .await;
+    assert_eq!(location(&out), home);
+    let out = b
+        .client
+        .post(format!("{base}/auth/logout?return_to=/bye"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&out), format!("{base}/bye"));
+}
+
+#[tokio::test]
+async fn on_login_provisions_users_or_refuses_them() {
+    let (_op, base) = start(|b| {
+        b.on_login(|event| async move {
+            let user = event.user.subject().unwrap_or_default().to_owned();
+            if user == "mallory" {
+                return Err(LoginRejected::new("mallory is not welcome"));
+            }
+            let email = event
+                .userinfo
+                .as_ref()
+                .and_then(|u| u.get("email"))
+                .cloned();
+            assert!(
+                event.tokens.refresh_token.is_some(),
+                "offline_access was granted"
+            );
+            Ok(json!({ "account": format!("acct-{user}"), "email": email }))
+        })
+    })
+    .await;
+    let b = Browser::new();
+    let done = log_in(&b, &base, "oidc", "alice", "/app").await;
+    assert_eq!(done.status(), 303);
+    let app: Value = b.get(&format!("{base}/app")).await.json().await.unwrap();
+    assert_eq!(
+        app,
+        json!({"account": "acct-alice", "email": "alice@example.com"})
+    );
+    let info: Value = b
+        .get(&format!("{base}/auth/userinfo"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["app"]["account"], "acct-alice");
+
+    let b = Browser::new();
+    let refused = log_in(&b, &base, "oidc", "mallory", "/me").await;
+    assert!(
+        !set_cookies(&refused)
+            .iter()
+            .any(|c| c.starts_with("session="))
+    );
+    let (s, e, d) = json_error(refused).await;
+    assert_eq!(
+        (s, e.as_str(), d.as_str()),
+        (403, "access_denied", "mallory is not welcome")
+    );
+    assert_eq!(b.get(&format!("{base}/me")).await.status(), 401);
+}
+
+#[tokio::test]
+async fn client_secret_post_and_public_clients_log_in() {
+    let (listener, base) = bind().await;
+    let op = OpenIdProvider::start(Options {
+        apps: vec![base.clone()],
+        ..Options::default()
+    })
+    .await;
+    // Two providers cannot share an issuer in one app, so `post` runs in its own.
+    let post = Login::builder()
+        .base_url(&base)
+        .session_secret(SECRET)
+        .provider(
+            LoginProvider::builder("post")
+                .issuer(&op.issuer)
+                .client_id(POST_CLIENT.0)
+                .client_secret(POST_CLIENT.1)
+                .client_auth(ClientAuth::SecretPost),
+        )
+        .build()
+        .unwrap();
+    serve(listener, routes(&post));
+    let b = Browser::new();
+    assert_eq!(log_in(&b, &base, "post", "bob", "/me").await.status(), 303);
+    let me: Value = b.get(&format!("{base}/me")).await.json().await.unwrap();
+    assert_eq!(me["name"], "Bob Example");
+
+    let (listener, public_base) = bind().await;
+    let op = OpenIdProvider::start(Options {
+        apps: vec![public_base.clone()],
+        ..Options::default()
+    })
+    .await;
+    let public = Login::builder()
+        .base_url(&public_base)
+        .session_secret(SECRET)
+        .provider(
+            LoginProvider::builder("public")
+                .issuer(&op.issuer)
+                .client_id(PUBLIC_CLIENT),
+        )
+        .build()
+        .unwrap();
+    serve(listener, routes(&public));
+    let b = Browser::new();
+    assert_eq!(
+        log_in(&b, &public_base, "public", "carol", "/me")
+            .await
+            .status(),
+        303
+    );
+    let me: Value = b
+        .get(&format!("{public_base}/me"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["sub"], "carol");
+    // Without refresh token (no offline_access asked), an expired access token cannot
+    // be renewed; here it is still fresh.
+    assert_eq!(b.get(&format!("{public_base}/token")).await.status(), 200);
+}
+
+#[tokio::test]
+async fn two_instances_share_sessions_in_one_redis() {
+    let (listener_a, a) = bind().await;
+    let (listener_b, b_url) = bind().await;
+    let op = OpenIdProvider::start(Options {
+        apps: vec![a.clone(), b_url.clone()],
+        ..Options::default()
+    })
+    .await;
+    let prefix = format!("oauth2-shared:{}:", std::process::id());
+    for (listener, base) in [(listener_a, &a), (listener_b, &b_url)] {
+        let store = RedisStore::connect(REDIS)
+            .await
+            .unwrap()
+            .with_prefix(&prefix);
+        let login = builder(&op, base).store(store).build().unwrap();
+        serve(listener, routes(&login));
+    }
+    let browser = Browser::new();
+    assert_eq!(
+        log_in(&browser, &a, "oidc", "dave", "/me").await.status(),
+        303
+    );
+    let cookie = browser.cookies(&a);
+    let plain = oauth2_tests::client();
+    let on = |base: &str| {
+        plain
+            .get(format!("{base}/me"))
+            .header("cookie", &cookie)
+            .send()
+    };
+    assert_eq!(on(&a).await.unwrap().status(), 200);
+    let from_b: Value = on(&b_url).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        from_b["sub"], "dave",
+        "instance B reads the session A created"
+    );
+
+    // Logging out on B ends it for A too.
+    let out = plain
+        .get(format!("{b_url}/auth/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    assert_eq!(on(&a).await.unwrap().status(), 401);
+}
+
+#[tokio::test]
+async fn a_refused_refresh_ends_the_session() {
+    let (listener, base) = bind().await;
+    let op = OpenIdProvider::start(Options {
+        apps: vec![base.clone()],
+        access_token_ttl: Some(30),
+    })
+    .await;
+    let first_refresh_token = Arc::new(std::sync::Mutex::new(None));
+    let keep = Arc::clone(&first_refresh_token);
+    let login = builder(&op, &base)
+        .on_login(move |event| {
+            *keep.lock().unwrap() = event.tokens.refresh_token.clone();
+            async { Ok(()) }
+        })
+        .build()
+        .unwrap();
+    serve(listener, routes(&login));
+    let b = Browser::new();
+    assert_eq!(log_in(&b, &base, "oidc", "erin", "/me").await.status(), 303);
+    // The app refreshes, which rotates the refresh token it got at login.
+    assert_eq!(b.get(&format!("{base}/token")).await.status(), 200);
+    // Someone replays that spent refresh token: the provider revokes the whole grant.
+    let stolen = first_refresh_token.lock().unwrap().clone().unwrap();
+    let replay = b
+        .client
+        .post(format!("{}/token", op.issuer))
+        .basic_auth(WEB_CLIENT.0, Some(WEB_CLIENT.1))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &stolen)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 400);
+    // The app's next refresh is refused: the session ends, its cookie is removed.
+    let refused = b.get(&format!("{base}/token")).await;
+    assert!(
+        set_cookies(&refused)
+            .iter()
+            .any(|c| c.starts_with("session=;"))
+    );
+    let (s, e, d) = json_error(refused).await;
+    assert_eq!((s, e.as_str()), (401, "refresh_failed"), "{d}");
+    assert!(d.contains("invalid_grant"), "{d}");
+    assert_eq!(b.get(&format!("{base}/me")).await.status(), 401);
 }

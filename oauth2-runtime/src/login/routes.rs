@@ -203,12 +203,12 @@ async fn finish(
     }
     let p = login.find(provider)?;
     // RFC 9207: an `iss` in the response must be this provider's (mix-up defence).
-    if let (Some(iss), Some(issuer)) = (&query.iss, p.issuer()) {
-        if iss != issuer {
-            return Err(LoginError::state(
-                "the response's `iss` is not this provider's issuer",
-            ));
-        }
+    if let (Some(iss), Some(issuer)) = (&query.iss, p.issuer())
+        && iss != issuer
+    {
+        return Err(LoginError::state(
+            "the response's `iss` is not this provider's issuer",
+        ));
     }
     let code = query
         .code
