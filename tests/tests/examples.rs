@@ -1,6 +1,10 @@
-//! The `resource_server` example's environment contract, run as the binary users run:
-//! `OAUTH2_ISSUER`, `OAUTH2_AUDIENCE` (comma list), `OAUTH2_JWKS_URL`, `OAUTH2_BIND`;
-//! routes `/`, `/me`, `/admin` (scope `admin`), `/ws`.
+//! The examples' environment contracts, run as the binaries users run:
+//!
+//! - `resource_server`: `OAUTH2_ISSUER`, `OAUTH2_AUDIENCE` (comma list),
+//!   `OAUTH2_JWKS_URL`, `OAUTH2_BIND`; routes `/`, `/me`, `/admin` (scope `admin`), `/ws`.
+//! - `login`: `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`, `APP_BASE_URL`,
+//!   `SESSION_SECRET`, `SESSION_STORE`, `OAUTH2_BIND`; routes `/`, `/me`, `/auth/...`,
+//!   against the real oidc-provider.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -8,6 +12,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use oauth2::dev::DevIssuer;
+use oauth2_tests::browser::{Browser, location};
+use oauth2_tests::op::{OpenIdProvider, Options, WEB_CLIENT};
 use oauth2_tests::{client, error_of, get_with_token};
 use tokio::process::{Child, Command};
 use tokio_tungstenite::tungstenite::Message;
@@ -59,11 +65,11 @@ async fn wait_until_up(child: &mut Child, url: &str) {
             return;
         }
         if let Some(status) = child.try_wait().expect("child status") {
-            panic!("resource_server exited early: {status}");
+            panic!("the example exited early: {status}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("resource_server did not come up at {url}");
+    panic!("the example did not come up at {url}");
 }
 
 #[tokio::test]
@@ -140,4 +146,110 @@ async fn resource_server_names_a_missing_variable() {
         ),
         "{stderr}"
     );
+}
+
+const LOGIN_VARS: [&str; 8] = [
+    "OIDC_ISSUER",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+    "OIDC_SCOPES",
+    "APP_BASE_URL",
+    "SESSION_SECRET",
+    "SESSION_STORE",
+    "OAUTH2_BIND",
+];
+
+fn login_example(env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(example("login"));
+    for var in LOGIN_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+#[tokio::test]
+async fn login_example_logs_in_and_out_with_sessions_in_redis() {
+    let bind = free_addr();
+    let base = format!("http://{bind}");
+    let op = OpenIdProvider::start(Options {
+        apps: vec![base.clone()],
+        ..Options::default()
+    })
+    .await;
+    let mut child = login_example(&[
+        ("OIDC_ISSUER", &op.issuer),
+        ("OIDC_CLIENT_ID", WEB_CLIENT.0),
+        ("OIDC_CLIENT_SECRET", WEB_CLIENT.1),
+        ("APP_BASE_URL", &base),
+        (
+            "SESSION_SECRET",
+            "the example's session secret, 32 bytes or more",
+        ),
+        ("SESSION_STORE", "redis://127.0.0.1:6379"),
+        ("OAUTH2_BIND", &bind),
+    ])
+    .spawn()
+    .expect("start the login example");
+    wait_until_up(&mut child, &base).await;
+
+    let b = Browser::new();
+    let home = b.get(&format!("{base}/")).await.text().await.unwrap();
+    assert!(home.contains("id=\"login\""), "{home}");
+    assert_eq!(b.get(&format!("{base}/me")).await.status(), 401);
+    let start = b
+        .get(&format!("{base}/auth/oidc/login?return_to=/me"))
+        .await;
+    let callback = b.authorize(&location(&start), &base, "alice").await;
+    let done = b.get(&callback).await;
+    assert_eq!(location(&done), format!("{base}/me"));
+    let me: serde_json::Value = b.get(&format!("{base}/me")).await.json().await.unwrap();
+    assert_eq!(
+        me,
+        serde_json::json!({"sub": "alice", "name": "Alice Example", "email": "alice@example.com"})
+    );
+    let home = b.get(&format!("{base}/")).await.text().await.unwrap();
+    assert!(home.contains("Hello, Alice Example"), "{home}");
+
+    let out = b.get(&format!("{base}/auth/logout")).await;
+    let end_session = location(&out);
+    assert!(end_session.starts_with(&op.issuer), "{end_session}");
+    assert_eq!(b.confirm_logout(&end_session).await, format!("{base}/"));
+    assert_eq!(b.get(&format!("{base}/me")).await.status(), 401);
+}
+
+#[tokio::test]
+async fn login_example_names_a_missing_variable() {
+    let output = login_example(&[
+        ("OIDC_ISSUER", "http://127.0.0.1:9"),
+        ("OIDC_CLIENT_ID", "app"),
+        ("OAUTH2_BIND", &free_addr()),
+    ])
+    .output()
+    .await
+    .expect("run the login example");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("environment variable SESSION_SECRET is not set"),
+        "{stderr}"
+    );
+    let output = login_example(&[
+        ("OIDC_ISSUER", "http://127.0.0.1:9"),
+        ("OIDC_CLIENT_ID", "app"),
+        (
+            "SESSION_SECRET",
+            "the example's session secret, 32 bytes or more",
+        ),
+        ("SESSION_STORE", "mysql://db"),
+    ])
+    .output()
+    .await
+    .expect("run the login example");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SESSION_STORE `mysql://db`"), "{stderr}");
 }

@@ -434,3 +434,158 @@ impl LoginBuilder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use tower::ServiceExt as _;
+
+    const SECRET: &str = "a unit test secret of at least 32 bytes";
+
+    /// A plain OAuth 2.0 provider: explicit endpoints, so nothing is fetched.
+    fn plain() -> LoginProviderBuilder {
+        LoginProvider::builder("plain")
+            .client_id("app")
+            .client_secret("s3cret")
+            .scopes(["read:user"])
+            .authorize_url("https://idp.example/authorize?tenant=t1")
+            .token_url("https://idp.example/token")
+            .userinfo_url("https://idp.example/user")
+    }
+
+    fn login(base: &str) -> Login {
+        Login::builder()
+            .base_url(base)
+            .session_secret(SECRET)
+            .allowed_origin("https://admin.example")
+            .provider(plain())
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn return_to_is_a_local_path_or_an_allowed_origin() {
+        let l = login("https://app.example");
+        for ok in [
+            "/",
+            "/me?tab=1",
+            "https://app.example/x",
+            "https://admin.example/",
+        ] {
+            assert!(l.safe_return_to(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\tx",
+            "https://evil.example/",
+            "http://app.example/",
+            "https://app.example:444/",
+            "https://user@app.example/",
+            "javascript:alert(1)",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(l.safe_return_to(bad), None, "{bad:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn login_redirects_with_pkce_and_a_secure_transaction_cookie() {
+        let app = login("https://app.example/").router::<()>();
+        let response = app
+            .oneshot(
+                Request::get("/auth/plain/login?return_to=/reports")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303);
+        let to = response.headers()[header::LOCATION].to_str().unwrap();
+        assert!(
+            to.starts_with("https://idp.example/authorize?tenant=t1&"),
+            "{to}"
+        );
+        assert!(to.contains("redirect_uri=https%3A%2F%2Fapp.example%2Fauth%2Fplain%2Fcallback"));
+        assert!(to.contains("scope=read%3Auser"));
+        assert!(to.contains("code_challenge_method=S256"));
+        let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+        assert!(cookie.starts_with("oauth2_tx_"), "{cookie}");
+        for attr in [
+            "HttpOnly",
+            "Secure",
+            "SameSite=Lax",
+            "Path=/auth/plain/callback",
+        ] {
+            assert!(cookie.contains(attr), "{attr}: {cookie}");
+        }
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    }
+
+    #[tokio::test]
+    async fn configuration_errors_name_the_setting() {
+        let err = |b: LoginBuilder| b.build().unwrap_err().to_string();
+        let base = || Login::builder().session_secret(SECRET).provider(plain());
+        assert_eq!(
+            err(Login::builder().session_secret(SECRET)),
+            "base_url is not set"
+        );
+        assert!(err(base().base_url("http://app.example")).contains("https://"));
+        assert!(err(base().base_url("https://app.example").prefix("auth")).contains("prefix"));
+        assert!(
+            err(Login::builder()
+                .base_url("https://a.example")
+                .provider(plain()))
+            .starts_with("session_secret")
+        );
+        assert!(
+            err(base()
+                .base_url("https://a.example")
+                .allowed_origin("https://b.example/x"))
+            .contains("origin")
+        );
+        let provider = |p: LoginProviderBuilder| {
+            err(Login::builder()
+                .base_url("https://a.example")
+                .session_secret(SECRET)
+                .provider(p))
+        };
+        assert_eq!(
+            provider(LoginProvider::builder("x").issuer("https://idp.example")),
+            "provider \"x\": client_id is not set"
+        );
+        assert!(
+            provider(
+                LoginProvider::builder("x")
+                    .issuer("https://idp.example")
+                    .client_id("a")
+                    .scopes(["profile"])
+            )
+            .contains("`openid`")
+        );
+        assert!(provider(LoginProvider::builder("x").client_id("a")).contains("issuer is not set"));
+        assert!(provider(LoginProvider::builder("a/b").client_id("a")).contains("name"));
+        assert!(
+            provider(
+                LoginProvider::builder("x")
+                    .client_id("a")
+                    .authorize_url("https://idp.example/a")
+                    .token_url("https://idp.example/t")
+            )
+            .contains("userinfo_url")
+        );
+        assert!(
+            provider(
+                LoginProvider::builder("x")
+                    .issuer("https://idp.example")
+                    .client_id("a")
+                    .client_auth(ClientAuth::SecretBasic)
+            )
+            .contains("client_secret")
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! A web application with browser login, configured only by environment:
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `OIDC_ISSUER` | the OpenID Provider's issuer URL (required) |
+//! | `OIDC_CLIENT_ID` | the client id registered there (required) |
+//! | `OIDC_CLIENT_SECRET` | its secret (optional: without one the client is public, PKCE only) |
+//! | `APP_BASE_URL` | this app's public URL (default `http://127.0.0.1:3000`); register `{APP_BASE_URL}/auth/oidc/callback` as redirect URI and `{APP_BASE_URL}/` as post-logout redirect URI |
+//! | `SESSION_SECRET` | 32 bytes or more that encrypt the cookies (required) |
+//! | `SESSION_STORE` | `cookie` (default: the session in encrypted cookies), `memory`, `redis://...` or `postgres://...` |
+//! | `OIDC_SCOPES` | scopes, space-separated (default `openid profile email`) |
+//! | `OAUTH2_BIND` | listen address (default `127.0.0.1:3000`) |
+//!
+//! Routes: `/` a public page with a login or logout link; `/me` the logged-in user as
+//! JSON (401 for API clients, a redirect to the login for browsers); the generated
+//! `/auth/oidc/login`, `/auth/oidc/callback`, `/auth/logout` and `/auth/userinfo`.
+
+use std::error::Error;
+
+use axum::response::Html;
+use axum::routing::get;
+use axum::{Json, Router};
+use oauth2::login::{Login, LoginProvider, Session};
+use oauth2::session::{MemoryStore, PostgresStore, RedisStore};
+
+#[derive(oauth2::FromClaims, serde::Serialize)]
+struct User {
+    sub: String,
+    name: Option<String>,
+    email: Option<String>,
+}
+
+async fn home(user: Option<Session<User>>) -> Html<String> {
+    Html(match user {
+        Some(Session(user)) => format!(
+            "<h1>Hello, {}</h1><p><a id=\"me\" href=\"/me\">Your profile</a> · \
+             <a id=\"logout\" href=\"/auth/logout\">Log out</a></p>",
+            escape(user.name.as_deref().unwrap_or(&user.sub))
+        ),
+        None => "<h1>Welcome</h1><p><a id=\"login\" href=\"/auth/oidc/login?return_to=/me\">\
+                 Log in</a></p>"
+            .to_owned(),
+    })
+}
+
+async fn me(Session(user): Session<User>) -> Json<User> {
+    Json(user)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn var(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
+    let mut provider = LoginProvider::builder("oidc")
+        .issuer(var("OIDC_ISSUER")?)
+        .client_id(var("OIDC_CLIENT_ID")?);
+    if let Ok(secret) = std::env::var("OIDC_CLIENT_SECRET") {
+        provider = provider.client_secret(secret);
+    }
+    if let Ok(scopes) = std::env::var("OIDC_SCOPES") {
+        provider = provider.scopes(scopes.split_whitespace().map(str::to_owned));
+    }
+    let base = std::env::var("APP_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
+    let mut login = Login::builder()
+        .base_url(&base)
+        .session_secret(var("SESSION_SECRET")?)
+        .provider(provider);
+    let store = std::env::var("SESSION_STORE").unwrap_or_else(|_| "cookie".into());
+    login = match store.as_str() {
+        "cookie" => login,
+        "memory" => login.store(MemoryStore::new()),
+        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            login.store(RedisStore::connect(url).await?)
+        }
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            login.store(PostgresStore::connect(url).await?)
+        }
+        other => {
+            return Err(format!(
+                "SESSION_STORE `{other}` is not cookie, memory, redis://... or postgres://..."
+            )
+            .into());
+        }
+    };
+    let login = login.build()?;
+
+    let app = Router::new()
+        .route("/", get(home))
+        .route("/me", get(me))
+        .merge(login.router())
+        .layer(login.layer());
+    let bind = std::env::var("OAUTH2_BIND").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(&bind).await?;
+    tracing::info!("listening on http://{bind} (public URL {base}, sessions: {store})");
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,oauth2=debug".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run().await {
+        tracing::error!("{e}");
+        std::process::exit(1);
+    }
+}
