@@ -150,3 +150,44 @@ pub async fn error_of(response: reqwest::Response) -> ErrorResponse {
             .to_owned(),
     }
 }
+
+/// The example binary, built by `cargo test --workspace`; built here if it is missing
+/// (e.g. under `cargo test -p oauth2-tests`).
+pub fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let path = dir.join("examples").join(name);
+    if !path.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--workspace", "--examples"])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building the examples failed");
+    }
+    path
+}
+
+/// A free address on 127.0.0.1.
+pub fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").to_string()
+}
+
+/// Waits until `url/` answers 200; fails if the child exits first.
+pub async fn wait_until_up(child: &mut tokio::process::Child, url: &str) {
+    for _ in 0..150 {
+        if let Ok(res) = client().get(format!("{url}/")).send().await {
+            assert_eq!(res.status(), 200);
+            return;
+        }
+        if let Some(status) = child.try_wait().expect("child status") {
+            panic!("the example exited early: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the example did not come up at {url}");
+}

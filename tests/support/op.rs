@@ -16,14 +16,22 @@ pub const POST_CLIENT: (&str, &str) = ("interop-post", "interop-post-secret-inte
 /// The public client (PKCE only).
 pub const PUBLIC_CLIENT: &str = "interop-public";
 
-fn interop_dir() -> PathBuf {
+/// `tests/interop`: the provider's script, the browser script and their npm packages.
+pub fn interop_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop")
 }
 
-/// Installs the npm package from the lock file unless it is there.
-fn ensure_installed() {
+/// Installs the npm packages (oidc-provider, playwright-core) from the lock file unless
+/// they are there.
+pub fn ensure_installed() {
     let dir = interop_dir();
-    if dir.join("node_modules/oidc-provider/package.json").exists() {
+    let installed = ["oidc-provider", "playwright-core"].iter().all(|p| {
+        dir.join("node_modules")
+            .join(p)
+            .join("package.json")
+            .exists()
+    });
+    if installed {
         return;
     }
     let status = std::process::Command::new("npm")

@@ -6,43 +6,16 @@
 //!   `SESSION_SECRET`, `SESSION_STORE`, `OAUTH2_BIND`; routes `/`, `/me`, `/auth/...`,
 //!   against the real oidc-provider.
 
-use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use oauth2::dev::DevIssuer;
 use oauth2_tests::browser::{Browser, location};
 use oauth2_tests::op::{OpenIdProvider, Options, WEB_CLIENT};
-use oauth2_tests::{client, error_of, get_with_token};
-use tokio::process::{Child, Command};
+use oauth2_tests::{client, error_of, example, free_addr, get_with_token, wait_until_up};
+use tokio::process::Command;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
-/// The example binary, built by `cargo test --workspace`; built here if it is missing
-/// (e.g. under `cargo test -p oauth2-tests`).
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    let path = dir.join("examples").join(name);
-    if !path.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "--workspace", "--examples"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building the examples failed");
-    }
-    path
-}
-
-fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").to_string()
-}
 
 fn resource_server(env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(example("resource_server"));
@@ -56,20 +29,6 @@ fn resource_server(env: &[(&str, &str)]) -> Command {
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     cmd
-}
-
-async fn wait_until_up(child: &mut Child, url: &str) {
-    for _ in 0..150 {
-        if let Ok(res) = client().get(format!("{url}/")).send().await {
-            assert_eq!(res.status(), 200);
-            return;
-        }
-        if let Some(status) = child.try_wait().expect("child status") {
-            panic!("the example exited early: {status}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the example did not come up at {url}");
 }
 
 #[tokio::test]

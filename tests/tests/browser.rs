@@ -1,0 +1,151 @@
+//! One end-to-end login in a real headless browser: Debian's Chromium, driven by npm
+//! `playwright-core` (`tests/interop/browser.mjs`), against the `login` example and the
+//! real oidc-provider, all on 127.0.0.1. Click "Log in", sign in and allow access on the
+//! provider's pages, land on the protected page, log out at the app and the provider.
+//!
+//! Chromium is installed with `apt-get install chromium` when `/usr/bin/chromium` is
+//! missing (as root, or through `sudo -n`).
+
+use std::path::Path;
+use std::process::Stdio;
+
+use oauth2_tests::op::{OpenIdProvider, Options, WEB_CLIENT, ensure_installed, interop_dir};
+use oauth2_tests::{example, free_addr, wait_until_up};
+use serde_json::{Value, json};
+use tokio::process::Command;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn apt_get(args: &[&str]) -> bool {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let mut cmd = if root {
+        std::process::Command::new("apt-get")
+    } else {
+        let mut sudo = std::process::Command::new("sudo");
+        sudo.args(["-n", "apt-get"]);
+        sudo
+    };
+    cmd.args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn ensure_chromium() {
+    if Path::new(CHROMIUM).exists() {
+        return;
+    }
+    let install = ["install", "-y", "--no-install-recommends", "chromium"];
+    if !apt_get(&install) {
+        apt_get(&["update"]);
+        apt_get(&install);
+    }
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "the browser test needs Debian's Chromium at {CHROMIUM}: run `apt-get install chromium`"
+    );
+}
+
+#[tokio::test]
+async fn a_real_browser_logs_in_and_out() {
+    ensure_chromium();
+    ensure_installed();
+    let bind = free_addr();
+    let app = format!("http://{bind}");
+    let op = OpenIdProvider::start(Options {
+        apps: vec![app.clone()],
+        ..Options::default()
+    })
+    .await;
+    let mut server = Command::new(example("login"))
+        .env("OIDC_ISSUER", &op.issuer)
+        .env("OIDC_CLIENT_ID", WEB_CLIENT.0)
+        .env("OIDC_CLIENT_SECRET", WEB_CLIENT.1)
+        .env("APP_BASE_URL", &app)
+        .env(
+            "SESSION_SECRET",
+            "the browser test's session secret, 32+ bytes",
+        )
+        .env("SESSION_STORE", "cookie")
+        .env("OAUTH2_BIND", &bind)
+        .env("RUST_LOG", "warn")
+        .env_remove("OIDC_SCOPES")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the login example");
+    wait_until_up(&mut server, &app).await;
+
+    let output = Command::new("node")
+        .arg("browser.mjs")
+        .env("APP", &app)
+        .current_dir(interop_dir())
+        .output()
+        .await
+        .expect("run node browser.mjs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let steps: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let step = |name: &str| -> &Value {
+        steps.iter().find(|s| s["step"] == name).unwrap_or_else(|| {
+            panic!(
+                "the browser never reached `{name}`:\n{stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+    };
+    assert!(step("home")["text"].as_str().unwrap().contains("Log in"));
+    let login_page = step("provider_login_page");
+    assert!(login_page["url"].as_str().unwrap().starts_with(&op.issuer));
+    assert_eq!(login_page["title"], "Sign in");
+    assert!(
+        step("consent_page")["text"]
+            .as_str()
+            .unwrap()
+            .contains("openid profile email")
+    );
+    let protected = step("protected_page");
+    assert_eq!(protected["url"], format!("{app}/me"));
+    assert_eq!(
+        protected["body"],
+        json!({"sub": "alice", "name": "Alice Example", "email": "alice@example.com"})
+    );
+    let session = step("cookies")["cookies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "session")
+        .cloned()
+        .expect("a session cookie");
+    assert_eq!(
+        session,
+        json!({"name": "session", "httpOnly": true, "sameSite": "Lax", "secure": false})
+    );
+    assert!(
+        step("home_logged_in")["text"]
+            .as_str()
+            .unwrap()
+            .contains("Hello, Alice Example")
+    );
+    assert!(
+        step("provider_logout_page")["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&op.issuer)
+    );
+    let out = step("logged_out");
+    assert_eq!(out["url"], format!("{app}/"));
+    assert!(out["text"].as_str().unwrap().contains("Log in"));
+    // A browser asking for the protected page is sent to the login again.
+    let again = step("protected_after_logout")["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(again.starts_with(&op.issuer), "{again}");
+    assert!(output.status.success(), "{stdout}");
+}
