@@ -5,7 +5,7 @@
 // - browser login (authorization code + PKCE) for the applications at $APP_URLS
 //   (comma-separated base URLs), as clients `interop-web` (client_secret_basic),
 //   `interop-post` (client_secret_post) and `interop-public` (no secret); callbacks
-//   `{app}/auth/{provider}/callback`, post-logout redirects `{app}/...`.
+//   `{app}/{auth,login}/{provider}/callback`, post-logout redirects `{app}/...`.
 // - the login and consent pages at /interaction/:uid: a form that accepts any user name
 //   (but `nobody`), a consent form, and an abort button (`access_denied`).
 // - $ACCESS_TOKEN_TTL sets the access token lifetime in seconds (default 3600).
@@ -28,7 +28,7 @@ const resources = {
 
 const appUrls = (process.env.APP_URLS || '').split(',').filter(Boolean);
 const callbackNames = ['oidc', 'post', 'public', 'other'];
-const redirectUris = appUrls.flatMap((app) => callbackNames.map((n) => `${app}/auth/${n}/callback`));
+const redirectUris = appUrls.flatMap((app) => ['auth', 'login'].flatMap((prefix) => callbackNames.map((n) => `${app}/${prefix}/${n}/callback`)));
 const postLogoutRedirectUris = appUrls.flatMap((app) => [`${app}/`, `${app}/bye`]);
 const webClient = (client_id, token_endpoint_auth_method, client_secret) => ({
   client_id,

@@ -53,7 +53,7 @@ pub struct OpenIdProvider {
 #[derive(Debug, Default, Clone)]
 pub struct Options {
     /// Base URLs of the applications that log in through it (their callbacks are
-    /// registered as `{app}/auth/{oidc,post,public,other}/callback`).
+    /// registered as `{app}/{auth,login}/{oidc,post,public,other}/callback`).
     pub apps: Vec<String>,
     /// Access token lifetime in seconds (default 3600).
     pub access_token_ttl: Option<u64>,

@@ -7,8 +7,19 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Lit};
 
-use super::keys::{Key, Kind};
+use super::keys::{Key, Kind, Target};
 use super::valid::{Checked, Config, EnvMode, Value};
+
+/// The settings of `target` (keys for both targets count for each).
+fn of(settings: &[Checked], target: Target) -> impl Iterator<Item = &Checked> {
+    settings
+        .iter()
+        .filter(move |c| c.key.target == target || c.key.target == Target::Both)
+}
+
+fn has(settings: &[Checked], keys: &[&str]) -> bool {
+    settings.iter().any(|c| keys.contains(&c.key.name))
+}
 
 pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
     let names: Vec<String> = config
@@ -21,14 +32,52 @@ pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
         .iter()
         .map(|p| type_name(&p.name))
         .collect();
+    let is_bearer: Vec<bool> = config
+        .providers
+        .iter()
+        .map(|p| has(&p.settings, &["audience", "danger_accept_any_audience"]))
+        .collect();
+    let is_login: Vec<bool> = config
+        .providers
+        .iter()
+        .map(|p| has(&p.settings, &["client_id"]))
+        .collect();
+    let any_bearer = is_bearer.contains(&true);
+    let any_login = is_login.contains(&true);
 
-    let provider_items = config.providers.iter().zip(&types).map(|(p, ty)| {
+    let provider_items = config.providers.iter().enumerate().map(|(i, p)| {
+        let ty = &types[i];
         let name = p.name.to_string();
         let doc = format!(
             " The `{name}` identity provider declared in `providers!`: \
              `#[protect(provider = \"{name}\")]` accepts its tokens."
         );
-        let stmts = p.settings.iter().map(|c| apply(krate, c, Some(&name)));
+        let bearer = is_bearer[i].then(|| {
+            let stmts = of(&p.settings, Target::Bearer).map(|c| apply(krate, c, Some(&name)));
+            quote! {
+                /// The provider's bearer-token configuration, with its `env(...)` values
+                /// read now.
+                #[allow(unused_mut)]
+                pub fn builder() -> ::core::result::Result<#krate::ProviderBuilder, #krate::ConfigError> {
+                    let mut __b = #krate::Provider::builder(#name);
+                    #(#stmts)*
+                    ::core::result::Result::Ok(__b)
+                }
+            }
+        });
+        let login = is_login[i].then(|| {
+            let stmts = of(&p.settings, Target::Login).map(|c| apply(krate, c, Some(&name)));
+            quote! {
+                /// The provider's browser-login configuration, with its `env(...)`
+                /// values read now.
+                #[allow(unused_mut)]
+                pub fn login_builder() -> ::core::result::Result<#krate::login::LoginProviderBuilder, #krate::ConfigError> {
+                    let mut __b = #krate::login::LoginProvider::builder(#name);
+                    #(#stmts)*
+                    ::core::result::Result::Ok(__b)
+                }
+            }
+        });
         quote! {
             #[doc = #doc]
             #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::default::Default)]
@@ -37,19 +86,12 @@ pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
             impl #ty {
                 /// The provider's name, as `#[protect(provider = "...")]` writes it.
                 pub const NAME: &'static ::core::primitive::str = #name;
-
-                /// The provider's configuration, with its `env(...)` values read now.
-                #[allow(unused_mut)]
-                pub fn builder() -> ::core::result::Result<#krate::ProviderBuilder, #krate::ConfigError> {
-                    let mut __b = #krate::Provider::builder(#name);
-                    #(#stmts)*
-                    ::core::result::Result::Ok(__b)
-                }
+                #bearer
+                #login
             }
         }
     });
 
-    let app_stmts = config.settings.iter().map(|c| apply(krate, c, None));
     let providers_doc = format!(
         " The identity providers declared in `providers!`: {}.\n\n \
          `Providers::load()?` reads the configuration and starts loading keys; \
@@ -65,47 +107,46 @@ pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
         quote! { (($($krate:tt)*) #name) => {}; }
     });
 
-    quote! {
-        #[doc = #providers_doc]
-        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
-        pub struct Providers {
-            authenticator: #krate::Authenticator,
-        }
+    let bearer_types: Vec<&Ident> = types
+        .iter()
+        .zip(&is_bearer)
+        .filter(|(_, b)| **b)
+        .map(|(t, _)| t)
+        .collect();
+    let login_types: Vec<&Ident> = types
+        .iter()
+        .zip(&is_login)
+        .filter(|(_, b)| **b)
+        .map(|(t, _)| t)
+        .collect();
 
-        #(#provider_items)*
-
-        impl Providers {
-            /// The names of the declared providers.
-            pub const NAMES: &'static [&'static ::core::primitive::str] = &[#(#names),*];
-
-            /// The configuration of every provider and the app-wide settings, with
-            /// `env(...)` values read now; add what the macro does not set (an error
-            /// handler, say), then `build()` and wrap with `Providers::from`.
+    let mut fields = Vec::new();
+    let mut params = Vec::new();
+    let mut inits = Vec::new();
+    let mut loads = Vec::new();
+    let mut methods = Vec::new();
+    if any_bearer {
+        let app_stmts = of(&config.settings, Target::Bearer).map(|c| apply(krate, c, None));
+        fields.push(quote!(authenticator: #krate::Authenticator));
+        params.push(quote!(bearer: #krate::AuthenticatorBuilder));
+        inits.push(quote!(authenticator: bearer.build()?));
+        loads.push(quote!(Self::builder()?));
+        methods.push(quote! {
+            /// The bearer-token configuration of every provider with an `audience` and
+            /// the app-wide settings, with `env(...)` values read now; add what the
+            /// macro does not set (an error handler, say), then pass it to
+            /// [`build`](Self::build).
             #[allow(unused_mut)]
             pub fn builder() -> ::core::result::Result<#krate::AuthenticatorBuilder, #krate::ConfigError> {
                 let mut __b = #krate::Authenticator::builder();
-                #( __b = __b.provider(#types::builder()?); )*
+                #( __b = __b.provider(#bearer_types::builder()?); )*
                 #(#app_stmts)*
                 ::core::result::Result::Ok(__b)
             }
 
-            /// Reads the configuration and starts loading every provider's keys in the
-            /// background. Call it inside a Tokio runtime.
-            pub fn load() -> ::core::result::Result<Self, #krate::ConfigError> {
-                ::core::result::Result::Ok(Self {
-                    authenticator: Self::builder()?.build()?,
-                })
-            }
-
-            /// The runtime state: key caches and validation.
+            /// The runtime state of bearer tokens: key caches and validation.
             pub fn authenticator(&self) -> &#krate::Authenticator {
                 &self.authenticator
-            }
-
-            /// A layer that lets `#[protect]` handlers and the extractors on this router
-            /// validate tokens. Routes without `#[protect]` stay open.
-            pub fn layer(&self) -> #krate::__private::axum::Extension<#krate::Authenticator> {
-                self.authenticator.extension()
             }
 
             /// A layer that requires a valid token on every path except the
@@ -118,13 +159,102 @@ pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
             pub async fn ready(&self) {
                 self.authenticator.ready().await;
             }
-        }
+        });
+    }
+    if any_login {
+        let app_stmts = of(&config.settings, Target::Login).map(|c| apply(krate, c, None));
+        fields.push(quote!(login: #krate::login::Login));
+        params.push(quote!(login: #krate::login::LoginBuilder));
+        inits.push(quote!(login: login.build()?));
+        loads.push(quote!(Self::login_builder()?));
+        methods.push(quote! {
+            /// The browser-login configuration of every provider with a `client_id`
+            /// and the app-wide login settings, with `env(...)` values read now; add
+            /// what the macro does not set (a store that needs `.await` to connect,
+            /// say), then pass it to [`build`](Self::build).
+            #[allow(unused_mut)]
+            pub fn login_builder() -> ::core::result::Result<#krate::login::LoginBuilder, #krate::ConfigError> {
+                let mut __b = #krate::login::Login::builder();
+                #( __b = __b.provider(#login_types::login_builder()?); )*
+                #(#app_stmts)*
+                ::core::result::Result::Ok(__b)
+            }
 
-        impl ::core::convert::From<#krate::Authenticator> for Providers {
-            fn from(authenticator: #krate::Authenticator) -> Self {
-                Self { authenticator }
+            /// The browser-login state: providers, sessions, hook.
+            pub fn login(&self) -> &#krate::login::Login {
+                &self.login
+            }
+
+            /// The login routes (`{prefix}/{provider}/login`, `.../callback`,
+            /// `{prefix}/logout`, `{prefix}/userinfo`): merge them into the app's router.
+            pub fn router<S>(&self) -> #krate::__private::axum::Router<S>
+            where
+                S: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,
+            {
+                self.login.router()
+            }
+        });
+    }
+    let (layer_type, layer_value) = match (any_bearer, any_login) {
+        (true, true) => (
+            quote!((#krate::__private::axum::Extension<#krate::Authenticator>, #krate::login::SessionLayer)),
+            quote!((self.authenticator.extension(), self.login.layer())),
+        ),
+        (false, true) => (
+            quote!(#krate::login::SessionLayer),
+            quote!(self.login.layer()),
+        ),
+        _ => (
+            quote!(#krate::__private::axum::Extension<#krate::Authenticator>),
+            quote!(self.authenticator.extension()),
+        ),
+    };
+    let from_authenticator = (any_bearer && !any_login).then(|| {
+        quote! {
+            impl ::core::convert::From<#krate::Authenticator> for Providers {
+                fn from(authenticator: #krate::Authenticator) -> Self {
+                    Self { authenticator }
+                }
             }
         }
+    });
+
+    quote! {
+        #[doc = #providers_doc]
+        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
+        pub struct Providers {
+            #(#fields,)*
+        }
+
+        #(#provider_items)*
+
+        impl Providers {
+            /// The names of the declared providers.
+            pub const NAMES: &'static [&'static ::core::primitive::str] = &[#(#names),*];
+
+            #(#methods)*
+
+            /// Builds the runtime state from the configuration builders and starts
+            /// loading keys in the background. Call it inside a Tokio runtime.
+            pub fn build(#(#params),*) -> ::core::result::Result<Self, #krate::ConfigError> {
+                ::core::result::Result::Ok(Self { #(#inits,)* })
+            }
+
+            /// Reads the configuration and starts loading every provider's keys in the
+            /// background. Call it inside a Tokio runtime.
+            pub fn load() -> ::core::result::Result<Self, #krate::ConfigError> {
+                Self::build(#(#loads),*)
+            }
+
+            /// The layer that lets `#[protect]` handlers and the extractors on this
+            /// router validate tokens and read login sessions. Routes without
+            /// `#[protect]` stay open.
+            pub fn layer(&self) -> #layer_type {
+                #layer_value
+            }
+        }
+
+        #from_authenticator
 
         #[doc(hidden)]
         #[allow(unused_macros)]
@@ -193,7 +323,7 @@ fn apply(krate: &TokenStream, checked: &Checked, provider: Option<&str>) -> Toke
         Value::Lit(lit) => quote!(__b = __b.#method(#lit);),
         Value::Strings(lits) if key.each => quote!(#( __b = __b.#method(#lits); )*),
         Value::Strings(lits) => match lits.as_slice() {
-            [one] => quote!(__b = __b.#method(#one);),
+            [one] if key.target != Target::Login => quote!(__b = __b.#method(#one);),
             many => quote!(__b = __b.#method([#(#many),*]);),
         },
         Value::Algorithms(ids) => quote!(#bb = #bb.#method([#(#krate::Algorithm::#ids),*]);),

@@ -1,6 +1,6 @@
 //! The keys `providers!` understands: where each may stand, what value it takes, and
-//! which runtime builder method it sets. New keys (the login flow's `client_id`, ...)
-//! are new rows here.
+//! which runtime builder it sets (bearer validation, browser login, or both) and with
+//! which method.
 
 /// What a key's value is.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,6 +36,17 @@ pub(crate) enum Scope {
     App,
 }
 
+/// Which runtime builder a key configures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// Bearer-token validation: `ProviderBuilder` / `AuthenticatorBuilder`.
+    Bearer,
+    /// Browser login: `LoginProviderBuilder` / `LoginBuilder`.
+    Login,
+    /// Both (`issuer`).
+    Both,
+}
+
 /// One key.
 pub(crate) struct Key {
     pub(crate) name: &'static str,
@@ -45,6 +56,7 @@ pub(crate) struct Key {
     pub(crate) method: &'static str,
     /// Lists call the method once per element (`public_path`) instead of once.
     pub(crate) each: bool,
+    pub(crate) target: Target,
 }
 
 const fn key(name: &'static str, scope: Scope, kind: Kind, method: &'static str) -> Key {
@@ -54,16 +66,21 @@ const fn key(name: &'static str, scope: Scope, kind: Kind, method: &'static str)
         kind,
         method,
         each: false,
+        target: Target::Bearer,
+    }
+}
+
+const fn login(name: &'static str, scope: Scope, kind: Kind, method: &'static str) -> Key {
+    Key {
+        target: Target::Login,
+        ..key(name, scope, kind, method)
     }
 }
 
 const fn each(name: &'static str, method: &'static str) -> Key {
     Key {
-        name,
-        scope: Scope::App,
-        kind: Kind::StrList,
-        method,
         each: true,
+        ..key(name, Scope::App, Kind::StrList, method)
     }
 }
 
@@ -71,7 +88,10 @@ use Kind::*;
 use Scope::{App, Provider};
 
 pub(crate) const KEYS: &[Key] = &[
-    key("issuer", Provider, Url, "issuer"),
+    Key {
+        target: Target::Both,
+        ..key("issuer", Provider, Url, "issuer")
+    },
     key("audience", Provider, StrList, "audience"),
     key(
         "danger_accept_any_audience",
@@ -102,6 +122,27 @@ pub(crate) const KEYS: &[Key] = &[
     key("realm", App, Str, "realm"),
     key("max_token_size", App, Number, "max_token_size"),
     key("http_client", App, Expr, "http_client"),
+    // Browser login: a provider with `client_id` is a login provider.
+    login("client_id", Provider, Str, "client_id"),
+    login("client_secret", Provider, Secret, "client_secret"),
+    login("scopes", Provider, StrList, "scopes"),
+    login("prompt", Provider, Str, "prompt"),
+    login("authorize_url", Provider, Url, "authorize_url"),
+    login("token_url", Provider, Url, "token_url"),
+    login("userinfo_url", Provider, Url, "userinfo_url"),
+    login("base_url", App, Url, "base_url"),
+    login("login_prefix", App, Str, "prefix"),
+    login("session_secret", App, Secret, "session_secret"),
+    login("old_session_secret", App, Secret, "old_session_secret"),
+    login("session_cookie", App, Str, "cookie_name"),
+    login("session_store", App, Expr, "store"),
+    login("session_ttl", App, Duration, "session_ttl"),
+    login("idle_timeout", App, Duration, "idle_timeout"),
+    Key {
+        target: Target::Login,
+        ..each("allowed_origins", "allowed_origin")
+    },
+    login("on_login", App, Expr, "on_login"),
 ];
 
 /// Keys from which a provider's verification keys come; at most one per provider.

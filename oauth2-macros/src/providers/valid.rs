@@ -8,7 +8,7 @@ use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr};
 
 use super::ast::{Input, Setting};
-use super::keys::{self, ALGORITHMS, KEY_SOURCES, Key, Kind, Scope};
+use super::keys::{self, ALGORITHMS, KEY_SOURCES, Key, Kind, Scope, Target};
 use crate::ctxt::Ctxt;
 use crate::suggest;
 
@@ -52,6 +52,8 @@ pub(crate) struct Config {
 }
 
 pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
+    // Keys given at the top level, valid values or not (no cascade of "missing" errors).
+    let app_keys: Vec<String> = input.settings.iter().map(|s| s.key.to_string()).collect();
     let settings = check_settings(cx, input.settings, Scope::App, None);
     let mut seen: HashMap<String, Span> = HashMap::new();
     let mut providers = Vec::new();
@@ -78,19 +80,36 @@ pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
         }
         let settings = check_settings(cx, block.settings, Scope::Provider, Some(&block.name));
         let has = |key: &str| settings.iter().any(|c| c.key.name == key);
-        if !has("issuer") {
+        let bearer = has("audience") || has("danger_accept_any_audience");
+        let login = has("client_id");
+        let plain_oauth2 = login && has("authorize_url");
+        if !has("issuer") && !plain_oauth2 {
             cx.error_spanned_by(
                 &block.name,
                 format!("provider `{name}` has no `issuer`: add `issuer: \"https://...\"`"),
             );
         }
-        if !has("audience") && !has("danger_accept_any_audience") {
+        if !bearer && !login {
             cx.error_spanned_by(
                 &block.name,
                 format!(
-                    "provider `{name}` has no `audience`: tokens must be checked against one (RFC 8725 §3.9); add `audience: \"...\"`"
+                    "provider `{name}` has no `audience`: tokens must be checked against one (RFC 8725 §3.9); add `audience: \"...\"` (or `client_id` for browser login)"
                 ),
             );
+        }
+        for c in &settings {
+            let (needs, add) = match c.key.target {
+                Target::Login if !login => ("browser login", "`client_id`"),
+                Target::Bearer if !bearer && login => ("bearer tokens", "`audience`"),
+                _ => continue,
+            };
+            cx.push(syn::Error::new(
+                value_span(&c.value),
+                format!(
+                    "`{}` configures {needs}, but provider `{name}` has no {add}: add it, or remove `{}`",
+                    c.key.name, c.key.name
+                ),
+            ));
         }
         let sources: Vec<&Checked> = settings
             .iter()
@@ -109,6 +128,53 @@ pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
             name: block.name,
             settings,
         });
+    }
+    let any = |target: Target| {
+        providers.iter().any(|p| {
+            p.settings.iter().any(|c| match target {
+                Target::Login => c.key.name == "client_id",
+                _ => matches!(c.key.name, "audience" | "danger_accept_any_audience"),
+            })
+        })
+    };
+    let (any_login, any_bearer) = (any(Target::Login), any(Target::Bearer));
+    for c in &settings {
+        let (target, needs, add) = match c.key.target {
+            Target::Login => (any_login, "browser login", "`client_id`"),
+            _ => (any_bearer, "bearer tokens", "`audience`"),
+        };
+        if !target {
+            cx.push(syn::Error::new(
+                value_span(&c.value),
+                format!(
+                    "`{}` configures {needs}, but no provider has {add}",
+                    c.key.name
+                ),
+            ));
+        }
+    }
+    if any_login {
+        let missing: Vec<&str> = ["base_url", "session_secret"]
+            .into_iter()
+            .filter(|k| !app_keys.iter().any(|given| given == k))
+            .collect();
+        if !missing.is_empty() {
+            let first = providers
+                .iter()
+                .find(|p| p.settings.iter().any(|c| c.key.name == "client_id"))
+                .map_or_else(Span::call_site, |p| p.name.span());
+            cx.push(syn::Error::new(
+                first,
+                format!(
+                    "browser login needs {} at the top level of `providers!`, e.g. `base_url: env(\"APP_BASE_URL\"), session_secret: env(\"SESSION_SECRET\"),`",
+                    missing
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            ));
+        }
     }
     Config {
         settings,

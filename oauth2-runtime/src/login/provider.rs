@@ -208,6 +208,11 @@ impl LoginProviderBuilder {
         self
     }
 
+    /// The `prompt` parameter (`login`, `consent`, `select_account`, `none`).
+    pub fn prompt(self, prompt: impl Into<String>) -> Self {
+        self.param("prompt", prompt)
+    }
+
     /// Whether to read the userinfo endpoint after login and merge its claims into the
     /// session (default: yes, when the provider has one; its `sub` must match the ID
     /// token's).

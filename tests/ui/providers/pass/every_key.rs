@@ -40,6 +40,55 @@ oauth2::providers! {
     }
 }
 
+// Browser login: every login key, with a login-only provider, a plain OAuth 2.0
+// provider and one that also takes bearer tokens.
+mod login {
+    oauth2::providers! {
+        base_url: env("APP_BASE_URL"),
+        login_prefix: "/auth",
+        session_secret: env("SESSION_SECRET"),
+        old_session_secret: env("OLD_SESSION_SECRET", optional),
+        session_cookie: "app_session",
+        session_store: oauth2::session::MemoryStore::new(),
+        session_ttl: 8h,
+        idle_timeout: std::time::Duration::from_secs(1800),
+        allowed_origins: ["https://admin.example"],
+        on_login: |_event: oauth2::login::LoginEvent| async { Ok::<_, oauth2::login::LoginRejected>(()) },
+        public_paths: ["/"],
+
+        corp {
+            issuer: env("OIDC_ISSUER"),
+            client_id: env("OIDC_CLIENT_ID"),
+            client_secret: env("OIDC_CLIENT_SECRET", optional),
+            scopes: env("OIDC_SCOPES", default = "openid profile email offline_access"),
+            prompt: "consent",
+        }
+        github {
+            client_id: "Iv1.0123456789",
+            client_secret: std::env::var("GITHUB_SECRET").unwrap_or_default(),
+            scopes: ["read:user"],
+            authorize_url: "https://github.com/login/oauth/authorize",
+            token_url: "https://github.com/login/oauth/access_token",
+            userinfo_url: "https://api.github.com/user",
+        }
+        both {
+            issuer: "https://login.both.example",
+            audience: "api",
+            client_id: "web",
+            scopes: ["openid"],
+        }
+    }
+
+    fn _use(p: &Providers) {
+        let _: &oauth2::login::Login = p.login();
+        let _: &oauth2::Authenticator = p.authenticator();
+        let _: axum::Router = axum::Router::new().merge(p.router()).layer(p.layer());
+        let _ = Github::login_builder();
+        let _ = Both::builder();
+        let _ = Both::login_builder();
+    }
+}
+
 fn main() {
     let _: fn() -> Result<oauth2::ProviderBuilder, oauth2::ConfigError> = SharedSecret::builder;
     assert_eq!(Providers::NAMES, ["google", "local", "shared_secret"]);
