@@ -1,6 +1,7 @@
 //! The macro DSL with browser login: one `providers!` block declares a provider that
-//! both logs users in (`client_id`) and accepts bearer tokens (`audience`), served over
-//! HTTP against the real oidc-provider on 127.0.0.1.
+//! both logs users in (`client_id`) and accepts bearer tokens (`audience`);
+//! `#[protect(session, ...)]` guards routes with the login session. Served over HTTP
+//! against the real oidc-provider on 127.0.0.1.
 
 use std::sync::OnceLock;
 
@@ -57,6 +58,26 @@ async fn me(Session(user): Session<User>) -> Json<User> {
     Json(user)
 }
 
+#[protect(session, provider = "oidc", claims = User, scopes = ["email"])]
+async fn profile(user: User) -> String {
+    user.name
+}
+
+#[protect(session, provider = "oidc", claims = User, scopes = ["admin"])]
+async fn admin(user: User) -> String {
+    user.name
+}
+
+#[protect(session, provider = "oidc", claims = User, require = user.sub == "bob")]
+async fn bobs(user: User) -> String {
+    user.name
+}
+
+#[protect(session, provider = "oidc", claims = User, optional)]
+async fn greeting(user: Option<User>) -> String {
+    user.map_or("hello stranger".into(), |u| format!("hello {}", u.name))
+}
+
 #[protect(provider = "oidc", claims = Authenticated)]
 async fn api(auth: Authenticated) -> String {
     auth.claims()["client_id"]
@@ -81,6 +102,10 @@ async fn one_provider_logs_users_in_and_accepts_bearer_tokens() {
     let routes = Router::new()
         .route("/me", get(me))
         .route("/api", get(api))
+        .route("/profile", get(profile))
+        .route("/admin", get(admin))
+        .route("/bobs", get(bobs))
+        .route("/greeting", get(greeting))
         .merge(providers.router())
         .layer(providers.layer());
     tokio::spawn(async move { axum::serve(listener, routes).await.unwrap() });
@@ -88,6 +113,19 @@ async fn one_provider_logs_users_in_and_accepts_bearer_tokens() {
 
     // Browser login through the generated routes under `login_prefix`.
     let b = Browser::new();
+    assert_eq!(b.get(&format!("{base}/profile")).await.status(), 401);
+    let nav = b.navigate(&format!("{base}/profile")).await;
+    assert_eq!(
+        location(&nav),
+        format!("{base}/login/oidc/login?return_to=%2Fprofile")
+    );
+    let hello = b
+        .get(&format!("{base}/greeting"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(hello, "hello stranger");
     let start = b
         .get(&format!("{base}/login/oidc/login?return_to=/me"))
         .await;

@@ -9,7 +9,7 @@ use crate::ctxt::{Ctxt, skip_to_comma};
 use crate::suggest;
 
 const ARGUMENTS: &[&str] = &[
-    "provider", "claims", "scopes", "require", "optional", "crate",
+    "provider", "claims", "scopes", "require", "optional", "session", "crate",
 ];
 
 pub(crate) struct Args {
@@ -19,6 +19,8 @@ pub(crate) struct Args {
     pub(crate) scopes: Vec<LitStr>,
     pub(crate) require: Option<(Ident, Expr)>,
     pub(crate) optional: Option<Ident>,
+    /// The user comes from the login session instead of a bearer token.
+    pub(crate) session: Option<Ident>,
     pub(crate) krate: Option<TokenStream>,
 }
 
@@ -29,6 +31,7 @@ pub(crate) fn parse(cx: &mut Ctxt, input: ParseStream<'_>) -> Args {
         scopes: Vec::new(),
         require: None,
         optional: None,
+        session: None,
         krate: None,
     };
     let mut seen: Vec<String> = Vec::new();
@@ -80,6 +83,10 @@ fn parse_one(
     seen.push(name.clone());
     if name == "optional" {
         args.optional = Some(key);
+        return Ok(());
+    }
+    if name == "session" {
+        args.session = Some(key);
         return Ok(());
     }
     input

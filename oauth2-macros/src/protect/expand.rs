@@ -44,7 +44,12 @@ pub(crate) fn expand(args: &Args, mut func: ItemFn, claims_param: Option<usize>)
         }
     });
 
-    let protected = quote!(#krate::guard::Protected<#guard, #claims_ty>);
+    let protected = match &args.session {
+        Some(session) => {
+            quote_spanned!(session.span()=> #krate::login::SessionProtected<#guard, #claims_ty>)
+        }
+        None => quote!(#krate::guard::Protected<#guard, #claims_ty>),
+    };
     let (guard_param, bind): (FnArg, TokenStream) = match (&claims_pat, &args.optional) {
         (None, _) => (syn::parse_quote!(_: #protected), quote!()),
         (Some(pat), None) => (

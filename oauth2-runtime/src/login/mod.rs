@@ -73,7 +73,9 @@ use crate::validation::{DEFAULT_MAX_TOKEN_SIZE, Validator, default_http_client};
 
 pub use self::error::{LoginError, LoginRejected};
 pub use self::provider::{ClientAuth, DEFAULT_SCOPES, LoginProvider, LoginProviderBuilder};
-pub use self::session::{LoginSession, Session, SessionLayer, SessionRejection, SessionService};
+pub use self::session::{
+    LoginSession, Session, SessionLayer, SessionProtected, SessionRejection, SessionService,
+};
 pub use self::tokens::Tokens;
 pub use self::transaction::{AuthorizationRequest, Transaction};
 
