@@ -68,15 +68,16 @@
 //! | `rust-crypto` | no | the pure-Rust backend instead (disable default features) |
 //! | `ws` | yes | WebSocket token sources and close code 1008 on rejection |
 //! | `dev-issuer` | no | [`dev::DevIssuer`], an in-process identity provider for demos and tests |
-//! | `session` | no | [`session::SessionCookie`]: sessions in encrypted, authenticated cookies |
+//! | `session` | no | [`session`]: encrypted cookie sessions, the store trait, the memory store |
 //! | `login` | no | [`login`]: browser login as an OIDC relying party: routes, sessions, refresh |
 //! | `redis` | no | [`session::SessionStore`] in Redis |
 //! | `postgres` | no | [`session::SessionStore`] in PostgreSQL (sqlx) |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-/// The README's Rust examples, compiled as doc tests so they stay true.
-#[cfg(doctest)]
+/// The README's Rust examples, compiled as doc tests so they stay true (they use the
+/// login feature, on in `cargo test --workspace`).
+#[cfg(all(doctest, feature = "login"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
@@ -185,6 +186,7 @@ pub use oauth2_macros::FromClaims;
 /// | `scopes = ["a", "b"]` | scopes the token must all have, else 403 `insufficient_scope` |
 /// | `require = <condition>` | a `bool` expression over the claims parameter, else 403 `access_denied` |
 /// | `optional` | the claims parameter is `Option<T>`: `None` without a (valid) token |
+/// | `session` | the user comes from the browser login session ([`login::SessionProtected`]), not a bearer token; without one, 401 or a redirect to the login (feature `login`) |
 /// | `crate = "path"` | the runtime crate's path, if it is renamed in `Cargo.toml` |
 ///
 /// The claims parameter can stand anywhere among the handler's parameters; the macro
@@ -250,8 +252,8 @@ pub use oauth2_macros::protect;
 ///
 /// | key | value | default |
 /// |---|---|---|
-/// | `issuer` | the exact `iss`; an `https://` URL (http only on loopback) | required |
-/// | `audience` | a string or a list: accepted `aud` values | required |
+/// | `issuer` | the exact `iss`; an `https://` URL (http only on loopback) | required (but for plain OAuth 2.0 login) |
+/// | `audience` | a string or a list: accepted `aud` values; makes the provider accept bearer tokens | required without `client_id` |
 /// | `danger_accept_any_audience` | `true` to skip the audience check | `false` |
 /// | `jwks` | the JWKS URL | OIDC discovery |
 /// | `jwks_file`, `jwks_json` | a JWKS from a file, or as JSON text | |
@@ -264,6 +266,11 @@ pub use oauth2_macros::protect;
 /// | `fetch_timeout` | the time limit of one discovery or JWKS request | `5s` |
 /// | `retry_backoff` | `[initial, max]` delays between failed loads | `[500ms, 60s]` |
 /// | `http_client` | a `reqwest::Client` expression | rustls client |
+/// | `client_id` | the client id for browser login; makes the provider a login provider (feature `login`) | |
+/// | `client_secret` | its secret; never a literal; none for a public client | |
+/// | `scopes` | the scopes asked at login | `["openid", "profile", "email"]` |
+/// | `prompt` | the `prompt` parameter, e.g. `"consent"` | |
+/// | `authorize_url`, `token_url`, `userinfo_url` | a plain OAuth 2.0 provider's endpoints (no discovery, no ID token) | |
 ///
 /// # App-wide settings
 ///
@@ -274,6 +281,14 @@ pub use oauth2_macros::protect;
 /// | `realm` | the `realm` of `WWW-Authenticate` |
 /// | `max_token_size` | the longest accepted token, in bytes |
 /// | `http_client` | a `reqwest::Client` expression for every provider |
+/// | `base_url` | the app's public URL, for login callbacks; required with login |
+/// | `session_secret`, `old_session_secret` | the key (32+ bytes) of session and transaction cookies; never a literal; required with login |
+/// | `login_prefix` | where the login routes are; default `"/auth"` |
+/// | `session_cookie` | the session cookie's name; default `"session"` |
+/// | `session_store` | a [`session::SessionStore`] expression; default: the session in the cookie |
+/// | `session_ttl`, `idle_timeout` | absolute and idle session lifetimes; default `8h`, `1h` |
+/// | `allowed_origins` | origins `return_to` may point to, besides the base URL's |
+/// | `on_login` | an `async` closure over [`login::LoginEvent`]: provision, refuse, or return session data |
 ///
 /// # Generated items
 ///
@@ -282,13 +297,19 @@ pub use oauth2_macros::protect;
 ///   [`AuthenticatorBuilder`], to add e.g. an error handler, then `Providers::from`),
 ///   `layer()` (for `#[protect]`; other routes stay open), `require_everywhere()` (a
 ///   token on every path but the public ones, as the Python middleware does),
-///   `authenticator()`, `ready()`, `NAMES`.
-/// - One unit struct per provider, `google` → `Google`, with `NAME` and `builder()`.
+///   `authenticator()`, `ready()`, `NAMES`. With login providers also `router()` (the
+///   login routes), `login()`, `login_builder()` and `build(bearer, login)` (to finish
+///   the builders by hand, e.g. with a store that connects asynchronously); `layer()`
+///   then also serves the login session.
+/// - One unit struct per provider, `google` → `Google`, with `NAME`, `builder()` (when
+///   it has an `audience`) and `login_builder()` (when it has a `client_id`).
 /// - A hidden macro through which `#[protect]` checks provider names.
 ///
 /// Mistakes are compile errors at the mistaken tokens: a provider declared twice, a
 /// missing `issuer` or `audience`, an unknown key (with the closest known one), an
-/// `http://` issuer off loopback, an unknown algorithm, a duration without a unit.
+/// `http://` issuer off loopback, an unknown algorithm, a duration without a unit, a
+/// login key without `client_id`, a bearer key without `audience`, login without
+/// `base_url` or `session_secret`, a literal secret.
 #[macro_export]
 macro_rules! providers {
     ($($input:tt)*) => {

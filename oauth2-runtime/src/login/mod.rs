@@ -46,7 +46,7 @@
 //! ```
 //!
 //! Sessions are stateless by default (the whole session in encrypted cookies, see
-//! [`SessionCookie`](crate::session::SessionCookie)); with
+//! [`SessionCookie`]); with
 //! [`LoginBuilder::store`] they live in a [`SessionStore`] and the cookie carries only a
 //! random id.
 
