@@ -784,3 +784,51 @@ async fn a_refused_refresh_ends_the_session() {
     assert!(d.contains("invalid_grant"), "{d}");
     assert_eq!(b.get(&format!("{base}/me")).await.status(), 401);
 }
+
+#[tokio::test]
+async fn a_plain_oauth2_provider_logs_in_through_userinfo() {
+    let (listener, base) = bind().await;
+    let op = OpenIdProvider::start(Options {
+        apps: vec![base.clone()],
+        ..Options::default()
+    })
+    .await;
+    // Explicit endpoints, no issuer: no discovery, no ID token validation (GitHub's model);
+    // the user is what the userinfo URL answers.
+    let login = Login::builder()
+        .base_url(&base)
+        .session_secret(SECRET)
+        .provider(
+            LoginProvider::builder("other")
+                .client_id(WEB_CLIENT.0)
+                .client_secret(WEB_CLIENT.1)
+                .scopes(["openid", "profile", "email"])
+                .authorize_url(format!("{}/auth", op.issuer))
+                .token_url(format!("{}/token", op.issuer))
+                .userinfo_url(format!("{}/me", op.issuer)),
+        )
+        .build()
+        .unwrap();
+    serve(listener, routes(&login));
+    let b = Browser::new();
+    assert_eq!(
+        log_in(&b, &base, "other", "frank", "/me").await.status(),
+        303
+    );
+    let me: Value = b.get(&format!("{base}/me")).await.json().await.unwrap();
+    assert_eq!(
+        me,
+        json!({"sub": "frank", "name": "Frank Example", "email": "frank@example.com"})
+    );
+    let info: Value = b
+        .get(&format!("{base}/auth/userinfo"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        info["claims"].get("iss"),
+        None,
+        "claims come from userinfo only"
+    );
+}

@@ -336,6 +336,15 @@ fn apply(krate: &TokenStream, checked: &Checked, provider: Option<&str>) -> Toke
                 ::core::time::Duration::from_millis(#b),
             );
         },
+        Value::Preset(ident) => {
+            let given = ident.to_string();
+            let variant = super::keys::PRESETS
+                .iter()
+                .find(|(p, _)| *p == given)
+                .map_or("Google", |(_, v)| v);
+            let variant = Ident::new(variant, ident.span());
+            quote!(#bb = #bb.#method(#krate::login::Preset::#variant);)
+        }
         Value::Expr(expr) => {
             let span = expr.span();
             match key.kind {

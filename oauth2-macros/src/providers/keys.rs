@@ -25,6 +25,8 @@ pub(crate) enum Kind {
     Number,
     /// A Rust expression only.
     Expr,
+    /// A provider preset's name: `google`, `github`, ...
+    Preset,
 }
 
 /// Where a key stands.
@@ -124,6 +126,7 @@ pub(crate) const KEYS: &[Key] = &[
     key("http_client", App, Expr, "http_client"),
     // Browser login: a provider with `client_id` is a login provider.
     login("client_id", Provider, Str, "client_id"),
+    login("preset", Provider, Preset, "preset"),
     login("client_secret", Provider, Secret, "client_secret"),
     login("scopes", Provider, StrList, "scopes"),
     login("prompt", Provider, Str, "prompt"),
@@ -144,6 +147,20 @@ pub(crate) const KEYS: &[Key] = &[
     },
     login("on_login", App, Expr, "on_login"),
 ];
+
+/// The presets `preset: ...` accepts, and the runtime's `Preset` variants.
+pub(crate) const PRESETS: &[(&str, &str)] = &[
+    ("google", "Google"),
+    ("microsoft", "Microsoft"),
+    ("github", "GitHub"),
+    ("gitlab", "GitLab"),
+    ("auth0", "Auth0"),
+    ("okta", "Okta"),
+    ("keycloak", "Keycloak"),
+];
+
+/// Presets that know their issuer or endpoints.
+pub(crate) const PRESETS_WITH_ISSUER: &[&str] = &["google", "github", "gitlab"];
 
 /// Keys from which a provider's verification keys come; at most one per provider.
 pub(crate) const KEY_SOURCES: &[&str] = &["jwks", "jwks_file", "jwks_json", "hmac_secret"];

@@ -28,6 +28,8 @@ pub(crate) enum Value {
     DurationPair(u64, u64, Span),
     /// Any other Rust expression: its type is checked by the compiler.
     Expr(Expr),
+    /// A checked preset name.
+    Preset(Ident),
 }
 
 pub(crate) enum EnvMode {
@@ -78,15 +80,29 @@ pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
                 ),
             );
         }
+        let preset_given = block.settings.iter().any(|s| s.key == "preset");
         let settings = check_settings(cx, block.settings, Scope::Provider, Some(&block.name));
         let has = |key: &str| settings.iter().any(|c| c.key.name == key);
+        let preset = settings.iter().find_map(|c| match &c.value {
+            Value::Preset(p) => Some(p.to_string()),
+            _ => None,
+        });
         let bearer = has("audience") || has("danger_accept_any_audience");
         let login = has("client_id");
-        let plain_oauth2 = login && has("authorize_url");
-        if !has("issuer") && !plain_oauth2 {
+        let preset_knows_issuer = settings.iter().any(|c| {
+            matches!(&c.value, Value::Preset(p) if keys::PRESETS_WITH_ISSUER.contains(&p.to_string().as_str()))
+        });
+        let plain_oauth2 = login && (has("authorize_url") || preset_knows_issuer);
+        // An invalid preset is reported already; its issuer cannot be known.
+        let preset_invalid = preset_given && preset.is_none();
+        if !has("issuer") && !plain_oauth2 && !preset_invalid {
+            let why = match &preset {
+                Some(p) => format!(": preset `{p}` needs your tenant's or realm's issuer"),
+                None => String::new(),
+            };
             cx.error_spanned_by(
                 &block.name,
-                format!("provider `{name}` has no `issuer`: add `issuer: \"https://...\"`"),
+                format!("provider `{name}` has no `issuer`{why}: add `issuer: \"https://...\"`"),
             );
         }
         if !bearer && !login {
@@ -252,6 +268,7 @@ fn value_span(value: &Value) -> Span {
         Value::Algorithms(ids) => ids.first().map_or_else(Span::call_site, Ident::span),
         Value::Duration(_, span) | Value::DurationPair(_, _, span) => *span,
         Value::Expr(e) => e.span(),
+        Value::Preset(i) => i.span(),
     }
 }
 
@@ -360,6 +377,26 @@ fn check_value(cx: &mut Ctxt, key: &Key, value: Expr) -> Option<Value> {
             }
             Some(Value::Lit(Lit::Int(i)))
         }
+        (Kind::Preset, path) => {
+            let Some(ident) = single_ident(&path) else {
+                cx.error_spanned_by(&path, format!("`{name}` takes {}", expected(key.kind)));
+                return None;
+            };
+            let given = ident.to_string();
+            if !keys::PRESETS.iter().any(|(p, _)| *p == given) {
+                let names = keys::PRESETS.iter().map(|(p, _)| *p);
+                cx.error_spanned_by(
+                    ident,
+                    format!(
+                        "unknown preset `{given}`{}\nexpected one of {}",
+                        suggest::did_you_mean(&given, names.clone()),
+                        suggest::list(names),
+                    ),
+                );
+                return None;
+            }
+            Some(Value::Preset(ident.clone()))
+        }
         (Kind::Expr, Expr::Lit(lit)) => {
             cx.error_spanned_by(
                 &lit,
@@ -386,6 +423,9 @@ fn expected(kind: Kind) -> &'static str {
         Kind::Bool => "`true` or `false`",
         Kind::Number => "a whole number",
         Kind::Expr => "a Rust expression",
+        Kind::Preset => {
+            "a preset name: `google`, `microsoft`, `github`, `gitlab`, `auth0`, `okta` or `keycloak`"
+        }
     }
 }
 
@@ -488,7 +528,10 @@ fn as_env_call(expr: &Expr) -> Option<&syn::ExprCall> {
 fn check_env(cx: &mut Ctxt, key: &Key, call: &syn::ExprCall) -> Option<Value> {
     let name = key.name;
     let usage = "expected `env(\"VARIABLE\")`, `env(\"VARIABLE\", default = ...)` or `env(\"VARIABLE\", optional)`";
-    if matches!(key.kind, Kind::Bool | Kind::Expr | Kind::DurationPair) {
+    if matches!(
+        key.kind,
+        Kind::Bool | Kind::Expr | Kind::DurationPair | Kind::Preset
+    ) {
         cx.error_spanned_by(
             call,
             format!("`{name}` cannot be read from the environment: write it in code"),

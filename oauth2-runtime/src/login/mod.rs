@@ -72,7 +72,7 @@ use crate::session::{BoxFuture, SessionCookie, SessionStore};
 use crate::validation::{DEFAULT_MAX_TOKEN_SIZE, Validator, default_http_client};
 
 pub use self::error::{LoginError, LoginRejected};
-pub use self::provider::{ClientAuth, DEFAULT_SCOPES, LoginProvider, LoginProviderBuilder};
+pub use self::provider::{ClientAuth, DEFAULT_SCOPES, LoginProvider, LoginProviderBuilder, Preset};
 pub use self::session::{
     LoginSession, Session, SessionLayer, SessionProtected, SessionRejection, SessionService,
 };
@@ -526,6 +526,71 @@ mod tests {
             assert!(cookie.contains(attr), "{attr}: {cookie}");
         }
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    }
+
+    #[tokio::test]
+    async fn presets_fill_endpoints_scopes_and_claim_names() {
+        let github = Login::builder()
+            .base_url("https://app.example")
+            .session_secret(SECRET)
+            .provider(
+                LoginProvider::builder("github")
+                    .preset(Preset::GitHub)
+                    .client_id("Iv1.x"),
+            )
+            .build()
+            .unwrap();
+        let response = github
+            .router::<()>()
+            .oneshot(
+                Request::get("/auth/github/login")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let to = response.headers()[header::LOCATION].to_str().unwrap();
+        assert!(
+            to.starts_with("https://github.com/login/oauth/authorize?"),
+            "{to}"
+        );
+        assert!(to.contains("scope=read%3Auser+user%3Aemail"), "{to}");
+
+        let google = LoginProvider::builder("google")
+            .preset(Preset::Google)
+            .client_id("x");
+        assert_eq!(
+            google.build().unwrap().issuer(),
+            Some("https://accounts.google.com")
+        );
+        let own = LoginProvider::builder("gl")
+            .preset(Preset::GitLab)
+            .issuer("https://gitlab.corp.example")
+            .client_id("x");
+        assert_eq!(
+            own.build().unwrap().issuer(),
+            Some("https://gitlab.corp.example")
+        );
+        let okta = LoginProvider::builder("okta")
+            .preset(Preset::Okta)
+            .client_id("x");
+        assert!(
+            okta.build()
+                .unwrap_err()
+                .to_string()
+                .contains("issuer is not set: preset Okta")
+        );
+
+        let mut claims = serde_json::json!({"sub": "1", "login": "octocat", "picture": "kept"})
+            .as_object()
+            .unwrap()
+            .clone();
+        routes::map_claims(
+            &mut claims,
+            &[("login", "preferred_username"), ("avatar_url", "picture")],
+        );
+        assert_eq!(claims["preferred_username"], "octocat");
+        assert_eq!(claims["picture"], "kept");
     }
 
     #[tokio::test]

@@ -23,6 +23,62 @@ pub enum ClientAuth {
     None,
 }
 
+/// Endpoints, scopes and claim names of common providers, for
+/// [`LoginProviderBuilder::preset`]. Explicit settings win over the preset's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Preset {
+    /// Google: issuer `https://accounts.google.com`.
+    Google,
+    /// Microsoft Entra ID: give the tenant's issuer,
+    /// `https://login.microsoftonline.com/{tenant}/v2.0`.
+    Microsoft,
+    /// GitHub: plain OAuth 2.0 (no ID token); the user comes from `api.github.com/user`,
+    /// with `id` as `sub`, `login` as `preferred_username`, `avatar_url` as `picture`.
+    GitHub,
+    /// GitLab.com (or give a self-managed instance's issuer).
+    GitLab,
+    /// Auth0: give the tenant's issuer, `https://{tenant}.auth0.com/`.
+    Auth0,
+    /// Okta: give the authorization server's issuer,
+    /// `https://{domain}/oauth2/default`.
+    Okta,
+    /// Keycloak: give the realm's issuer, `https://{host}/realms/{realm}`.
+    Keycloak,
+}
+
+impl Preset {
+    fn issuer(self) -> Option<&'static str> {
+        match self {
+            Preset::Google => Some("https://accounts.google.com"),
+            Preset::GitLab => Some("https://gitlab.com"),
+            _ => None,
+        }
+    }
+
+    fn scopes(self) -> &'static [&'static str] {
+        match self {
+            Preset::GitHub => &["read:user", "user:email"],
+            Preset::Microsoft | Preset::Auth0 | Preset::Okta => {
+                &["openid", "profile", "email", "offline_access"]
+            }
+            _ => &["openid", "profile", "email"],
+        }
+    }
+
+    /// Claims copied to their standard names when the provider does not send those.
+    fn claim_map(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Preset::GitHub => &[
+                ("login", "preferred_username"),
+                ("avatar_url", "picture"),
+                ("html_url", "profile"),
+            ],
+            _ => &[],
+        }
+    }
+}
+
 /// A login provider's configuration: an OpenID Provider found by discovery, or a plain
 /// OAuth 2.0 provider with explicit endpoints (user data then comes from its userinfo
 /// URL). Made by [`LoginProvider::builder`]; cheap to clone.
@@ -42,6 +98,8 @@ pub(crate) struct ProviderInner {
     pub(crate) scope: String,
     pub(crate) params: Vec<(String, String)>,
     pub(crate) userinfo: bool,
+    /// Claims copied to standard names (`from`, `to`) when those are absent.
+    pub(crate) claim_map: &'static [(&'static str, &'static str)],
     explicit: Option<Endpoints>,
     discovered: OnceCell<Endpoints>,
 }
@@ -69,6 +127,7 @@ impl LoginProvider {
             scopes: None,
             params: Vec::new(),
             userinfo: true,
+            preset: None,
             authorize_url: None,
             token_url: None,
             userinfo_url: None,
@@ -158,6 +217,7 @@ pub struct LoginProviderBuilder {
     scopes: Option<Vec<String>>,
     params: Vec<(String, String)>,
     userinfo: bool,
+    preset: Option<Preset>,
     authorize_url: Option<String>,
     token_url: Option<String>,
     userinfo_url: Option<String>,
@@ -241,8 +301,39 @@ impl LoginProviderBuilder {
         self
     }
 
+    /// Fills in a common provider's issuer or endpoints, scopes and claim names.
+    pub fn preset(mut self, preset: Preset) -> Self {
+        self.preset = Some(preset);
+        self
+    }
+
     /// Checks the configuration.
-    pub fn build(self) -> Result<LoginProvider, ConfigError> {
+    pub fn build(mut self) -> Result<LoginProvider, ConfigError> {
+        if let Some(preset) = self.preset {
+            if self.scopes.is_none() {
+                self.scopes = Some(preset.scopes().iter().map(|s| (*s).to_owned()).collect());
+            }
+            if preset == Preset::GitHub && self.authorize_url.is_none() && self.issuer.is_none() {
+                self.authorize_url = Some("https://github.com/login/oauth/authorize".into());
+                self.token_url = Some("https://github.com/login/oauth/access_token".into());
+                self.userinfo_url = Some("https://api.github.com/user".into());
+            }
+            if self.issuer.is_none() && self.authorize_url.is_none() {
+                match preset.issuer() {
+                    Some(issuer) => self.issuer = Some(issuer.into()),
+                    None => {
+                        return Err(ConfigError::Field {
+                            provider: self.name,
+                            field: "issuer",
+                            problem: format!(
+                                "is not set: preset {preset:?} needs your tenant's or realm's issuer URL"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        let claim_map = self.preset.map_or(&[][..], Preset::claim_map);
         let name = self.name;
         let field = |field: &'static str, problem: String| ConfigError::Field {
             provider: name.clone(),
@@ -342,6 +433,7 @@ impl LoginProviderBuilder {
                 scope: scopes.join(" "),
                 params: self.params,
                 userinfo: self.userinfo,
+                claim_map,
                 explicit,
                 discovered: OnceCell::new(),
             }),

@@ -289,7 +289,8 @@ async fn finish(
             ));
         }
     }
-    let claims = claims.unwrap_or_default();
+    let mut claims = claims.unwrap_or_default();
+    map_claims(&mut claims, p.inner.claim_map);
     let app = match &login.inner.on_login {
         Some(hook) => {
             hook(LoginEvent {
@@ -325,6 +326,20 @@ async fn finish(
         None => login.absolute(None),
     };
     Ok((location, cookies))
+}
+
+/// Copies each `from` claim to `to` when `to` is absent (a preset's claim names).
+pub(crate) fn map_claims(
+    claims: &mut serde_json::Map<String, Value>,
+    map: &[(&'static str, &'static str)],
+) {
+    for (from, to) in map {
+        if !claims.contains_key(*to)
+            && let Some(v) = claims.get(*from).cloned()
+        {
+            claims.insert((*to).to_owned(), v);
+        }
+    }
 }
 
 async fn logout(

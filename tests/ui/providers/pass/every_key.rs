@@ -71,6 +71,19 @@ mod login {
             token_url: "https://github.com/login/oauth/access_token",
             userinfo_url: "https://api.github.com/user",
         }
+        gh {
+            preset: github,
+            client_id: "Iv1.abcdef",
+        }
+        goog {
+            preset: google,
+            client_id: env("GOOGLE_CLIENT_ID"),
+        }
+        kc {
+            preset: keycloak,
+            issuer: "https://sso.corp.example/realms/staff",
+            client_id: "staff-portal",
+        }
         both {
             issuer: "https://login.both.example",
             audience: "api",
