@@ -270,6 +270,7 @@ pub use oauth2_macros::protect;
 /// | `client_secret` | its secret; never a literal; none for a public client | |
 /// | `scopes` | the scopes asked at login | `["openid", "profile", "email"]` |
 /// | `prompt` | the `prompt` parameter, e.g. `"consent"` | |
+/// | `preset` | `google`, `microsoft`, `github`, `gitlab`, `auth0`, `okta` or `keycloak` ([`login::Preset`]) | |
 /// | `authorize_url`, `token_url`, `userinfo_url` | a plain OAuth 2.0 provider's endpoints (no discovery, no ID token) | |
 ///
 /// # App-wide settings
@@ -289,6 +290,7 @@ pub use oauth2_macros::protect;
 /// | `session_ttl`, `idle_timeout` | absolute and idle session lifetimes; default `8h`, `1h` |
 /// | `allowed_origins` | origins `return_to` may point to, besides the base URL's |
 /// | `on_login` | an `async` closure over [`login::LoginEvent`]: provision, refuse, or return session data |
+/// | `app_token` | a [`login::AppToken`]: also issue the app's own JWT cookie after login |
 ///
 /// # Generated items
 ///

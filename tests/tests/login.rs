@@ -8,10 +8,11 @@ use std::sync::Arc;
 use axum::routing::get;
 use axum::{Json, Router};
 use oauth2::login::{
-    ClientAuth, Login, LoginBuilder, LoginProvider, LoginRejected, LoginSession, Session,
+    AppToken, ClientAuth, Login, LoginBuilder, LoginProvider, LoginRejected, LoginSession, Session,
     SessionRejection,
 };
 use oauth2::session::{MemoryStore, PostgresStore, RedisStore, SessionStore};
+use oauth2::{Authenticator, Claims};
 use oauth2_tests::browser::{Browser, location};
 use oauth2_tests::op::{OpenIdProvider, Options, POST_CLIENT, PUBLIC_CLIENT, WEB_CLIENT};
 use serde::Serialize;
@@ -831,4 +832,71 @@ async fn a_plain_oauth2_provider_logs_in_through_userinfo() {
         None,
         "claims come from userinfo only"
     );
+}
+
+#[tokio::test]
+async fn the_apps_own_jwt_cookie_is_accepted_by_the_bearer_layer() {
+    let (listener, base) = bind().await;
+    let op = OpenIdProvider::start(Options {
+        apps: vec![base.clone()],
+        ..Options::default()
+    })
+    .await;
+    let app_token =
+        AppToken::hs256(&base, "my-app", "the app token's secret, 32 bytes or more").unwrap();
+    let auth = Authenticator::builder()
+        .provider(app_token.provider("app"))
+        .cookie(app_token.cookie())
+        .build()
+        .unwrap();
+    let login = builder(&op, &base)
+        .app_token(app_token.clone())
+        .build()
+        .unwrap();
+    let api = Router::new()
+        .route(
+            "/api",
+            get(|Claims(c): Claims<Value>| async move { Json(c) }),
+        )
+        .layer(auth.layer());
+    serve(listener, routes(&login).merge(api));
+
+    let b = Browser::new();
+    let done = log_in(&b, &base, "oidc", "alice", "/api").await;
+    let cookie = set_cookies(&done)
+        .into_iter()
+        .find(|c| c.starts_with("Authorization="))
+        .expect("the app token cookie");
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=3600"] {
+        assert!(cookie.contains(attr), "{attr}: {cookie}");
+    }
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("Authorization=");
+    let claims: Value = app_token.decode(token).unwrap();
+    assert_eq!(claims["iss"], base.as_str());
+    assert_eq!(claims["aud"], "my-app");
+    assert_eq!(
+        claims.get("nonce"),
+        None,
+        "the provider's token claims stay out"
+    );
+
+    let api: Value = b.get(&format!("{base}/api")).await.json().await.unwrap();
+    assert_eq!(api["sub"], "alice");
+    assert_eq!(api["name"], "Alice Example");
+    // Another app's key does not verify it.
+    let other = AppToken::hs256(&base, "my-app", "another secret, also 32 bytes or more").unwrap();
+    assert!(other.decode::<Value>(token).is_err());
+
+    // Logout removes it too.
+    let out = b.get(&format!("{base}/auth/logout")).await;
+    assert!(
+        set_cookies(&out)
+            .iter()
+            .any(|c| c.starts_with("Authorization=;"))
+    );
+    assert_eq!(b.get(&format!("{base}/api")).await.status(), 400);
 }

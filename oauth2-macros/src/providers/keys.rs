@@ -146,6 +146,7 @@ pub(crate) const KEYS: &[Key] = &[
         ..each("allowed_origins", "allowed_origin")
     },
     login("on_login", App, Expr, "on_login"),
+    login("app_token", App, Expr, "app_token"),
 ];
 
 /// The presets `preset: ...` accepts, and the runtime's `Preset` variants.

@@ -50,6 +50,7 @@
 //! [`LoginBuilder::store`] they live in a [`SessionStore`] and the cookie carries only a
 //! random id.
 
+mod app_token;
 mod error;
 mod provider;
 mod routes;
@@ -71,6 +72,7 @@ use crate::config::{ConfigError, Provider, check_url, is_loopback};
 use crate::session::{BoxFuture, SessionCookie, SessionStore};
 use crate::validation::{DEFAULT_MAX_TOKEN_SIZE, Validator, default_http_client};
 
+pub use self::app_token::AppToken;
 pub use self::error::{LoginError, LoginRejected};
 pub use self::provider::{ClientAuth, DEFAULT_SCOPES, LoginProvider, LoginProviderBuilder, Preset};
 pub use self::session::{
@@ -123,6 +125,7 @@ pub(crate) struct LoginInner {
     pub(crate) idle: Duration,
     pub(crate) origins: Vec<String>,
     pub(crate) on_login: Option<OnLogin>,
+    pub(crate) app_token: Option<AppToken>,
     pub(crate) http: reqwest::Client,
     /// One refresh at a time per session.
     pub(crate) refreshing: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
@@ -166,6 +169,7 @@ impl Login {
             idle: DEFAULT_IDLE_TIMEOUT,
             origins: Vec::new(),
             on_login: None,
+            app_token: None,
             http: None,
         }
     }
@@ -228,6 +232,7 @@ pub struct LoginBuilder {
     idle: Duration,
     origins: Vec<String>,
     on_login: Option<OnLogin>,
+    app_token: Option<AppToken>,
     http: Option<reqwest::Client>,
 }
 
@@ -325,6 +330,13 @@ impl LoginBuilder {
                 })
             })
         }));
+        self
+    }
+
+    /// Also issues the app's own JWT after each login, as a cookie the bearer layer can
+    /// read (see [`AppToken`]); logout removes it.
+    pub fn app_token(mut self, token: AppToken) -> Self {
+        self.app_token = Some(token);
         self
     }
 
@@ -429,6 +441,7 @@ impl LoginBuilder {
                 idle: self.idle,
                 origins,
                 on_login: self.on_login,
+                app_token: self.app_token,
                 http,
                 refreshing: Mutex::default(),
                 refreshed: Mutex::default(),

@@ -1,5 +1,7 @@
 //! The generated routes: login, callback, logout, userinfo.
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -12,7 +14,7 @@ use serde_json::{Value, json};
 use super::session::{Loaded, Record};
 use super::tokens::{check_id_token, now, printable, token_request, userinfo};
 use super::transaction::{AuthorizationRequest, Transaction};
-use super::{Login, LoginError, LoginEvent, TRANSACTION_TTL};
+use super::{AppToken, Login, LoginError, LoginEvent, TRANSACTION_TTL};
 use crate::claims::Authenticated;
 use crate::session::SessionCookie;
 
@@ -43,6 +45,19 @@ impl Login {
         self.inner
             .cookie
             .renamed(format!("oauth2_tx_{state}"), &path)
+    }
+
+    /// The app token's cookie: `HttpOnly`, `SameSite=Lax`, `Secure` like the session's.
+    fn app_token_cookie(&self, app: &AppToken, token: String, ttl: Duration) -> Cookie<'static> {
+        let mut c = Cookie::new(app.cookie().to_owned(), token);
+        c.set_http_only(true);
+        c.set_secure(self.inner.cookie.is_secure());
+        c.set_same_site(cookie::SameSite::Lax);
+        c.set_path("/");
+        c.set_max_age(cookie::time::Duration::seconds(
+            i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX),
+        ));
+        c
     }
 
     fn find(&self, provider: &str) -> Result<&super::LoginProvider, LoginError> {
@@ -303,7 +318,14 @@ async fn finish(
         None => Value::Null,
     };
     let t = now();
-    let cookies = login
+    let app_token = match &login.inner.app_token {
+        Some(app) => Some(
+            app.create(&claims)
+                .map_err(|e| LoginError::server(format!("app token: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut cookies = login
         .start(
             headers,
             Record {
@@ -316,15 +338,15 @@ async fn finish(
             },
         )
         .await?;
-    let location = match tx
+    if let (Some(app), Some(token)) = (&login.inner.app_token, app_token) {
+        cookies.push(login.app_token_cookie(app, token, app.lifetime()));
+    }
+    // Checked when the login began; checked again, as the allowed origins may change.
+    let location = tx
         .return_to
         .as_deref()
         .and_then(|r| login.safe_return_to(r))
-    {
-        Some(r) if r.starts_with('/') => r,
-        Some(r) => r,
-        None => login.absolute(None),
-    };
+        .unwrap_or_else(|| login.absolute(None));
     Ok((location, cookies))
 }
 
@@ -348,7 +370,12 @@ async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, LoginError> {
     let session: Option<Loaded> = login.load(&headers).await.unwrap_or(None);
-    let cookies = login.end(&headers).await?;
+    let mut cookies = login.end(&headers).await?;
+    if let Some(app) = &login.inner.app_token {
+        let mut removal = login.app_token_cookie(app, String::new(), Duration::ZERO);
+        removal.make_removal();
+        cookies.push(removal);
+    }
     let return_to = query
         .return_to
         .as_deref()

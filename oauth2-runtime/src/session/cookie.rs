@@ -281,6 +281,11 @@ impl SessionCookie {
         }
     }
 
+    /// Whether the cookies are `Secure`.
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
     /// The cookies' base name.
     pub fn name(&self) -> &str {
         &self.name
