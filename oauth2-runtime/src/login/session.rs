@@ -799,3 +799,126 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::login::LoginProvider;
+    use crate::session::{MemoryStore, SessionStore};
+    use std::time::Duration;
+
+    fn login(store: bool) -> Login {
+        let mut b = Login::builder()
+            .base_url("https://app.example")
+            .session_secret("a unit test secret of at least 32 bytes")
+            .session_ttl(Duration::from_secs(3600))
+            .idle_timeout(Duration::from_secs(600))
+            .provider(
+                LoginProvider::builder("plain")
+                    .client_id("app")
+                    .authorize_url("https://idp.example/authorize")
+                    .token_url("https://idp.example/token")
+                    .userinfo_url("https://idp.example/user"),
+            );
+        if store {
+            b = b.store(MemoryStore::new());
+        }
+        b.build().unwrap()
+    }
+
+    fn record(age: u64, idle: u64) -> Record {
+        let t = now();
+        Record {
+            provider: "plain".into(),
+            claims: serde_json::json!({"sub": "alice"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            app: Value::Null,
+            tokens: Tokens {
+                access_token: "at".into(),
+                refresh_token: None,
+                id_token: None,
+                expires_at: None,
+                scope: None,
+            },
+            created: t - age,
+            seen: t - idle,
+        }
+    }
+
+    /// The request a browser sends with these cookies.
+    fn request(cookies: &[Cookie<'static>]) -> HeaderMap {
+        let pairs: Vec<String> = cookies
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&pairs.join("; ")).unwrap(),
+        );
+        headers
+    }
+
+    async fn alive(login: &Login, age: u64, idle: u64) -> bool {
+        // Sealed as a session that began `age` seconds ago, last used `idle` ago.
+        let cookies = login
+            .start(&HeaderMap::new(), record(age, idle))
+            .await
+            .unwrap();
+        login.load(&request(&cookies)).await.unwrap().is_some()
+    }
+
+    #[tokio::test]
+    async fn sessions_end_after_their_lifetime_or_when_idle() {
+        for stateful in [false, true] {
+            let l = login(stateful);
+            assert!(alive(&l, 0, 0).await, "stateful={stateful}");
+            assert!(alive(&l, 3500, 500).await, "stateful={stateful}");
+            assert!(
+                !alive(&l, 3601, 0).await,
+                "absolute timeout, stateful={stateful}"
+            );
+            assert!(
+                !alive(&l, 700, 601).await,
+                "idle timeout, stateful={stateful}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stored_session_is_keyed_by_a_hash_and_gone_after_logout() {
+        let store = MemoryStore::new();
+        let l = Login::builder()
+            .base_url("https://app.example")
+            .session_secret("a unit test secret of at least 32 bytes")
+            .store(store.clone())
+            .provider(
+                LoginProvider::builder("plain")
+                    .client_id("app")
+                    .authorize_url("https://idp.example/authorize")
+                    .token_url("https://idp.example/token")
+                    .userinfo_url("https://idp.example/user"),
+            )
+            .build()
+            .unwrap();
+        let cookies = l.start(&HeaderMap::new(), record(0, 0)).await.unwrap();
+        let headers = request(&cookies);
+        let id = l.load(&headers).await.unwrap().unwrap().id.unwrap();
+        assert_eq!(store.len(), 1);
+        assert!(
+            store.load(&id).await.unwrap().is_none(),
+            "the raw id is not a key"
+        );
+        assert!(store.load(&store_key(&id)).await.unwrap().is_some());
+        // A new login in the same browser replaces the session: a new id, the old one gone.
+        let again = l.start(&headers, record(0, 0)).await.unwrap();
+        let new_id = l.load(&request(&again)).await.unwrap().unwrap().id.unwrap();
+        assert_ne!(new_id, id);
+        assert_eq!(store.len(), 1);
+        l.end(&request(&again)).await.unwrap();
+        assert!(store.is_empty());
+        assert!(l.load(&request(&again)).await.unwrap().is_none());
+    }
+}
