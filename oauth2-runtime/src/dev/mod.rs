@@ -1,7 +1,9 @@
 //! A development identity provider, in process, on 127.0.0.1 (feature `dev-issuer`).
 //!
-//! It generates RS256, ES256 and EdDSA keys, serves OIDC discovery, a JWKS and a
-//! `client_credentials` token endpoint, mints tokens with any claims and headers,
+//! It generates RS256, ES256 and EdDSA keys, serves OIDC discovery, a JWKS, a
+//! `client_credentials` token endpoint and a browser login that signs a dev user in at
+//! once (authorization code with PKCE, ID tokens, userinfo, end-session), mints tokens
+//! with any claims and headers,
 //! rotates keys, counts requests, and switches into fault modes (down, slow, malformed
 //! JWKS) so that tests can check what a real provider's outage does. No account, no
 //! network. Not for production: it accepts any client.
@@ -26,6 +28,7 @@
 //! ```
 
 mod keys;
+mod login;
 mod server;
 
 use std::net::SocketAddr;
@@ -84,6 +87,7 @@ pub(crate) struct State {
     discovery: AtomicU64,
     jwks: AtomicU64,
     token: AtomicU64,
+    logins: Mutex<login::Logins>,
 }
 
 impl State {
@@ -171,6 +175,7 @@ impl DevIssuer {
             discovery: AtomicU64::new(0),
             jwks: AtomicU64::new(0),
             token: AtomicU64::new(0),
+            logins: Mutex::default(),
         });
         let app = server::router(state.clone());
         let task = tokio::spawn(async move {
@@ -240,6 +245,26 @@ impl DevIssuer {
     /// Sends `Cache-Control: max-age=N` with the JWKS (or nothing with `None`).
     pub fn set_jwks_max_age(&self, seconds: Option<u64>) {
         *self.state.jwks_max_age.lock().expect("max-age lock") = seconds;
+    }
+
+    /// The authorization endpoint: it signs in the `login_hint` user (default
+    /// `dev-user`) at once and redirects back with a code (PKCE S256 checked at the token
+    /// endpoint). For browser-login demos and tests; any client and redirect URI.
+    pub fn authorize_url(&self) -> String {
+        format!("{}/authorize", self.state.issuer)
+    }
+
+    /// Merges `claims` into the ID tokens issued from now on; a `null` value removes
+    /// that claim. For testing a relying party's ID token checks.
+    pub fn set_id_token_claims(&self, claims: Value) {
+        let mut logins = self.state.logins.lock().expect("logins lock");
+        logins.id_token_claims = claims.as_object().cloned().unwrap_or_default();
+    }
+
+    /// Merges `claims` into userinfo answers from now on.
+    pub fn set_userinfo_claims(&self, claims: Value) {
+        let mut logins = self.state.logins.lock().expect("logins lock");
+        logins.userinfo_claims = claims.as_object().cloned().unwrap_or_default();
     }
 
     /// How many requests each endpoint has answered.

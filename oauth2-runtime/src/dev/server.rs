@@ -18,6 +18,9 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/jwks", get(jwks))
         .route("/token", post(token))
+        .route("/authorize", get(super::login::authorize))
+        .route("/userinfo", get(super::login::userinfo))
+        .route("/logout", get(super::login::end_session))
         .with_state(state)
 }
 
@@ -44,7 +47,11 @@ async fn discovery(Extract(state): Extract<Arc<State>>) -> Response {
         "issuer": issuer,
         "jwks_uri": format!("{issuer}/jwks"),
         "token_endpoint": format!("{issuer}/token"),
-        "grant_types_supported": ["client_credentials"],
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "end_session_endpoint": format!("{issuer}/logout"),
+        "code_challenge_methods_supported": ["S256"],
+        "grant_types_supported": ["client_credentials", "authorization_code"],
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
@@ -80,6 +87,12 @@ async fn jwks(Extract(state): Extract<Arc<State>>) -> Response {
 struct TokenRequest {
     grant_type: String,
     #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    redirect_uri: Option<String>,
+    #[serde(default)]
+    code_verifier: Option<String>,
+    #[serde(default)]
     scope: Option<String>,
     #[serde(default)]
     audience: Option<String>,
@@ -87,10 +100,23 @@ struct TokenRequest {
     client_id: Option<String>,
 }
 
-async fn token(Extract(state): Extract<Arc<State>>, Form(req): Form<TokenRequest>) -> Response {
+async fn token(
+    Extract(state): Extract<Arc<State>>,
+    headers: axum::http::HeaderMap,
+    Form(req): Form<TokenRequest>,
+) -> Response {
     state.token.fetch_add(1, Ordering::SeqCst);
     if let Err(r) = fault(&state).await {
         return r;
+    }
+    if req.grant_type == "authorization_code" {
+        let code = super::login::CodeRequest::new(
+            req.code,
+            req.redirect_uri,
+            req.code_verifier,
+            req.client_id,
+        );
+        return super::login::exchange(&state, &headers, code);
     }
     if req.grant_type != "client_credentials" {
         return (

@@ -1,0 +1,260 @@
+//! The dev issuer's browser-login endpoints: an authorization endpoint that signs in a
+//! dev user at once (no page), the `authorization_code` grant with PKCE, userinfo, and
+//! an end-session endpoint. Tests can change the next ID tokens' and userinfo's claims to
+//! check a relying party's refusals.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_lc_rs::digest::{SHA256, digest};
+use axum::Json;
+use axum::extract::{Query, State as Extract};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{State, TokenBuilder};
+
+/// A code waiting to be exchanged.
+pub(crate) struct Grant {
+    client_id: String,
+    redirect_uri: String,
+    nonce: Option<String>,
+    challenge: Option<String>,
+    scope: String,
+    sub: String,
+}
+
+/// Login state of the dev issuer.
+#[derive(Default)]
+pub(crate) struct Logins {
+    pub(crate) codes: HashMap<String, Grant>,
+    /// The user of each access token issued by the code grant.
+    pub(crate) users: HashMap<String, String>,
+    /// Merged into the next ID tokens (`null` removes a claim).
+    pub(crate) id_token_claims: Map<String, Value>,
+    /// Merged into userinfo answers.
+    pub(crate) userinfo_claims: Map<String, Value>,
+}
+
+fn random() -> String {
+    let mut bytes = [0u8; 24];
+    aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn error(description: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": "invalid_request", "error_description": description})),
+    )
+        .into_response()
+}
+
+/// The dev user's claims: `Dev User` for `dev-user`, `Alice` for `alice`, ...
+fn profile(sub: &str) -> Map<String, Value> {
+    let name = match sub {
+        "dev-user" => "Dev User".to_owned(),
+        other => {
+            let mut c = other.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        }
+    };
+    let mut claims = Map::new();
+    claims.insert("sub".into(), sub.into());
+    claims.insert("name".into(), name.into());
+    claims.insert("email".into(), format!("{sub}@example.com").into());
+    claims.insert("email_verified".into(), true.into());
+    claims
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AuthorizeQuery {
+    response_type: Option<String>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    state: Option<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    scope: Option<String>,
+    /// The user to sign in; default `dev-user`.
+    login_hint: Option<String>,
+}
+
+pub(crate) async fn authorize(
+    Extract(state): Extract<Arc<State>>,
+    Query(q): Query<AuthorizeQuery>,
+) -> Response {
+    if q.response_type.as_deref() != Some("code") {
+        return error("response_type must be `code`");
+    }
+    let (Some(client_id), Some(redirect_uri)) = (q.client_id, q.redirect_uri) else {
+        return error("client_id and redirect_uri are required");
+    };
+    let Ok(mut back) = url::Url::parse(&redirect_uri) else {
+        return error("redirect_uri is not a URL");
+    };
+    if q.code_challenge.is_some() && q.code_challenge_method.as_deref() != Some("S256") {
+        return error("code_challenge_method must be S256");
+    }
+    let code = random();
+    let sub = q.login_hint.unwrap_or_else(|| "dev-user".into());
+    state.logins.lock().expect("logins lock").codes.insert(
+        code.clone(),
+        Grant {
+            client_id,
+            redirect_uri,
+            nonce: q.nonce,
+            challenge: q.code_challenge,
+            scope: q.scope.unwrap_or_default(),
+            sub,
+        },
+    );
+    {
+        let mut query = back.query_pairs_mut();
+        query.append_pair("code", &code);
+        if let Some(s) = &q.state {
+            query.append_pair("state", s);
+        }
+        query.append_pair("iss", &state.issuer);
+    }
+    Redirect::to(back.as_str()).into_response()
+}
+
+pub(crate) struct CodeRequest {
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    client_id: Option<String>,
+}
+
+impl CodeRequest {
+    pub(crate) fn new(
+        code: Option<String>,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+        client_id: Option<String>,
+    ) -> Self {
+        Self {
+            code,
+            redirect_uri,
+            code_verifier,
+            client_id,
+        }
+    }
+}
+
+/// The `authorization_code` grant.
+pub(crate) fn exchange(state: &Arc<State>, headers: &HeaderMap, req: CodeRequest) -> Response {
+    let invalid_grant = |d: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant", "error_description": d})),
+        )
+            .into_response()
+    };
+    let grant = {
+        let mut logins = state.logins.lock().expect("logins lock");
+        req.code.as_deref().and_then(|c| logins.codes.remove(c))
+    };
+    let Some(grant) = grant else {
+        return invalid_grant("unknown or used code");
+    };
+    if req.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) {
+        return invalid_grant("redirect_uri differs from the authorization request's");
+    }
+    // The client: HTTP Basic or client_id in the body (secrets are not checked).
+    let basic_client = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|pair| pair.split(':').next().map(str::to_owned));
+    if basic_client.or(req.client_id).as_deref() != Some(grant.client_id.as_str()) {
+        return invalid_grant("the code was issued to another client");
+    }
+    if let Some(challenge) = &grant.challenge {
+        let verifier = req.code_verifier.unwrap_or_default();
+        let computed = URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()));
+        if computed != *challenge {
+            return invalid_grant("PKCE verification failed");
+        }
+    }
+    let access_token = TokenBuilder::new(state.clone())
+        .subject(&grant.sub)
+        .audience(grant.client_id.as_str())
+        .scope(&grant.scope)
+        .sign();
+    let at_hash = {
+        let d = digest(&SHA256, access_token.as_bytes());
+        URL_SAFE_NO_PAD.encode(&d.as_ref()[..16])
+    };
+    let mut id = TokenBuilder::new(state.clone())
+        .subject(&grant.sub)
+        .audience(grant.client_id.as_str())
+        .claim("at_hash", at_hash);
+    if let Some(nonce) = grant.nonce {
+        id = id.claim("nonce", nonce);
+    }
+    for (k, v) in profile(&grant.sub) {
+        id = id.claim(&k, v);
+    }
+    let overrides = {
+        let mut logins = state.logins.lock().expect("logins lock");
+        logins.users.insert(access_token.clone(), grant.sub.clone());
+        logins.id_token_claims.clone()
+    };
+    for (k, v) in overrides {
+        id = if v.is_null() {
+            id.without_claim(&k)
+        } else {
+            id.claim(&k, v)
+        };
+    }
+    Json(json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "id_token": id.sign(),
+        "scope": grant.scope,
+    }))
+    .into_response()
+}
+
+pub(crate) async fn userinfo(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let logins = state.logins.lock().expect("logins lock");
+    let Some(sub) = token.and_then(|t| logins.users.get(t)) else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+        )
+            .into_response();
+    };
+    let mut claims = profile(sub);
+    claims.extend(logins.userinfo_claims.clone());
+    Json(Value::Object(claims)).into_response()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LogoutQuery {
+    post_logout_redirect_uri: Option<String>,
+}
+
+/// Ends nothing (the dev issuer keeps no session) and sends the browser back.
+pub(crate) async fn end_session(Query(q): Query<LogoutQuery>) -> Response {
+    match q.post_logout_redirect_uri {
+        Some(uri) => Redirect::to(&uri).into_response(),
+        None => "signed out".into_response(),
+    }
+}

@@ -1,0 +1,128 @@
+//! The callback's ID token and userinfo checks, end to end: the in-process dev issuer
+//! signs in at once and issues ID tokens whose claims each case bends (a real provider
+//! cannot be made to send bad ones). Every bent token is refused with 400
+//! `invalid_id_token` (or `userinfo_failed`) naming the check, and no session starts.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use oauth2::dev::DevIssuer;
+use oauth2::login::{Login, LoginProvider, LoginSession};
+use oauth2_tests::browser::{Browser, location};
+use serde_json::{Value, json};
+
+const SECRET: &str = "the ID token test's session secret, 32+ bytes";
+
+async fn me(session: LoginSession) -> Json<Value> {
+    Json(Value::Object(session.claims().clone()))
+}
+
+/// An app logging in through `idp` as client `web`; returns its base URL.
+async fn app(idp: &DevIssuer) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let login = Login::builder()
+        .base_url(&base)
+        .session_secret(SECRET)
+        .provider(
+            LoginProvider::builder("dev")
+                .issuer(idp.issuer())
+                .client_id("web")
+                .client_secret("dev-secret"),
+        )
+        .build()
+        .unwrap();
+    let routes = Router::new()
+        .route("/me", get(me))
+        .merge(login.router())
+        .layer(login.layer());
+    tokio::spawn(async move { axum::serve(listener, routes).await.unwrap() });
+    base
+}
+
+/// One login; returns the callback's response and the browser.
+async fn log_in(base: &str) -> (reqwest::Response, Browser) {
+    let b = Browser::new();
+    let start = b.get(&format!("{base}/auth/dev/login?return_to=/me")).await;
+    assert_eq!(start.status(), 303);
+    let back = b.get(&location(&start)).await;
+    assert_eq!(back.status(), 303, "the dev issuer signs in at once");
+    let callback = location(&back);
+    assert!(callback.starts_with(&format!("{base}/auth/dev/callback?code=")));
+    (b.get(&callback).await, b)
+}
+
+#[tokio::test]
+async fn the_dev_issuer_logs_in_with_a_valid_id_token() {
+    let idp = DevIssuer::start().await.unwrap();
+    let base = app(&idp).await;
+    let (done, b) = log_in(&base).await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(location(&done), format!("{base}/me"));
+    let me: Value = b.get(&format!("{base}/me")).await.json().await.unwrap();
+    assert_eq!(me["sub"], "dev-user");
+    assert_eq!(me["name"], "Dev User");
+    assert_eq!(me["aud"], "web");
+    assert!(me["at_hash"].is_string(), "at_hash was present and checked");
+}
+
+#[tokio::test]
+async fn bent_id_tokens_and_userinfo_are_refused() {
+    let idp = DevIssuer::start().await.unwrap();
+    let base = app(&idp).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let cases = [
+        (json!({"nonce": "another login's"}), "nonce` does not match"),
+        (json!({"nonce": null}), "no `nonce`"),
+        (json!({"aud": "another-client"}), "audience is not accepted"),
+        (
+            json!({"aud": ["web", "api"]}),
+            "several audiences but no `azp`",
+        ),
+        (json!({"azp": "another-client"}), "`azp` is not this client"),
+        (json!({"exp": now - 3600}), "expired"),
+        (json!({"iat": null}), "no `iat`"),
+        (json!({"sub": null}), "no `sub`"),
+        (
+            json!({"at_hash": "AAAAAAAAAAAAAAAAAAAAAA"}),
+            "`at_hash` does not match",
+        ),
+        (
+            json!({"iss": "http://127.0.0.1:9"}),
+            "issuer is not accepted",
+        ),
+    ];
+    for (claims, reason) in cases {
+        idp.set_id_token_claims(claims.clone());
+        let (done, b) = log_in(&base).await;
+        assert!(
+            !done
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .any(|c| c.to_str().unwrap().starts_with("session=")),
+            "{claims}: no session"
+        );
+        assert_eq!(done.status(), 400, "{claims}");
+        let body: Value = done.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_id_token", "{claims}");
+        let description = body["error_description"].as_str().unwrap();
+        assert!(description.contains(reason), "{claims}: {description}");
+        assert_eq!(b.get(&format!("{base}/me")).await.status(), 401);
+    }
+
+    // The userinfo `sub` must be the ID token's.
+    idp.set_id_token_claims(json!({}));
+    idp.set_userinfo_claims(json!({"sub": "mallory"}));
+    let (done, _) = log_in(&base).await;
+    let body: Value = done.json().await.unwrap();
+    assert_eq!(body["error"], "userinfo_failed");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("`sub`")
+    );
+}
