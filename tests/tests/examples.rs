@@ -212,3 +212,37 @@ async fn login_example_names_a_missing_variable() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("SESSION_STORE `mysql://db`"), "{stderr}");
 }
+
+#[tokio::test]
+async fn quickstart_serves_an_api_and_a_browser_login() {
+    let bind = free_addr();
+    let base = format!("http://{bind}");
+    let mut child = Command::new(example("quickstart"))
+        .env("OAUTH2_BIND", &bind)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the quickstart");
+    wait_until_up(&mut child, &base).await;
+    let b = Browser::new();
+    let home = b.get(&format!("{base}/")).await.text().await.unwrap();
+    assert!(home.contains("Log in"), "{home}");
+    // The dev issuer signs the dev user in at once.
+    let start = b
+        .get(&format!("{base}/auth/dev/login?return_to=/profile"))
+        .await;
+    let back = b.get(&location(&start)).await;
+    let done = b.get(&location(&back)).await;
+    assert_eq!(location(&done), format!("{base}/profile"));
+    let profile: serde_json::Value = b
+        .get(&format!("{base}/profile"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(profile["name"], "Dev User");
+    let api = client().get(format!("{base}/me")).send().await.unwrap();
+    assert_eq!(api.status(), 400, "the API wants a bearer token");
+}
