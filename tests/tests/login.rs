@@ -222,7 +222,7 @@ async fn store_suite(kind: Store) {
     for attr in [
         "HttpOnly",
         "SameSite=Lax",
-        "Path=/auth/oidc/callback",
+        "Path=/auth/oidc/;",
         "Max-Age=600",
     ] {
         assert!(tx_cookie.contains(attr), "{attr} in {tx_cookie}");

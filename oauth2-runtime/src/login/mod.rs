@@ -530,15 +530,48 @@ mod tests {
         assert!(to.contains("code_challenge_method=S256"));
         let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
         assert!(cookie.starts_with("oauth2_tx_"), "{cookie}");
-        for attr in [
-            "HttpOnly",
-            "Secure",
-            "SameSite=Lax",
-            "Path=/auth/plain/callback",
-        ] {
+        for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/auth/plain/;"] {
             assert!(cookie.contains(attr), "{attr}: {cookie}");
         }
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    }
+
+    #[tokio::test]
+    async fn abandoned_logins_do_not_pile_up_cookies() {
+        let app = login("https://app.example").router::<()>();
+        let request = |cookies: &str| {
+            Request::get("/auth/plain/login")
+                .header(header::COOKIE, cookies)
+                .body(Body::empty())
+                .unwrap()
+        };
+        let three = "oauth2_tx_a=1; oauth2_tx_b=2; session=x; oauth2_tx_c=3";
+        let response = app.clone().oneshot(request(three)).await.unwrap();
+        assert_eq!(
+            response
+                .headers()
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .count(),
+            1
+        );
+        let four = format!("{three}; oauth2_tx_d=4");
+        let response = app.oneshot(request(&four)).await.unwrap();
+        let set: Vec<&str> = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(set.len(), 5, "{set:?}");
+        for name in ["oauth2_tx_a", "oauth2_tx_b", "oauth2_tx_c", "oauth2_tx_d"] {
+            assert!(
+                set.iter()
+                    .any(|c| c.starts_with(&format!("{name}=;")) && c.contains("Max-Age=0")),
+                "{name} removed: {set:?}"
+            );
+        }
+        assert!(!set.iter().any(|c| c.starts_with("session=")));
     }
 
     #[tokio::test]

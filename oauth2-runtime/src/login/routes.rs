@@ -39,9 +39,10 @@ impl Login {
     }
 
     /// The transaction cookie of the login with this `state`: its own name, so that
-    /// logins in several tabs do not overwrite each other; sent only to the callback.
+    /// logins in several tabs do not overwrite each other; sent only to the provider's
+    /// login and callback routes.
     fn transaction_cookie(&self, provider: &str, state: &str) -> SessionCookie {
-        let path = format!("{}/{provider}/callback", self.inner.prefix);
+        let path = format!("{}/{provider}/", self.inner.prefix);
         self.inner
             .cookie
             .renamed(format!("oauth2_tx_{state}"), &path)
@@ -96,10 +97,27 @@ struct LoginQuery {
     return_to: Option<String>,
 }
 
+/// Logins of one provider that may wait at once in one browser.
+const MAX_WAITING_LOGINS: usize = 4;
+
+/// The names of the transaction cookies a request carries.
+fn waiting_transactions(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.split_once('=').map(|(n, _)| n.trim()))
+        .filter(|n| n.starts_with("oauth2_tx_"))
+        .map(str::to_owned)
+        .collect()
+}
+
 async fn login(
     State(login): State<Login>,
     Path(provider): Path<String>,
     Query(query): Query<LoginQuery>,
+    headers: HeaderMap,
 ) -> Result<Response, LoginError> {
     let p = login.find(&provider)?;
     let endpoints = p
@@ -128,10 +146,20 @@ async fn login(
     }
     .url(&tx)
     .map_err(|e| LoginError::server(e.to_string()))?;
-    let cookies = login
+    let mut cookies = login
         .transaction_cookie(&provider, &tx.state)
         .seal(&tx, TRANSACTION_TTL)
         .map_err(|e| LoginError::server(e.to_string()))?;
+    // Abandoned logins leave cookies until they expire; past a few, drop the older ones
+    // so that the browser's Cookie header stays small.
+    let waiting = waiting_transactions(&headers);
+    if waiting.len() >= MAX_WAITING_LOGINS {
+        for name in waiting {
+            let mut removal = login.transaction_cookie(&provider, "").clear_named(name);
+            removal.make_removal();
+            cookies.push(removal);
+        }
+    }
     Ok(see_other(url.as_str(), cookies))
 }
 

@@ -281,6 +281,11 @@ impl SessionCookie {
         }
     }
 
+    /// A cookie named `name` with these cookies' attributes (to remove it).
+    pub(crate) fn clear_named(&self, name: String) -> Cookie<'static> {
+        self.attributes(Cookie::new(name, ""), Duration::ZERO)
+    }
+
     /// Whether the cookies are `Secure`.
     pub fn is_secure(&self) -> bool {
         self.secure
