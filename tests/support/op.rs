@@ -60,6 +60,15 @@ pub struct Options {
 }
 
 impl OpenIdProvider {
+    /// Starts one for the application at `app`, with default options.
+    pub async fn for_app(app: &str) -> Self {
+        Self::start(Options {
+            apps: vec![app.to_owned()],
+            ..Options::default()
+        })
+        .await
+    }
+
     /// Starts one on a free port; waits until it listens.
     pub async fn start(options: Options) -> Self {
         ensure_installed();

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use oauth2_tests::op::{OpenIdProvider, Options, WEB_CLIENT, ensure_installed, interop_dir};
+use oauth2_tests::op::{OpenIdProvider, WEB_CLIENT, ensure_installed, interop_dir};
 use oauth2_tests::{example, free_addr, wait_until_up};
 use serde_json::{Value, json};
 use tokio::process::Command;
@@ -56,11 +56,7 @@ async fn a_real_browser_logs_in_and_out() {
     ensure_installed();
     let bind = free_addr();
     let app = format!("http://{bind}");
-    let op = OpenIdProvider::start(Options {
-        apps: vec![app.clone()],
-        ..Options::default()
-    })
-    .await;
+    let op = OpenIdProvider::for_app(&app).await;
     let mut server = Command::new(example("login"))
         .env("OIDC_ISSUER", &op.issuer)
         .env("OIDC_CLIENT_ID", WEB_CLIENT.0)

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use oauth2::login::{LoginRejected, Session};
 use oauth2::{Authenticated, FromClaims, protect, providers};
 use oauth2_tests::browser::{Browser, location};
-use oauth2_tests::op::{OpenIdProvider, Options, WEB_CLIENT};
+use oauth2_tests::op::{OpenIdProvider, WEB_CLIENT};
 use serde_json::{Value, json};
 
 /// The provider's and the app's URLs, known only once they run; `providers!` values
@@ -90,11 +90,7 @@ async fn api(auth: Authenticated) -> String {
 async fn one_provider_logs_users_in_and_accepts_bearer_tokens() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let provider = OpenIdProvider::start(Options {
-        apps: vec![base.clone()],
-        ..Options::default()
-    })
-    .await;
+    let provider = OpenIdProvider::for_app(&base).await;
     URLS.set((provider.issuer.clone(), base.clone())).unwrap();
 
     let providers = Providers::load().unwrap();

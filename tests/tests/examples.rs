@@ -11,7 +11,7 @@ use std::process::Stdio;
 use futures_util::{SinkExt, StreamExt};
 use oauth2::dev::DevIssuer;
 use oauth2_tests::browser::{Browser, location};
-use oauth2_tests::op::{OpenIdProvider, Options, WEB_CLIENT};
+use oauth2_tests::op::{OpenIdProvider, WEB_CLIENT};
 use oauth2_tests::{client, error_of, example, free_addr, get_with_token, wait_until_up};
 use tokio::process::Command;
 use tokio_tungstenite::tungstenite::Message;
@@ -135,11 +135,7 @@ fn login_example(env: &[(&str, &str)]) -> Command {
 async fn login_example_logs_in_and_out_with_sessions_in_redis() {
     let bind = free_addr();
     let base = format!("http://{bind}");
-    let op = OpenIdProvider::start(Options {
-        apps: vec![base.clone()],
-        ..Options::default()
-    })
-    .await;
+    let op = OpenIdProvider::for_app(&base).await;
     let mut child = login_example(&[
         ("OIDC_ISSUER", &op.issuer),
         ("OIDC_CLIENT_ID", WEB_CLIENT.0),

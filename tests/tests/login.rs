@@ -365,11 +365,7 @@ async fn postgres_sessions_pass_the_suite() {
 /// An app with the default cookie sessions, and its provider.
 async fn start(configure: impl FnOnce(LoginBuilder) -> LoginBuilder) -> (OpenIdProvider, String) {
     let (listener, base) = bind().await;
-    let op = OpenIdProvider::start(Options {
-        apps: vec![base.clone()],
-        ..Options::default()
-    })
-    .await;
+    let op = OpenIdProvider::for_app(&base).await;
     let login = configure(builder(&op, &base)).build().unwrap();
     serve(listener, routes(&login));
     (op, base)
@@ -631,11 +627,7 @@ async fn on_login_provisions_users_or_refuses_them() {
 #[tokio::test]
 async fn client_secret_post_and_public_clients_log_in() {
     let (listener, base) = bind().await;
-    let op = OpenIdProvider::start(Options {
-        apps: vec![base.clone()],
-        ..Options::default()
-    })
-    .await;
+    let op = OpenIdProvider::for_app(&base).await;
     // Two providers cannot share an issuer in one app, so `post` runs in its own.
     let post = Login::builder()
         .base_url(&base)
@@ -656,11 +648,7 @@ async fn client_secret_post_and_public_clients_log_in() {
     assert_eq!(me["name"], "Bob Example");
 
     let (listener, public_base) = bind().await;
-    let op = OpenIdProvider::start(Options {
-        apps: vec![public_base.clone()],
-        ..Options::default()
-    })
-    .await;
+    let op = OpenIdProvider::for_app(&public_base).await;
     let public = Login::builder()
         .base_url(&public_base)
         .session_secret(SECRET)
@@ -789,11 +777,7 @@ async fn a_refused_refresh_ends_the_session() {
 #[tokio::test]
 async fn a_plain_oauth2_provider_logs_in_through_userinfo() {
     let (listener, base) = bind().await;
-    let op = OpenIdProvider::start(Options {
-        apps: vec![base.clone()],
-        ..Options::default()
-    })
-    .await;
+    let op = OpenIdProvider::for_app(&base).await;
     // Explicit endpoints, no issuer: no discovery, no ID token validation (GitHub's model);
     // the user is what the userinfo URL answers.
     let login = Login::builder()
@@ -837,11 +821,7 @@ async fn a_plain_oauth2_provider_logs_in_through_userinfo() {
 #[tokio::test]
 async fn the_apps_own_jwt_cookie_is_accepted_by_the_bearer_layer() {
     let (listener, base) = bind().await;
-    let op = OpenIdProvider::start(Options {
-        apps: vec![base.clone()],
-        ..Options::default()
-    })
-    .await;
+    let op = OpenIdProvider::for_app(&base).await;
     let app_token =
         AppToken::hs256(&base, "my-app", "the app token's secret, 32 bytes or more").unwrap();
     let auth = Authenticator::builder()

@@ -426,13 +426,24 @@ where
             state: std::sync::Mutex::default(),
             loading: tokio::sync::Mutex::new(()),
         });
-        let clear = self.login.inner.cookie.clear(request.headers());
+        // Kept to remove the session's cookies if it ends during the request.
+        let sent: HeaderMap = request
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .map(|v| (header::COOKIE, v.clone()))
+            .collect();
         request.extensions_mut().insert(Arc::clone(&slot));
         let future = self.inner.call(request);
+        let login = self.login.clone();
         Box::pin(async move {
             let mut response = future.await?;
             let state = std::mem::take(&mut *slot.lock());
-            let cookies = if state.ended { clear } else { state.cookies };
+            let cookies = if state.ended {
+                login.inner.cookie.clear(&sent)
+            } else {
+                state.cookies
+            };
             for cookie in cookies {
                 if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
                     response.headers_mut().append(header::SET_COOKIE, value);
@@ -804,6 +815,7 @@ where
 mod tests {
     use super::*;
     use crate::login::LoginProvider;
+    use crate::session::cookie::tests::request;
     use crate::session::{MemoryStore, SessionStore};
     use std::time::Duration;
 
@@ -845,20 +857,6 @@ mod tests {
             created: t - age,
             seen: t - idle,
         }
-    }
-
-    /// The request a browser sends with these cookies.
-    fn request(cookies: &[Cookie<'static>]) -> HeaderMap {
-        let pairs: Vec<String> = cookies
-            .iter()
-            .map(|c| format!("{}={}", c.name(), c.value()))
-            .collect();
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_str(&pairs.join("; ")).unwrap(),
-        );
-        headers
     }
 
     async fn alive(login: &Login, age: u64, idle: u64) -> bool {

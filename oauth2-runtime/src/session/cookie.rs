@@ -329,7 +329,7 @@ fn request_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
@@ -341,7 +341,7 @@ mod tests {
     }
 
     /// The request a browser sends back after `set`.
-    fn request(set: &[Cookie<'static>]) -> HeaderMap {
+    pub(crate) fn request(set: &[Cookie<'static>]) -> HeaderMap {
         let pairs: Vec<String> = set
             .iter()
             .map(|c| format!("{}={}", c.name(), c.value()))

@@ -30,7 +30,7 @@
 //! assert_eq!(cookies.open::<Session>(&request).unwrap(), Some(session));
 //! ```
 
-mod cookie;
+pub(crate) mod cookie;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "redis")]
