@@ -270,6 +270,7 @@ pub use oauth2_macros::protect;
 /// | `client_secret` | its secret; never a literal; none for a public client | |
 /// | `scopes` | the scopes asked at login | `["openid", "profile", "email"]` |
 /// | `prompt` | the `prompt` parameter, e.g. `"consent"` | |
+/// | `authorize_params` | extra authorization request parameters, `[("audience", "..."), ...]`; they cannot replace the flow's own | |
 /// | `preset` | `google`, `microsoft`, `github`, `gitlab`, `auth0`, `okta` or `keycloak` ([`login::Preset`]) | |
 /// | `authorize_url`, `token_url`, `userinfo_url` | a plain OAuth 2.0 provider's endpoints (no discovery, no ID token) | |
 ///

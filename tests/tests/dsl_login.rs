@@ -45,6 +45,7 @@ providers! {
         client_secret: WEB_CLIENT.1,
         scopes: ["openid", "profile", "email"],
         prompt: "consent",
+        authorize_params: [("ui_locales", "de fr")],
     }
 }
 
@@ -127,6 +128,7 @@ async fn one_provider_logs_users_in_and_accepts_bearer_tokens() {
         .await;
     assert_eq!(start.status(), 303);
     assert!(location(&start).contains("prompt=consent"));
+    assert!(location(&start).contains("ui_locales=de+fr"));
     let callback = b.authorize(&location(&start), &base, "alice").await;
     assert!(
         callback.starts_with(&format!("{base}/login/oidc/callback")),

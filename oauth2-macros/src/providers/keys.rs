@@ -130,6 +130,7 @@ pub(crate) const KEYS: &[Key] = &[
     login("client_secret", Provider, Secret, "client_secret"),
     login("scopes", Provider, StrList, "scopes"),
     login("prompt", Provider, Str, "prompt"),
+    login("authorize_params", Provider, Expr, "params"),
     login("authorize_url", Provider, Url, "authorize_url"),
     login("token_url", Provider, Url, "token_url"),
     login("userinfo_url", Provider, Url, "userinfo_url"),

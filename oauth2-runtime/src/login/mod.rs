@@ -481,6 +481,18 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_never_shows_the_client_secret() {
+        let builder = plain();
+        assert!(!format!("{builder:?}").contains("s3cret"));
+        let provider = builder.build().unwrap();
+        let shown = format!("{provider:?}");
+        assert!(
+            !shown.contains("s3cret") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn return_to_is_a_local_path_or_an_allowed_origin() {
         let l = login("https://app.example");
         for ok in [

@@ -82,12 +82,11 @@ impl Preset {
 /// A login provider's configuration: an OpenID Provider found by discovery, or a plain
 /// OAuth 2.0 provider with explicit endpoints (user data then comes from its userinfo
 /// URL). Made by [`LoginProvider::builder`]; cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LoginProvider {
     pub(crate) inner: Arc<ProviderInner>,
 }
 
-#[derive(Debug)]
 pub(crate) struct ProviderInner {
     pub(crate) name: String,
     /// `Some` for an OpenID Provider.
@@ -104,6 +103,22 @@ pub(crate) struct ProviderInner {
     discovered: OnceCell<Endpoints>,
 }
 
+impl std::fmt::Debug for ProviderInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The client secret stays out of logs.
+        f.debug_struct("LoginProvider")
+            .field("name", &self.name)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Where the provider's endpoints are.
 #[derive(Debug, Clone)]
 pub(crate) struct Endpoints {
@@ -112,6 +127,12 @@ pub(crate) struct Endpoints {
     pub(crate) userinfo: Option<Url>,
     pub(crate) end_session: Option<Url>,
     pub(crate) client_auth: ClientAuth,
+}
+
+impl std::fmt::Debug for LoginProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
 }
 
 impl LoginProvider {
@@ -206,7 +227,7 @@ impl LoginProvider {
 }
 
 /// Builds a [`LoginProvider`]; [`build`](Self::build) checks the whole configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use = "pass the builder to `Login::builder().provider(...)`"]
 pub struct LoginProviderBuilder {
     name: String,
@@ -221,6 +242,21 @@ pub struct LoginProviderBuilder {
     authorize_url: Option<String>,
     token_url: Option<String>,
     userinfo_url: Option<String>,
+}
+
+impl std::fmt::Debug for LoginProviderBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginProviderBuilder")
+            .field("name", &self.name)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("preset", &self.preset)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LoginProviderBuilder {
@@ -265,6 +301,20 @@ impl LoginProviderBuilder {
     /// cannot replace the flow's own (`state`, `nonce`, `redirect_uri`, ...).
     pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.params.push((name.into(), value.into()));
+        self
+    }
+
+    /// Several extra authorization request parameters, e.g.
+    /// `[("audience", "https://api.example"), ("hd", "example.com")]`.
+    pub fn params<I, K, V>(mut self, params: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        for (k, v) in params {
+            self = self.param(k, v);
+        }
         self
     }
 

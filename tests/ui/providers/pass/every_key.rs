@@ -63,6 +63,7 @@ mod login {
             client_secret: env("OIDC_CLIENT_SECRET", optional),
             scopes: env("OIDC_SCOPES", default = "openid profile email offline_access"),
             prompt: "consent",
+            authorize_params: [("audience", "https://api.corp.example"), ("ui_locales", "de")],
         }
         github {
             client_id: "Iv1.0123456789",
