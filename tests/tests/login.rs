@@ -8,8 +8,8 @@ use std::sync::Arc;
 use axum::routing::get;
 use axum::{Json, Router};
 use oauth2::login::{
-    AppToken, ClientAuth, Login, LoginBuilder, LoginProvider, LoginRejected, LoginSession, Session,
-    SessionRejection,
+    AppToken, ClientAuth, Login, LoginBuilder, LoginProvider, LoginProviderBuilder, LoginRejected,
+    LoginSession, Session, SessionRejection,
 };
 use oauth2::session::{MemoryStore, PostgresStore, RedisStore, SessionStore};
 use oauth2::{Authenticator, Claims};
@@ -71,7 +71,7 @@ fn serve(listener: TcpListener, app: Router) {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 }
 
-fn provider(op: &OpenIdProvider, name: &str) -> oauth2::login::LoginProviderBuilder {
+fn provider(op: &OpenIdProvider, name: &str) -> LoginProviderBuilder {
     LoginProvider::builder(name)
         .issuer(&op.issuer)
         .client_id(WEB_CLIENT.0)
@@ -81,11 +81,16 @@ fn provider(op: &OpenIdProvider, name: &str) -> oauth2::login::LoginProviderBuil
         .param("prompt", "consent")
 }
 
-fn builder(op: &OpenIdProvider, base: &str) -> LoginBuilder {
+/// Login at `base` through `provider`, with the tests' secret.
+fn login_with(base: &str, provider: LoginProviderBuilder) -> LoginBuilder {
     Login::builder()
         .base_url(base)
         .session_secret(SECRET)
-        .provider(provider(op, "oidc"))
+        .provider(provider)
+}
+
+fn builder(op: &OpenIdProvider, base: &str) -> LoginBuilder {
+    login_with(base, provider(op, "oidc"))
 }
 
 fn query(url: &str) -> std::collections::HashMap<String, String> {
@@ -194,6 +199,8 @@ async fn store_suite(kind: Store) {
         b.get(&format!("{base}/maybe")).await.text().await.unwrap(),
         "anonymous"
     );
+    let (status, error, _) = json_error(b.get(&format!("{base}/auth/userinfo")).await).await;
+    assert_eq!((status, error.as_str()), (401, "login_required"));
 
     // Login: the authorization request.
     let start = b
@@ -576,6 +583,7 @@ async fn return_to_never_leaves_the_site_or_its_allowed_origins() {
 async fn on_login_provisions_users_or_refuses_them() {
     let (_op, base) = start(|b| {
         b.on_login(|event| async move {
+            assert_eq!(event.user.provider(), "oidc");
             let user = event.user.subject().unwrap_or_default().to_owned();
             if user == "mallory" {
                 return Err(LoginRejected::new("mallory is not welcome"));
@@ -629,18 +637,16 @@ async fn client_secret_post_and_public_clients_log_in() {
     let (listener, base) = bind().await;
     let op = OpenIdProvider::for_app(&base).await;
     // Two providers cannot share an issuer in one app, so `post` runs in its own.
-    let post = Login::builder()
-        .base_url(&base)
-        .session_secret(SECRET)
-        .provider(
-            LoginProvider::builder("post")
-                .issuer(&op.issuer)
-                .client_id(POST_CLIENT.0)
-                .client_secret(POST_CLIENT.1)
-                .client_auth(ClientAuth::SecretPost),
-        )
-        .build()
-        .unwrap();
+    let post = login_with(
+        &base,
+        LoginProvider::builder("post")
+            .issuer(&op.issuer)
+            .client_id(POST_CLIENT.0)
+            .client_secret(POST_CLIENT.1)
+            .client_auth(ClientAuth::SecretPost),
+    )
+    .build()
+    .unwrap();
     serve(listener, routes(&post));
     let b = Browser::new();
     assert_eq!(log_in(&b, &base, "post", "bob", "/me").await.status(), 303);
@@ -649,16 +655,14 @@ async fn client_secret_post_and_public_clients_log_in() {
 
     let (listener, public_base) = bind().await;
     let op = OpenIdProvider::for_app(&public_base).await;
-    let public = Login::builder()
-        .base_url(&public_base)
-        .session_secret(SECRET)
-        .provider(
-            LoginProvider::builder("public")
-                .issuer(&op.issuer)
-                .client_id(PUBLIC_CLIENT),
-        )
-        .build()
-        .unwrap();
+    let public = login_with(
+        &public_base,
+        LoginProvider::builder("public")
+            .issuer(&op.issuer)
+            .client_id(PUBLIC_CLIENT),
+    )
+    .build()
+    .unwrap();
     serve(listener, routes(&public));
     let b = Browser::new();
     assert_eq!(
@@ -780,20 +784,18 @@ async fn a_plain_oauth2_provider_logs_in_through_userinfo() {
     let op = OpenIdProvider::for_app(&base).await;
     // Explicit endpoints, no issuer: no discovery, no ID token validation (GitHub's model);
     // the user is what the userinfo URL answers.
-    let login = Login::builder()
-        .base_url(&base)
-        .session_secret(SECRET)
-        .provider(
-            LoginProvider::builder("other")
-                .client_id(WEB_CLIENT.0)
-                .client_secret(WEB_CLIENT.1)
-                .scopes(["openid", "profile", "email"])
-                .authorize_url(format!("{}/auth", op.issuer))
-                .token_url(format!("{}/token", op.issuer))
-                .userinfo_url(format!("{}/me", op.issuer)),
-        )
-        .build()
-        .unwrap();
+    let login = login_with(
+        &base,
+        LoginProvider::builder("other")
+            .client_id(WEB_CLIENT.0)
+            .client_secret(WEB_CLIENT.1)
+            .scopes(["openid", "profile", "email"])
+            .authorize_url(format!("{}/auth", op.issuer))
+            .token_url(format!("{}/token", op.issuer))
+            .userinfo_url(format!("{}/me", op.issuer)),
+    )
+    .build()
+    .unwrap();
     serve(listener, routes(&login));
     let b = Browser::new();
     assert_eq!(
