@@ -110,6 +110,16 @@ fn set_cookies(response: &reqwest::Response) -> Vec<String> {
         .collect()
 }
 
+/// GET `url` with exactly this `Cookie` header (a replayed or forged cookie).
+async fn get_with_cookie(url: &str, cookie: &str) -> reqwest::Response {
+    oauth2_tests::client()
+        .get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn json_error(response: reqwest::Response) -> (u16, String, String) {
     let status = response.status().as_u16();
     let body: Value = response.json().await.unwrap();
@@ -333,12 +343,7 @@ async fn store_suite(kind: Store) {
     assert_eq!(b.confirm_logout(&end_session).await, format!("{base}/bye"));
 
     // A copy of the cookie taken before logout: dead for server-side sessions.
-    let replay = oauth2_tests::client()
-        .get(format!("{base}/me"))
-        .header("cookie", copied)
-        .send()
-        .await
-        .unwrap();
+    let replay = get_with_cookie(&format!("{base}/me"), &copied).await;
     match kind {
         Store::Cookie => assert_eq!(
             replay.status(),
@@ -428,29 +433,13 @@ async fn every_bad_callback_is_a_400_with_a_json_error() {
     let i = forged.len() - 5;
     forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
     let forged = format!("{name}={}", String::from_utf8(forged).unwrap());
-    let plain = oauth2_tests::client();
-    let (s, e, d) = json_error(
-        plain
-            .get(&callback_url)
-            .header("cookie", forged)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, e, d) = json_error(get_with_cookie(&callback_url, &forged).await).await;
     assert_eq!((s, e.as_str()), (400, "invalid_state"), "{d}");
     assert!(d.contains("refused"), "{d}");
 
     // A callback without `code`, with the right transaction.
-    let (s, e, d) = json_error(
-        plain
-            .get(callback(&format!("?state={state}")))
-            .header("cookie", &tx)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, e, d) =
+        json_error(get_with_cookie(&callback(&format!("?state={state}")), &tx).await).await;
     assert_eq!((s, e.as_str()), (400, "invalid_request"), "{d}");
     assert!(d.contains("no `code`"), "{d}");
 
@@ -458,36 +447,15 @@ async fn every_bad_callback_is_a_400_with_a_json_error() {
     let q = query(&callback_url);
     assert_eq!(q.get("iss"), Some(&op.issuer), "oidc-provider sends iss");
     let mixed_up = callback_url.replace("iss=", "iss=https%3A%2F%2Fevil.example&x=");
-    let (s, e, d) = json_error(
-        plain
-            .get(&mixed_up)
-            .header("cookie", &tx)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, e, d) = json_error(get_with_cookie(&mixed_up, &tx).await).await;
     assert_eq!((s, e.as_str()), (400, "invalid_state"), "{d}");
     assert!(d.contains("iss"), "{d}");
 
     // The real callback works once; replayed with the transaction cookie put back, the
     // provider refuses the used code.
-    let ok = plain
-        .get(&callback_url)
-        .header("cookie", &tx)
-        .send()
-        .await
-        .unwrap();
+    let ok = get_with_cookie(&callback_url, &tx).await;
     assert_eq!(ok.status(), 303);
-    let (s, e, d) = json_error(
-        plain
-            .get(&callback_url)
-            .header("cookie", &tx)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, e, d) = json_error(get_with_cookie(&callback_url, &tx).await).await;
     assert_eq!((s, e.as_str()), (400, "token_exchange_failed"), "{d}");
     assert!(d.contains("invalid_grant"), "{d}");
 
@@ -498,25 +466,13 @@ async fn every_bad_callback_is_a_400_with_a_json_error() {
         .unwrap();
     let session = session.split(';').next().unwrap();
     assert_eq!(
-        plain
-            .get(format!("{base}/me"))
-            .header("cookie", session)
-            .send()
+        get_with_cookie(&format!("{base}/me"), session)
             .await
-            .unwrap()
             .status(),
         200
     );
     let tampered = format!("{}x", session);
-    let (s, e, _) = json_error(
-        plain
-            .get(format!("{base}/me"))
-            .header("cookie", tampered)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, e, _) = json_error(get_with_cookie(&format!("{base}/me"), &tampered).await).await;
     assert_eq!((s, e.as_str()), (401, "login_required"));
 }
 
@@ -707,29 +663,22 @@ async fn two_instances_share_sessions_in_one_redis() {
         303
     );
     let cookie = browser.cookies(&a);
-    let plain = oauth2_tests::client();
-    let on = |base: &str| {
-        plain
-            .get(format!("{base}/me"))
-            .header("cookie", &cookie)
-            .send()
-    };
-    assert_eq!(on(&a).await.unwrap().status(), 200);
-    let from_b: Value = on(&b_url).await.unwrap().json().await.unwrap();
+    let me_on = |base: &str| format!("{base}/me");
+    assert_eq!(get_with_cookie(&me_on(&a), &cookie).await.status(), 200);
+    let from_b: Value = get_with_cookie(&me_on(&b_url), &cookie)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(
         from_b["sub"], "dave",
         "instance B reads the session A created"
     );
 
     // Logging out on B ends it for A too.
-    let out = plain
-        .get(format!("{b_url}/auth/logout"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let out = get_with_cookie(&format!("{b_url}/auth/logout"), &cookie).await;
     assert_eq!(out.status(), 303);
-    assert_eq!(on(&a).await.unwrap().status(), 401);
+    assert_eq!(get_with_cookie(&me_on(&a), &cookie).await.status(), 401);
 }
 
 #[tokio::test]
