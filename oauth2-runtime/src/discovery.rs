@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::check_url;
+use crate::util::url::check_url;
 
 /// The part of the OpenID Provider metadata this crate uses.
 #[derive(Debug, Clone, Deserialize)]

@@ -75,6 +75,12 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(not(any(feature = "aws-lc-rs", feature = "rust-crypto")))]
+compile_error!(
+    "oauth2-runtime needs a crypto backend for JWT signatures: enable the `aws-lc-rs` feature \
+     (the default) or `rust-crypto`"
+);
+
 /// The README's Rust examples, compiled as doc tests so they stay true (they use the
 /// login feature, on in `cargo test --workspace`).
 #[cfg(all(doctest, feature = "login"))]
@@ -90,12 +96,14 @@ pub mod discovery;
 pub mod error;
 pub mod extract;
 pub mod guard;
+mod http;
 pub mod jwks;
 pub mod layer;
 #[cfg(feature = "login")]
 pub mod login;
 #[cfg(feature = "session")]
 pub mod session;
+mod util;
 pub mod validation;
 #[cfg(feature = "ws")]
 mod ws;

@@ -10,8 +10,8 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
-use crate::authenticator::WEBSOCKET_TOKEN_PROTOCOL;
 use crate::error::AuthError;
+use crate::http::WEBSOCKET_TOKEN_PROTOCOL;
 
 /// Close reasons are limited to 123 bytes (RFC 6455 §5.5).
 const MAX_REASON: usize = 123;

@@ -121,6 +121,7 @@ pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
         .collect();
 
     let mut fields = Vec::new();
+    let mut field_names = Vec::new();
     let mut params = Vec::new();
     let mut inits = Vec::new();
     let mut loads = Vec::new();
@@ -128,8 +129,9 @@ pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
     if any_bearer {
         let app_stmts = of(&config.settings, Target::Bearer).map(|c| apply(krate, c, None));
         fields.push(quote!(authenticator: #krate::Authenticator));
+        field_names.push(quote!(authenticator));
         params.push(quote!(bearer: #krate::AuthenticatorBuilder));
-        inits.push(quote!(authenticator: bearer.build()?));
+        inits.push(quote!(let authenticator = bearer.build()?;));
         loads.push(quote!(Self::builder()?));
         methods.push(quote! {
             /// The bearer-token configuration of every provider with an `audience` and
@@ -164,8 +166,16 @@ pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
     if any_login {
         let app_stmts = of(&config.settings, Target::Login).map(|c| apply(krate, c, None));
         fields.push(quote!(login: #krate::login::Login));
+        field_names.push(quote!(login));
         params.push(quote!(login: #krate::login::LoginBuilder));
-        inits.push(quote!(login: login.build()?));
+        // With bearer providers too, login shares their key registry: a provider used
+        // for both then has one discovery document and one key cache.
+        let login_builder = if any_bearer {
+            quote!(login.registry(::core::clone::Clone::clone(authenticator.registry())))
+        } else {
+            quote!(login)
+        };
+        inits.push(quote!(let login = #login_builder.build()?;));
         loads.push(quote!(Self::login_builder()?));
         methods.push(quote! {
             /// The browser-login configuration of every provider with a `client_id`
@@ -237,7 +247,8 @@ pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
             /// Builds the runtime state from the configuration builders and starts
             /// loading keys in the background. Call it inside a Tokio runtime.
             pub fn build(#(#params),*) -> ::core::result::Result<Self, #krate::ConfigError> {
-                ::core::result::Result::Ok(Self { #(#inits,)* })
+                #(#inits)*
+                ::core::result::Result::Ok(Self { #(#field_names),* })
             }
 
             /// Reads the configuration and starts loading every provider's keys in the

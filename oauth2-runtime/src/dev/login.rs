@@ -41,9 +41,7 @@ pub(crate) struct Logins {
 }
 
 fn random() -> String {
-    let mut bytes = [0u8; 24];
-    aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
-    URL_SAFE_NO_PAD.encode(bytes)
+    crate::util::random_token().expect("system randomness")
 }
 
 fn error(description: &str) -> Response {

@@ -34,7 +34,7 @@ mod server;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -126,9 +126,7 @@ fn generate_keys(generation: u64) -> Vec<Arc<SigningKey>> {
 }
 
 fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    i64::try_from(crate::util::now()).unwrap_or(i64::MAX)
 }
 
 /// A running development identity provider. Stops when dropped.

@@ -52,6 +52,19 @@ impl AuthLayer {
     }
 }
 
+impl Authenticator {
+    /// A tower layer that requires a valid token on every non-public path.
+    pub fn layer(&self) -> AuthLayer {
+        AuthLayer::new(self.clone())
+    }
+
+    /// A layer that makes this authenticator available to extractors and `#[protect]`
+    /// handlers without requiring a token anywhere: each route decides for itself.
+    pub fn extension(&self) -> axum::Extension<Authenticator> {
+        axum::Extension(self.clone())
+    }
+}
+
 impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
 

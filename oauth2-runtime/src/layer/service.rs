@@ -9,9 +9,9 @@ use tower::{Service, ServiceExt};
 
 use super::ResponseFuture;
 use crate::Authenticator;
-use crate::authenticator::{is_cors_preflight, is_websocket_upgrade};
 use crate::error::AuthError;
-use crate::validation::Cached;
+use crate::http::{is_cors_preflight, is_websocket_upgrade};
+use crate::validation::{NotYet, UnknownKey};
 
 /// Requires a valid token on non-public paths; see [`AuthLayer`](super::AuthLayer).
 #[derive(Clone, Debug)]
@@ -32,8 +32,7 @@ enum Outcome {
     /// The token's `kid` is unknown: refetch keys, then validate again.
     Refetch {
         token: String,
-        provider: usize,
-        generation: u64,
+        unknown: UnknownKey,
     },
 }
 
@@ -60,16 +59,12 @@ where
 
         let outcome = match self.auth.token(&parts) {
             Err(e) => Outcome::Invalid(e),
-            Ok(token) => match self.auth.validator().validate_cached(&token) {
+            Ok(token) => match self.auth.validator().validate_with_held_keys(&token) {
                 Ok(auth) => Outcome::Valid(auth),
-                Err(Cached::Invalid(e)) => Outcome::Invalid(self.auth.reject(e.into())),
-                Err(Cached::UnknownKey {
-                    provider,
-                    generation,
-                }) => Outcome::Refetch {
+                Err(NotYet::Invalid(e)) => Outcome::Invalid(self.auth.reject(e.into())),
+                Err(NotYet::UnknownKey(unknown)) => Outcome::Refetch {
                     token: token.into_owned(),
-                    provider,
-                    generation,
+                    unknown,
                 },
             },
         };
@@ -79,21 +74,13 @@ where
                 ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
             }
             Outcome::Invalid(e) => reject(parts, e),
-            Outcome::Refetch {
-                token,
-                provider,
-                generation,
-            } => {
+            Outcome::Refetch { token, unknown } => {
                 // The clone is ready to be called: `poll_ready` was called on `self.inner`.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
                 let auth = self.auth.clone();
                 ResponseFuture::boxed(async move {
-                    match auth
-                        .validator()
-                        .refetch_and_validate(&token, provider, generation)
-                        .await
-                    {
+                    match auth.validator().refetch_and_validate(&token, unknown).await {
                         Ok(valid) => {
                             parts.extensions.insert(valid);
                             inner.oneshot(Request::from_parts(parts, body)).await

@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::tokens::now;
 use crate::config::{ConfigError, Provider, ProviderBuilder};
+use crate::util::now;
 
 /// Claims of the provider's ID token that do not belong in the app's token.
 const NOT_COPIED: &[&str] = &[
@@ -142,6 +142,7 @@ impl AppToken {
 
     /// Signs `claims` as they are (HS256, `typ: JWT`).
     pub fn encode<T: Serialize>(&self, claims: &T) -> Result<String, jsonwebtoken::errors::Error> {
+        crate::util::crypto_backend();
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
     }
 
@@ -155,6 +156,7 @@ impl AppToken {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        crate::util::crypto_backend();
         jsonwebtoken::decode::<T>(token, &self.decoding, &validation).map(|d| d.claims)
     }
 }

@@ -68,9 +68,11 @@ use serde_json::Value;
 use url::Url;
 
 use crate::claims::Authenticated;
-use crate::config::{ConfigError, Provider, check_url, is_loopback};
+use crate::config::{ConfigError, Provider, check_duration};
+use crate::jwks::{KeyRegistry, default_http_client};
 use crate::session::{BoxFuture, SessionCookie, SessionStore};
-use crate::validation::{DEFAULT_MAX_TOKEN_SIZE, Validator, default_http_client};
+use crate::util::url::{check_url, is_loopback};
+use crate::validation::{DEFAULT_MAX_TOKEN_SIZE, Validator};
 
 pub use self::app_token::AppToken;
 pub use self::error::{LoginError, LoginRejected};
@@ -116,6 +118,8 @@ pub(crate) struct LoginInner {
     pub(crate) providers: Vec<LoginProvider>,
     /// Validates the ID tokens of the OpenID Providers (audience = their client id).
     pub(crate) validator: Option<Validator>,
+    /// The issuers' key caches and discovery documents, shared with bearer validation.
+    pub(crate) registry: KeyRegistry,
     /// The base URL without a trailing slash.
     pub(crate) base: String,
     pub(crate) prefix: String,
@@ -171,7 +175,14 @@ impl Login {
             on_login: None,
             app_token: None,
             http: None,
+            registry: None,
         }
+    }
+
+    /// The registry of the login providers' issuers (their key caches and discovery
+    /// documents).
+    pub fn registry(&self) -> &KeyRegistry {
+        &self.inner.registry
     }
 
     /// The login providers.
@@ -234,6 +245,7 @@ pub struct LoginBuilder {
     on_login: Option<OnLogin>,
     app_token: Option<AppToken>,
     http: Option<reqwest::Client>,
+    registry: Option<KeyRegistry>,
 }
 
 impl std::fmt::Debug for LoginBuilder {
@@ -346,6 +358,16 @@ impl LoginBuilder {
         self
     }
 
+    /// Shares the issuers' key caches and discovery documents with everything else
+    /// registered in `registry`: give it the bearer side's
+    /// ([`Authenticator::registry`](crate::Authenticator::registry)) so that a provider
+    /// used for both makes one discovery and one JWKS request, not two. Without it the
+    /// login has a registry of its own.
+    pub fn registry(mut self, registry: KeyRegistry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
     /// Checks the configuration and starts loading the providers' keys (so it must
     /// run inside a Tokio runtime).
     pub fn build(self) -> Result<Login, ConfigError> {
@@ -374,12 +396,8 @@ impl LoginBuilder {
             cookie = cookie.secret(s);
         }
         let cookie = cookie.build()?;
-        if self.ttl.is_zero() || self.idle.is_zero() {
-            return Err(setting(
-                "session_ttl",
-                "and idle_timeout must be longer than zero".into(),
-            ));
-        }
+        check_duration(self.ttl, true).map_err(|p| setting("session_ttl", p))?;
+        check_duration(self.idle, true).map_err(|p| setting("idle_timeout", p))?;
         let mut origins = Vec::new();
         for o in self.origins {
             let url = check_url(&o).map_err(|p| setting("allowed_origins", p))?;
@@ -420,19 +438,23 @@ impl LoginBuilder {
                 )
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let registry = self
+            .registry
+            .unwrap_or_else(|| KeyRegistry::with_http_client(http.clone()));
         let validator = if oidc.is_empty() {
             None
         } else {
-            Some(Validator::with_options(
+            Some(Validator::with_registry(
                 oidc,
                 2 * DEFAULT_MAX_TOKEN_SIZE,
-                Some(http.clone()),
+                &registry,
             )?)
         };
         Ok(Login {
             inner: Arc::new(LoginInner {
                 providers,
                 validator,
+                registry,
                 base,
                 prefix,
                 cookie,

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::config::{ConfigError, check_url};
-use crate::discovery::{DiscoveryError, discover};
+use crate::config::ConfigError;
+use crate::discovery::{DiscoveryError, ProviderMetadata};
+use crate::jwks::KeyRegistry;
+use crate::util::url::check_url;
 
 /// Scopes asked for when none are configured.
 pub const DEFAULT_SCOPES: &str = "openid profile email";
@@ -165,11 +167,12 @@ impl LoginProvider {
         self.inner.issuer.as_deref()
     }
 
-    /// The endpoints: explicit ones, or discovered on first use (a failed discovery is
+    /// The endpoints: explicit ones, or from the issuer's discovery document, which the
+    /// registry fetches once for login and key loading alike (a failed discovery is
     /// tried again on the next login).
     pub(crate) async fn endpoints(
         &self,
-        client: &reqwest::Client,
+        registry: &KeyRegistry,
     ) -> Result<&Endpoints, DiscoveryError> {
         if let Some(e) = &self.inner.explicit {
             return Ok(e);
@@ -178,7 +181,14 @@ impl LoginProvider {
         self.inner
             .discovered
             .get_or_try_init(|| async {
-                let meta = discover(client, issuer).await?;
+                let cache = registry
+                    .get(issuer)
+                    .ok_or_else(|| DiscoveryError::Invalid {
+                        url: issuer.to_owned(),
+                        reason: "the issuer is not registered for login".into(),
+                    })?;
+                let meta = cache.metadata().await?;
+                let meta = ProviderMetadata::clone(&meta);
                 let missing = |name: &str| DiscoveryError::Invalid {
                     url: issuer.to_owned(),
                     reason: format!("the metadata has no {name}"),

@@ -12,11 +12,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::session::{Loaded, Record};
-use super::tokens::{check_id_token, now, printable, token_request, userinfo};
+use super::tokens::{check_id_token, printable, token_request, userinfo};
 use super::transaction::{AuthorizationRequest, Transaction};
 use super::{AppToken, Login, LoginError, LoginEvent, TRANSACTION_TTL};
 use crate::claims::Authenticated;
 use crate::session::SessionCookie;
+use crate::util::now;
 
 impl Login {
     /// The login routes under the prefix (default `/auth`): `/{provider}/login`,
@@ -102,12 +103,8 @@ const MAX_WAITING_LOGINS: usize = 4;
 
 /// The names of the transaction cookies a request carries.
 fn waiting_transactions(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.split_once('=').map(|(n, _)| n.trim()))
+    crate::http::cookies(headers)
+        .map(|(name, _)| name)
         .filter(|n| n.starts_with("oauth2_tx_"))
         .map(str::to_owned)
         .collect()
@@ -121,7 +118,7 @@ async fn login(
 ) -> Result<Response, LoginError> {
     let p = login.find(&provider)?;
     let endpoints = p
-        .endpoints(&login.inner.http)
+        .endpoints(&login.inner.registry)
         .await
         .map_err(|e| LoginError::unavailable(e.to_string()))?;
     let return_to = query
@@ -260,7 +257,7 @@ async fn finish(
         .ok_or_else(|| LoginError::request("the callback has no `code` parameter"))?;
     let http = &login.inner.http;
     let endpoints = p
-        .endpoints(http)
+        .endpoints(&login.inner.registry)
         .await
         .map_err(|e| LoginError::unavailable(e.to_string()))?;
     let redirect_uri = login.redirect_uri(provider);
@@ -415,7 +412,7 @@ async fn logout(
     let Some(p) = login.provider(&session.record.provider) else {
         return Ok(see_other(&target, cookies));
     };
-    let end_session = match p.endpoints(&login.inner.http).await {
+    let end_session = match p.endpoints(&login.inner.registry).await {
         Ok(e) => e.end_session.clone(),
         Err(e) => {
             tracing::warn!("logout without the provider's end-session endpoint: {e}");

@@ -17,10 +17,11 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use tower::{Layer, Service};
 
-use super::tokens::{Tokens, now, token_request};
+use super::tokens::{Tokens, token_request};
 use super::{Login, LoginError};
 use crate::claims::{Authenticated, ClaimError, FromClaims};
 use crate::session::{BoxFuture, StoreError};
+use crate::util::now;
 
 /// Refresh the access token when it has less than this left.
 const REFRESH_MARGIN: u64 = 60;
@@ -57,9 +58,7 @@ fn store_key(id: &str) -> String {
 }
 
 fn random_id() -> Result<String, LoginError> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| LoginError::server(e.to_string()))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    crate::util::random_token().map_err(|e| LoginError::server(e.to_string()))
 }
 
 fn store_error(e: StoreError) -> LoginError {
@@ -239,7 +238,7 @@ impl Login {
             None => Err(LoginError::server(
                 "the session's provider is no longer configured",
             )),
-            Some(p) => match p.endpoints(&self.inner.http).await {
+            Some(p) => match p.endpoints(&self.inner.registry).await {
                 Err(e) => Err(LoginError::unavailable(e.to_string())),
                 Ok(endpoints) => {
                     let token = loaded

@@ -1,7 +1,7 @@
 //! The token endpoint (code exchange, refresh), the ID token checks that signature
 //! validation leaves to the relying party, and userinfo.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use super::error::LoginError;
 use super::provider::{ClientAuth, Endpoints, LoginProvider};
+use crate::util::now;
 
 /// How long token endpoint and userinfo requests may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -43,12 +44,6 @@ impl std::fmt::Debug for Tokens {
             .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
-}
-
-pub(crate) fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[derive(Deserialize)]
@@ -148,10 +143,7 @@ pub(crate) async fn token_request(
 
 /// At most 200 printable ASCII characters of a provider's message.
 pub(crate) fn printable(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii() && !c.is_ascii_control())
-        .take(200)
-        .collect()
+    crate::util::printable(s, 200)
 }
 
 /// The ID token checks after signature, `iss`, `aud`, `exp` (OpenID Connect Core

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::util::random_token;
+
 /// The state of one login between the redirect and the callback. It is kept in an
 /// encrypted cookie named after its `state`, so parallel logins in several tabs do
 /// not overwrite each other, and nothing is kept in process memory.
@@ -32,13 +34,6 @@ impl std::fmt::Debug for Transaction {
             .field("return_to", &self.return_to)
             .finish_non_exhaustive()
     }
-}
-
-/// 32 random bytes from the operating system, base64url without padding.
-fn random_token() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 impl Transaction {

@@ -3,14 +3,15 @@
 //! an expiry inside the sealed data, and split across several cookies when it is larger
 //! than one cookie may be.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ::cookie::{Cookie, CookieJar, Key, SameSite};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
+use crate::util::now;
 
 /// The most bytes of sealed value per cookie: browsers keep 4096 bytes per cookie,
 /// name and attributes included.
@@ -143,12 +144,6 @@ impl SessionCookieBuilder {
 struct Envelope<T> {
     exp: u64,
     data: T,
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 impl SessionCookie {
@@ -318,20 +313,15 @@ impl SessionCookie {
 
 /// Every `name=value` of the request's `Cookie` headers.
 fn request_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .map(|c| (c.name().to_owned(), c.value().to_owned()))
+    crate::http::cookies(headers)
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
         .collect()
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use axum::http::HeaderValue;
+    use axum::http::{HeaderValue, header};
 
     const SECRET: &[u8] = b"an example secret of at least 32 bytes, current";
     const OLD: &[u8] = b"an example secret of at least 32 bytes, previous";

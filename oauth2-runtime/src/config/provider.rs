@@ -1,39 +1,14 @@
-//! Provider configuration: issuer, audience, where keys come from, algorithms, leeway.
-//!
-//! Everything is checked when [`ProviderBuilder::build`] runs, so a mistake fails at
-//! startup with an error that names the provider and the field, never at the first request.
-//!
-//! ```
-//! use std::time::Duration;
-//! use oauth2::{Algorithm, Provider};
-//!
-//! let corp = Provider::builder("corp")
-//!     .issuer("https://login.corp.example")
-//!     .audience(["api://corp", "corp-cli"])
-//!     .jwks_url("https://login.corp.example/keys")
-//!     .algorithms([Algorithm::RS256, Algorithm::ES256])
-//!     .leeway(Duration::from_secs(30))
-//!     .build()
-//!     .unwrap();
-//! assert_eq!(corp.name(), "corp");
-//!
-//! let err = Provider::builder("corp")
-//!     .issuer("https://login.corp.example")
-//!     .audience(Vec::<String>::new())
-//!     .build()
-//!     .unwrap_err();
-//! assert_eq!(err.to_string(), r#"provider "corp": audience is empty"#);
-//! ```
+//! [`Provider`] and its builder: one identity provider's bearer-token configuration.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey};
-use url::Url;
 
-use crate::jwks::KeySet;
+use super::{Audience, ConfigError, check_duration};
+use crate::jwks::{KeySet, KeySource, RefreshPolicy};
+use crate::util::url::check_url;
 
 /// Algorithms accepted when none are configured: every asymmetric JWS algorithm
 /// that `jsonwebtoken` supports. Never `none`, never HMAC.
@@ -53,205 +28,6 @@ const HMAC_ALGORITHMS: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Alg
 
 /// Default clock skew tolerated on `exp`, `nbf` and `iat`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
-
-/// An invalid configuration, reported when the configuration is built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// One field of one provider is wrong.
-    #[error("provider \"{provider}\": {field} {problem}")]
-    Field {
-        /// The provider's name.
-        provider: String,
-        /// The configuration key, e.g. `audience`.
-        field: &'static str,
-        /// What is wrong with it, e.g. `is empty`.
-        problem: String,
-    },
-    /// An app-wide setting (not a provider's) is wrong.
-    #[error("{field} {problem}")]
-    Setting {
-        /// The setting, e.g. `session_secret`.
-        field: &'static str,
-        /// What is wrong with it.
-        problem: String,
-    },
-    /// A setting read from the environment is absent or invalid.
-    #[error("environment variable {variable} ({}) {problem}", setting_name(.provider.as_deref(), .field))]
-    Env {
-        /// The variable's name.
-        variable: String,
-        /// The provider it configures, if it configures one.
-        provider: Option<String>,
-        /// The configuration key it gives, e.g. `issuer`.
-        field: &'static str,
-        /// What is wrong, e.g. `is not set`.
-        problem: String,
-    },
-    /// Two providers have the same name.
-    #[error("provider \"{0}\" is declared twice")]
-    DuplicateProvider(String),
-    /// Two providers have the same issuer, so a token's `iss` cannot pick one.
-    #[error("providers \"{first}\" and \"{second}\" have the same issuer {issuer}")]
-    DuplicateIssuer {
-        /// The provider declared first.
-        first: String,
-        /// The provider declared second.
-        second: String,
-        /// The shared issuer.
-        issuer: String,
-    },
-    /// An authenticator needs at least one provider.
-    #[error("no provider is configured")]
-    NoProvider,
-    /// Key loading runs in the background on the Tokio runtime.
-    #[error(
-        "the authenticator must be built inside a Tokio runtime (it loads keys in the background)"
-    )]
-    NoRuntime,
-}
-
-impl ConfigError {
-    /// The provider this error is about, if it is about one.
-    pub fn provider(&self) -> Option<&str> {
-        match self {
-            Self::Field { provider, .. } => Some(provider),
-            Self::DuplicateProvider(p) => Some(p),
-            Self::DuplicateIssuer { second, .. } => Some(second),
-            Self::Env { provider, .. } => provider.as_deref(),
-            Self::NoProvider | Self::NoRuntime | Self::Setting { .. } => None,
-        }
-    }
-
-    /// The configuration key this error is about, if it is about one.
-    pub fn field(&self) -> Option<&'static str> {
-        match self {
-            Self::Field { field, .. } | Self::Env { field, .. } | Self::Setting { field, .. } => {
-                Some(field)
-            }
-            Self::DuplicateIssuer { .. } => Some("issuer"),
-            _ => None,
-        }
-    }
-}
-
-fn setting_name(provider: Option<&str>, field: &str) -> String {
-    match provider {
-        Some(provider) => format!("`{field}` of provider \"{provider}\""),
-        None => format!("`{field}`"),
-    }
-}
-
-/// The accepted audiences of a provider: one or many values.
-///
-/// Built from a string, an array or a vector of strings, so `.audience("api")` and
-/// `.audience(["api", "cli"])` both work.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Audience(Vec<String>);
-
-impl Audience {
-    /// The accepted values.
-    pub fn values(&self) -> &[String] {
-        &self.0
-    }
-
-    /// Whether `value` is one of them.
-    pub fn contains(&self, value: &str) -> bool {
-        self.0.iter().any(|v| v == value)
-    }
-}
-
-/// Reads the `aud` claim: one string or an array of strings.
-impl<'de> serde::Deserialize<'de> for Audience {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(serde::Deserialize)]
-        #[serde(untagged)]
-        enum OneOrMany {
-            One(String),
-            Many(Vec<String>),
-        }
-        Ok(match OneOrMany::deserialize(deserializer)? {
-            OneOrMany::One(one) => Self(vec![one]),
-            OneOrMany::Many(many) => Self(many),
-        })
-    }
-}
-
-impl From<&str> for Audience {
-    fn from(value: &str) -> Self {
-        Self(vec![value.to_owned()])
-    }
-}
-
-impl From<String> for Audience {
-    fn from(value: String) -> Self {
-        Self(vec![value])
-    }
-}
-
-impl<S: Into<String>, const N: usize> From<[S; N]> for Audience {
-    fn from(values: [S; N]) -> Self {
-        Self(values.into_iter().map(Into::into).collect())
-    }
-}
-
-impl<S: Into<String>> From<Vec<S>> for Audience {
-    fn from(values: Vec<S>) -> Self {
-        Self(values.into_iter().map(Into::into).collect())
-    }
-}
-
-impl<S: Into<String> + Clone> From<&[S]> for Audience {
-    fn from(values: &[S]) -> Self {
-        Self(values.iter().cloned().map(Into::into).collect())
-    }
-}
-
-/// Where a provider's verification keys come from.
-#[derive(Debug, Clone)]
-pub(crate) enum KeySource {
-    /// `{issuer}/.well-known/openid-configuration` → `jwks_uri`.
-    Discovery(Url),
-    /// A JWKS URL fetched directly.
-    Url(Url),
-    /// A JWK set given inline; never refreshed.
-    Static(Arc<KeySet>),
-    /// A JWKS file, read at startup and again at each refresh.
-    File(PathBuf),
-    /// A shared HMAC secret (the only key; HS* algorithms only).
-    Secret(Arc<DecodingKey>),
-}
-
-/// Timing of the background key cache.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RefreshPolicy {
-    /// Refresh period when the JWKS response has no `Cache-Control: max-age`.
-    pub(crate) interval: Duration,
-    /// Bounds applied to a `max-age` from the JWKS response.
-    pub(crate) min_interval: Duration,
-    pub(crate) max_interval: Duration,
-    /// Minimum time between two refetches triggered by an unknown `kid`.
-    pub(crate) unknown_kid_cooldown: Duration,
-    /// Timeout of one discovery or JWKS request.
-    pub(crate) fetch_timeout: Duration,
-    /// First and largest delay between retries after a failed fetch.
-    pub(crate) backoff_initial: Duration,
-    pub(crate) backoff_max: Duration,
-}
-
-impl Default for RefreshPolicy {
-    fn default() -> Self {
-        Self {
-            interval: Duration::from_secs(3600),
-            min_interval: Duration::from_secs(300),
-            max_interval: Duration::from_secs(24 * 3600),
-            unknown_kid_cooldown: Duration::from_secs(30),
-            fetch_timeout: Duration::from_secs(5),
-            backoff_initial: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(60),
-        }
-    }
-}
 
 /// The validated configuration of one identity provider.
 ///
@@ -480,10 +256,10 @@ impl ProviderBuilder {
                 ));
             }
             (Some(aud), false) => {
-                if aud.0.is_empty() {
+                if aud.values().is_empty() {
                     return Err(err("audience", "is empty".into()));
                 }
-                if aud.0.iter().any(String::is_empty) {
+                if aud.values().iter().any(String::is_empty) {
                     return Err(err("audience", "contains an empty value".into()));
                 }
                 Some(aud)
@@ -526,9 +302,9 @@ impl ProviderBuilder {
             }
             let keys = match self.keys {
                 KeyChoice::Discovery => {
-                    let url = crate::discovery::metadata_url(&issuer)
+                    crate::discovery::metadata_url(&issuer)
                         .map_err(|e| err("issuer", e.to_string()))?;
-                    KeySource::Discovery(url)
+                    KeySource::Discovery
                 }
                 KeyChoice::Url(url) => KeySource::Url(check_url(&url).map_err(|p| err("jwks", p))?),
                 KeyChoice::Json(json) => {
@@ -555,11 +331,15 @@ impl ProviderBuilder {
         }
 
         let r = self.refresh;
-        if r.interval.is_zero() || r.fetch_timeout.is_zero() || r.backoff_initial.is_zero() {
-            return Err(err(
-                "refresh",
-                "intervals, timeouts and backoff must be greater than zero".into(),
-            ));
+        for (field, value, nonzero) in [
+            ("leeway", self.leeway, false),
+            ("refresh_interval", r.interval, true),
+            ("unknown_kid_cooldown", r.unknown_kid_cooldown, false),
+            ("fetch_timeout", r.fetch_timeout, true),
+            ("retry_backoff", r.backoff_initial, true),
+            ("retry_backoff", r.backoff_max, true),
+        ] {
+            check_duration(value, nonzero).map_err(|p| err(field, p))?;
         }
         if r.backoff_max < r.backoff_initial {
             return Err(err(
@@ -592,34 +372,6 @@ pub(crate) fn normalize_typ(typ: &str) -> String {
         None => lower,
     }
 }
-
-/// Parses a URL that must be `https://`, or `http://` on a loopback host.
-pub(crate) fn check_url(value: &str) -> Result<Url, String> {
-    let url = Url::parse(value).map_err(|e| format!("`{value}` is not a URL: {e}"))?;
-    if url.fragment().is_some() {
-        return Err(format!("`{value}` must not have a fragment"));
-    }
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if is_loopback(&url) => Ok(url),
-        "http" => Err(format!(
-            "`{value}` must use https:// (http:// is allowed only on loopback hosts)"
-        )),
-        other => Err(format!(
-            "`{value}` has scheme `{other}`; https:// is required"
-        )),
-    }
-}
-
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -640,14 +392,21 @@ mod tests {
         let p = base().build().unwrap();
         assert_eq!(p.algorithms(), DEFAULT_ALGORITHMS);
         assert_eq!(p.leeway(), Duration::from_secs(60));
-        assert!(matches!(&p.keys, KeySource::Discovery(u)
-            if u.as_str() == "https://login.corp.example/.well-known/openid-configuration"));
-        let p = base()
-            .issuer("https://idp.example/realms/x/")
-            .build()
-            .unwrap();
-        assert!(matches!(&p.keys, KeySource::Discovery(u)
-            if u.as_str() == "https://idp.example/realms/x/.well-known/openid-configuration"));
+        assert!(matches!(&p.keys, KeySource::Discovery));
+    }
+
+    #[test]
+    fn absurd_durations_are_refused_naming_the_setting() {
+        let (msg, field) = field_error(base().refresh_interval(Duration::MAX));
+        assert_eq!(field, "refresh_interval");
+        assert!(msg.contains("more than a year"), "{msg}");
+        let (_, field) = field_error(base().retry_backoff(Duration::from_secs(1), Duration::MAX));
+        assert_eq!(field, "retry_backoff");
+        let (_, field) = field_error(base().leeway(Duration::from_secs(u64::MAX)));
+        assert_eq!(field, "leeway");
+        let (msg, field) = field_error(base().fetch_timeout(Duration::ZERO));
+        assert_eq!(field, "fetch_timeout");
+        assert!(msg.ends_with("must be longer than zero"), "{msg}");
     }
 
     #[test]

@@ -1,0 +1,12 @@
+//! The HTTP side shared by every adapter (the tower layer, the axum extractors, and a
+//! gRPC adapter next): where a request's token is, what kind of request it is, and the
+//! `Cookie` header. Private to the crate; it knows requests, not validation.
+
+mod classify;
+mod cookies;
+mod token;
+
+pub(crate) use classify::{is_cors_preflight, is_websocket_upgrade};
+pub(crate) use cookies::{cookie, cookies};
+pub use token::WEBSOCKET_TOKEN_PROTOCOL;
+pub(crate) use token::find_token;

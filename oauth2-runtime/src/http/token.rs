@@ -1,0 +1,173 @@
+//! Where a request's token is: the `Authorization: Bearer` header; an optional cookie;
+//! for WebSocket upgrades only, the `access_token` query parameter or the
+//! `Sec-WebSocket-Protocol` pair `access_token, <token>`.
+
+use std::borrow::Cow;
+
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+
+use super::{cookie, is_websocket_upgrade};
+use crate::error::AuthError;
+
+/// The subprotocol that precedes the token in `Sec-WebSocket-Protocol`.
+pub const WEBSOCKET_TOKEN_PROTOCOL: &str = "access_token";
+
+/// The token of a request, from the first source that has one.
+pub(crate) fn find_token<'a>(
+    parts: &'a Parts,
+    cookie_name: Option<&str>,
+) -> Result<Cow<'a, str>, AuthError> {
+    let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
+    if let Some(value) = values.next() {
+        if values.next().is_some() {
+            return Err(AuthError::invalid_request("several Authorization headers"));
+        }
+        let value = value
+            .to_str()
+            .map_err(|_| AuthError::invalid_request("Authorization header is not visible ASCII"))?;
+        return bearer(value).map(Cow::Borrowed);
+    }
+    if let Some(token) = cookie_name.and_then(|name| cookie(&parts.headers, name)) {
+        let token = strip_bearer(token);
+        if !token.is_empty() {
+            return Ok(Cow::Borrowed(token));
+        }
+    }
+    if is_websocket_upgrade(parts) {
+        if let Some(token) = parts.uri.query().and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "access_token")
+                .map(|(_, v)| v.into_owned())
+        }) {
+            return Ok(Cow::Owned(token));
+        }
+        if let Some(token) = protocol_token(&parts.headers) {
+            return Ok(Cow::Owned(token));
+        }
+    }
+    Err(AuthError::missing_token())
+}
+
+/// Parses `Bearer <token>` (scheme case-insensitive, RFC 7235).
+fn bearer(value: &str) -> Result<&str, AuthError> {
+    let value = value.trim();
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::invalid_request(
+            "Authorization header must use the Bearer scheme",
+        ));
+    }
+    let token = rest.trim_start();
+    if token.is_empty() {
+        return Err(AuthError::invalid_request("Bearer token is empty"));
+    }
+    if token.contains(char::is_whitespace) {
+        return Err(AuthError::invalid_request("Bearer token is malformed"));
+    }
+    Ok(token)
+}
+
+fn strip_bearer(value: &str) -> &str {
+    let value = value.trim().trim_matches('"');
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => value,
+    }
+}
+
+/// The entry after `access_token` in `Sec-WebSocket-Protocol`.
+fn protocol_token(headers: &HeaderMap) -> Option<String> {
+    let entries: Vec<&str> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let at = entries
+        .iter()
+        .position(|e| *e == WEBSOCKET_TOKEN_PROTOCOL)?;
+    entries.get(at + 1).map(|t| (*t).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::AuthErrorKind;
+    use axum::http::Request;
+
+    fn parts(
+        f: impl FnOnce(axum::http::request::Builder) -> axum::http::request::Builder,
+    ) -> Parts {
+        f(Request::builder().uri("/x"))
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0
+    }
+
+    fn token(p: &Parts, cookie: Option<&str>) -> Result<String, AuthErrorKind> {
+        find_token(p, cookie)
+            .map(|t| t.into_owned())
+            .map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn header_scheme_is_case_insensitive() {
+        for h in ["Bearer abc", "bearer abc", "BEARER   abc", " Bearer abc "] {
+            assert_eq!(
+                token(&parts(|b| b.header("authorization", h)), None),
+                Ok("abc".into())
+            );
+        }
+    }
+
+    #[test]
+    fn bad_headers_are_invalid_requests() {
+        for h in [
+            "Basic dXNlcjpwYXNz",
+            "Bearer",
+            "Bearer ",
+            "Bearer a b",
+            "Bearerabc",
+            "Token abc",
+        ] {
+            assert_eq!(
+                token(&parts(|b| b.header("authorization", h)), None),
+                Err(AuthErrorKind::InvalidRequest),
+                "{h}"
+            );
+        }
+        let p = parts(|b| {
+            b.header("authorization", "Bearer a")
+                .header("authorization", "Bearer b")
+        });
+        assert_eq!(token(&p, None), Err(AuthErrorKind::InvalidRequest));
+        assert_eq!(token(&parts(|b| b), None), Err(AuthErrorKind::MissingToken));
+    }
+
+    #[test]
+    fn cookie_source() {
+        let p = parts(|b| b.header("cookie", "a=1; at=Bearer%20x; tok=\"Bearer xyz\""));
+        assert_eq!(token(&p, Some("tok")), Ok("xyz".into()));
+        assert_eq!(token(&p, Some("a")), Ok("1".into()));
+        assert_eq!(token(&p, None), Err(AuthErrorKind::MissingToken));
+    }
+
+    #[test]
+    fn websocket_sources_only_on_upgrade() {
+        let ws = |b: axum::http::request::Builder| {
+            b.header("upgrade", "websocket")
+                .header("connection", "upgrade")
+        };
+        let q = parts(|b| ws(b.uri("/ws?x=1&access_token=q.t.s")));
+        assert_eq!(token(&q, None), Ok("q.t.s".into()));
+        let q = parts(|b| b.uri("/ws?access_token=q.t.s"));
+        assert_eq!(token(&q, None), Err(AuthErrorKind::MissingToken));
+        let p = parts(|b| ws(b).header("sec-websocket-protocol", "chat, access_token, p.t.s"));
+        assert_eq!(token(&p, None), Ok("p.t.s".into()));
+        let p = parts(|b| ws(b).header("sec-websocket-protocol", "access_token"));
+        assert_eq!(token(&p, None), Err(AuthErrorKind::MissingToken));
+    }
+}

@@ -1,0 +1,440 @@
+//! One issuer's keys, kept fresh in the background, and its discovery metadata, fetched
+//! once and shared by key loading and login.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwapOption;
+use tokio::sync::{OnceCell, watch};
+use url::Url;
+
+use super::{JwksError, KeySet, KeySource, RefreshPolicy};
+use crate::discovery::{self, DiscoveryError, ProviderMetadata};
+
+/// Largest JWKS response accepted.
+const MAX_JWKS_BYTES: usize = 1 << 20;
+
+/// Observable state of one issuer's key cache (for tests and metrics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyStats {
+    /// Fetches started (startup, periodic refresh and unknown-`kid` refetches).
+    pub fetches: u64,
+    /// Fetches that failed; the previous keys were kept.
+    pub failures: u64,
+    /// Fetches triggered by a token with an unknown `kid`.
+    pub unknown_kid_refetches: u64,
+    /// Discovery documents fetched (one, unless fetching it failed).
+    pub discoveries: u64,
+    /// When keys were last loaded successfully.
+    pub last_success: Option<SystemTime>,
+    /// The number of usable keys held now.
+    pub keys: usize,
+}
+
+/// Why one fetch of the keys failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FetchError {
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
+    #[error("JWKS request to {url} failed: {source}")]
+    Http {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("JWKS at {url} answered HTTP {status}")]
+    Status { url: String, status: u16 },
+    #[error("JWKS at {url} is larger than {MAX_JWKS_BYTES} bytes")]
+    TooLarge { url: String },
+    #[error("JWKS at {url} {source}")]
+    Jwks {
+        url: String,
+        #[source]
+        source: JwksError,
+    },
+    #[error("JWKS file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("keys given in the configuration are not fetched")]
+    NotFetched,
+}
+
+/// The keys and discovery metadata of one issuer. Cheap to clone; every clone shares
+/// one background task, one unknown-`kid` cooldown and one discovery.
+#[derive(Clone)]
+pub(crate) struct KeyCache {
+    inner: Arc<CacheInner>,
+}
+
+struct CacheInner {
+    /// The name of the provider that registered the issuer first (for logs).
+    provider: Arc<str>,
+    issuer: String,
+    source: KeySource,
+    policy: RefreshPolicy,
+    client: reqwest::Client,
+    keys: ArcSwapOption<KeySet>,
+    /// The issuer's discovery document, once fetched; a failed fetch is tried again.
+    metadata: OnceCell<Arc<ProviderMetadata>>,
+    /// Serializes unknown-`kid` refetches; holds when the last one started.
+    refetch: tokio::sync::Mutex<Option<Instant>>,
+    /// Bumped on every successful load; watchers wait for the first.
+    generation: watch::Sender<u64>,
+    fetches: AtomicU64,
+    failures: AtomicU64,
+    unknown_kid_refetches: AtomicU64,
+    discoveries: AtomicU64,
+    last_success_ms: AtomicU64,
+    next_retry_ms: AtomicU64,
+    task: Mutex<Option<tokio::task::AbortHandle>>,
+}
+
+impl Drop for CacheInner {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.get_mut().ok().and_then(Option::take) {
+            task.abort();
+        }
+    }
+}
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl KeyCache {
+    /// Creates the cache of `issuer` and, for fetched keys, starts its background task.
+    /// Must run inside a Tokio runtime when keys are fetched.
+    pub(crate) fn start(
+        provider: Arc<str>,
+        issuer: String,
+        source: KeySource,
+        policy: RefreshPolicy,
+        client: reqwest::Client,
+    ) -> Self {
+        let inner = Arc::new(CacheInner {
+            provider,
+            issuer,
+            source,
+            policy,
+            client,
+            keys: ArcSwapOption::empty(),
+            metadata: OnceCell::new(),
+            refetch: tokio::sync::Mutex::new(None),
+            generation: watch::Sender::new(0),
+            fetches: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            unknown_kid_refetches: AtomicU64::new(0),
+            discoveries: AtomicU64::new(0),
+            last_success_ms: AtomicU64::new(0),
+            next_retry_ms: AtomicU64::new(0),
+            task: Mutex::new(None),
+        });
+        let cache = Self { inner };
+        match &cache.inner.source {
+            KeySource::Static(set) => {
+                cache.inner.keys.store(Some(set.clone()));
+                cache.inner.generation.send_replace(1);
+            }
+            KeySource::Secret(_) => {}
+            KeySource::Discovery | KeySource::Url(_) | KeySource::File(_) => {
+                let weak = Arc::downgrade(&cache.inner);
+                let task = tokio::spawn(refresh_loop(weak));
+                *cache.inner.task.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(task.abort_handle());
+            }
+        }
+        cache
+    }
+
+    /// Whether both handles are the same cache.
+    #[cfg(test)]
+    pub(crate) fn is(&self, other: &KeyCache) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    pub(crate) fn source(&self) -> &KeySource {
+        &self.inner.source
+    }
+
+    /// The issuer's discovery metadata: fetched once (with the configured timeout) and
+    /// shared by key loading and login; concurrent callers share one request, and a
+    /// failure is tried again by the next caller.
+    pub(crate) async fn metadata(&self) -> Result<Arc<ProviderMetadata>, DiscoveryError> {
+        let i = &self.inner;
+        i.metadata
+            .get_or_try_init(|| async {
+                let url =
+                    discovery::metadata_url(&i.issuer).map_err(|e| DiscoveryError::Invalid {
+                        url: i.issuer.clone(),
+                        reason: e.to_string(),
+                    })?;
+                i.discoveries.fetch_add(1, Ordering::Relaxed);
+                discovery::fetch(&i.client, &url, &i.issuer, i.policy.fetch_timeout)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .cloned()
+    }
+
+    /// The current keys, without taking a lock; `None` until the first load.
+    pub(crate) fn current(&self) -> arc_swap::Guard<Option<Arc<KeySet>>> {
+        self.inner.keys.load()
+    }
+
+    /// How long a client should wait before retrying while no keys are loaded.
+    pub(crate) fn retry_after(&self) -> Duration {
+        let next = self.inner.next_retry_ms.load(Ordering::Relaxed);
+        let now = unix_ms(SystemTime::now());
+        Duration::from_millis(next.saturating_sub(now)).max(Duration::from_secs(1))
+    }
+
+    /// Waits until keys are loaded (or returns at once if they are).
+    pub(crate) async fn ready(&self) {
+        if matches!(self.inner.source, KeySource::Secret(_)) {
+            return;
+        }
+        let mut rx = self.inner.generation.subscribe();
+        // The sender lives as long as `self`, so this cannot fail.
+        let _ = rx.wait_for(|g| *g > 0).await;
+    }
+
+    pub(crate) fn stats(&self) -> KeyStats {
+        let i = &self.inner;
+        let last = i.last_success_ms.load(Ordering::Relaxed);
+        KeyStats {
+            fetches: i.fetches.load(Ordering::Relaxed),
+            failures: i.failures.load(Ordering::Relaxed),
+            unknown_kid_refetches: i.unknown_kid_refetches.load(Ordering::Relaxed),
+            discoveries: i.discoveries.load(Ordering::Relaxed),
+            last_success: (last > 0).then(|| UNIX_EPOCH + Duration::from_millis(last)),
+            keys: i.keys.load().as_ref().map_or(0, |k| k.len()),
+        }
+    }
+
+    /// Called when a token names a `kid` that set `seen` does not have. Refetches unless
+    /// another request already did (then its result is used) or the cooldown is running.
+    /// Returns whether the keys changed since `seen`.
+    pub(crate) async fn refetch_for_unknown_kid(&self, seen: u64) -> bool {
+        if !self.inner.source.is_fetched() {
+            return false;
+        }
+        let mut last = self.inner.refetch.lock().await;
+        if *self.inner.generation.borrow() != seen {
+            return true;
+        }
+        if last.is_some_and(|t| t.elapsed() < self.inner.policy.unknown_kid_cooldown) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        self.inner
+            .unknown_kid_refetches
+            .fetch_add(1, Ordering::Relaxed);
+        match self.fetch().await {
+            Ok(_) => *self.inner.generation.borrow() != seen,
+            Err(e) => {
+                self.warn(&e);
+                false
+            }
+        }
+    }
+
+    fn warn(&self, e: &FetchError) {
+        let held = self.inner.keys.load().as_ref().map_or(0, |k| k.len());
+        tracing::warn!(provider = %self.inner.provider, issuer = %self.inner.issuer, error = %e, keys_kept = held, "fetching keys failed");
+    }
+
+    fn store(&self, mut set: KeySet) {
+        let generation = *self.inner.generation.borrow() + 1;
+        set.generation = generation;
+        self.inner.keys.store(Some(Arc::new(set)));
+        self.inner.generation.send_replace(generation);
+        self.inner
+            .last_success_ms
+            .store(unix_ms(SystemTime::now()), Ordering::Relaxed);
+    }
+
+    /// Fetches and stores the keys once. Returns the `max-age` of the response.
+    async fn fetch(&self) -> Result<Option<Duration>, FetchError> {
+        let i = &self.inner;
+        i.fetches.fetch_add(1, Ordering::Relaxed);
+        let result = self.fetch_inner().await;
+        match &result {
+            Ok((set, _)) => {
+                tracing::debug!(provider = %i.provider, keys = set.len(), "keys loaded");
+            }
+            Err(_) => {
+                i.failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        result.map(|(set, max_age)| {
+            self.store(set);
+            max_age
+        })
+    }
+
+    async fn fetch_inner(&self) -> Result<(KeySet, Option<Duration>), FetchError> {
+        let i = &self.inner;
+        let url = match &i.source {
+            KeySource::Url(url) => url.clone(),
+            KeySource::Discovery => {
+                let meta = self.metadata().await?;
+                // `discovery::fetch` checked that this parses.
+                Url::parse(&meta.jwks_uri).map_err(|e| DiscoveryError::Invalid {
+                    url: i.issuer.clone(),
+                    reason: e.to_string(),
+                })?
+            }
+            KeySource::File(path) => {
+                let file_err = |reason: String| FetchError::File {
+                    path: path.display().to_string(),
+                    reason,
+                };
+                let bytes = tokio::fs::read(path)
+                    .await
+                    .map_err(|e| file_err(e.to_string()))?;
+                let set = KeySet::from_json(&bytes).map_err(|e| file_err(e.to_string()))?;
+                return Ok((set, None));
+            }
+            // Given keys are never fetched: no task runs and refetches return early.
+            KeySource::Static(_) | KeySource::Secret(_) => return Err(FetchError::NotFetched),
+        };
+        let http = |source| FetchError::Http {
+            url: url.to_string(),
+            source,
+        };
+        let mut response = i
+            .client
+            .get(url.clone())
+            .timeout(i.policy.fetch_timeout)
+            .send()
+            .await
+            .map_err(http)?;
+        if !response.status().is_success() {
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status: response.status().as_u16(),
+            });
+        }
+        let max_age = response
+            .headers()
+            .get_all(reqwest::header::CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(parse_max_age);
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(http)? {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                return Err(FetchError::TooLarge {
+                    url: url.to_string(),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let set = KeySet::from_json(&body).map_err(|source| FetchError::Jwks {
+            url: url.to_string(),
+            source,
+        })?;
+        Ok((set, max_age))
+    }
+
+    fn next_interval(&self, max_age: Option<Duration>) -> Duration {
+        let p = &self.inner.policy;
+        match max_age {
+            Some(age) => age.clamp(p.min_interval, p.max_interval),
+            None => p.interval,
+        }
+    }
+}
+
+/// Reads `max-age=N` from a `Cache-Control` value.
+fn parse_max_age(value: &str) -> Option<Duration> {
+    value.split(',').find_map(|directive| {
+        let (name, secs) = directive.trim().split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("max-age") {
+            return None;
+        }
+        secs.trim()
+            .trim_matches('"')
+            .parse()
+            .ok()
+            .map(Duration::from_secs)
+    })
+}
+
+/// The delay after `previous` failed retries: doubling from the initial delay, capped,
+/// and never overflowing.
+fn backoff(policy: &RefreshPolicy, previous: Option<Duration>) -> Duration {
+    previous.map_or(policy.backoff_initial, |d| {
+        d.saturating_mul(2).min(policy.backoff_max)
+    })
+}
+
+/// Loads, then refreshes, the keys of one issuer until the cache is dropped.
+async fn refresh_loop(weak: Weak<CacheInner>) {
+    let mut previous = None::<Duration>;
+    loop {
+        let Some(inner) = weak.upgrade() else { return };
+        let cache = KeyCache { inner };
+        let wait = match cache.fetch().await {
+            Ok(max_age) => {
+                previous = None;
+                cache.next_interval(max_age)
+            }
+            Err(e) => {
+                cache.warn(&e);
+                let delay = backoff(&cache.inner.policy, previous);
+                previous = Some(delay);
+                let next = SystemTime::now()
+                    .checked_add(delay)
+                    .map_or(u64::MAX, unix_ms);
+                cache.inner.next_retry_ms.store(next, Ordering::Relaxed);
+                delay
+            }
+        };
+        drop(cache);
+        // tokio saturates a sleep that would overflow its clock.
+        tokio::time::sleep(wait).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_parsing() {
+        assert_eq!(
+            parse_max_age("public, max-age=600"),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(parse_max_age("MAX-AGE=\"7\""), Some(Duration::from_secs(7)));
+        assert_eq!(parse_max_age("no-cache"), None);
+        assert_eq!(parse_max_age("max-age=abc"), None);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_and_never_overflows() {
+        let policy = RefreshPolicy {
+            backoff_initial: Duration::from_secs(1),
+            backoff_max: Duration::MAX,
+            ..RefreshPolicy::default()
+        };
+        assert_eq!(backoff(&policy, None), Duration::from_secs(1));
+        assert_eq!(
+            backoff(&policy, Some(Duration::from_secs(4))),
+            Duration::from_secs(8)
+        );
+        assert_eq!(backoff(&policy, Some(Duration::MAX)), Duration::MAX);
+        let capped = RefreshPolicy {
+            backoff_max: Duration::from_secs(5),
+            ..policy
+        };
+        assert_eq!(
+            backoff(&capped, Some(Duration::from_secs(4))),
+            Duration::from_secs(5)
+        );
+    }
+}

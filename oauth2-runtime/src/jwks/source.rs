@@ -1,0 +1,85 @@
+//! Where an issuer's verification keys come from, and how often they are fetched.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::DecodingKey;
+use url::Url;
+
+use super::KeySet;
+
+/// Where a provider's verification keys come from.
+#[derive(Debug, Clone)]
+pub(crate) enum KeySource {
+    /// `{issuer}/.well-known/openid-configuration` → `jwks_uri`.
+    Discovery,
+    /// A JWKS URL fetched directly.
+    Url(Url),
+    /// A JWK set given inline; never refreshed.
+    Static(Arc<KeySet>),
+    /// A JWKS file, read at startup and again at each refresh.
+    File(PathBuf),
+    /// A shared HMAC secret (the only key; HS* algorithms only). Never in a registry.
+    Secret(Arc<DecodingKey>),
+}
+
+impl KeySource {
+    /// Whether keys are fetched (and refreshed) rather than given.
+    pub(crate) fn is_fetched(&self) -> bool {
+        matches!(self, Self::Discovery | Self::Url(_) | Self::File(_))
+    }
+
+    /// Whether two sources name the same keys.
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Discovery, Self::Discovery) => true,
+            (Self::Url(a), Self::Url(b)) => a == b,
+            (Self::File(a), Self::File(b)) => a == b,
+            (Self::Static(a), Self::Static(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// How the source reads in messages.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Self::Discovery => "discovery".into(),
+            Self::Url(url) => format!("the JWKS at {url}"),
+            Self::Static(_) => "an inline JWKS".into(),
+            Self::File(path) => format!("the JWKS file {}", path.display()),
+            Self::Secret(_) => "an HMAC secret".into(),
+        }
+    }
+}
+
+/// Timing of the background key cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RefreshPolicy {
+    /// Refresh period when the JWKS response has no `Cache-Control: max-age`.
+    pub(crate) interval: Duration,
+    /// Bounds applied to a `max-age` from the JWKS response.
+    pub(crate) min_interval: Duration,
+    pub(crate) max_interval: Duration,
+    /// Minimum time between two refetches triggered by an unknown `kid`.
+    pub(crate) unknown_kid_cooldown: Duration,
+    /// Timeout of one discovery or JWKS request.
+    pub(crate) fetch_timeout: Duration,
+    /// First and largest delay between retries after a failed fetch.
+    pub(crate) backoff_initial: Duration,
+    pub(crate) backoff_max: Duration,
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(3600),
+            min_interval: Duration::from_secs(300),
+            max_interval: Duration::from_secs(24 * 3600),
+            unknown_kid_cooldown: Duration::from_secs(30),
+            fetch_timeout: Duration::from_secs(5),
+            backoff_initial: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(60),
+        }
+    }
+}

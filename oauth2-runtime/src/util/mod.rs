@@ -1,0 +1,80 @@
+//! Small helpers with one home each: the clock, random tokens, text fit for messages and
+//! headers, and the URL rules every configured endpoint follows. Private to the crate.
+//!
+//! ```ignore
+//! let id = crate::util::random_token()?; // 43 base64url characters, 256 bits
+//! assert!(crate::util::now() > 1_700_000_000);
+//! ```
+
+pub(crate) mod url;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// Makes sure `jsonwebtoken` has exactly one crypto backend before it is used.
+///
+/// With only one of the `aws-lc-rs` and `rust-crypto` features, `jsonwebtoken` picks it
+/// by itself. With both (a dependency may turn on the one the application did not),
+/// it would pick none and panic on every signature, so this installs aws-lc-rs, the
+/// faster one, once. A backend the application installed itself is kept.
+pub(crate) fn crypto_backend() {
+    #[cfg(all(feature = "aws-lc-rs", feature = "rust-crypto"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let aws_lc = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
+            // Err: the application installed one already; it stays.
+            let _ = jsonwebtoken::crypto::CryptoProvider::install_default(aws_lc);
+        });
+    }
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// 32 random bytes from the operating system, base64url without padding: session ids,
+/// `state`, `nonce`, PKCE verifiers, codes. Fails only if the system has no randomness.
+pub(crate) fn random_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// At most `max` characters of `text` that are safe in a message, a JSON string and an
+/// RFC 6750 quoted header parameter: printable ASCII, with `"` and `\` turned into `'`;
+/// everything else (control characters, non-ASCII) is dropped.
+pub(crate) fn printable(text: &str, max: usize) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            '"' | '\\' => Some('\''),
+            ' '..='~' => Some(c),
+            _ => None,
+        })
+        .take(max)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_keeps_ascii_and_quotes_safely() {
+        assert_eq!(printable("bad\r\nthing\u{7}é", 200), "badthing");
+        assert_eq!(printable("a \"b\" \\ é", 200), "a 'b' ' ");
+        assert_eq!(printable(&"x".repeat(500), 200).len(), 200);
+    }
+
+    #[test]
+    fn random_tokens_are_256_bits_and_distinct() {
+        let (a, b) = (random_token().unwrap(), random_token().unwrap());
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+    }
+}

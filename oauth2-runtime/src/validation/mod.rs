@@ -1,0 +1,339 @@
+//! JWT validation for one or more providers (RFC 7515, RFC 8725, RFC 9068).
+//!
+//! This core knows nothing of HTTP: it takes a token string and returns the validated
+//! claims or a [`ValidationError`] with a [`ErrorKind`] and a message that says what was
+//! wrong without echoing the token. In order, it checks:
+//!
+//! 1. the size limit (before any decoding) and the compact JWS form;
+//! 2. the header: `alg` parsed and in the provider's allow-list (`none` never), `crit`
+//!    empty (no extension is understood), `typ` when one is required; `jku`, `x5u`, `jwk`
+//!    and `x5c` are never used;
+//! 3. the provider, picked by the token's exact `iss`;
+//! 4. the key: by `kid` (one refetch per cooldown when unknown), whose type and `alg` must
+//!    fit the token's `alg`; without `kid`, the one key that fits;
+//! 5. the signature;
+//! 6. `exp` (required), `nbf` and `iat` (when present) against the leeway, and `aud`
+//!    (any of the configured values).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use oauth2::{Provider, validation::{ErrorKind, Validator}};
+//!
+//! let provider = Provider::builder("corp")
+//!     .issuer("https://login.corp.example")
+//!     .audience("api")
+//!     .hmac_secret("an example secret of at least 32 bytes")
+//!     .build()
+//!     .unwrap();
+//! let validator = Validator::new(vec![provider]).unwrap();
+//!
+//! let err = validator.validate("not-a-jwt").await.unwrap_err();
+//! assert_eq!(err.kind(), ErrorKind::Malformed);
+//! # }
+//! ```
+
+mod error;
+mod steps;
+
+pub use error::{ErrorKind, ValidationError};
+
+use std::fmt;
+use std::sync::Arc;
+
+use jsonwebtoken::DecodingKey;
+
+use crate::claims::Authenticated;
+use crate::config::{ConfigError, Provider};
+use crate::jwks::{KeyCache, KeyMiss, KeyRegistry, KeySource, KeyStats, RegistryError};
+use crate::util::now;
+
+/// The default limit on a token's length, checked before any decoding.
+pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
+
+/// Why a token could not be validated against the keys held now.
+pub(crate) enum NotYet {
+    /// It is invalid; waiting would not help.
+    Invalid(ValidationError),
+    /// Its `kid` is not among the keys held now: [`Validator::refetch_and_validate`]
+    /// may find it after one refetch.
+    UnknownKey(UnknownKey),
+}
+
+/// A token's `kid` is not in key set `generation` of provider `provider`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UnknownKey {
+    provider: usize,
+    generation: u64,
+}
+
+impl From<ValidationError> for NotYet {
+    fn from(e: ValidationError) -> Self {
+        Self::Invalid(e)
+    }
+}
+
+struct ProviderState {
+    config: Provider,
+    keys: Keys,
+}
+
+/// Where a provider's verifying keys are.
+enum Keys {
+    /// The HMAC secret.
+    Secret(Arc<DecodingKey>),
+    /// The issuer's key cache, shared through the registry.
+    Cache(KeyCache),
+}
+
+impl Keys {
+    fn cache(&self) -> Option<&KeyCache> {
+        match self {
+            Self::Cache(cache) => Some(cache),
+            Self::Secret(_) => None,
+        }
+    }
+}
+
+/// Validates tokens of one or more providers against their issuers' key caches.
+///
+/// Building it registers each provider's issuer in a [`KeyRegistry`] (starting its
+/// background key loading, so it must happen inside a Tokio runtime). The caches stop
+/// when the registry and every validator using it are dropped.
+pub struct Validator {
+    providers: Vec<ProviderState>,
+    max_token_size: usize,
+    registry: KeyRegistry,
+}
+
+impl fmt::Debug for Validator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Validator")
+            .field(
+                "providers",
+                &self.providers.iter().map(|p| &p.config).collect::<Vec<_>>(),
+            )
+            .field("max_token_size", &self.max_token_size)
+            .finish()
+    }
+}
+
+impl Validator {
+    /// Builds a validator for these providers with the default size limit and a
+    /// registry of its own.
+    pub fn new(providers: Vec<Provider>) -> Result<Self, ConfigError> {
+        Self::with_registry(providers, DEFAULT_MAX_TOKEN_SIZE, &KeyRegistry::new())
+    }
+
+    /// Builds a validator whose providers share the key caches of `registry` with
+    /// everything else registered there.
+    pub fn with_registry(
+        providers: Vec<Provider>,
+        max_token_size: usize,
+        registry: &KeyRegistry,
+    ) -> Result<Self, ConfigError> {
+        if providers.is_empty() {
+            return Err(ConfigError::NoProvider);
+        }
+        for (i, p) in providers.iter().enumerate() {
+            if let Some(first) = providers[..i].iter().find(|q| q.name == p.name) {
+                return Err(ConfigError::DuplicateProvider(first.name.to_string()));
+            }
+            if let Some(first) = providers[..i].iter().find(|q| q.issuer == p.issuer) {
+                return Err(ConfigError::DuplicateIssuer {
+                    first: first.name.to_string(),
+                    second: p.name.to_string(),
+                    issuer: p.issuer.clone(),
+                });
+            }
+        }
+        let providers = providers
+            .into_iter()
+            .map(|config| {
+                let keys = match &config.keys {
+                    KeySource::Secret(secret) => Keys::Secret(secret.clone()),
+                    source => Keys::Cache(
+                        registry
+                            .register(
+                                &config.name,
+                                &config.issuer,
+                                source,
+                                config.refresh,
+                                config.http.as_ref(),
+                            )
+                            .map_err(|e| registry_error(&config, e))?,
+                    ),
+                };
+                Ok(ProviderState { config, keys })
+            })
+            .collect::<Result<_, ConfigError>>()?;
+        Ok(Self {
+            providers,
+            max_token_size,
+            registry: registry.clone(),
+        })
+    }
+
+    /// The configured providers.
+    pub fn providers(&self) -> impl Iterator<Item = &Provider> {
+        self.providers.iter().map(|p| &p.config)
+    }
+
+    /// The registry that holds this validator's key caches.
+    pub fn registry(&self) -> &KeyRegistry {
+        &self.registry
+    }
+
+    /// The key cache state of provider `name` (of its issuer, shared with every other
+    /// user of that issuer).
+    pub fn key_stats(&self, name: &str) -> Option<KeyStats> {
+        self.state(name)?.keys.cache().map(KeyCache::stats)
+    }
+
+    /// Waits until every provider has keys. Requests before then get
+    /// [`ErrorKind::KeysUnavailable`]; servers need not wait, tests often do.
+    pub async fn ready(&self) {
+        for keys in self.providers.iter().filter_map(|p| p.keys.cache()) {
+            keys.ready().await;
+        }
+    }
+
+    fn state(&self, name: &str) -> Option<&ProviderState> {
+        self.providers.iter().find(|p| &*p.config.name == name)
+    }
+
+    /// Validates a token; may wait for one key refetch when its `kid` is unknown.
+    pub async fn validate(&self, token: &str) -> Result<Authenticated, ValidationError> {
+        match self.validate_with_held_keys(token) {
+            Ok(auth) => Ok(auth),
+            Err(NotYet::Invalid(e)) => Err(e),
+            Err(NotYet::UnknownKey(unknown)) => self.refetch_and_validate(token, unknown).await,
+        }
+    }
+
+    /// The slow path of [`validate`](Self::validate), after an unknown `kid`: one
+    /// refetch (shared with every concurrent request and every user of the issuer),
+    /// then validation again.
+    pub(crate) async fn refetch_and_validate(
+        &self,
+        token: &str,
+        unknown: UnknownKey,
+    ) -> Result<Authenticated, ValidationError> {
+        let state = &self.providers[unknown.provider];
+        let changed = match state.keys.cache() {
+            Some(keys) => keys.refetch_for_unknown_kid(unknown.generation).await,
+            None => false,
+        };
+        if !changed {
+            return Err(steps::unknown_kid());
+        }
+        match self.validate_with_held_keys(token) {
+            Ok(auth) => Ok(auth),
+            Err(NotYet::Invalid(e)) => Err(e),
+            Err(NotYet::UnknownKey(_)) => Err(steps::unknown_kid()),
+        }
+    }
+
+    /// Validates a token against the keys held now, without waiting: the steps of
+    /// [`steps`] in order.
+    pub(crate) fn validate_with_held_keys(&self, token: &str) -> Result<Authenticated, NotYet> {
+        let compact = steps::split(token, self.max_token_size)?;
+        let (header_bytes, claims) = steps::decode(&compact)?;
+        let header = steps::parse_header(&header_bytes)?;
+        let iss = steps::issuer(&claims)?;
+        let Some(index) = self.providers.iter().position(|p| p.config.issuer == iss) else {
+            return Err(
+                ValidationError::new(ErrorKind::Issuer, "token issuer is not accepted").into(),
+            );
+        };
+        let provider = &self.providers[index];
+        let config = &provider.config;
+        let alg = steps::check_header(&header, config)?;
+
+        let guard;
+        let key = match &provider.keys {
+            Keys::Secret(secret) => &**secret,
+            Keys::Cache(keys) => {
+                guard = keys.current();
+                let Some(set) = guard.as_ref() else {
+                    return Err(ValidationError::new(
+                        ErrorKind::KeysUnavailable,
+                        "the provider's signing keys are not loaded yet",
+                    )
+                    .with_retry_after(keys.retry_after())
+                    .into());
+                };
+                match set.select(header.kid.as_deref(), alg) {
+                    Ok(key) => key,
+                    Err(KeyMiss::UnknownKid) => {
+                        return Err(NotYet::UnknownKey(UnknownKey {
+                            provider: index,
+                            generation: set.generation(),
+                        }));
+                    }
+                    Err(miss) => return Err(steps::key_miss(miss, alg).into()),
+                }
+            }
+        };
+        steps::verify_signature(&compact, key, alg)?;
+        steps::check_claims(config, &claims, now() as f64)?;
+        Ok(Authenticated::new(
+            config.name.clone(),
+            serde_json::Value::Object(claims),
+        ))
+    }
+}
+
+fn registry_error(config: &Provider, e: RegistryError) -> ConfigError {
+    match e {
+        RegistryError::NoRuntime => ConfigError::NoRuntime,
+        RegistryError::HttpClient(problem) => ConfigError::Field {
+            provider: config.name.to_string(),
+            field: "http_client",
+            problem,
+        },
+        RegistryError::Conflict { existing, wanted } => ConfigError::Field {
+            provider: config.name.to_string(),
+            field: "jwks",
+            problem: format!(
+                "is {wanted}, but issuer {} is already registered with {existing}",
+                config.issuer
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn providers_must_be_told_apart() {
+        let p = |name: &str, issuer: &str| {
+            Provider::builder(name)
+                .issuer(issuer)
+                .audience("api")
+                .hmac_secret([1u8; 32])
+                .build()
+                .unwrap()
+        };
+        assert_eq!(Validator::new(vec![]).unwrap_err(), ConfigError::NoProvider);
+        let e = Validator::new(vec![p("a", "https://x"), p("a", "https://y")]).unwrap_err();
+        assert_eq!(e.to_string(), r#"provider "a" is declared twice"#);
+        let e = Validator::new(vec![p("a", "https://x"), p("b", "https://x")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"providers "a" and "b" have the same issuer https://x"#
+        );
+        assert_eq!(e.field(), Some("issuer"));
+    }
+
+    #[test]
+    fn fetched_keys_need_a_runtime() {
+        let p = Provider::builder("a")
+            .issuer("https://x")
+            .audience("api")
+            .build()
+            .unwrap();
+        assert_eq!(Validator::new(vec![p]).unwrap_err(), ConfigError::NoRuntime);
+    }
+}
