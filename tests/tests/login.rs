@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use oauth2::login::{
     AppToken, ClientAuth, Login, LoginBuilder, LoginProvider, LoginProviderBuilder, LoginRejected,
-    LoginSession, Session, SessionRejection,
+    LoginSession, Session, SessionRejection, Userinfo,
 };
 use oauth2::session::{MemoryStore, PostgresStore, RedisStore, SessionStore};
 use oauth2::{Authenticator, Claims};
@@ -830,4 +830,69 @@ async fn the_apps_own_jwt_cookie_is_accepted_by_the_bearer_layer() {
             .any(|c| c.starts_with("Authorization=;"))
     );
     assert_eq!(b.get(&format!("{base}/api")).await.status(), 400);
+}
+
+#[tokio::test]
+async fn a_userinfo_endpoint_that_refuses_an_api_token_does_not_fail_the_login() {
+    let (auto_listener, auto_base) = bind().await;
+    let (required_listener, required_base) = bind().await;
+    let op = OpenIdProvider::start(Options {
+        apps: vec![auto_base.clone(), required_base.clone()],
+        ..Options::default()
+    })
+    .await;
+    // Resource indicators (RFC 8707): the access token is a JWT for an API, and the
+    // provider's userinfo endpoint refuses it with 401 (as Entra ID does with API scopes
+    // and Auth0 with an `audience`). The ID token alone then makes the user.
+    let api = || {
+        provider(&op, "oidc")
+            .scopes(["openid", "profile", "email", "read"])
+            .param("resource", "urn:example:api:rs256")
+    };
+    let auto = login_with(&auto_base, api()).build().unwrap();
+    serve(auto_listener, routes(&auto));
+    let b = Browser::new();
+    let done = log_in(&b, &auto_base, "oidc", "grace", "/token").await;
+    assert_eq!(done.status(), 303, "{:?}", done.text().await);
+    // oidc-provider puts the profile claims into the ID token when the access token
+    // cannot be used at userinfo, so the user is complete without userinfo.
+    let me: Value = b
+        .get(&format!("{auto_base}/me"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me,
+        json!({"sub": "grace", "name": "Grace Example", "email": "grace@example.com"})
+    );
+    let access_token = b
+        .get(&format!("{auto_base}/token"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let payload = access_token.split('.').nth(1).expect("a JWT access token");
+    let payload: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(payload["aud"], "urn:example:api:rs256");
+
+    // `userinfo: required` keeps the old strictness: the refusal fails the login.
+    let required = login_with(&required_base, api().userinfo(Userinfo::Required))
+        .build()
+        .unwrap();
+    serve(required_listener, routes(&required));
+    let b = Browser::new();
+    let (status, error, description) =
+        json_error(log_in(&b, &required_base, "oidc", "grace", "/me").await).await;
+    assert_eq!(
+        (status, error.as_str()),
+        (400, "userinfo_failed"),
+        "{description}"
+    );
+    assert!(description.contains("401"), "{description}");
+    assert_eq!(b.get(&format!("{required_base}/me")).await.status(), 401);
 }

@@ -51,6 +51,7 @@
 //! random id.
 
 mod app_token;
+mod callback;
 mod error;
 mod provider;
 mod routes;
@@ -76,7 +77,9 @@ use crate::validation::{DEFAULT_MAX_TOKEN_SIZE, Validator};
 
 pub use self::app_token::AppToken;
 pub use self::error::{LoginError, LoginRejected};
-pub use self::provider::{ClientAuth, DEFAULT_SCOPES, LoginProvider, LoginProviderBuilder, Preset};
+pub use self::provider::{
+    ClientAuth, DEFAULT_SCOPES, LoginProvider, LoginProviderBuilder, Preset, Userinfo,
+};
 pub use self::session::{
     LoginSession, Session, SessionLayer, SessionProtected, SessionRejection, SessionService,
 };
@@ -665,7 +668,7 @@ mod tests {
             .as_object()
             .unwrap()
             .clone();
-        routes::map_claims(
+        callback::map_claims(
             &mut claims,
             &[("login", "preferred_username"), ("avatar_url", "picture")],
         );

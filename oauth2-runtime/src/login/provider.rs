@@ -25,6 +25,30 @@ pub enum ClientAuth {
     None,
 }
 
+/// Whether the login reads the provider's userinfo endpoint, and whether it must succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Userinfo {
+    /// Read it when the provider has one. With an ID token, userinfo only adds claims:
+    /// if the endpoint refuses the access token (401 or 403, as it does when the token
+    /// is for an API: resource indicators, Entra ID API scopes, Auth0's `audience`), the
+    /// login goes on with the ID token's claims and a warning is logged. Without an ID
+    /// token (plain OAuth 2.0) it is required.
+    #[default]
+    Auto,
+    /// Read it, and fail the login (400 `userinfo_failed`) if that fails.
+    Required,
+    /// Never read it: the user is the ID token's claims. Needs an OpenID Provider.
+    Never,
+}
+
+/// `true` is [`Userinfo::Auto`], `false` is [`Userinfo::Never`].
+impl From<bool> for Userinfo {
+    fn from(fetch: bool) -> Self {
+        if fetch { Self::Auto } else { Self::Never }
+    }
+}
+
 /// Endpoints, scopes and claim names of common providers, for
 /// [`LoginProviderBuilder::preset`]. Explicit settings win over the preset's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +122,7 @@ pub(crate) struct ProviderInner {
     pub(crate) client_auth: Option<ClientAuth>,
     pub(crate) scope: String,
     pub(crate) params: Vec<(String, String)>,
-    pub(crate) userinfo: bool,
+    pub(crate) userinfo: Userinfo,
     /// Claims copied to standard names (`from`, `to`) when those are absent.
     pub(crate) claim_map: &'static [(&'static str, &'static str)],
     explicit: Option<Endpoints>,
@@ -149,7 +173,7 @@ impl LoginProvider {
             client_auth: None,
             scopes: None,
             params: Vec::new(),
-            userinfo: true,
+            userinfo: Userinfo::Auto,
             preset: None,
             authorize_url: None,
             token_url: None,
@@ -247,7 +271,7 @@ pub struct LoginProviderBuilder {
     client_auth: Option<ClientAuth>,
     scopes: Option<Vec<String>>,
     params: Vec<(String, String)>,
-    userinfo: bool,
+    userinfo: Userinfo,
     preset: Option<Preset>,
     authorize_url: Option<String>,
     token_url: Option<String>,
@@ -334,10 +358,10 @@ impl LoginProviderBuilder {
     }
 
     /// Whether to read the userinfo endpoint after login and merge its claims into the
-    /// session (default: yes, when the provider has one; its `sub` must match the ID
-    /// token's).
-    pub fn userinfo(mut self, fetch: bool) -> Self {
-        self.userinfo = fetch;
+    /// session, and whether a refusal fails the login; default [`Userinfo::Auto`]. Its
+    /// `sub` must always match the ID token's.
+    pub fn userinfo(mut self, mode: impl Into<Userinfo>) -> Self {
+        self.userinfo = mode.into();
         self
     }
 
@@ -477,6 +501,13 @@ impl LoginProviderBuilder {
                 ));
             }
         };
+        if issuer.is_none() && self.userinfo == Userinfo::Never {
+            return Err(field(
+                "userinfo",
+                "is `never`, but without an issuer (no ID token) the user comes from userinfo"
+                    .into(),
+            ));
+        }
         if issuer.is_some() && !scopes.iter().any(|s| s == "openid") {
             return Err(field(
                 "scopes",

@@ -1,4 +1,5 @@
-//! The generated routes: login, callback, logout, userinfo.
+//! The generated routes: login, logout, userinfo (the callback is in `callback.rs`), and
+//! the responses they share.
 
 use std::time::Duration;
 
@@ -9,15 +10,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use cookie::Cookie;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::session::{Loaded, Record};
-use super::tokens::{check_id_token, printable, token_request, userinfo};
+use super::callback::callback;
+use super::session::Loaded;
+use super::tokens::printable;
 use super::transaction::{AuthorizationRequest, Transaction};
-use super::{AppToken, Login, LoginError, LoginEvent, TRANSACTION_TTL};
-use crate::claims::Authenticated;
+use super::{AppToken, Login, LoginError, TRANSACTION_TTL};
 use crate::session::SessionCookie;
-use crate::util::now;
 
 impl Login {
     /// The login routes under the prefix (default `/auth`): `/{provider}/login`,
@@ -32,7 +32,7 @@ impl Login {
             .with_state(self.clone())
     }
 
-    fn redirect_uri(&self, provider: &str) -> String {
+    pub(super) fn redirect_uri(&self, provider: &str) -> String {
         format!(
             "{}{}/{provider}/callback",
             self.inner.base, self.inner.prefix
@@ -42,7 +42,7 @@ impl Login {
     /// The transaction cookie of the login with this `state`: its own name, so that
     /// logins in several tabs do not overwrite each other; sent only to the provider's
     /// login and callback routes.
-    fn transaction_cookie(&self, provider: &str, state: &str) -> SessionCookie {
+    pub(super) fn transaction_cookie(&self, provider: &str, state: &str) -> SessionCookie {
         let path = format!("{}/{provider}/", self.inner.prefix);
         self.inner
             .cookie
@@ -50,7 +50,12 @@ impl Login {
     }
 
     /// The app token's cookie: `HttpOnly`, `SameSite=Lax`, `Secure` like the session's.
-    fn app_token_cookie(&self, app: &AppToken, token: String, ttl: Duration) -> Cookie<'static> {
+    pub(super) fn app_token_cookie(
+        &self,
+        app: &AppToken,
+        token: String,
+        ttl: Duration,
+    ) -> Cookie<'static> {
         let mut c = Cookie::new(app.cookie().to_owned(), token);
         c.set_http_only(true);
         c.set_secure(self.inner.cookie.is_secure());
@@ -62,7 +67,7 @@ impl Login {
         c
     }
 
-    fn find(&self, provider: &str) -> Result<&super::LoginProvider, LoginError> {
+    pub(super) fn find(&self, provider: &str) -> Result<&super::LoginProvider, LoginError> {
         self.provider(provider).ok_or_else(|| {
             LoginError::new(
                 StatusCode::NOT_FOUND,
@@ -74,7 +79,7 @@ impl Login {
 }
 
 /// A 303 with `Set-Cookie`s and `Cache-Control: no-store`.
-fn see_other(location: &str, cookies: Vec<Cookie<'static>>) -> Response {
+pub(super) fn see_other(location: &str, cookies: Vec<Cookie<'static>>) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(location) {
@@ -84,7 +89,7 @@ fn see_other(location: &str, cookies: Vec<Cookie<'static>>) -> Response {
     with_cookies(response, cookies)
 }
 
-fn with_cookies(mut response: Response, cookies: Vec<Cookie<'static>>) -> Response {
+pub(super) fn with_cookies(mut response: Response, cookies: Vec<Cookie<'static>>) -> Response {
     for c in cookies {
         if let Ok(v) = HeaderValue::from_str(&c.to_string()) {
             response.headers_mut().append(header::SET_COOKIE, v);
@@ -158,235 +163,6 @@ async fn login(
         }
     }
     Ok(see_other(url.as_str(), cookies))
-}
-
-#[derive(Deserialize)]
-struct CallbackQuery {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
-    iss: Option<String>,
-}
-
-async fn callback(
-    State(login): State<Login>,
-    Path(provider): Path<String>,
-    Query(query): Query<CallbackQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let Some(state) = query.state.clone().filter(|s| !s.is_empty()) else {
-        if let Some(error) = &query.error {
-            return provider_error(error, query.error_description.as_deref()).into_response();
-        }
-        return LoginError::request("the callback has no `state` parameter").into_response();
-    };
-    if state.len() > 128
-        || !state
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return LoginError::state("the `state` parameter is not one this application issues")
-            .into_response();
-    }
-    if let Err(e) = login.find(&provider) {
-        return e.into_response();
-    }
-    let jar = login.transaction_cookie(&provider, &state);
-    // The transaction is used once, whatever happens next.
-    let clear = jar.clear(&headers);
-    let result = match jar.open::<Transaction>(&headers) {
-        Ok(Some(tx)) => finish(&login, &provider, &state, tx, &query, &headers).await,
-        Ok(None) => Err(LoginError::state(
-            "no login is waiting for this `state`: it expired, was already completed, or was \
-             started in another browser",
-        )),
-        Err(e) => Err(LoginError::state(format!(
-            "the login transaction cookie is refused: {e}"
-        ))),
-    };
-    match result {
-        Ok((location, mut cookies)) => {
-            cookies.extend(clear);
-            see_other(&location, cookies)
-        }
-        Err(e) => with_cookies(e.into_response(), clear),
-    }
-}
-
-fn provider_error(error: &str, description: Option<&str>) -> LoginError {
-    LoginError::new(
-        StatusCode::BAD_REQUEST,
-        printable(error),
-        match description {
-            Some(d) => format!("the provider refused the login: {}", printable(d)),
-            None => "the provider refused the login".to_owned(),
-        },
-    )
-}
-
-/// The callback after the transaction is found: returns where to go and the session
-/// cookies.
-async fn finish(
-    login: &Login,
-    provider: &str,
-    state: &str,
-    tx: Transaction,
-    query: &CallbackQuery,
-    headers: &HeaderMap,
-) -> Result<(String, Vec<Cookie<'static>>), LoginError> {
-    if tx.state != state || tx.provider != provider {
-        return Err(LoginError::state("the `state` does not match this login"));
-    }
-    if let Some(error) = &query.error {
-        return Err(provider_error(error, query.error_description.as_deref()));
-    }
-    let p = login.find(provider)?;
-    // RFC 9207: an `iss` in the response must be this provider's (mix-up defence).
-    if let (Some(iss), Some(issuer)) = (&query.iss, p.issuer())
-        && iss != issuer
-    {
-        return Err(LoginError::state(
-            "the response's `iss` is not this provider's issuer",
-        ));
-    }
-    let code = query
-        .code
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| LoginError::request("the callback has no `code` parameter"))?;
-    let http = &login.inner.http;
-    let endpoints = p
-        .endpoints(&login.inner.registry)
-        .await
-        .map_err(|e| LoginError::unavailable(e.to_string()))?;
-    let redirect_uri = login.redirect_uri(provider);
-    let tokens = token_request(
-        http,
-        p,
-        endpoints,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", &redirect_uri),
-            ("code_verifier", &tx.verifier),
-        ],
-    )
-    .await?;
-
-    let mut claims = match (p.issuer(), &login.inner.validator) {
-        (Some(_), Some(validator)) => {
-            let id_token = tokens.id_token.as_deref().ok_or_else(|| {
-                LoginError::id_token("the token response has no ID token (is `openid` a scope?)")
-            })?;
-            let auth = validator
-                .validate(id_token)
-                .await
-                .map_err(|e| LoginError::id_token(format!("ID token: {e}")))?;
-            if auth.provider() != provider {
-                return Err(LoginError::id_token(
-                    "the ID token is from another provider",
-                ));
-            }
-            check_id_token(
-                auth.claims(),
-                id_token,
-                &p.inner.client_id,
-                &tx.nonce,
-                &tokens.access_token,
-            )?;
-            Some(auth.claims().clone())
-        }
-        _ => None,
-    };
-    let info = match &endpoints.userinfo {
-        Some(url) if p.inner.userinfo || claims.is_none() => {
-            Some(userinfo(http, url, &tokens.access_token).await?)
-        }
-        _ => None,
-    };
-    match (&mut claims, &info) {
-        (Some(claims), Some(info)) => {
-            if claims.get("sub") != info.get("sub") {
-                return Err(LoginError::userinfo(
-                    "the userinfo `sub` differs from the ID token's",
-                ));
-            }
-            for (k, v) in info {
-                claims.entry(k.clone()).or_insert_with(|| v.clone());
-            }
-        }
-        (Some(_), None) => {}
-        (None, Some(info)) => {
-            if !matches!(info.get("sub"), Some(Value::String(s)) if !s.is_empty()) {
-                return Err(LoginError::userinfo("the user has no `sub` or `id`"));
-            }
-            claims = Some(info.clone());
-        }
-        (None, None) => {
-            return Err(LoginError::server(
-                "the provider gave neither an ID token nor userinfo",
-            ));
-        }
-    }
-    let mut claims = claims.unwrap_or_default();
-    map_claims(&mut claims, p.inner.claim_map);
-    let app = match &login.inner.on_login {
-        Some(hook) => {
-            hook(LoginEvent {
-                user: Authenticated::new(provider.to_owned(), Value::Object(claims.clone())),
-                userinfo: info,
-                tokens: tokens.clone(),
-            })
-            .await?
-        }
-        None => Value::Null,
-    };
-    let t = now();
-    let app_token = match &login.inner.app_token {
-        Some(app) => Some(
-            app.create(&claims)
-                .map_err(|e| LoginError::server(format!("app token: {e}")))?,
-        ),
-        None => None,
-    };
-    let mut cookies = login
-        .start(
-            headers,
-            Record {
-                provider: provider.to_owned(),
-                claims,
-                app,
-                tokens,
-                created: t,
-                seen: t,
-            },
-        )
-        .await?;
-    if let (Some(app), Some(token)) = (&login.inner.app_token, app_token) {
-        cookies.push(login.app_token_cookie(app, token, app.lifetime()));
-    }
-    // Checked when the login began; checked again, as the allowed origins may change.
-    let location = tx
-        .return_to
-        .as_deref()
-        .and_then(|r| login.safe_return_to(r))
-        .unwrap_or_else(|| login.absolute(None));
-    Ok((location, cookies))
-}
-
-/// Copies each `from` claim to `to` when `to` is absent (a preset's claim names).
-pub(crate) fn map_claims(
-    claims: &mut serde_json::Map<String, Value>,
-    map: &[(&'static str, &'static str)],
-) {
-    for (from, to) in map {
-        if !claims.contains_key(*to)
-            && let Some(v) = claims.get(*from).cloned()
-        {
-            claims.insert((*to).to_owned(), v);
-        }
-    }
 }
 
 async fn logout(

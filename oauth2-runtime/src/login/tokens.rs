@@ -215,7 +215,8 @@ pub(crate) async fn userinfo(
     http: &reqwest::Client,
     url: &url::Url,
     access_token: &str,
-) -> Result<Map<String, Value>, LoginError> {
+    refusal_ok: bool,
+) -> Result<Option<Map<String, Value>>, LoginError> {
     let response = http
         .get(url.clone())
         .timeout(TIMEOUT)
@@ -225,6 +226,14 @@ pub(crate) async fn userinfo(
         .await
         .map_err(|e| LoginError::userinfo(format!("userinfo endpoint unreachable: {e}")))?;
     let status = response.status();
+    if refusal_ok && matches!(status.as_u16(), 401 | 403) {
+        tracing::warn!(
+            %status,
+            "the userinfo endpoint refused the access token (is it for an API?); \
+             the user is the ID token's claims"
+        );
+        return Ok(None);
+    }
     if !status.is_success() {
         return Err(LoginError::userinfo(format!(
             "userinfo endpoint answered HTTP {status}"
@@ -247,7 +256,7 @@ pub(crate) async fn userinfo(
             user.insert("sub".into(), Value::String(id));
         }
     }
-    Ok(user)
+    Ok(Some(user))
 }
 
 #[cfg(test)]
