@@ -13,6 +13,7 @@ use crate::config::ConfigError;
 pub use axum;
 pub use oauth2_macros::{providers_impl, unknown_provider};
 pub use serde;
+pub use tower::layer::util::Identity;
 
 /// Reads a required environment variable.
 pub fn env(
@@ -101,10 +102,15 @@ pub fn algorithms(
     list(value)
         .iter()
         .map(|name| {
-            name.parse().map_err(|_| {
+            let unknown = || {
                 let problem = format!("names an unknown algorithm `{name}`");
                 env_error(variable, provider, field, &problem)
-            })
+            };
+            // The names the macro accepts, and nothing else.
+            if !oauth2_syntax::ALGORITHMS.contains(&name.as_str()) {
+                return Err(unknown());
+            }
+            name.parse().map_err(|_| unknown())
         })
         .collect()
 }
@@ -123,20 +129,9 @@ fn env_error(
     }
 }
 
-/// Parses `<whole number><unit>` with unit `ms`, `s`, `m` or `h`.
+/// Parses `<whole number><unit>` with unit `ms`, `s`, `m` or `h`: the macro's rule.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().ok()?;
-    let seconds = match unit.trim() {
-        "ms" => return Some(Duration::from_millis(n)),
-        "s" => n,
-        "m" => n.checked_mul(60)?,
-        "h" => n.checked_mul(3600)?,
-        _ => return None,
-    };
-    Some(Duration::from_secs(seconds))
+    oauth2_syntax::parse_duration(text)
 }
 
 /// One claim for a derived `FromClaims` field. An absent claim is an error, except

@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use crate::util::url::check_url;
+use crate::util::url::{UrlUse, check_url};
 
 /// The part of the OpenID Provider metadata this crate uses.
 #[derive(Debug, Clone, Deserialize)]
@@ -152,7 +152,7 @@ pub(crate) async fn fetch(
     ];
     for (name, value) in endpoints {
         if let Some(value) = value {
-            check_url(value).map_err(|reason| DiscoveryError::Invalid {
+            check_url(value, UrlUse::Endpoint).map_err(|reason| DiscoveryError::Invalid {
                 url: url.to_string(),
                 reason: format!("{name} {reason}"),
             })?;

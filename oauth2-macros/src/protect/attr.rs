@@ -126,6 +126,13 @@ fn providers(input: ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
     let list;
     syn::parenthesized!(list in input);
     let names = syn::punctuated::Punctuated::<Expr, Token![,]>::parse_terminated(&list)?;
+    if names.is_empty() {
+        // A guard that no token could pass.
+        return Err(syn::Error::new(
+            any.span(),
+            "`any()` names no provider, so no token could pass: name at least one, `any(\"google\")`",
+        ));
+    }
     names
         .into_iter()
         .map(|e| match e {

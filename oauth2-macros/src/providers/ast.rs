@@ -2,13 +2,10 @@
 //! blocks (`name { key: value, ... }`). Values stay expressions here; `valid.rs` decides
 //! what each one means for its key.
 
-use proc_macro2::TokenStream;
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, Ident, Token, braced};
 
 pub(crate) struct Input {
-    /// The runtime crate's path, passed by the `oauth2::providers!` wrapper.
-    pub(crate) krate: TokenStream,
     pub(crate) settings: Vec<Setting>,
     pub(crate) providers: Vec<ProviderBlock>,
 }
@@ -25,11 +22,12 @@ pub(crate) struct Setting {
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        // The runtime crate's path, passed by the `oauth2::providers!` wrapper (read by
+        // `fallback::krate`, which also serves input that does not parse).
         input.parse::<Token![crate]>()?;
         input.parse::<Token![=]>()?;
-        let mut krate = TokenStream::new();
         while !input.peek(Token![;]) {
-            krate.extend([input.parse::<proc_macro2::TokenTree>()?]);
+            input.parse::<proc_macro2::TokenTree>()?;
         }
         input.parse::<Token![;]>()?;
 
@@ -62,7 +60,6 @@ impl Parse for Input {
             }
         }
         Ok(Self {
-            krate,
             settings,
             providers,
         })

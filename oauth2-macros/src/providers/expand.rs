@@ -347,14 +347,14 @@ fn apply(krate: &TokenStream, checked: &Checked, provider: Option<&str>) -> Toke
                 ::core::time::Duration::from_millis(#b),
             );
         },
-        Value::Preset(ident) => {
-            let given = ident.to_string();
-            let variant = super::keys::PRESETS
-                .iter()
-                .find(|(p, _)| *p == given)
-                .map_or("Google", |(_, v)| v);
+        Value::Choice(ident, choice) => {
+            let ty = choice
+                .runtime_type
+                .split("::")
+                .map(|seg| Ident::new(seg, Span::call_site()));
+            let variant = choice.variant(&ident.to_string()).unwrap_or_default();
             let variant = Ident::new(variant, ident.span());
-            quote!(#bb = #bb.#method(#krate::login::Preset::#variant);)
+            quote!(#bb = #bb.#method(#krate::#(#ty)::*::#variant);)
         }
         Value::Expr(expr) => {
             let span = expr.span();

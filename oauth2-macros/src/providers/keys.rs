@@ -5,8 +5,9 @@
 /// What a key's value is.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
-    /// An `https://` URL (http on loopback): checked when it is a literal.
-    Url,
+    /// An `https://` URL (http on loopback), used as the rules of [`UrlUse`] say:
+    /// checked when it is a literal.
+    Url(UrlUse),
     /// A string.
     Str,
     /// A secret: never a literal in source code.
@@ -25,8 +26,8 @@ pub(crate) enum Kind {
     Number,
     /// A Rust expression only.
     Expr,
-    /// A provider preset's name: `google`, `github`, ...
-    Preset,
+    /// One name of a fixed set: a preset (`google`, `github`, ...), a userinfo mode.
+    Choice(&'static Choice),
 }
 
 /// Where a key stands.
@@ -88,11 +89,16 @@ const fn each(name: &'static str, method: &'static str) -> Key {
 
 use Kind::*;
 use Scope::{App, Provider};
+pub(crate) use oauth2_syntax::{Choice, UrlUse};
+use oauth2_syntax::{PRESETS, USERINFO_MODES};
+
+const ISSUER: Kind = Url(UrlUse::Issuer);
+const ENDPOINT: Kind = Url(UrlUse::Endpoint);
 
 pub(crate) const KEYS: &[Key] = &[
     Key {
         target: Target::Both,
-        ..key("issuer", Provider, Url, "issuer")
+        ..key("issuer", Provider, ISSUER, "issuer")
     },
     key("audience", Provider, StrList, "audience"),
     key(
@@ -101,7 +107,7 @@ pub(crate) const KEYS: &[Key] = &[
         Bool,
         "danger_accept_any_audience",
     ),
-    key("jwks", Provider, Url, "jwks_url"),
+    key("jwks", Provider, ENDPOINT, "jwks_url"),
     key("jwks_file", Provider, Str, "jwks_file"),
     key("jwks_json", Provider, Str, "jwks_json"),
     key("hmac_secret", Provider, Secret, "hmac_secret"),
@@ -126,15 +132,16 @@ pub(crate) const KEYS: &[Key] = &[
     key("http_client", App, Expr, "http_client"),
     // Browser login: a provider with `client_id` is a login provider.
     login("client_id", Provider, Str, "client_id"),
-    login("preset", Provider, Preset, "preset"),
+    login("preset", Provider, Choice(&PRESETS), "preset"),
     login("client_secret", Provider, Secret, "client_secret"),
     login("scopes", Provider, StrList, "scopes"),
     login("prompt", Provider, Str, "prompt"),
     login("authorize_params", Provider, Expr, "params"),
-    login("authorize_url", Provider, Url, "authorize_url"),
-    login("token_url", Provider, Url, "token_url"),
-    login("userinfo_url", Provider, Url, "userinfo_url"),
-    login("base_url", App, Url, "base_url"),
+    login("authorize_url", Provider, ENDPOINT, "authorize_url"),
+    login("token_url", Provider, ENDPOINT, "token_url"),
+    login("userinfo_url", Provider, ENDPOINT, "userinfo_url"),
+    login("userinfo", Provider, Choice(&USERINFO_MODES), "userinfo"),
+    login("base_url", App, Url(UrlUse::Base), "base_url"),
     login("login_prefix", App, Str, "prefix"),
     login("session_secret", App, Secret, "session_secret"),
     login("old_session_secret", App, Secret, "old_session_secret"),
@@ -150,28 +157,10 @@ pub(crate) const KEYS: &[Key] = &[
     login("app_token", App, Expr, "app_token"),
 ];
 
-/// The presets `preset: ...` accepts, and the runtime's `Preset` variants.
-pub(crate) const PRESETS: &[(&str, &str)] = &[
-    ("google", "Google"),
-    ("microsoft", "Microsoft"),
-    ("github", "GitHub"),
-    ("gitlab", "GitLab"),
-    ("auth0", "Auth0"),
-    ("okta", "Okta"),
-    ("keycloak", "Keycloak"),
-];
-
-/// Presets that know their issuer or endpoints.
-pub(crate) const PRESETS_WITH_ISSUER: &[&str] = &["google", "github", "gitlab"];
-
 /// Keys from which a provider's verification keys come; at most one per provider.
 pub(crate) const KEY_SOURCES: &[&str] = &["jwks", "jwks_file", "jwks_json", "hmac_secret"];
 
-/// The JWS algorithms the runtime verifies.
-pub(crate) const ALGORITHMS: &[&str] = &[
-    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
-    "ES384", "EdDSA",
-];
+pub(crate) use oauth2_syntax::{ALGORITHMS, PRESETS_WITH_ISSUER};
 
 pub(crate) fn find(name: &str, scope: Scope) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.name == name && k.scope == scope)
@@ -181,58 +170,4 @@ pub(crate) fn names(scope: Scope) -> impl Iterator<Item = &'static str> + Clone 
     KEYS.iter()
         .filter(move |k| k.scope == scope)
         .map(|k| k.name)
-}
-
-/// Parses `<digits><unit>` into milliseconds; `None` for an unknown unit.
-pub(crate) fn duration_millis(digits: &str, unit: &str) -> Option<u64> {
-    let n: u64 = digits.parse().ok()?;
-    match unit {
-        "ms" => Some(n),
-        "s" => n.checked_mul(1000),
-        "m" => n.checked_mul(60_000),
-        "h" => n.checked_mul(3_600_000),
-        _ => None,
-    }
-}
-
-/// Why `value` is not an acceptable issuer or JWKS URL, if it is not.
-pub(crate) fn url_problem(value: &str) -> Option<&'static str> {
-    let Some((scheme, rest)) = value.split_once("://") else {
-        return Some("must be an https:// URL");
-    };
-    let host_port = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = match host_port.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => host_port.split(':').next().unwrap_or_default(),
-    };
-    if host.is_empty() {
-        return Some("has no host");
-    }
-    match scheme {
-        "https" => None,
-        "http" if host == "localhost" || host == "::1" || host.starts_with("127.") => None,
-        "http" => Some(
-            "uses http: only https is allowed, except on loopback (127.0.0.1, [::1], localhost)",
-        ),
-        _ => Some("must be an https:// URL"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls() {
-        assert_eq!(url_problem("https://accounts.google.com"), None);
-        assert_eq!(url_problem("http://127.0.0.1:3001/realms/x"), None);
-        assert_eq!(url_problem("http://[::1]:80"), None);
-        assert_eq!(url_problem("http://localhost"), None);
-        assert!(url_problem("http://login.corp.example").is_some());
-        assert!(url_problem("https://").is_some());
-        assert!(url_problem("ftp://x").is_some());
-        assert!(url_problem("accounts.google.com").is_some());
-        assert_eq!(duration_millis("30", "s"), Some(30_000));
-        assert_eq!(duration_millis("30", "d"), None);
-    }
 }

@@ -2,6 +2,7 @@
 
 mod ast;
 mod expand;
+mod fallback;
 mod keys;
 mod valid;
 
@@ -13,11 +14,12 @@ use crate::ctxt::Ctxt;
 use crate::suggest;
 
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
+    let krate = fallback::krate(&input);
     let input: ast::Input = match syn::parse2(input) {
         Ok(input) => input,
-        Err(e) => return e.to_compile_error(),
+        // Stand-ins next to the error, so that only the error is reported.
+        Err(e) => return crate::ctxt::with_errors(fallback::items(&krate), e),
     };
-    let krate = input.krate.clone();
     let mut cx = Ctxt::new();
     let config = valid::check(&mut cx, input);
     let output = expand::expand(&krate, &config);

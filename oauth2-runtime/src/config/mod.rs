@@ -36,22 +36,12 @@ use std::time::Duration;
 
 /// The longest duration any setting accepts (a year): longer ones are mistakes, and
 /// would overflow the clock arithmetic of timers and cookies.
-pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+pub const MAX_DURATION: Duration = oauth2_syntax::MAX_DURATION;
 
 /// Checks a configured duration: not longer than [`MAX_DURATION`] and, when `nonzero`,
 /// not zero. The problem, if any, reads after the setting's name.
 pub(crate) fn check_duration(value: Duration, nonzero: bool) -> Result<(), String> {
-    if nonzero && value.is_zero() {
-        return Err("must be longer than zero".into());
-    }
-    if value > MAX_DURATION {
-        return Err(format!(
-            "is {} s; more than a year ({} s) is not accepted",
-            value.as_secs(),
-            MAX_DURATION.as_secs()
-        ));
-    }
-    Ok(())
+    oauth2_syntax::duration_problem(value, nonzero).map_or(Ok(()), Err)
 }
 
 /// An invalid configuration, reported when the configuration is built.

@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 
 use super::{Audience, ConfigError, check_duration};
 use crate::jwks::{KeySet, KeySource, RefreshPolicy};
-use crate::util::url::check_url;
+use crate::util::url::{UrlUse, check_url};
 
 /// Algorithms accepted when none are configured: every asymmetric JWS algorithm
 /// that `jsonwebtoken` supports. Never `none`, never HMAC.
@@ -242,10 +242,7 @@ impl ProviderBuilder {
         let issuer = self
             .issuer
             .ok_or_else(|| err("issuer", "is missing".into()))?;
-        let issuer_url = check_url(&issuer).map_err(|p| err("issuer", p))?;
-        if issuer_url.query().is_some() {
-            return Err(err("issuer", format!("`{issuer}` must not have a query")));
-        }
+        check_url(&issuer, UrlUse::Issuer).map_err(|p| err("issuer", p))?;
 
         let audience = match (self.audience, self.any_audience) {
             (_, true) => None,
@@ -306,7 +303,9 @@ impl ProviderBuilder {
                         .map_err(|e| err("issuer", e.to_string()))?;
                     KeySource::Discovery
                 }
-                KeyChoice::Url(url) => KeySource::Url(check_url(&url).map_err(|p| err("jwks", p))?),
+                KeyChoice::Url(url) => {
+                    KeySource::Url(check_url(&url, UrlUse::Endpoint).map_err(|p| err("jwks", p))?)
+                }
                 KeyChoice::Json(json) => {
                     let set = KeySet::from_json(json.as_bytes())
                         .map_err(|e| err("jwks", e.to_string()))?;
@@ -417,10 +416,13 @@ mod tests {
         );
         let (msg, field) = field_error(base().issuer("http://login.corp.example"));
         assert_eq!(field, "issuer");
-        assert!(msg.contains("must use https://"), "{msg}");
+        assert!(msg.contains("only https"), "{msg}");
         let (msg, field) = field_error(base().jwks_url("ftp://x/keys"));
         assert_eq!(field, "jwks");
         assert!(msg.contains("scheme `ftp`"), "{msg}");
+        let (msg, field) = field_error(base().issuer("https://login.corp.example/?tenant=1"));
+        assert_eq!(field, "issuer");
+        assert!(msg.contains("must not have a query"), "{msg}");
         let (_, field) = field_error(Provider::builder("c").issuer("https://x"));
         assert_eq!(field, "audience");
         let (msg, _) = field_error(base().audience(["a", ""]));

@@ -7,6 +7,8 @@ mod cookies;
 mod token;
 
 pub(crate) use classify::{is_cors_preflight, is_websocket_upgrade};
-pub(crate) use cookies::{cookie, cookies};
+pub(crate) use cookies::cookie;
+#[cfg(feature = "session")]
+pub(crate) use cookies::cookies;
 pub use token::WEBSOCKET_TOKEN_PROTOCOL;
 pub(crate) use token::find_token;

@@ -30,7 +30,9 @@ mod source;
 pub(crate) use cache::KeyCache;
 pub use cache::KeyStats;
 pub use registry::KeyRegistry;
-pub(crate) use registry::{RegistryError, default_http_client};
+pub(crate) use registry::RegistryError;
+#[cfg(feature = "login")]
+pub(crate) use registry::default_http_client;
 pub(crate) use set::KeyMiss;
 pub use set::{JwksError, KeySet};
 pub(crate) use source::{KeySource, RefreshPolicy};

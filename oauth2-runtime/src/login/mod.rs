@@ -72,7 +72,7 @@ use crate::claims::Authenticated;
 use crate::config::{ConfigError, Provider, check_duration};
 use crate::jwks::{KeyRegistry, default_http_client};
 use crate::session::{BoxFuture, SessionCookie, SessionStore};
-use crate::util::url::{check_url, is_loopback};
+use crate::util::url::{UrlUse, check_url, is_loopback};
 use crate::validation::{DEFAULT_MAX_TOKEN_SIZE, Validator};
 
 pub use self::app_token::AppToken;
@@ -379,10 +379,7 @@ impl LoginBuilder {
         let base = self
             .base_url
             .ok_or_else(|| setting("base_url", "is not set".into()))?;
-        let base_parsed = check_url(&base).map_err(|p| setting("base_url", p))?;
-        if base_parsed.query().is_some() {
-            return Err(setting("base_url", "must not have a query".into()));
-        }
+        let base_parsed = check_url(&base, UrlUse::Base).map_err(|p| setting("base_url", p))?;
         let base = base.trim_end_matches('/').to_owned();
         let prefix = self.prefix.trim_end_matches('/').to_owned();
         if !prefix.starts_with('/') || prefix.contains(['?', '#', '{', '}']) {
@@ -403,7 +400,7 @@ impl LoginBuilder {
         check_duration(self.idle, true).map_err(|p| setting("idle_timeout", p))?;
         let mut origins = Vec::new();
         for o in self.origins {
-            let url = check_url(&o).map_err(|p| setting("allowed_origins", p))?;
+            let url = check_url(&o, UrlUse::Base).map_err(|p| setting("allowed_origins", p))?;
             if url.path() != "/" || url.query().is_some() {
                 return Err(setting(
                     "allowed_origins",
@@ -684,7 +681,7 @@ mod tests {
             err(Login::builder().session_secret(SECRET)),
             "base_url is not set"
         );
-        assert!(err(base().base_url("http://app.example")).contains("https://"));
+        assert!(err(base().base_url("http://app.example")).contains("only https"));
         assert!(err(base().base_url("https://app.example").prefix("auth")).contains("prefix"));
         assert!(
             err(Login::builder()

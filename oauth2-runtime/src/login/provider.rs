@@ -8,7 +8,7 @@ use url::Url;
 use crate::config::ConfigError;
 use crate::discovery::{DiscoveryError, ProviderMetadata};
 use crate::jwks::KeyRegistry;
-use crate::util::url::check_url;
+use crate::util::url::{UrlUse, check_url};
 
 /// Scopes asked for when none are configured.
 pub const DEFAULT_SCOPES: &str = "openid profile email";
@@ -424,15 +424,8 @@ impl LoginProviderBuilder {
             field,
             problem,
         };
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err(field(
-                "name",
-                "must be letters, digits, `_` or `-` (it is part of the login URLs)".into(),
-            ));
+        if let Some(problem) = oauth2_syntax::provider_name_problem(&name) {
+            return Err(field("name", problem));
         }
         let client_id = match self.client_id {
             Some(id) if !id.is_empty() => id,
@@ -462,7 +455,7 @@ impl LoginProviderBuilder {
             return Err(field("scopes", format!("has an invalid scope `{bad}`")));
         }
         let url = |f: &'static str, v: Option<String>| -> Result<Option<Url>, ConfigError> {
-            v.map(|v| check_url(&v).map_err(|p| field(f, p)))
+            v.map(|v| check_url(&v, UrlUse::Endpoint).map_err(|p| field(f, p)))
                 .transpose()
         };
         let explicit = match (self.authorize_url, self.token_url) {
@@ -483,7 +476,8 @@ impl LoginProviderBuilder {
         };
         let issuer = match (self.issuer, &explicit) {
             (Some(i), _) => {
-                Some(check_url(&i).map_err(|p| field("issuer", p))?.to_string()).map(|_| i)
+                check_url(&i, UrlUse::Issuer).map_err(|p| field("issuer", p))?;
+                Some(i)
             }
             (None, Some(e)) => {
                 if e.userinfo.is_none() {
@@ -529,5 +523,64 @@ impl LoginProviderBuilder {
                 discovered: OnceCell::new(),
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant, in declaration order; the match breaks when one is added.
+    fn presets() -> Vec<Preset> {
+        let all = vec![
+            Preset::Google,
+            Preset::Microsoft,
+            Preset::GitHub,
+            Preset::GitLab,
+            Preset::Auth0,
+            Preset::Okta,
+            Preset::Keycloak,
+        ];
+        for p in &all {
+            match p {
+                Preset::Google
+                | Preset::Microsoft
+                | Preset::GitHub
+                | Preset::GitLab
+                | Preset::Auth0
+                | Preset::Okta
+                | Preset::Keycloak => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn the_macro_knows_every_preset_and_userinfo_mode() {
+        let syntax = &oauth2_syntax::PRESETS;
+        let variants: Vec<String> = presets().iter().map(|p| format!("{p:?}")).collect();
+        let expected: Vec<&str> = syntax.values.iter().map(|(_, v)| *v).collect();
+        assert_eq!(variants, expected);
+        for (preset, (name, _)) in presets().into_iter().zip(syntax.values) {
+            let knows = preset.issuer().is_some() || preset == Preset::GitHub;
+            assert_eq!(
+                knows,
+                oauth2_syntax::PRESETS_WITH_ISSUER.contains(name),
+                "{name}"
+            );
+        }
+        let modes = [Userinfo::Auto, Userinfo::Required, Userinfo::Never];
+        for mode in modes {
+            match mode {
+                Userinfo::Auto | Userinfo::Required | Userinfo::Never => {}
+            }
+        }
+        let variants: Vec<String> = modes.iter().map(|m| format!("{m:?}")).collect();
+        let expected: Vec<&str> = oauth2_syntax::USERINFO_MODES
+            .values
+            .iter()
+            .map(|(_, v)| *v)
+            .collect();
+        assert_eq!(variants, expected);
     }
 }

@@ -64,6 +64,7 @@ mod login {
             scopes: env("OIDC_SCOPES", default = "openid profile email offline_access"),
             prompt: "consent",
             authorize_params: [("audience", "https://api.corp.example"), ("ui_locales", "de")],
+            userinfo: auto,
         }
         github {
             client_id: "Iv1.0123456789",
@@ -85,12 +86,14 @@ mod login {
             preset: keycloak,
             issuer: "https://sso.corp.example/realms/staff",
             client_id: "staff-portal",
+            userinfo: required,
         }
         both {
             issuer: "https://login.both.example",
             audience: "api",
             client_id: "web",
             scopes: ["openid"],
+            userinfo: never,
         }
     }
 

@@ -1,14 +1,12 @@
-//! Checks `providers!` input and gives each value its meaning for its key.
-//! Every problem is recorded, so the user sees them all at once.
+//! One value, checked for its key's [`Kind`]: literals, lists, durations, URLs,
+//! names of a fixed set, and `env(...)` calls.
 
-use std::collections::HashMap;
-
+use oauth2_syntax::{duration_problem, parse_duration, url_problem};
 use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr};
 
-use super::ast::{Input, Setting};
-use super::keys::{self, ALGORITHMS, KEY_SOURCES, Key, Kind, Scope, Target};
+use super::super::keys::{ALGORITHMS, Choice, Key, Kind};
 use crate::ctxt::Ctxt;
 use crate::suggest;
 
@@ -28,8 +26,8 @@ pub(crate) enum Value {
     DurationPair(u64, u64, Span),
     /// Any other Rust expression: its type is checked by the compiler.
     Expr(Expr),
-    /// A checked preset name.
-    Preset(Ident),
+    /// A checked name of a fixed set, and the set.
+    Choice(Ident, &'static Choice),
 }
 
 pub(crate) enum EnvMode {
@@ -38,229 +36,7 @@ pub(crate) enum EnvMode {
     Optional,
 }
 
-pub(crate) struct Checked {
-    pub(crate) key: &'static Key,
-    pub(crate) value: Value,
-}
-
-pub(crate) struct Provider {
-    pub(crate) name: Ident,
-    pub(crate) settings: Vec<Checked>,
-}
-
-pub(crate) struct Config {
-    pub(crate) settings: Vec<Checked>,
-    pub(crate) providers: Vec<Provider>,
-}
-
-pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
-    // Keys given at the top level, valid values or not (no cascade of "missing" errors).
-    let app_keys: Vec<String> = input.settings.iter().map(|s| s.key.to_string()).collect();
-    let settings = check_settings(cx, input.settings, Scope::App, None);
-    let mut seen: HashMap<String, Span> = HashMap::new();
-    let mut providers = Vec::new();
-    if input.providers.is_empty() {
-        cx.push(syn::Error::new(
-            Span::call_site(),
-            "`providers!` declares no provider: add one, e.g. `google { issuer: \"https://accounts.google.com\", audience: \"...\" }`",
-        ));
-    }
-    for block in input.providers {
-        let name = block.name.to_string();
-        if seen.insert(name.clone(), block.name.span()).is_some() {
-            cx.error_spanned_by(&block.name, format!("provider `{name}` is declared twice"));
-            continue;
-        }
-        if !is_snake_case(&name) {
-            cx.error_spanned_by(
-                &block.name,
-                format!(
-                    "provider names are lowercase snake_case (they appear in URLs and in `#[protect(provider = \"...\")]`): write `{}`",
-                    name.to_lowercase()
-                ),
-            );
-        }
-        let preset_given = block.settings.iter().any(|s| s.key == "preset");
-        let settings = check_settings(cx, block.settings, Scope::Provider, Some(&block.name));
-        let has = |key: &str| settings.iter().any(|c| c.key.name == key);
-        let preset = settings.iter().find_map(|c| match &c.value {
-            Value::Preset(p) => Some(p.to_string()),
-            _ => None,
-        });
-        let bearer = has("audience") || has("danger_accept_any_audience");
-        let login = has("client_id");
-        let preset_knows_issuer = settings.iter().any(|c| {
-            matches!(&c.value, Value::Preset(p) if keys::PRESETS_WITH_ISSUER.contains(&p.to_string().as_str()))
-        });
-        let plain_oauth2 = login && (has("authorize_url") || preset_knows_issuer);
-        // An invalid preset is reported already; its issuer cannot be known.
-        let preset_invalid = preset_given && preset.is_none();
-        if !has("issuer") && !plain_oauth2 && !preset_invalid {
-            let why = match &preset {
-                Some(p) => format!(": preset `{p}` needs your tenant's or realm's issuer"),
-                None => String::new(),
-            };
-            cx.error_spanned_by(
-                &block.name,
-                format!("provider `{name}` has no `issuer`{why}: add `issuer: \"https://...\"`"),
-            );
-        }
-        if !bearer && !login {
-            cx.error_spanned_by(
-                &block.name,
-                format!(
-                    "provider `{name}` has no `audience`: tokens must be checked against one (RFC 8725 §3.9); add `audience: \"...\"` (or `client_id` for browser login)"
-                ),
-            );
-        }
-        for c in &settings {
-            let (needs, add) = match c.key.target {
-                Target::Login if !login => ("browser login", "`client_id`"),
-                Target::Bearer if !bearer && login => ("bearer tokens", "`audience`"),
-                _ => continue,
-            };
-            cx.push(syn::Error::new(
-                value_span(&c.value),
-                format!(
-                    "`{}` configures {needs}, but provider `{name}` has no {add}: add it, or remove `{}`",
-                    c.key.name, c.key.name
-                ),
-            ));
-        }
-        let sources: Vec<&Checked> = settings
-            .iter()
-            .filter(|c| KEY_SOURCES.contains(&c.key.name))
-            .collect();
-        if let [first, second, ..] = sources.as_slice() {
-            cx.push(syn::Error::new(
-                value_span(&second.value),
-                format!(
-                    "`{}` and `{}` both give provider `{name}`'s keys: keep one (without either, keys come from OIDC discovery)",
-                    first.key.name, second.key.name
-                ),
-            ));
-        }
-        providers.push(Provider {
-            name: block.name,
-            settings,
-        });
-    }
-    let any = |target: Target| {
-        providers.iter().any(|p| {
-            p.settings.iter().any(|c| match target {
-                Target::Login => c.key.name == "client_id",
-                _ => matches!(c.key.name, "audience" | "danger_accept_any_audience"),
-            })
-        })
-    };
-    let (any_login, any_bearer) = (any(Target::Login), any(Target::Bearer));
-    for c in &settings {
-        let (target, needs, add) = match c.key.target {
-            Target::Login => (any_login, "browser login", "`client_id`"),
-            _ => (any_bearer, "bearer tokens", "`audience`"),
-        };
-        if !target {
-            cx.push(syn::Error::new(
-                value_span(&c.value),
-                format!(
-                    "`{}` configures {needs}, but no provider has {add}",
-                    c.key.name
-                ),
-            ));
-        }
-    }
-    if any_login {
-        let missing: Vec<&str> = ["base_url", "session_secret"]
-            .into_iter()
-            .filter(|k| !app_keys.iter().any(|given| given == k))
-            .collect();
-        if !missing.is_empty() {
-            let first = providers
-                .iter()
-                .find(|p| p.settings.iter().any(|c| c.key.name == "client_id"))
-                .map_or_else(Span::call_site, |p| p.name.span());
-            cx.push(syn::Error::new(
-                first,
-                format!(
-                    "browser login needs {} at the top level of `providers!`, e.g. `base_url: env(\"APP_BASE_URL\"), session_secret: env(\"SESSION_SECRET\"),`",
-                    missing
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                ),
-            ));
-        }
-    }
-    Config {
-        settings,
-        providers,
-    }
-}
-
-fn is_snake_case(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-fn check_settings(
-    cx: &mut Ctxt,
-    settings: Vec<Setting>,
-    scope: Scope,
-    provider: Option<&Ident>,
-) -> Vec<Checked> {
-    let mut out: Vec<Checked> = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
-    for Setting { key, value } in settings {
-        let name = key.to_string();
-        let Some(def) = keys::find(&name, scope) else {
-            unknown_key(cx, &key, scope, provider);
-            continue;
-        };
-        if seen.contains(&name) {
-            cx.error_spanned_by(&key, format!("`{name}` is given twice"));
-            continue;
-        }
-        seen.push(name);
-        if let Some(value) = check_value(cx, def, value) {
-            out.push(Checked { key: def, value });
-        }
-    }
-    out
-}
-
-fn unknown_key(cx: &mut Ctxt, key: &Ident, scope: Scope, provider: Option<&Ident>) {
-    let name = key.to_string();
-    let other = match scope {
-        Scope::App => Scope::Provider,
-        Scope::Provider => Scope::App,
-    };
-    let message = if keys::find(&name, other).is_some() {
-        match scope {
-            Scope::Provider => format!(
-                "`{name}` is an app-wide setting: write it at the top level of `providers!`, outside the provider blocks"
-            ),
-            Scope::App => format!(
-                "`{name}` is a provider key: write it inside a provider block, e.g. `google {{ {name}: ... }}`"
-            ),
-        }
-    } else {
-        let place = match provider {
-            Some(p) => format!("in provider `{p}`"),
-            None => "at the top level (app-wide settings)".to_owned(),
-        };
-        format!(
-            "unknown key `{name}` {place}{}\nexpected one of {}",
-            suggest::did_you_mean(&name, keys::names(scope)),
-            suggest::list(keys::names(scope)),
-        )
-    };
-    cx.error_spanned_by(key, message);
-}
-
-fn value_span(value: &Value) -> Span {
+pub(super) fn value_span(value: &Value) -> Span {
     match value {
         Value::Env { var, .. } => var.span(),
         Value::Lit(lit) => lit.span(),
@@ -268,11 +44,11 @@ fn value_span(value: &Value) -> Span {
         Value::Algorithms(ids) => ids.first().map_or_else(Span::call_site, Ident::span),
         Value::Duration(_, span) | Value::DurationPair(_, _, span) => *span,
         Value::Expr(e) => e.span(),
-        Value::Preset(i) => i.span(),
+        Value::Choice(i, _) => i.span(),
     }
 }
 
-fn check_value(cx: &mut Ctxt, key: &Key, value: Expr) -> Option<Value> {
+pub(super) fn check_value(cx: &mut Ctxt, key: &Key, value: Expr) -> Option<Value> {
     let name = key.name;
     if let Some(call) = as_env_call(&value) {
         return check_env(cx, key, call);
@@ -287,12 +63,12 @@ fn check_value(cx: &mut Ctxt, key: &Key, value: Expr) -> Option<Value> {
             duration(cx, name, &i).map(|ms| Value::Duration(ms, i.span()))
         }
         (
-            Kind::Url,
+            Kind::Url(used),
             Expr::Lit(ExprLit {
                 lit: Lit::Str(s), ..
             }),
         ) => {
-            if let Some(problem) = keys::url_problem(&s.value()) {
+            if let Some(problem) = url_problem(&s.value(), used) {
                 cx.error_spanned_by(&s, format!("`{name}` {problem}"));
             }
             Some(Value::Lit(Lit::Str(s)))
@@ -377,25 +153,25 @@ fn check_value(cx: &mut Ctxt, key: &Key, value: Expr) -> Option<Value> {
             }
             Some(Value::Lit(Lit::Int(i)))
         }
-        (Kind::Preset, path) => {
+        (Kind::Choice(choice), path) => {
             let Some(ident) = single_ident(&path) else {
                 cx.error_spanned_by(&path, format!("`{name}` takes {}", expected(key.kind)));
                 return None;
             };
             let given = ident.to_string();
-            if !keys::PRESETS.iter().any(|(p, _)| *p == given) {
-                let names = keys::PRESETS.iter().map(|(p, _)| *p);
+            if choice.variant(&given).is_none() {
                 cx.error_spanned_by(
                     ident,
                     format!(
-                        "unknown preset `{given}`{}\nexpected one of {}",
-                        suggest::did_you_mean(&given, names.clone()),
-                        suggest::list(names),
+                        "unknown {} `{given}`{}\nexpected one of {}",
+                        choice.what,
+                        suggest::did_you_mean(&given, choice.names()),
+                        suggest::list(choice.names()),
                     ),
                 );
                 return None;
             }
-            Some(Value::Preset(ident.clone()))
+            Some(Value::Choice(ident.clone(), choice))
         }
         (Kind::Expr, Expr::Lit(lit)) => {
             cx.error_spanned_by(
@@ -412,9 +188,12 @@ fn check_value(cx: &mut Ctxt, key: &Key, value: Expr) -> Option<Value> {
     }
 }
 
-fn expected(kind: Kind) -> &'static str {
+fn expected(kind: Kind) -> String {
     match kind {
-        Kind::Url => "a URL string: `\"https://...\"`",
+        Kind::Choice(choice) => {
+            return format!("a {} name: {}", choice.what, suggest::list(choice.names()));
+        }
+        Kind::Url(_) => "a URL string: `\"https://...\"`",
         Kind::Str | Kind::Secret => "a string",
         Kind::StrList => "a string or a list of strings: `[\"a\", \"b\"]`",
         Kind::Algorithms => "a list of algorithm names: `[RS256, ES256]`",
@@ -423,10 +202,8 @@ fn expected(kind: Kind) -> &'static str {
         Kind::Bool => "`true` or `false`",
         Kind::Number => "a whole number",
         Kind::Expr => "a Rust expression",
-        Kind::Preset => {
-            "a preset name: `google`, `microsoft`, `github`, `gitlab`, `auth0`, `okta` or `keycloak`"
-        }
     }
+    .to_owned()
 }
 
 fn lit_str(expr: &Expr) -> Option<LitStr> {
@@ -505,14 +282,18 @@ fn duration(cx: &mut Ctxt, name: &str, lit: &LitInt) -> Option<u64> {
         );
         return None;
     }
-    let ms = keys::duration_millis(lit.base10_digits(), unit);
-    if ms.is_none() {
+    let Some(value) = parse_duration(&format!("{}{unit}", lit.base10_digits())) else {
         cx.error_spanned_by(
             lit,
             format!("unknown unit `{unit}` in `{name}`: use `ms`, `s`, `m` or `h`"),
         );
+        return None;
+    };
+    if let Some(problem) = duration_problem(value, false) {
+        cx.error_spanned_by(lit, format!("`{name}` {problem}"));
+        return None;
     }
-    ms
+    u64::try_from(value.as_millis()).ok()
 }
 
 /// `env(...)`, as opposed to any other call.
@@ -530,7 +311,7 @@ fn check_env(cx: &mut Ctxt, key: &Key, call: &syn::ExprCall) -> Option<Value> {
     let usage = "expected `env(\"VARIABLE\")`, `env(\"VARIABLE\", default = ...)` or `env(\"VARIABLE\", optional)`";
     if matches!(
         key.kind,
-        Kind::Bool | Kind::Expr | Kind::DurationPair | Kind::Preset
+        Kind::Bool | Kind::Expr | Kind::DurationPair | Kind::Choice(_)
     ) {
         cx.error_spanned_by(
             call,
@@ -585,8 +366,8 @@ fn default_text(cx: &mut Ctxt, key: &Key, lit: &Lit) -> Option<String> {
             Some(format!("{ms}ms"))
         }
         (Kind::Number, Lit::Int(i)) if i.suffix().is_empty() => Some(i.base10_digits().to_owned()),
-        (Kind::Url, Lit::Str(s)) => {
-            if let Some(problem) = keys::url_problem(&s.value()) {
+        (Kind::Url(used), Lit::Str(s)) => {
+            if let Some(problem) = url_problem(&s.value(), used) {
                 cx.error_spanned_by(s, format!("`{}` {problem}", key.name));
             }
             Some(s.value())

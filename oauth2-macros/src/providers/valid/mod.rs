@@ -1,0 +1,232 @@
+//! Checks `providers!` input and gives each value its meaning for its key.
+//! Every problem is recorded, so the user sees them all at once.
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use syn::Ident;
+
+mod value;
+
+pub(crate) use value::{EnvMode, Value};
+use value::{check_value, value_span};
+
+use super::ast::{Input, Setting};
+use super::keys::{self, KEY_SOURCES, Key, Scope, Target};
+use crate::ctxt::Ctxt;
+use crate::suggest;
+
+pub(crate) struct Checked {
+    pub(crate) key: &'static Key,
+    pub(crate) value: Value,
+}
+
+pub(crate) struct Provider {
+    pub(crate) name: Ident,
+    pub(crate) settings: Vec<Checked>,
+}
+
+pub(crate) struct Config {
+    pub(crate) settings: Vec<Checked>,
+    pub(crate) providers: Vec<Provider>,
+}
+
+pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
+    // Keys given at the top level, valid values or not (no cascade of "missing" errors).
+    let app_keys: Vec<String> = input.settings.iter().map(|s| s.key.to_string()).collect();
+    let settings = check_settings(cx, input.settings, Scope::App, None);
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    let mut providers = Vec::new();
+    if input.providers.is_empty() {
+        cx.push(syn::Error::new(
+            Span::call_site(),
+            "`providers!` declares no provider: add one, e.g. `google { issuer: \"https://accounts.google.com\", audience: \"...\" }`",
+        ));
+    }
+    for block in input.providers {
+        let name = block.name.to_string();
+        if seen.insert(name.clone(), block.name.span()).is_some() {
+            cx.error_spanned_by(&block.name, format!("provider `{name}` is declared twice"));
+            continue;
+        }
+        if oauth2_syntax::provider_name_problem(&name).is_some() {
+            cx.error_spanned_by(
+                &block.name,
+                format!(
+                    "provider names are lowercase snake_case (they appear in URLs and in `#[protect(provider = \"...\")]`): write `{}`",
+                    name.to_lowercase()
+                ),
+            );
+        }
+        let preset_given = block.settings.iter().any(|s| s.key == "preset");
+        let settings = check_settings(cx, block.settings, Scope::Provider, Some(&block.name));
+        let has = |key: &str| settings.iter().any(|c| c.key.name == key);
+        let preset = settings.iter().find_map(|c| match &c.value {
+            Value::Choice(p, _) if c.key.name == "preset" => Some(p.to_string()),
+            _ => None,
+        });
+        let bearer = has("audience") || has("danger_accept_any_audience");
+        let login = has("client_id");
+        let preset_knows_issuer = preset
+            .as_deref()
+            .is_some_and(|p| keys::PRESETS_WITH_ISSUER.contains(&p));
+        let plain_oauth2 = login && (has("authorize_url") || preset_knows_issuer);
+        // An invalid preset is reported already; its issuer cannot be known.
+        let preset_invalid = preset_given && preset.is_none();
+        if !has("issuer") && !plain_oauth2 && !preset_invalid {
+            let why = match &preset {
+                Some(p) => format!(": preset `{p}` needs your tenant's or realm's issuer"),
+                None => String::new(),
+            };
+            cx.error_spanned_by(
+                &block.name,
+                format!("provider `{name}` has no `issuer`{why}: add `issuer: \"https://...\"`"),
+            );
+        }
+        if !bearer && !login {
+            cx.error_spanned_by(
+                &block.name,
+                format!(
+                    "provider `{name}` has no `audience`: tokens must be checked against one (RFC 8725 §3.9); add `audience: \"...\"` (or `client_id` for browser login)"
+                ),
+            );
+        }
+        for c in &settings {
+            let (needs, add) = match c.key.target {
+                Target::Login if !login => ("browser login", "`client_id`"),
+                Target::Bearer if !bearer && login => ("bearer tokens", "`audience`"),
+                _ => continue,
+            };
+            cx.push(syn::Error::new(
+                value_span(&c.value),
+                format!(
+                    "`{}` configures {needs}, but provider `{name}` has no {add}: add it, or remove `{}`",
+                    c.key.name, c.key.name
+                ),
+            ));
+        }
+        let sources: Vec<&Checked> = settings
+            .iter()
+            .filter(|c| KEY_SOURCES.contains(&c.key.name))
+            .collect();
+        if let [first, second, ..] = sources.as_slice() {
+            cx.push(syn::Error::new(
+                value_span(&second.value),
+                format!(
+                    "`{}` and `{}` both give provider `{name}`'s keys: keep one (without either, keys come from OIDC discovery)",
+                    first.key.name, second.key.name
+                ),
+            ));
+        }
+        providers.push(Provider {
+            name: block.name,
+            settings,
+        });
+    }
+    let any = |target: Target| {
+        providers.iter().any(|p| {
+            p.settings.iter().any(|c| match target {
+                Target::Login => c.key.name == "client_id",
+                _ => matches!(c.key.name, "audience" | "danger_accept_any_audience"),
+            })
+        })
+    };
+    let (any_login, any_bearer) = (any(Target::Login), any(Target::Bearer));
+    for c in &settings {
+        let (target, needs, add) = match c.key.target {
+            Target::Login => (any_login, "browser login", "`client_id`"),
+            _ => (any_bearer, "bearer tokens", "`audience`"),
+        };
+        if !target {
+            cx.push(syn::Error::new(
+                value_span(&c.value),
+                format!(
+                    "`{}` configures {needs}, but no provider has {add}",
+                    c.key.name
+                ),
+            ));
+        }
+    }
+    if any_login {
+        let missing: Vec<&str> = ["base_url", "session_secret"]
+            .into_iter()
+            .filter(|k| !app_keys.iter().any(|given| given == k))
+            .collect();
+        if !missing.is_empty() {
+            let first = providers
+                .iter()
+                .find(|p| p.settings.iter().any(|c| c.key.name == "client_id"))
+                .map_or_else(Span::call_site, |p| p.name.span());
+            cx.push(syn::Error::new(
+                first,
+                format!(
+                    "browser login needs {} at the top level of `providers!`, e.g. `base_url: env(\"APP_BASE_URL\"), session_secret: env(\"SESSION_SECRET\"),`",
+                    missing
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            ));
+        }
+    }
+    Config {
+        settings,
+        providers,
+    }
+}
+
+fn check_settings(
+    cx: &mut Ctxt,
+    settings: Vec<Setting>,
+    scope: Scope,
+    provider: Option<&Ident>,
+) -> Vec<Checked> {
+    let mut out: Vec<Checked> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for Setting { key, value } in settings {
+        let name = key.to_string();
+        let Some(def) = keys::find(&name, scope) else {
+            unknown_key(cx, &key, scope, provider);
+            continue;
+        };
+        if seen.contains(&name) {
+            cx.error_spanned_by(&key, format!("`{name}` is given twice"));
+            continue;
+        }
+        seen.push(name);
+        if let Some(value) = check_value(cx, def, value) {
+            out.push(Checked { key: def, value });
+        }
+    }
+    out
+}
+
+fn unknown_key(cx: &mut Ctxt, key: &Ident, scope: Scope, provider: Option<&Ident>) {
+    let name = key.to_string();
+    let other = match scope {
+        Scope::App => Scope::Provider,
+        Scope::Provider => Scope::App,
+    };
+    let message = if keys::find(&name, other).is_some() {
+        match scope {
+            Scope::Provider => format!(
+                "`{name}` is an app-wide setting: write it at the top level of `providers!`, outside the provider blocks"
+            ),
+            Scope::App => format!(
+                "`{name}` is a provider key: write it inside a provider block, e.g. `google {{ {name}: ... }}`"
+            ),
+        }
+    } else {
+        let place = match provider {
+            Some(p) => format!("in provider `{p}`"),
+            None => "at the top level (app-wide settings)".to_owned(),
+        };
+        format!(
+            "unknown key `{name}` {place}{}\nexpected one of {}",
+            suggest::did_you_mean(&name, keys::names(scope)),
+            suggest::list(keys::names(scope)),
+        )
+    };
+    cx.error_spanned_by(key, message);
+}

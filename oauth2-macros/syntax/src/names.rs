@@ -1,0 +1,98 @@
+//! Names: JWS algorithms, presets, userinfo modes, provider names.
+
+/// The JWS algorithms the runtime verifies, as `providers!` writes them.
+pub const ALGORITHMS: &[&str] = &[
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
+    "ES384", "EdDSA",
+];
+
+/// A key whose value is one name of a fixed set, each a variant of a runtime enum.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Choice {
+    /// What a value is, for messages: `preset`.
+    pub what: &'static str,
+    /// The runtime type, relative to the crate root: `login::Preset`.
+    pub runtime_type: &'static str,
+    /// Each name and its variant.
+    pub values: &'static [(&'static str, &'static str)],
+}
+
+impl Choice {
+    /// The variant for `name`.
+    pub fn variant(&self, name: &str) -> Option<&'static str> {
+        self.values
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+    }
+
+    /// The names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + Clone {
+        self.values.iter().map(|(n, _)| *n)
+    }
+}
+
+/// `preset: ...`: the runtime's `login::Preset`.
+pub const PRESETS: Choice = Choice {
+    what: "preset",
+    runtime_type: "login::Preset",
+    values: &[
+        ("google", "Google"),
+        ("microsoft", "Microsoft"),
+        ("github", "GitHub"),
+        ("gitlab", "GitLab"),
+        ("auth0", "Auth0"),
+        ("okta", "Okta"),
+        ("keycloak", "Keycloak"),
+    ],
+};
+
+/// Presets that know their issuer or endpoints.
+pub const PRESETS_WITH_ISSUER: &[&str] = &["google", "github", "gitlab"];
+
+/// `userinfo: ...`: the runtime's `login::Userinfo`.
+pub const USERINFO_MODES: Choice = Choice {
+    what: "userinfo mode",
+    runtime_type: "login::Userinfo",
+    values: &[
+        ("auto", "Auto"),
+        ("required", "Required"),
+        ("never", "Never"),
+    ],
+};
+
+/// Why `name` cannot name a provider, if it cannot: names are part of login URLs
+/// (`/auth/{name}/login`) and of `#[protect(provider = "...")]`, so they are lowercase
+/// ASCII letters, digits and `_`, starting with a letter.
+pub fn provider_name_problem(name: &str) -> Option<String> {
+    let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    (!ok).then(|| {
+        format!(
+            "must be lowercase snake_case (letters, digits, `_`; it appears in URLs and in \
+             `#[protect(provider = \"...\")]`): `{name}` is not"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_and_names() {
+        assert_eq!(PRESETS.variant("github"), Some("GitHub"));
+        assert_eq!(USERINFO_MODES.variant("Never"), None);
+        assert!(
+            PRESETS_WITH_ISSUER
+                .iter()
+                .all(|p| PRESETS.variant(p).is_some())
+        );
+        assert_eq!(provider_name_problem("corp_2"), None);
+        for bad in ["Corp", "2corp", "a-b", "a/b", ""] {
+            assert!(provider_name_problem(bad).is_some(), "{bad}");
+        }
+    }
+}
