@@ -169,7 +169,8 @@ pub fn scopes_claim<T: DeserializeOwned>(auth: &Authenticated) -> Result<T, Clai
     };
     let value = match value {
         Value::String(s) => Value::Array(
-            s.split_ascii_whitespace()
+            crate::Scopes::parse(&s)
+                .iter()
                 .map(|s| Value::String(s.into()))
                 .collect(),
         ),

@@ -83,6 +83,90 @@ impl Authenticated {
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         T::deserialize(&*self.claims)
     }
+
+    /// The claims as a typed value, with an error that says which claim is absent or
+    /// does not fit (absent top-level claims are told apart by serde's own
+    /// `missing_field`, not by reading a message).
+    pub(crate) fn deserialize_claims<T: DeserializeOwned>(&self) -> Result<T, ClaimError> {
+        T::deserialize(ClaimsDeserializer(self.claims())).map_err(|e| e.0)
+    }
+}
+
+/// Deserializes a claims map with [`ClaimDeError`], so that serde reports a missing
+/// top-level field through [`de::Error::missing_field`].
+struct ClaimsDeserializer<'a>(&'a Map<String, Value>);
+
+/// A [`ClaimError`] as a serde error.
+#[derive(Debug)]
+struct ClaimDeError(ClaimError);
+
+impl fmt::Display for ClaimDeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ClaimDeError {}
+
+impl de::Error for ClaimDeError {
+    fn custom<M: fmt::Display>(message: M) -> Self {
+        Self(ClaimError::invalid("claims", message))
+    }
+
+    fn missing_field(field: &'static str) -> Self {
+        Self(ClaimError::missing(field))
+    }
+}
+
+impl<'a> Deserializer<'a> for ClaimsDeserializer<'a> {
+    type Error = ClaimDeError;
+
+    fn deserialize_any<V: de::Visitor<'a>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_map(ClaimsAccess {
+            entries: self.0.iter(),
+            value: None,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        <W: Visitor<'a>>
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
+        identifier ignored_any
+    }
+}
+
+struct ClaimsAccess<'a> {
+    entries: serde_json::map::Iter<'a>,
+    value: Option<(&'a str, &'a Value)>,
+}
+
+impl<'a> de::MapAccess<'a> for ClaimsAccess<'a> {
+    type Error = ClaimDeError;
+
+    fn next_key_seed<K: de::DeserializeSeed<'a>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        let Some((name, value)) = self.entries.next() else {
+            return Ok(None);
+        };
+        self.value = Some((name, value));
+        seed.deserialize(de::value::StrDeserializer::<ClaimDeError>::new(name))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'a>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        let (name, value) = self
+            .value
+            .take()
+            .ok_or_else(|| de::Error::custom("a claim's value was read twice"))?;
+        seed.deserialize(value)
+            .map_err(|e| ClaimDeError(ClaimError::invalid(name.to_owned(), e)))
+    }
 }
 
 /// A type built from a validated token's claims: what `#[protect(claims = T)]` and
@@ -193,6 +277,12 @@ impl std::error::Error for ClaimError {}
 pub struct Scopes(Vec<String>);
 
 impl Scopes {
+    /// Parses a space-separated scope string, as `scope` claims and token responses
+    /// write them (RFC 6749 §3.3).
+    pub fn parse(scope: &str) -> Self {
+        scope.split_ascii_whitespace().collect()
+    }
+
     /// Reads `scope`, else `scp`, from claims.
     pub fn from_claims(claims: &Map<String, Value>) -> Self {
         claims
@@ -248,7 +338,7 @@ impl<'de> Deserialize<'de> for Scopes {
                 f.write_str("a space-separated string or an array of strings")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Scopes, E> {
-                Ok(v.split_ascii_whitespace().collect())
+                Ok(Scopes::parse(v))
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Scopes, A::Error> {
                 let mut out = Vec::new();
@@ -282,6 +372,34 @@ mod tests {
         assert!(scopes(json!({})).is_empty());
         assert!(scopes(json!({"scope": 5})).is_empty());
         assert_eq!(scopes(json!({"scope": "a"})).missing(["a", "b"]), ["b"]);
+    }
+
+    #[test]
+    fn typed_claims_say_which_claim_is_absent_or_wrong() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct User {
+            sub: String,
+            email: Option<String>,
+            age: u8,
+        }
+        let read = |v: Value| Authenticated::new("p", v).deserialize_claims::<User>();
+        let user = read(json!({"sub": "a", "age": 3, "extra": [1]})).unwrap();
+        assert_eq!((user.sub.as_str(), user.email), ("a", None));
+        let missing = read(json!({"age": 3})).unwrap_err();
+        assert!(missing.is_missing());
+        assert_eq!(missing.to_string(), "token has no `sub` claim");
+        let wrong = read(json!({"sub": "a", "age": "three"})).unwrap_err();
+        assert!(!wrong.is_missing());
+        assert_eq!(wrong.claim(), "age");
+        assert!(wrong.to_string().contains("expected u8"), "{wrong}");
+    }
+
+    #[test]
+    fn a_space_separated_scope_string_parses_once() {
+        let parsed = Scopes::parse("a  b\tc");
+        assert_eq!(parsed.iter().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert!(Scopes::parse("").is_empty());
     }
 
     #[test]

@@ -38,7 +38,6 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::{AuthError, AuthErrorKind};
-use crate::validation::{ErrorKind, ValidationError};
 use crate::{Authenticated, Authenticator};
 
 /// The validated claims of the request's token, deserialized into `T`.
@@ -108,19 +107,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthError> {
         let auth = <Authenticated as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        auth.deserialize().map(Claims).map_err(|e| {
-            let text = e.to_string();
-            let kind = if text.starts_with("missing field") {
-                ErrorKind::MissingClaim
-            } else {
-                ErrorKind::InvalidClaim
-            };
-            reject(
-                parts,
-                ValidationError::new(kind, format!("token claims are not as expected: {text}"))
-                    .into(),
-            )
-        })
+        auth.deserialize_claims()
+            .map(Claims)
+            .map_err(|e| reject(parts, e.into()))
     }
 }
 

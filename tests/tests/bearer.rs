@@ -146,7 +146,7 @@ async fn bad_tokens_are_401_invalid_token_with_a_reason() {
         (
             "claims do not fit the handler's type",
             idp.token().without_claim("sub").sign(),
-            "missing field `sub`",
+            "token has no `sub` claim",
         ),
     ];
     for (name, token, reason) in cases {

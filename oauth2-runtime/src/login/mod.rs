@@ -81,7 +81,8 @@ pub use self::provider::{
     ClientAuth, DEFAULT_SCOPES, LoginProvider, LoginProviderBuilder, Preset, Userinfo,
 };
 pub use self::session::{
-    LoginSession, Session, SessionLayer, SessionProtected, SessionRejection, SessionService,
+    LoginSession, Session, SessionLayer, SessionProtected, SessionRejection, SessionRejectionKind,
+    SessionService,
 };
 pub use self::tokens::Tokens;
 pub use self::transaction::{AuthorizationRequest, Transaction};

@@ -173,8 +173,7 @@ impl Login {
         }
         if loaded.record.tokens.refresh_token.is_none() {
             return Err(SessionRejection::new(
-                StatusCode::UNAUTHORIZED,
-                "token_expired",
+                SessionRejectionKind::TokenExpired,
                 "the access token has expired and there is no refresh token: log in again",
             ));
         }
@@ -284,8 +283,7 @@ impl Login {
                 }
                 slot.end();
                 Err(SessionRejection::new(
-                    StatusCode::UNAUTHORIZED,
-                    "refresh_failed",
+                    SessionRejectionKind::RefreshFailed,
                     format!(
                         "the session ended because the refresh failed: {}",
                         e.description()
@@ -460,17 +458,67 @@ where
 /// one) with `return_to` set to the request's path.
 #[derive(Debug)]
 pub struct SessionRejection {
-    status: StatusCode,
-    code: &'static str,
+    kind: SessionRejectionKind,
     description: String,
     login: Option<String>,
 }
 
+/// Why a session extractor refused the request; each has its status and `error` code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SessionRejectionKind {
+    /// No session (401 `login_required`).
+    LoginRequired,
+    /// The session's claims do not fit the extractor's type (401 `invalid_session`).
+    InvalidSession,
+    /// The access token expired and there is no refresh token (401 `token_expired`).
+    TokenExpired,
+    /// Refreshing the access token failed, so the session ended (401 `refresh_failed`).
+    RefreshFailed,
+    /// The login did not grant a scope the route needs (403 `insufficient_scope`).
+    InsufficientScope,
+    /// The user does not meet the route's requirement (403 `access_denied`).
+    AccessDenied,
+    /// The session store or the provider cannot be reached (503
+    /// `temporarily_unavailable`).
+    Unavailable,
+    /// The app is wired wrong or something failed on the server (500 `server_error`).
+    Server,
+}
+
+impl SessionRejectionKind {
+    /// The HTTP status.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::LoginRequired
+            | Self::InvalidSession
+            | Self::TokenExpired
+            | Self::RefreshFailed => StatusCode::UNAUTHORIZED,
+            Self::InsufficientScope | Self::AccessDenied => StatusCode::FORBIDDEN,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Server => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `error` code of the JSON body.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::LoginRequired => "login_required",
+            Self::InvalidSession => "invalid_session",
+            Self::TokenExpired => "token_expired",
+            Self::RefreshFailed => "refresh_failed",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::AccessDenied => "access_denied",
+            Self::Unavailable => "temporarily_unavailable",
+            Self::Server => "server_error",
+        }
+    }
+}
+
 impl SessionRejection {
-    fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
+    fn new(kind: SessionRejectionKind, description: impl Into<String>) -> Self {
         Self {
-            status,
-            code,
+            kind,
             description: description.into(),
             login: None,
         }
@@ -480,16 +528,20 @@ impl SessionRejection {
         Self {
             login,
             ..Self::new(
-                StatusCode::UNAUTHORIZED,
-                "login_required",
+                SessionRejectionKind::LoginRequired,
                 "no session: log in first",
             )
         }
     }
 
+    /// Why the request was refused.
+    pub fn kind(&self) -> SessionRejectionKind {
+        self.kind
+    }
+
     /// The HTTP status (when not redirecting).
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.kind.status()
     }
 
     /// What was wrong.
@@ -500,17 +552,17 @@ impl SessionRejection {
 
 impl From<LoginError> for SessionRejection {
     fn from(e: LoginError) -> Self {
-        let code = match e.status() {
-            StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
-            _ => "server_error",
+        let kind = match e.status() {
+            StatusCode::SERVICE_UNAVAILABLE => SessionRejectionKind::Unavailable,
+            _ => SessionRejectionKind::Server,
         };
-        Self::new(e.status(), code, e.description())
+        Self::new(kind, e.description())
     }
 }
 
 impl From<ClaimError> for SessionRejection {
     fn from(e: ClaimError) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_session", e.to_string())
+        Self::new(SessionRejectionKind::InvalidSession, e.to_string())
     }
 }
 
@@ -520,9 +572,9 @@ impl IntoResponse for SessionRejection {
             return Redirect::to(&login).into_response();
         }
         (
-            self.status,
+            self.kind.status(),
             [(header::CACHE_CONTROL, "no-store")],
-            axum::Json(json!({ "error": self.code, "error_description": self.description })),
+            axum::Json(json!({ "error": self.kind.code(), "error_description": self.description })),
         )
             .into_response()
     }
@@ -628,8 +680,7 @@ fn slot(parts: &Parts) -> Result<Arc<SessionSlot>, SessionRejection> {
         .ok_or_else(|| {
             tracing::error!("a session extractor runs without `login.layer()` around its route");
             SessionRejection::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
+                SessionRejectionKind::Server,
                 "login sessions are not set up for this route (add `login.layer()`)",
             )
         })
@@ -735,28 +786,26 @@ fn allowed<G: crate::guard::Guard<T>, T>(
     claims: &T,
 ) -> Result<(), SessionRejection> {
     if !G::SCOPES.is_empty() {
-        let granted: crate::Scopes = session
-            .loaded
-            .record
-            .tokens
-            .scope
-            .as_deref()
-            .unwrap_or_default()
-            .split_whitespace()
-            .collect();
+        let granted = crate::Scopes::parse(
+            session
+                .loaded
+                .record
+                .tokens
+                .scope
+                .as_deref()
+                .unwrap_or_default(),
+        );
         let missing = granted.missing(G::SCOPES.iter().copied());
         if !missing.is_empty() {
             return Err(SessionRejection::new(
-                StatusCode::FORBIDDEN,
-                "insufficient_scope",
+                SessionRejectionKind::InsufficientScope,
                 format!("the login did not grant the scope `{}`", missing.join(" ")),
             ));
         }
     }
     if !G::require(claims) {
         return Err(SessionRejection::new(
-            StatusCode::FORBIDDEN,
-            "access_denied",
+            SessionRejectionKind::AccessDenied,
             "the user does not meet this route's requirement",
         ));
     }
@@ -804,7 +853,7 @@ where
                 Ok(Some(Self(claims, std::marker::PhantomData)))
             }
             Ok(None) => Ok(None),
-            Err(e) if e.code == "invalid_session" => Ok(None),
+            Err(e) if e.kind == SessionRejectionKind::InvalidSession => Ok(None),
             Err(e) => Err(e),
         }
     }

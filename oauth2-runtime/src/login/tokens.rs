@@ -18,6 +18,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The tokens a login gave. `Debug` shows none of them.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Tokens {
     /// The access token, for calls to APIs on the user's behalf.
     pub access_token: String,

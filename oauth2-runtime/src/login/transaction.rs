@@ -13,6 +13,7 @@ use crate::util::random_token;
 /// encrypted cookie named after its `state`, so parallel logins in several tabs do
 /// not overwrite each other, and nothing is kept in process memory.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Transaction {
     /// The provider the login goes to.
     pub provider: String,

@@ -10,9 +10,6 @@ pub(crate) mod url;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 /// Makes sure `jsonwebtoken` has exactly one crypto backend before it is used.
 ///
 /// With only one of the `aws-lc-rs` and `rust-crypto` features, `jsonwebtoken` picks it
@@ -38,12 +35,14 @@ pub(crate) fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+#[cfg(any(feature = "login", feature = "dev-issuer"))]
 /// 32 random bytes from the operating system, base64url without padding: session ids,
 /// `state`, `nonce`, PKCE verifiers, codes. Fails only if the system has no randomness.
 pub(crate) fn random_token() -> Result<String, getrandom::Error> {
+    use base64::Engine as _;
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// At most `max` characters of `text` that are safe in a message, a JSON string and an
@@ -72,6 +71,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(feature = "login", feature = "dev-issuer"))]
     fn random_tokens_are_256_bits_and_distinct() {
         let (a, b) = (random_token().unwrap(), random_token().unwrap());
         assert_eq!(a.len(), 43);
