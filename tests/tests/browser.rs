@@ -3,56 +3,22 @@
 //! real oidc-provider, all on 127.0.0.1. Click "Log in", sign in and allow access on the
 //! provider's pages, land on the protected page, log out at the app and the provider.
 //!
-//! Chromium is installed with `apt-get install chromium` when `/usr/bin/chromium` is
-//! missing (as root, or through `sudo -n`).
+//! The test never installs system packages: without Debian's Chromium at
+//! `/usr/bin/chromium` it says that it is skipped (`.ci/run` installs Chromium and sets
+//! `OAUTH2_REQUIRE_SERVICES=1`, which makes it required).
 
-use std::path::Path;
 use std::process::Stdio;
 
 use oauth2_tests::op::{OpenIdProvider, WEB_CLIENT, ensure_installed, interop_dir};
-use oauth2_tests::{example, free_addr, wait_until_up};
+use oauth2_tests::{example, free_addr, services, wait_until_up};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn apt_get(args: &[&str]) -> bool {
-    let root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    let mut cmd = if root {
-        std::process::Command::new("apt-get")
-    } else {
-        let mut sudo = std::process::Command::new("sudo");
-        sudo.args(["-n", "apt-get"]);
-        sudo
-    };
-    cmd.args(args)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn ensure_chromium() {
-    if Path::new(CHROMIUM).exists() {
-        return;
-    }
-    let install = ["install", "-y", "--no-install-recommends", "chromium"];
-    if !apt_get(&install) {
-        apt_get(&["update"]);
-        apt_get(&install);
-    }
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "the browser test needs Debian's Chromium at {CHROMIUM}: run `apt-get install chromium`"
-    );
-}
-
 #[tokio::test]
 async fn a_real_browser_logs_in_and_out() {
-    ensure_chromium();
+    let Some(chromium) = services::chromium("a_real_browser_logs_in_and_out") else {
+        return;
+    };
     ensure_installed();
     let bind = free_addr();
     let app = format!("http://{bind}");
@@ -78,6 +44,7 @@ async fn a_real_browser_logs_in_and_out() {
     let output = Command::new("node")
         .arg("browser.mjs")
         .env("APP", &app)
+        .env("CHROMIUM", chromium)
         .current_dir(interop_dir())
         .output()
         .await

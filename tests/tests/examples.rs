@@ -133,6 +133,10 @@ fn login_example(env: &[(&str, &str)]) -> Command {
 
 #[tokio::test]
 async fn login_example_logs_in_and_out_with_sessions_in_redis() {
+    let test = "login_example_logs_in_and_out_with_sessions_in_redis";
+    let Some(redis) = oauth2_tests::services::redis(test) else {
+        return;
+    };
     let bind = free_addr();
     let base = format!("http://{bind}");
     let op = OpenIdProvider::for_app(&base).await;
@@ -145,7 +149,7 @@ async fn login_example_logs_in_and_out_with_sessions_in_redis() {
             "SESSION_SECRET",
             "the example's session secret, 32 bytes or more",
         ),
-        ("SESSION_STORE", "redis://127.0.0.1:6379"),
+        ("SESSION_STORE", redis),
         ("OAUTH2_BIND", &bind),
     ])
     .spawn()

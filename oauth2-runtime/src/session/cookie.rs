@@ -266,6 +266,7 @@ impl SessionCookie {
 
     /// The same keys and attributes for cookies named `name` on `path` (the login
     /// flow's per-state transaction cookies).
+    #[cfg(feature = "login")]
     pub(crate) fn renamed(&self, name: String, path: &str) -> SessionCookie {
         SessionCookie {
             name,
@@ -277,6 +278,7 @@ impl SessionCookie {
     }
 
     /// A cookie named `name` with these cookies' attributes (to remove it).
+    #[cfg(feature = "login")]
     pub(crate) fn clear_named(&self, name: String) -> Cookie<'static> {
         self.attributes(Cookie::new(name, ""), Duration::ZERO)
     }

@@ -305,6 +305,42 @@ fn registry_error(config: &Provider, e: RegistryError) -> ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// A P-256 test key: its PKCS #8 form signs, its JWK verifies.
+    const EC_PKCS8: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgjLPMqFco2v9DkYwOB09NQLYvdgTSbmXGCpuUo+pZrY6hRANCAATKBXyFjOuR0rJWBDcLGIm5LqoEAgXptqc4RFYYL4inEr6uV8cJS6ZlUxGAZaLwT4UzNZmW2pYeCiejP6zAQwER";
+    const EC_JWKS: &str = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","alg":"ES256","x":"ygV8hYzrkdKyVgQ3CxiJuS6qBAIF6banOERWGC-IpxI","y":"vq5XxwlLpmVTEYBlovBPhTM1mZbalh4KJ6M_rMBDARE"}]}"#;
+
+    /// Runs with whichever crypto backend the features pick (CI builds each): an
+    /// asymmetric signature verifies, and a tampered one does not.
+    #[tokio::test]
+    async fn an_es256_token_verifies_with_the_configured_backend() {
+        use base64::Engine as _;
+        crate::util::crypto_backend();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(EC_PKCS8)
+            .unwrap();
+        let key = jsonwebtoken::EncodingKey::from_ec_der(&der);
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some("k1".into());
+        let claims =
+            json!({"iss": "https://issuer.example", "aud": "api", "sub": "a", "exp": now() + 60});
+        let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+        let provider = Provider::builder("p")
+            .issuer("https://issuer.example")
+            .audience("api")
+            .jwks_json(EC_JWKS)
+            .build()
+            .unwrap();
+        let validator = Validator::new(vec![provider]).unwrap();
+        let auth = validator.validate(&token).await.unwrap();
+        assert_eq!(auth.subject(), Some("a"));
+        let (signed, signature) = token.rsplit_once('.').unwrap();
+        let flipped = if signature.starts_with('A') { "B" } else { "A" };
+        let tampered = format!("{signed}.{flipped}{}", &signature[1..]);
+        let e = validator.validate(&tampered).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Signature);
+    }
 
     #[test]
     fn providers_must_be_told_apart() {

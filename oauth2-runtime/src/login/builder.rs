@@ -1,0 +1,277 @@
+//! [`LoginBuilder`]: the configuration of browser login, checked by `build`.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{
+    AppToken, DEFAULT_IDLE_TIMEOUT, DEFAULT_PREFIX, DEFAULT_SESSION_TTL, Login, LoginEvent,
+    LoginInner, LoginProviderBuilder, LoginRejected, OnLogin,
+};
+use crate::config::{ConfigError, Provider, check_duration};
+use crate::jwks::{KeyRegistry, default_http_client};
+use crate::session::{SessionCookie, SessionStore};
+use crate::util::url::{UrlUse, check_url, is_loopback};
+use crate::validation::{DEFAULT_MAX_TOKEN_SIZE, Validator};
+
+impl Login {
+    /// Starts the configuration.
+    pub fn builder() -> LoginBuilder {
+        LoginBuilder {
+            providers: Vec::new(),
+            base_url: None,
+            prefix: DEFAULT_PREFIX.into(),
+            secrets: Vec::new(),
+            cookie_name: "session".into(),
+            store: None,
+            ttl: DEFAULT_SESSION_TTL,
+            idle: DEFAULT_IDLE_TIMEOUT,
+            origins: Vec::new(),
+            on_login: None,
+            app_token: None,
+            http: None,
+            registry: None,
+        }
+    }
+}
+
+/// Builds a [`Login`]; [`build`](Self::build) checks the configuration.
+#[must_use = "call `.build()`"]
+pub struct LoginBuilder {
+    providers: Vec<LoginProviderBuilder>,
+    base_url: Option<String>,
+    prefix: String,
+    secrets: Vec<Vec<u8>>,
+    cookie_name: String,
+    store: Option<Arc<dyn SessionStore>>,
+    ttl: Duration,
+    idle: Duration,
+    origins: Vec<String>,
+    on_login: Option<OnLogin>,
+    app_token: Option<AppToken>,
+    http: Option<reqwest::Client>,
+    registry: Option<KeyRegistry>,
+}
+
+impl std::fmt::Debug for LoginBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginBuilder")
+            .field("providers", &self.providers)
+            .field("base_url", &self.base_url)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoginBuilder {
+    /// Adds a login provider.
+    pub fn provider(mut self, provider: LoginProviderBuilder) -> Self {
+        self.providers.push(provider);
+        self
+    }
+
+    /// The application's public URL (required), e.g. `https://app.example`: callbacks
+    /// are `{base_url}{prefix}/{provider}/callback`. Cookies are `Secure` unless it is
+    /// `http://` on a loopback host.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The routes' prefix; default `/auth`.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The secret sessions and transactions are encrypted with (32 bytes or more).
+    pub fn session_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secrets.insert(0, secret.as_ref().to_vec());
+        self
+    }
+
+    /// A previous secret that still decrypts, for rotation.
+    pub fn old_session_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secrets.push(secret.as_ref().to_vec());
+        self
+    }
+
+    /// The session cookie's name; default `session`.
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = name.into();
+        self
+    }
+
+    /// Keeps sessions in `store`; the cookie then carries only a random id. Without
+    /// it, the whole session is in encrypted cookies.
+    pub fn store(mut self, store: impl SessionStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// The absolute session lifetime; default 8 hours.
+    pub fn session_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// How long a session lives without requests; default 1 hour.
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle = idle;
+        self
+    }
+
+    /// An origin (`https://admin.example`) that `return_to` may point to, besides the
+    /// base URL's.
+    pub fn allowed_origin(mut self, origin: impl Into<String>) -> Self {
+        self.origins.push(origin.into());
+        self
+    }
+
+    /// Runs after every successful login, before the session starts: provision the
+    /// user, refuse the login with [`LoginRejected`] (403), or return data to keep in
+    /// the session ([`LoginSession::app`]).
+    pub fn on_login<F, Fut, A>(mut self, hook: F) -> Self
+    where
+        F: Fn(LoginEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<A, LoginRejected>> + Send + 'static,
+        A: Serialize,
+    {
+        let hook = Arc::new(hook);
+        self.on_login = Some(Arc::new(move |event| {
+            let hook = Arc::clone(&hook);
+            Box::pin(async move {
+                let data = hook(event).await?;
+                serde_json::to_value(data).map_err(|e| {
+                    LoginRejected::new(format!("on_login returned unserializable data: {e}"))
+                })
+            })
+        }));
+        self
+    }
+
+    /// Also issues the app's own JWT after each login, as a cookie the bearer layer can
+    /// read (see [`AppToken`]); logout removes it.
+    pub fn app_token(mut self, token: AppToken) -> Self {
+        self.app_token = Some(token);
+        self
+    }
+
+    /// The HTTP client for discovery, token and userinfo requests.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Shares the issuers' key caches and discovery documents with everything else
+    /// registered in `registry`: give it the bearer side's
+    /// ([`Authenticator::registry`](crate::Authenticator::registry)) so that a provider
+    /// used for both makes one discovery and one JWKS request, not two. Without it the
+    /// login has a registry of its own.
+    pub fn registry(mut self, registry: KeyRegistry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Checks the configuration and starts loading the providers' keys (so it must
+    /// run inside a Tokio runtime).
+    pub fn build(self) -> Result<Login, ConfigError> {
+        let setting =
+            |field: &'static str, problem: String| ConfigError::Setting { field, problem };
+        let base = self
+            .base_url
+            .ok_or_else(|| setting("base_url", "is not set".into()))?;
+        let base_parsed = check_url(&base, UrlUse::Base).map_err(|p| setting("base_url", p))?;
+        let base = base.trim_end_matches('/').to_owned();
+        let prefix = self.prefix.trim_end_matches('/').to_owned();
+        if !prefix.starts_with('/') || prefix.contains(['?', '#', '{', '}']) {
+            return Err(setting(
+                "prefix",
+                format!("`{prefix}` must be a path starting with `/`"),
+            ));
+        }
+        let secure = !(base_parsed.scheme() == "http" && is_loopback(&base_parsed));
+        let mut cookie = SessionCookie::builder(self.cookie_name)
+            .secure(secure)
+            .path("/");
+        for s in &self.secrets {
+            cookie = cookie.secret(s);
+        }
+        let cookie = cookie.build()?;
+        check_duration(self.ttl, true).map_err(|p| setting("session_ttl", p))?;
+        check_duration(self.idle, true).map_err(|p| setting("idle_timeout", p))?;
+        let mut origins = Vec::new();
+        for o in self.origins {
+            let url = check_url(&o, UrlUse::Base).map_err(|p| setting("allowed_origins", p))?;
+            if url.path() != "/" || url.query().is_some() {
+                return Err(setting(
+                    "allowed_origins",
+                    format!("`{o}` must be an origin (scheme, host, port), without a path"),
+                ));
+            }
+            origins.push(url.origin().ascii_serialization());
+        }
+        if self.providers.is_empty() {
+            return Err(ConfigError::NoProvider);
+        }
+        let providers = self
+            .providers
+            .into_iter()
+            .map(LoginProviderBuilder::build)
+            .collect::<Result<Vec<_>, _>>()?;
+        for (i, p) in providers.iter().enumerate() {
+            if providers[..i].iter().any(|q| q.name() == p.name()) {
+                return Err(ConfigError::DuplicateProvider(p.name().to_owned()));
+            }
+        }
+        let http = match self.http {
+            Some(c) => c,
+            None => default_http_client().map_err(|p| setting("http_client", p))?,
+        };
+        let oidc = providers
+            .iter()
+            .filter_map(|p| {
+                let issuer = p.issuer()?;
+                Some(
+                    Provider::builder(p.name())
+                        .issuer(issuer)
+                        .audience(p.inner.client_id.as_str())
+                        .build(),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let registry = self
+            .registry
+            .unwrap_or_else(|| KeyRegistry::with_http_client(http.clone()));
+        let validator = if oidc.is_empty() {
+            None
+        } else {
+            Some(Validator::with_registry(
+                oidc,
+                2 * DEFAULT_MAX_TOKEN_SIZE,
+                &registry,
+            )?)
+        };
+        Ok(Login {
+            inner: Arc::new(LoginInner {
+                providers,
+                validator,
+                registry,
+                base,
+                prefix,
+                cookie,
+                store: self.store,
+                ttl: self.ttl,
+                idle: self.idle,
+                origins,
+                on_login: self.on_login,
+                app_token: self.app_token,
+                http,
+                refreshing: Mutex::default(),
+                refreshed: Mutex::default(),
+            }),
+        })
+    }
+}
