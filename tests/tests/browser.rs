@@ -7,8 +7,6 @@
 //! `/usr/bin/chromium` it says that it is skipped (`.ci/run` installs Chromium and sets
 //! `OAUTH2_REQUIRE_SERVICES=1`, which makes it required).
 
-use std::process::Stdio;
-
 use oauth2_tests::op::{OpenIdProvider, WEB_CLIENT, ensure_installed, interop_dir};
 use oauth2_tests::{example, free_addr, services, wait_until_up};
 use serde_json::{Value, json};
