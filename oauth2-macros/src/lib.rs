@@ -10,6 +10,7 @@ mod ctxt;
 mod from_claims;
 mod protect;
 mod providers;
+mod runtime_path;
 mod suggest;
 
 use proc_macro::TokenStream;

@@ -87,6 +87,10 @@ compile_error!(
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+// Generated code names the runtime `::oauth2` (or as the user's Cargo.toml renames
+// it); inside the crate that path must resolve too.
+extern crate self as oauth2;
+
 #[doc(hidden)]
 pub mod __private;
 pub mod authenticator;

@@ -10,7 +10,10 @@ use syn::{FnArg, Ident, ItemFn, LitStr, Pat, Token};
 use super::attr::Args;
 
 pub(crate) fn expand(args: &Args, mut func: ItemFn, claims_param: Option<usize>) -> TokenStream {
-    let krate = args.krate.clone().unwrap_or_else(|| quote!(::oauth2));
+    let krate = args
+        .krate
+        .clone()
+        .unwrap_or_else(crate::runtime_path::runtime_path);
     let vis = &func.vis;
     let guard = format_ident!("__oauth2_guard_{}", func.sig.ident);
 

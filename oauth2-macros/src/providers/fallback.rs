@@ -14,7 +14,7 @@ pub(crate) fn krate(input: &TokenStream) -> TokenStream {
             if c == "crate" && eq.as_char() == '='
     );
     if !starts {
-        return quote!(::oauth2);
+        return crate::runtime_path::runtime_path();
     }
     tokens
         .take_while(|t| !matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ';'))
