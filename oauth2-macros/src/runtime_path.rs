@@ -2,8 +2,8 @@
 //! `Cargo.toml` gives it, so that a renamed dependency (say, next to the `oauth2` client
 //! crate, which has the same library name) needs no `crate = "..."` anywhere.
 
-use proc_macro2::{Span, TokenStream};
 use proc_macro_crate::{FoundCrate, crate_name};
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
 /// The package whose library generated code names.

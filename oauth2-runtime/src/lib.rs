@@ -56,22 +56,44 @@
 //!
 //! # Modules
 //!
-//! Dependencies point one way: [`config`] → [`jwks`] → [`validation`] → [`layer`],
-//! [`extract`] and [`guard`] (what `#[protect]` generates). The validation core knows
-//! nothing of HTTP; the macros only emit paths into this crate.
+//! The crate is built in layers, and imports only go down this list, never up (no
+//! module imports one that imports it back):
+//!
+//! | layer | modules | what lives there |
+//! |---|---|---|
+//! | utilities | `util` (private) | the clock, random tokens, printable text, URL rules (shared with the macros through `oauth2-syntax`) |
+//! | discovery | [`discovery`] | OpenID Provider metadata |
+//! | keys | [`jwks`] | JWK sets, the per-issuer key cache, and the [`KeyRegistry`](jwks::KeyRegistry) that holds one cache and one discovery document per issuer |
+//! | configuration | [`config`] | [`Provider`], its builder, [`Audience`], [`ConfigError`] |
+//! | validation | [`validation`] | the [`Validator`](validation::Validator), in steps: compact form → provider → header → key → signature → claims; no axum, no HTTP client of its own |
+//! | errors | [`error`] | [`AuthError`] and its RFC 6750 rendering |
+//! | HTTP | `http` (private) | where a request's token is, request classifiers, the `Cookie` header |
+//! | adapters | [`authenticator`], [`layer`], [`extract`], [`guard`] (what `#[protect]` generates), `ws` | axum and tower |
+//! | sessions | [`session`] | sealed cookies and session stores |
+//! | login | [`login`] | browser login as an OpenID Connect relying party |
+//! | dev issuer | [`dev`] | the development identity provider |
+//!
+//! The macros only emit paths into this crate (its hidden `__private` module).
 //!
 //! # Features
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `aws-lc-rs` | yes | the fast crypto backend for `jsonwebtoken` |
-//! | `rust-crypto` | no | the pure-Rust backend instead (disable default features) |
+//! | `rust-crypto` | no | the pure-Rust backend for `jsonwebtoken` instead (disable default features); with both on, aws-lc-rs is used |
 //! | `ws` | yes | WebSocket token sources and close code 1008 on rejection |
 //! | `dev-issuer` | no | [`dev::DevIssuer`], an in-process identity provider for demos and tests |
 //! | `session` | no | [`session`]: encrypted cookie sessions, the store trait, the memory store |
 //! | `login` | no | [`login`]: browser login as an OIDC relying party: routes, sessions, refresh |
 //! | `redis` | no | [`session::SessionStore`] in Redis |
 //! | `postgres` | no | [`session::SessionStore`] in PostgreSQL (sqlx) |
+//!
+//! One crypto backend is needed: without `aws-lc-rs` and `rust-crypto` the crate does
+//! not compile, and says so. `rust-crypto` changes only how JWT signatures are verified.
+//! HTTPS to the providers (discovery, JWKS, token endpoint) goes through reqwest with
+//! rustls, whose crypto is aws-lc-rs whichever backend is chosen: building it needs a C
+//! compiler (`cc`), as aws-lc-rs always does; no `cmake`, no OpenSSL. Every combination
+//! in this table is built in CI.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -217,7 +239,7 @@ pub use oauth2_macros::FromClaims;
 /// closest declared name), an unknown or repeated argument, a claims type that does
 /// not implement `FromClaims`, a claims parameter whose type differs from `claims = T`,
 /// `optional` without `Option<T>`, a handler that is not `async`, scopes that are not
-/// string literals.
+/// string literals, `provider = any()` with no provider (a guard no token could pass).
 pub use oauth2_macros::protect;
 
 /// Declares the identity providers once: their configuration, one type per provider
@@ -284,6 +306,7 @@ pub use oauth2_macros::protect;
 /// | `prompt` | the `prompt` parameter, e.g. `"consent"` | |
 /// | `authorize_params` | extra authorization request parameters, `[("audience", "..."), ...]`; they cannot replace the flow's own | |
 /// | `preset` | `google`, `microsoft`, `github`, `gitlab`, `auth0`, `okta` or `keycloak` ([`login::Preset`]) | |
+/// | `userinfo` | `auto`, `required` or `never` ([`login::Userinfo`]): whether login reads userinfo and whether its refusal fails the login | `auto` |
 /// | `authorize_url`, `token_url`, `userinfo_url` | a plain OAuth 2.0 provider's endpoints (no discovery, no ID token) | |
 ///
 /// # App-wide settings
@@ -322,9 +345,16 @@ pub use oauth2_macros::protect;
 ///
 /// Mistakes are compile errors at the mistaken tokens: a provider declared twice, a
 /// missing `issuer` or `audience`, an unknown key (with the closest known one), an
-/// `http://` issuer off loopback, an unknown algorithm, a duration without a unit, a
-/// login key without `client_id`, a bearer key without `audience`, login without
-/// `base_url` or `session_secret`, a literal secret.
+/// `http://` URL off loopback, a query or fragment where the runtime refuses one, an
+/// unknown algorithm, preset or userinfo mode, a duration without a unit or over a year,
+/// a login key without `client_id`, a bearer key without `audience`, login without
+/// `base_url` or `session_secret`, a literal secret. The literal rules are the runtime's
+/// own (one crate, `oauth2-syntax`, defines them for both), so a literal that compiles
+/// is never refused by `load()` for its syntax. A syntax error in `providers!` is
+/// reported alone: stand-ins for `Providers` and the registry keep the rest quiet.
+///
+/// The generated code finds this crate under the name your `Cargo.toml` gives it (see
+/// the README on using it next to the `oauth2` client crate).
 #[macro_export]
 macro_rules! providers {
     ($($input:tt)*) => {

@@ -31,9 +31,7 @@ async fn me(user: User) -> String {
 
 /// The app's routes: `/me` needs a token of the `dev` provider.
 pub fn app(providers: &Providers) -> Router {
-    Router::new()
-        .route("/me", get(me))
-        .layer(providers.layer())
+    Router::new().route("/me", get(me)).layer(providers.layer())
 }
 
 /// The other crate named `oauth2`: its client id type, to show both are in scope.
@@ -64,7 +62,9 @@ mod tests {
         assert_eq!(get(None).await.unwrap().status(), StatusCode::BAD_REQUEST);
         let response = get(Some(idp.token().subject("ada").sign())).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
         assert_eq!(&body[..], b"ada");
         assert_eq!(client_id("web").as_str(), "web");
     }

@@ -17,8 +17,8 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         Err(e) => return e.to_compile_error(),
     };
     let mut cx = Ctxt::new();
-    let krate = attr::container(&mut cx, &input.attrs)
-        .unwrap_or_else(crate::runtime_path::runtime_path);
+    let krate =
+        attr::container(&mut cx, &input.attrs).unwrap_or_else(crate::runtime_path::runtime_path);
     let output = expand_struct(&mut cx, &krate, &input);
     match cx.check() {
         Ok(()) => output,

@@ -1,5 +1,6 @@
 //! `providers! { ... }`: parse (`ast.rs`) → check (`valid.rs`) → generate (`expand.rs`).
 
+mod apply;
 mod ast;
 mod expand;
 mod fallback;

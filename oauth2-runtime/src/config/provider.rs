@@ -229,137 +229,149 @@ impl ProviderBuilder {
 
     /// Checks the configuration.
     pub fn build(self) -> Result<Provider, ConfigError> {
-        let name = self.name;
-        let err = |field: &'static str, problem: String| ConfigError::Field {
-            provider: name.clone(),
+        let name = self.name.clone();
+        self.check().map_err(|(field, problem)| ConfigError::Field {
+            provider: name,
             field,
             problem,
-        };
-        if name.is_empty() {
-            return Err(err("name", "is empty".into()));
-        }
+        })
+    }
 
+    fn check(self) -> Result<Provider, Problem> {
+        if self.name.is_empty() {
+            return Err(("name", "is empty".into()));
+        }
         let issuer = self
             .issuer
-            .ok_or_else(|| err("issuer", "is missing".into()))?;
-        check_url(&issuer, UrlUse::Issuer).map_err(|p| err("issuer", p))?;
-
-        let audience = match (self.audience, self.any_audience) {
-            (_, true) => None,
-            (None, false) => {
-                return Err(err(
-                    "audience",
-                    "is missing (or call danger_accept_any_audience)".into(),
-                ));
-            }
-            (Some(aud), false) => {
-                if aud.values().is_empty() {
-                    return Err(err("audience", "is empty".into()));
-                }
-                if aud.values().iter().any(String::is_empty) {
-                    return Err(err("audience", "contains an empty value".into()));
-                }
-                Some(aud)
-            }
-        };
-
-        let (keys, algorithms) = if let Some(secret) = self.hmac_secret {
-            if secret.len() < 32 {
-                return Err(err(
-                    "hmac_secret",
-                    format!("is {} bytes; at least 32 are required", secret.len()),
-                ));
-            }
-            if !matches!(self.keys, KeyChoice::Discovery) {
-                return Err(err(
-                    "hmac_secret",
-                    "cannot be combined with jwks keys".into(),
-                ));
-            }
-            let algorithms = self.algorithms.unwrap_or_else(|| HMAC_ALGORITHMS.to_vec());
-            if let Some(alg) = algorithms.iter().find(|a| !HMAC_ALGORITHMS.contains(a)) {
-                return Err(err(
-                    "algorithms",
-                    format!(
-                        "contains {alg:?}, but a provider with an hmac_secret accepts only HS256, HS384, HS512"
-                    ),
-                ));
-            }
-            let key = KeySource::Secret(Arc::new(DecodingKey::from_secret(&secret)));
-            (key, algorithms)
-        } else {
-            let algorithms = self
-                .algorithms
-                .unwrap_or_else(|| DEFAULT_ALGORITHMS.to_vec());
-            if let Some(alg) = algorithms.iter().find(|a| HMAC_ALGORITHMS.contains(a)) {
-                return Err(err(
-                    "algorithms",
-                    format!("contains {alg:?}, which needs an explicit hmac_secret"),
-                ));
-            }
-            let keys = match self.keys {
-                KeyChoice::Discovery => {
-                    crate::discovery::metadata_url(&issuer)
-                        .map_err(|e| err("issuer", e.to_string()))?;
-                    KeySource::Discovery
-                }
-                KeyChoice::Url(url) => {
-                    KeySource::Url(check_url(&url, UrlUse::Endpoint).map_err(|p| err("jwks", p))?)
-                }
-                KeyChoice::Json(json) => {
-                    let set = KeySet::from_json(json.as_bytes())
-                        .map_err(|e| err("jwks", e.to_string()))?;
-                    KeySource::Static(Arc::new(set))
-                }
-                KeyChoice::File(path) => {
-                    let bytes = std::fs::read(&path).map_err(|e| {
-                        err(
-                            "jwks_file",
-                            format!("`{}` cannot be read: {e}", path.display()),
-                        )
-                    })?;
-                    KeySet::from_json(&bytes)
-                        .map_err(|e| err("jwks_file", format!("`{}`: {e}", path.display())))?;
-                    KeySource::File(path)
-                }
-            };
-            (keys, algorithms)
+            .ok_or_else(|| ("issuer", "is missing".to_owned()))?;
+        check_url(&issuer, UrlUse::Issuer).map_err(|p| ("issuer", p))?;
+        let audience = check_audience(self.audience, self.any_audience)?;
+        let (keys, algorithms) = match self.hmac_secret {
+            Some(secret) => hmac_keys(&secret, &self.keys, self.algorithms)?,
+            None => jwks_keys(&issuer, self.keys, self.algorithms)?,
         };
         if algorithms.is_empty() {
-            return Err(err("algorithms", "is empty".into()));
+            return Err(("algorithms", "is empty".into()));
         }
-
-        let r = self.refresh;
-        for (field, value, nonzero) in [
-            ("leeway", self.leeway, false),
-            ("refresh_interval", r.interval, true),
-            ("unknown_kid_cooldown", r.unknown_kid_cooldown, false),
-            ("fetch_timeout", r.fetch_timeout, true),
-            ("retry_backoff", r.backoff_initial, true),
-            ("retry_backoff", r.backoff_max, true),
-        ] {
-            check_duration(value, nonzero).map_err(|p| err(field, p))?;
-        }
-        if r.backoff_max < r.backoff_initial {
-            return Err(err(
-                "retry_backoff",
-                "maximum is smaller than the initial delay".into(),
-            ));
-        }
-
-        let required_typ = self.required_typ.map(|t| normalize_typ(&t).to_owned());
+        check_timing(&self.refresh, self.leeway)?;
         Ok(Provider {
-            name: name.as_str().into(),
+            name: self.name.as_str().into(),
             issuer,
             audience,
             keys,
             algorithms,
             leeway: self.leeway,
-            required_typ,
+            required_typ: self.required_typ.map(|t| normalize_typ(&t)),
             refresh: self.refresh,
             http: self.http,
         })
     }
+}
+
+/// A field of the provider and what is wrong with it.
+type Problem = (&'static str, String);
+
+/// The accepted audiences: at least one, none empty; `None` when any is accepted.
+fn check_audience(audience: Option<Audience>, any: bool) -> Result<Option<Audience>, Problem> {
+    match (audience, any) {
+        (_, true) => Ok(None),
+        (None, false) => Err((
+            "audience",
+            "is missing (or call danger_accept_any_audience)".into(),
+        )),
+        (Some(aud), false) if aud.values().is_empty() => Err(("audience", "is empty".into())),
+        (Some(aud), false) if aud.values().iter().any(String::is_empty) => {
+            Err(("audience", "contains an empty value".into()))
+        }
+        (Some(aud), false) => Ok(Some(aud)),
+    }
+}
+
+/// An HMAC secret: 32 bytes or more, no JWKS next to it, HS* algorithms only.
+fn hmac_keys(
+    secret: &[u8],
+    keys: &KeyChoice,
+    algorithms: Option<Vec<Algorithm>>,
+) -> Result<(KeySource, Vec<Algorithm>), Problem> {
+    if secret.len() < 32 {
+        return Err((
+            "hmac_secret",
+            format!("is {} bytes; at least 32 are required", secret.len()),
+        ));
+    }
+    if !matches!(keys, KeyChoice::Discovery) {
+        return Err(("hmac_secret", "cannot be combined with jwks keys".into()));
+    }
+    let algorithms = algorithms.unwrap_or_else(|| HMAC_ALGORITHMS.to_vec());
+    if let Some(alg) = algorithms.iter().find(|a| !HMAC_ALGORITHMS.contains(a)) {
+        return Err((
+            "algorithms",
+            format!(
+                "contains {alg:?}, but a provider with an hmac_secret accepts only HS256, HS384, HS512"
+            ),
+        ));
+    }
+    let key = KeySource::Secret(Arc::new(DecodingKey::from_secret(secret)));
+    Ok((key, algorithms))
+}
+
+/// Asymmetric keys from discovery, a JWKS URL, JSON or a file (read once now, so a
+/// mistake fails at startup); no HMAC algorithm without a secret.
+fn jwks_keys(
+    issuer: &str,
+    keys: KeyChoice,
+    algorithms: Option<Vec<Algorithm>>,
+) -> Result<(KeySource, Vec<Algorithm>), Problem> {
+    let algorithms = algorithms.unwrap_or_else(|| DEFAULT_ALGORITHMS.to_vec());
+    if let Some(alg) = algorithms.iter().find(|a| HMAC_ALGORITHMS.contains(a)) {
+        return Err((
+            "algorithms",
+            format!("contains {alg:?}, which needs an explicit hmac_secret"),
+        ));
+    }
+    let source = match keys {
+        KeyChoice::Discovery => {
+            crate::discovery::metadata_url(issuer).map_err(|e| ("issuer", e.to_string()))?;
+            KeySource::Discovery
+        }
+        KeyChoice::Url(url) => {
+            KeySource::Url(check_url(&url, UrlUse::Endpoint).map_err(|p| ("jwks", p))?)
+        }
+        KeyChoice::Json(json) => {
+            let set = KeySet::from_json(json.as_bytes()).map_err(|e| ("jwks", e.to_string()))?;
+            KeySource::Static(Arc::new(set))
+        }
+        KeyChoice::File(path) => {
+            let shown = path.display().to_string();
+            let bytes = std::fs::read(&path)
+                .map_err(|e| ("jwks_file", format!("`{shown}` cannot be read: {e}")))?;
+            KeySet::from_json(&bytes).map_err(|e| ("jwks_file", format!("`{shown}`: {e}")))?;
+            KeySource::File(path)
+        }
+    };
+    Ok((source, algorithms))
+}
+
+/// Every duration at most a year (and the ones that divide time not zero); the backoff
+/// grows from its initial delay to its maximum.
+fn check_timing(r: &RefreshPolicy, leeway: Duration) -> Result<(), Problem> {
+    for (field, value, nonzero) in [
+        ("leeway", leeway, false),
+        ("refresh_interval", r.interval, true),
+        ("unknown_kid_cooldown", r.unknown_kid_cooldown, false),
+        ("fetch_timeout", r.fetch_timeout, true),
+        ("retry_backoff", r.backoff_initial, true),
+        ("retry_backoff", r.backoff_max, true),
+    ] {
+        check_duration(value, nonzero).map_err(|p| (field, p))?;
+    }
+    if r.backoff_max < r.backoff_initial {
+        return Err((
+            "retry_backoff",
+            "maximum is smaller than the initial delay".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Strips the optional `application/` prefix of a JOSE `typ` value (RFC 7515 §4.1.9),

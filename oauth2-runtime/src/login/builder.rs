@@ -132,7 +132,7 @@ impl LoginBuilder {
 
     /// Runs after every successful login, before the session starts: provision the
     /// user, refuse the login with [`LoginRejected`] (403), or return data to keep in
-    /// the session ([`LoginSession::app`]).
+    /// the session ([`LoginSession::app`](super::LoginSession::app)).
     pub fn on_login<F, Fut, A>(mut self, hook: F) -> Self
     where
         F: Fn(LoginEvent) -> Fut + Send + Sync + 'static,

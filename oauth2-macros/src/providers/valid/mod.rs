@@ -11,7 +11,7 @@ mod value;
 pub(crate) use value::{EnvMode, Value};
 use value::{check_value, value_span};
 
-use super::ast::{Input, Setting};
+use super::ast::{Input, ProviderBlock, Setting};
 use super::keys::{self, KEY_SOURCES, Key, Scope, Target};
 use crate::ctxt::Ctxt;
 use crate::suggest;
@@ -44,84 +44,9 @@ pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
         ));
     }
     for block in input.providers {
-        let name = block.name.to_string();
-        if seen.insert(name.clone(), block.name.span()).is_some() {
-            cx.error_spanned_by(&block.name, format!("provider `{name}` is declared twice"));
-            continue;
+        if let Some(provider) = check_provider(cx, block, &mut seen) {
+            providers.push(provider);
         }
-        if oauth2_syntax::provider_name_problem(&name).is_some() {
-            cx.error_spanned_by(
-                &block.name,
-                format!(
-                    "provider names are lowercase snake_case (they appear in URLs and in `#[protect(provider = \"...\")]`): write `{}`",
-                    name.to_lowercase()
-                ),
-            );
-        }
-        let preset_given = block.settings.iter().any(|s| s.key == "preset");
-        let settings = check_settings(cx, block.settings, Scope::Provider, Some(&block.name));
-        let has = |key: &str| settings.iter().any(|c| c.key.name == key);
-        let preset = settings.iter().find_map(|c| match &c.value {
-            Value::Choice(p, _) if c.key.name == "preset" => Some(p.to_string()),
-            _ => None,
-        });
-        let bearer = has("audience") || has("danger_accept_any_audience");
-        let login = has("client_id");
-        let preset_knows_issuer = preset
-            .as_deref()
-            .is_some_and(|p| keys::PRESETS_WITH_ISSUER.contains(&p));
-        let plain_oauth2 = login && (has("authorize_url") || preset_knows_issuer);
-        // An invalid preset is reported already; its issuer cannot be known.
-        let preset_invalid = preset_given && preset.is_none();
-        if !has("issuer") && !plain_oauth2 && !preset_invalid {
-            let why = match &preset {
-                Some(p) => format!(": preset `{p}` needs your tenant's or realm's issuer"),
-                None => String::new(),
-            };
-            cx.error_spanned_by(
-                &block.name,
-                format!("provider `{name}` has no `issuer`{why}: add `issuer: \"https://...\"`"),
-            );
-        }
-        if !bearer && !login {
-            cx.error_spanned_by(
-                &block.name,
-                format!(
-                    "provider `{name}` has no `audience`: tokens must be checked against one (RFC 8725 §3.9); add `audience: \"...\"` (or `client_id` for browser login)"
-                ),
-            );
-        }
-        for c in &settings {
-            let (needs, add) = match c.key.target {
-                Target::Login if !login => ("browser login", "`client_id`"),
-                Target::Bearer if !bearer && login => ("bearer tokens", "`audience`"),
-                _ => continue,
-            };
-            cx.push(syn::Error::new(
-                value_span(&c.value),
-                format!(
-                    "`{}` configures {needs}, but provider `{name}` has no {add}: add it, or remove `{}`",
-                    c.key.name, c.key.name
-                ),
-            ));
-        }
-        let sources: Vec<&Checked> = settings
-            .iter()
-            .filter(|c| KEY_SOURCES.contains(&c.key.name))
-            .collect();
-        if let [first, second, ..] = sources.as_slice() {
-            cx.push(syn::Error::new(
-                value_span(&second.value),
-                format!(
-                    "`{}` and `{}` both give provider `{name}`'s keys: keep one (without either, keys come from OIDC discovery)",
-                    first.key.name, second.key.name
-                ),
-            ));
-        }
-        providers.push(Provider {
-            name: block.name,
-            settings,
-        });
     }
     let any = |target: Target| {
         providers.iter().any(|p| {
@@ -174,6 +99,93 @@ pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
         settings,
         providers,
     }
+}
+
+/// One provider block: its name, its settings, and the rules between them (an issuer,
+/// an audience or a client id, keys for the right side, one key source).
+fn check_provider(
+    cx: &mut Ctxt,
+    block: ProviderBlock,
+    seen: &mut HashMap<String, Span>,
+) -> Option<Provider> {
+    let name = block.name.to_string();
+    if seen.insert(name.clone(), block.name.span()).is_some() {
+        cx.error_spanned_by(&block.name, format!("provider `{name}` is declared twice"));
+        return None;
+    }
+    if oauth2_syntax::provider_name_problem(&name).is_some() {
+        cx.error_spanned_by(
+            &block.name,
+            format!(
+                "provider names are lowercase snake_case (they appear in URLs and in `#[protect(provider = \"...\")]`): write `{}`",
+                name.to_lowercase()
+            ),
+        );
+    }
+    let preset_given = block.settings.iter().any(|s| s.key == "preset");
+    let settings = check_settings(cx, block.settings, Scope::Provider, Some(&block.name));
+    let has = |key: &str| settings.iter().any(|c| c.key.name == key);
+    let preset = settings.iter().find_map(|c| match &c.value {
+        Value::Choice(p, _) if c.key.name == "preset" => Some(p.to_string()),
+        _ => None,
+    });
+    let bearer = has("audience") || has("danger_accept_any_audience");
+    let login = has("client_id");
+    let preset_knows_issuer = preset
+        .as_deref()
+        .is_some_and(|p| keys::PRESETS_WITH_ISSUER.contains(&p));
+    let plain_oauth2 = login && (has("authorize_url") || preset_knows_issuer);
+    // An invalid preset is reported already; its issuer cannot be known.
+    let preset_invalid = preset_given && preset.is_none();
+    if !has("issuer") && !plain_oauth2 && !preset_invalid {
+        let why = match &preset {
+            Some(p) => format!(": preset `{p}` needs your tenant's or realm's issuer"),
+            None => String::new(),
+        };
+        cx.error_spanned_by(
+            &block.name,
+            format!("provider `{name}` has no `issuer`{why}: add `issuer: \"https://...\"`"),
+        );
+    }
+    if !bearer && !login {
+        cx.error_spanned_by(
+            &block.name,
+            format!(
+                "provider `{name}` has no `audience`: tokens must be checked against one (RFC 8725 §3.9); add `audience: \"...\"` (or `client_id` for browser login)"
+            ),
+        );
+    }
+    for c in &settings {
+        let (needs, add) = match c.key.target {
+            Target::Login if !login => ("browser login", "`client_id`"),
+            Target::Bearer if !bearer && login => ("bearer tokens", "`audience`"),
+            _ => continue,
+        };
+        cx.push(syn::Error::new(
+            value_span(&c.value),
+            format!(
+                "`{}` configures {needs}, but provider `{name}` has no {add}: add it, or remove `{}`",
+                c.key.name, c.key.name
+            ),
+        ));
+    }
+    let sources: Vec<&Checked> = settings
+        .iter()
+        .filter(|c| KEY_SOURCES.contains(&c.key.name))
+        .collect();
+    if let [first, second, ..] = sources.as_slice() {
+        cx.push(syn::Error::new(
+            value_span(&second.value),
+            format!(
+                "`{}` and `{}` both give provider `{name}`'s keys: keep one (without either, keys come from OIDC discovery)",
+                first.key.name, second.key.name
+            ),
+        ));
+    }
+    Some(Provider {
+        name: block.name,
+        settings,
+    })
 }
 
 fn check_settings(
