@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{
     AppToken, DEFAULT_IDLE_TIMEOUT, DEFAULT_PREFIX, DEFAULT_SESSION_TTL, Login, LoginEvent,
-    LoginInner, LoginProviderBuilder, LoginRejected, OnLogin,
+    LoginInner, LoginProvider, LoginProviderBuilder, LoginRejected, OnLogin,
 };
 use crate::config::{ConfigError, Provider, check_duration};
 use crate::jwks::{KeyRegistry, default_http_client};
@@ -178,13 +178,7 @@ impl LoginBuilder {
     /// Checks the configuration and starts loading the providers' keys (so it must
     /// run inside a Tokio runtime).
     pub fn build(self) -> Result<Login, ConfigError> {
-        let setting =
-            |field: &'static str, problem: String| ConfigError::Setting { field, problem };
-        let base = self
-            .base_url
-            .ok_or_else(|| setting("base_url", "is not set".into()))?;
-        let base_parsed = check_url(&base, UrlUse::Base).map_err(|p| setting("base_url", p))?;
-        let base = base.trim_end_matches('/').to_owned();
+        let (base, secure) = check_base_url(self.base_url.as_deref())?;
         let prefix = self.prefix.trim_end_matches('/').to_owned();
         if !prefix.starts_with('/') || prefix.contains(['?', '#', '{', '}']) {
             return Err(setting(
@@ -192,7 +186,6 @@ impl LoginBuilder {
                 format!("`{prefix}` must be a path starting with `/`"),
             ));
         }
-        let secure = !(base_parsed.scheme() == "http" && is_loopback(&base_parsed));
         let mut cookie = SessionCookie::builder(self.cookie_name)
             .secure(secure)
             .path("/");
@@ -202,58 +195,20 @@ impl LoginBuilder {
         let cookie = cookie.build()?;
         check_duration(self.ttl, true).map_err(|p| setting("session_ttl", p))?;
         check_duration(self.idle, true).map_err(|p| setting("idle_timeout", p))?;
-        let mut origins = Vec::new();
-        for o in self.origins {
-            let url = check_url(&o, UrlUse::Base).map_err(|p| setting("allowed_origins", p))?;
-            if url.path() != "/" || url.query().is_some() {
-                return Err(setting(
-                    "allowed_origins",
-                    format!("`{o}` must be an origin (scheme, host, port), without a path"),
-                ));
-            }
-            origins.push(url.origin().ascii_serialization());
-        }
-        if self.providers.is_empty() {
-            return Err(ConfigError::NoProvider);
-        }
-        let providers = self
-            .providers
-            .into_iter()
-            .map(LoginProviderBuilder::build)
-            .collect::<Result<Vec<_>, _>>()?;
-        for (i, p) in providers.iter().enumerate() {
-            if providers[..i].iter().any(|q| q.name() == p.name()) {
-                return Err(ConfigError::DuplicateProvider(p.name().to_owned()));
-            }
-        }
+        let origins = self
+            .origins
+            .iter()
+            .map(|o| check_origin(o))
+            .collect::<Result<_, _>>()?;
+        let providers = build_providers(self.providers)?;
         let http = match self.http {
             Some(c) => c,
             None => default_http_client().map_err(|p| setting("http_client", p))?,
         };
-        let oidc = providers
-            .iter()
-            .filter_map(|p| {
-                let issuer = p.issuer()?;
-                Some(
-                    Provider::builder(p.name())
-                        .issuer(issuer)
-                        .audience(p.inner.client_id.as_str())
-                        .build(),
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         let registry = self
             .registry
             .unwrap_or_else(|| KeyRegistry::with_http_client(http.clone()));
-        let validator = if oidc.is_empty() {
-            None
-        } else {
-            Some(Validator::with_registry(
-                oidc,
-                2 * DEFAULT_MAX_TOKEN_SIZE,
-                &registry,
-            )?)
-        };
+        let validator = id_token_validator(&providers, &registry)?;
         Ok(Login {
             inner: Arc::new(LoginInner {
                 providers,
@@ -274,4 +229,70 @@ impl LoginBuilder {
             }),
         })
     }
+}
+
+fn setting(field: &'static str, problem: String) -> ConfigError {
+    ConfigError::Setting { field, problem }
+}
+
+/// The base URL without a trailing slash, and whether cookies are `Secure` (all but
+/// `http://` on loopback).
+fn check_base_url(base: Option<&str>) -> Result<(String, bool), ConfigError> {
+    let base = base.ok_or_else(|| setting("base_url", "is not set".into()))?;
+    let parsed = check_url(base, UrlUse::Base).map_err(|p| setting("base_url", p))?;
+    let secure = !(parsed.scheme() == "http" && is_loopback(&parsed));
+    Ok((base.trim_end_matches('/').to_owned(), secure))
+}
+
+/// An allowed origin for `return_to`: scheme, host and port, nothing more.
+fn check_origin(origin: &str) -> Result<String, ConfigError> {
+    let url = check_url(origin, UrlUse::Base).map_err(|p| setting("allowed_origins", p))?;
+    if url.path() != "/" || url.query().is_some() {
+        return Err(setting(
+            "allowed_origins",
+            format!("`{origin}` must be an origin (scheme, host, port), without a path"),
+        ));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+/// The providers, at least one, with distinct names.
+fn build_providers(builders: Vec<LoginProviderBuilder>) -> Result<Vec<LoginProvider>, ConfigError> {
+    if builders.is_empty() {
+        return Err(ConfigError::NoProvider);
+    }
+    let providers = builders
+        .into_iter()
+        .map(LoginProviderBuilder::build)
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, p) in providers.iter().enumerate() {
+        if providers[..i].iter().any(|q| q.name() == p.name()) {
+            return Err(ConfigError::DuplicateProvider(p.name().to_owned()));
+        }
+    }
+    Ok(providers)
+}
+
+/// The validator of the OpenID Providers' ID tokens (audience = their client id),
+/// through the issuers' shared key caches; `None` without an OpenID Provider.
+fn id_token_validator(
+    providers: &[LoginProvider],
+    registry: &KeyRegistry,
+) -> Result<Option<Validator>, ConfigError> {
+    let oidc = providers
+        .iter()
+        .filter_map(|p| {
+            let issuer = p.issuer()?;
+            Some(
+                Provider::builder(p.name())
+                    .issuer(issuer)
+                    .audience(p.inner.client_id.as_str())
+                    .build(),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if oidc.is_empty() {
+        return Ok(None);
+    }
+    Validator::with_registry(oidc, 2 * DEFAULT_MAX_TOKEN_SIZE, registry).map(Some)
 }

@@ -392,125 +392,71 @@ impl LoginProviderBuilder {
     }
 
     /// Checks the configuration.
-    pub fn build(mut self) -> Result<LoginProvider, ConfigError> {
-        if let Some(preset) = self.preset {
-            if self.scopes.is_none() {
-                self.scopes = Some(preset.scopes().iter().map(|s| (*s).to_owned()).collect());
-            }
-            if preset == Preset::GitHub && self.authorize_url.is_none() && self.issuer.is_none() {
-                self.authorize_url = Some("https://github.com/login/oauth/authorize".into());
-                self.token_url = Some("https://github.com/login/oauth/access_token".into());
-                self.userinfo_url = Some("https://api.github.com/user".into());
-            }
-            if self.issuer.is_none() && self.authorize_url.is_none() {
-                match preset.issuer() {
-                    Some(issuer) => self.issuer = Some(issuer.into()),
-                    None => {
-                        return Err(ConfigError::Field {
-                            provider: self.name,
-                            field: "issuer",
-                            problem: format!(
-                                "is not set: preset {preset:?} needs your tenant's or realm's issuer URL"
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        let claim_map = self.preset.map_or(&[][..], Preset::claim_map);
-        let name = self.name;
-        let field = |field: &'static str, problem: String| ConfigError::Field {
-            provider: name.clone(),
+    pub fn build(self) -> Result<LoginProvider, ConfigError> {
+        let name = self.name.clone();
+        self.check().map_err(|(field, problem)| ConfigError::Field {
+            provider: name,
             field,
             problem,
-        };
-        if let Some(problem) = oauth2_syntax::provider_name_problem(&name) {
-            return Err(field("name", problem));
+        })
+    }
+
+    fn check(mut self) -> Result<LoginProvider, Problem> {
+        self.apply_preset()?;
+        if let Some(problem) = oauth2_syntax::provider_name_problem(&self.name) {
+            return Err(("name", problem));
         }
-        let client_id = match self.client_id {
+        let client_id = match self.client_id.take() {
             Some(id) if !id.is_empty() => id,
-            _ => return Err(field("client_id", "is not set".into())),
+            _ => return Err(("client_id", "is not set".into())),
         };
-        if self.client_secret.as_deref() == Some("") {
-            return Err(field(
-                "client_secret",
-                "is empty (leave it out for a public client)".into(),
-            ));
-        }
-        if self.client_secret.is_none()
-            && matches!(
-                self.client_auth,
-                Some(ClientAuth::SecretBasic | ClientAuth::SecretPost)
-            )
-        {
-            return Err(field("client_auth", "needs a client_secret".into()));
-        }
+        check_client_secret(self.client_secret.as_deref(), self.client_auth)?;
         let scopes = self
             .scopes
+            .take()
             .unwrap_or_else(|| DEFAULT_SCOPES.split(' ').map(str::to_owned).collect());
         if let Some(bad) = scopes
             .iter()
             .find(|s| s.is_empty() || s.contains(char::is_whitespace))
         {
-            return Err(field("scopes", format!("has an invalid scope `{bad}`")));
+            return Err(("scopes", format!("has an invalid scope `{bad}`")));
         }
-        let url = |f: &'static str, v: Option<String>| -> Result<Option<Url>, ConfigError> {
-            v.map(|v| check_url(&v, UrlUse::Endpoint).map_err(|p| field(f, p)))
-                .transpose()
-        };
-        let explicit = match (self.authorize_url, self.token_url) {
-            (None, None) => None,
-            (Some(a), Some(t)) => Some(Endpoints {
-                authorization: url("authorize_url", Some(a))?.expect("given"),
-                token: url("token_url", Some(t))?.expect("given"),
-                userinfo: url("userinfo_url", self.userinfo_url.clone())?,
-                end_session: None,
-                client_auth: match (self.client_auth, &self.client_secret) {
-                    (Some(a), _) => a,
-                    (None, Some(_)) => ClientAuth::SecretBasic,
-                    (None, None) => ClientAuth::None,
-                },
-            }),
-            (Some(_), None) => return Err(field("token_url", "is not set".into())),
-            (None, Some(_)) => return Err(field("authorize_url", "is not set".into())),
-        };
-        let issuer = match (self.issuer, &explicit) {
+        let explicit = self.explicit_endpoints()?;
+        let issuer = match (self.issuer.take(), &explicit) {
             (Some(i), _) => {
-                check_url(&i, UrlUse::Issuer).map_err(|p| field("issuer", p))?;
+                check_url(&i, UrlUse::Issuer).map_err(|p| ("issuer", p))?;
                 Some(i)
             }
-            (None, Some(e)) => {
-                if e.userinfo.is_none() {
-                    return Err(field(
-                        "userinfo_url",
-                        "is not set: without an issuer (no ID token) the user comes from it".into(),
-                    ));
-                }
-                None
+            (None, Some(e)) if e.userinfo.is_none() => {
+                return Err((
+                    "userinfo_url",
+                    "is not set: without an issuer (no ID token) the user comes from it".into(),
+                ));
             }
+            (None, Some(_)) => None,
             (None, None) => {
-                return Err(field(
+                return Err((
                     "issuer",
                     "is not set (or give authorize_url, token_url and userinfo_url)".into(),
                 ));
             }
         };
         if issuer.is_none() && self.userinfo == Userinfo::Never {
-            return Err(field(
+            return Err((
                 "userinfo",
                 "is `never`, but without an issuer (no ID token) the user comes from userinfo"
                     .into(),
             ));
         }
         if issuer.is_some() && !scopes.iter().any(|s| s == "openid") {
-            return Err(field(
+            return Err((
                 "scopes",
                 "must include `openid` for an OpenID Provider".into(),
             ));
         }
         Ok(LoginProvider {
             inner: Arc::new(ProviderInner {
-                name,
+                name: self.name,
                 issuer,
                 client_id,
                 client_secret: self.client_secret,
@@ -518,12 +464,83 @@ impl LoginProviderBuilder {
                 scope: scopes.join(" "),
                 params: self.params,
                 userinfo: self.userinfo,
-                claim_map,
+                claim_map: self.preset.map_or(&[][..], Preset::claim_map),
                 explicit,
                 discovered: OnceCell::new(),
             }),
         })
     }
+
+    /// Fills in what the preset knows and the configuration does not say: scopes,
+    /// GitHub's endpoints, the issuer of a provider that has one.
+    fn apply_preset(&mut self) -> Result<(), Problem> {
+        let Some(preset) = self.preset else {
+            return Ok(());
+        };
+        if self.scopes.is_none() {
+            self.scopes = Some(preset.scopes().iter().map(|s| (*s).to_owned()).collect());
+        }
+        if preset == Preset::GitHub && self.authorize_url.is_none() && self.issuer.is_none() {
+            self.authorize_url = Some("https://github.com/login/oauth/authorize".into());
+            self.token_url = Some("https://github.com/login/oauth/access_token".into());
+            self.userinfo_url = Some("https://api.github.com/user".into());
+        }
+        if self.issuer.is_none() && self.authorize_url.is_none() {
+            let issuer = preset.issuer().ok_or_else(|| {
+                (
+                    "issuer",
+                    format!(
+                        "is not set: preset {preset:?} needs your tenant's or realm's issuer URL"
+                    ),
+                )
+            })?;
+            self.issuer = Some(issuer.into());
+        }
+        Ok(())
+    }
+
+    /// A plain OAuth 2.0 provider's endpoints: both `authorize_url` and `token_url`, or
+    /// neither (then they are discovered).
+    fn explicit_endpoints(&mut self) -> Result<Option<Endpoints>, Problem> {
+        let url = |f: &'static str, v: String| check_url(&v, UrlUse::Endpoint).map_err(|p| (f, p));
+        match (self.authorize_url.take(), self.token_url.take()) {
+            (None, None) => Ok(None),
+            (Some(a), Some(t)) => Ok(Some(Endpoints {
+                authorization: url("authorize_url", a)?,
+                token: url("token_url", t)?,
+                userinfo: self
+                    .userinfo_url
+                    .clone()
+                    .map(|u| url("userinfo_url", u))
+                    .transpose()?,
+                end_session: None,
+                client_auth: match (self.client_auth, &self.client_secret) {
+                    (Some(a), _) => a,
+                    (None, Some(_)) => ClientAuth::SecretBasic,
+                    (None, None) => ClientAuth::None,
+                },
+            })),
+            (Some(_), None) => Err(("token_url", "is not set".into())),
+            (None, Some(_)) => Err(("authorize_url", "is not set".into())),
+        }
+    }
+}
+
+/// A field of the login provider and what is wrong with it.
+type Problem = (&'static str, String);
+
+/// A secret, if given, is not empty; a method that sends one has one.
+fn check_client_secret(secret: Option<&str>, auth: Option<ClientAuth>) -> Result<(), Problem> {
+    if secret == Some("") {
+        return Err((
+            "client_secret",
+            "is empty (leave it out for a public client)".into(),
+        ));
+    }
+    if secret.is_none() && matches!(auth, Some(ClientAuth::SecretBasic | ClientAuth::SecretPost)) {
+        return Err(("client_auth", "needs a client_secret".into()));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

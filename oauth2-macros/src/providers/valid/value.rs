@@ -49,55 +49,75 @@ pub(super) fn value_span(value: &Value) -> Span {
 }
 
 pub(super) fn check_value(cx: &mut Ctxt, key: &Key, value: Expr) -> Option<Value> {
-    let name = key.name;
     if let Some(call) = as_env_call(&value) {
         return check_env(cx, key, call);
     }
-    match (key.kind, value) {
-        (
-            _,
-            Expr::Lit(ExprLit {
-                lit: Lit::Int(i), ..
-            }),
-        ) if key.kind == Kind::Duration => {
+    match value {
+        Expr::Lit(ExprLit { lit, .. }) => check_literal(cx, key, lit),
+        Expr::Array(array) => check_array(cx, key, array),
+        other => check_expr(cx, key, other),
+    }
+}
+
+/// A literal for `key`: checked by its kind's rules, or refused when the kind takes
+/// no literal of this sort.
+fn check_literal(cx: &mut Ctxt, key: &Key, lit: Lit) -> Option<Value> {
+    let name = key.name;
+    match (key.kind, lit) {
+        (Kind::Duration, Lit::Int(i)) => {
             duration(cx, name, &i).map(|ms| Value::Duration(ms, i.span()))
         }
-        (
-            Kind::Url(used),
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            }),
-        ) => {
+        (Kind::Url(used), Lit::Str(s)) => {
             if let Some(problem) = url_problem(&s.value(), used) {
                 cx.error_spanned_by(&s, format!("`{name}` {problem}"));
             }
             Some(Value::Lit(Lit::Str(s)))
         }
-        (
-            Kind::Str,
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            }),
-        ) => {
+        (Kind::Str, Lit::Str(s)) => {
             if s.value().trim().is_empty() {
                 cx.error_spanned_by(&s, format!("`{name}` is empty"));
             }
             Some(Value::Lit(Lit::Str(s)))
         }
-        (Kind::Secret, Expr::Lit(lit)) => {
+        (Kind::Secret, lit) => {
             cx.error_spanned_by(
                 &lit,
                 format!("do not write a secret in source code: read `{name}` with `env(\"...\")`, or give an expression"),
             );
             None
         }
-        (
-            Kind::StrList,
-            Expr::Lit(ExprLit {
-                lit: Lit::Str(s), ..
-            }),
-        ) => string_list(cx, name, vec![s]),
-        (Kind::StrList, Expr::Array(array)) => {
+        (Kind::StrList, Lit::Str(s)) => string_list(cx, name, vec![s]),
+        (Kind::Bool, lit @ Lit::Bool(_)) => Some(Value::Lit(lit)),
+        (Kind::Number, Lit::Int(i)) => {
+            if !i.suffix().is_empty() || i.base10_parse::<usize>().is_err() {
+                cx.error_spanned_by(
+                    &i,
+                    format!("`{name}` is a whole number without a suffix, e.g. `8192`"),
+                );
+                return None;
+            }
+            Some(Value::Lit(Lit::Int(i)))
+        }
+        (Kind::Expr, lit) => {
+            cx.error_spanned_by(
+                &lit,
+                format!("`{name}` takes a Rust expression, not a literal"),
+            );
+            None
+        }
+        (kind, lit) => {
+            cx.error_spanned_by(&lit, format!("`{name}` takes {}", expected(kind)));
+            None
+        }
+    }
+}
+
+/// `[...]` for `key`: a list of strings, of algorithm names, or two durations; any
+/// other array is an expression for the compiler to check.
+fn check_array(cx: &mut Ctxt, key: &Key, array: syn::ExprArray) -> Option<Value> {
+    let name = key.name;
+    match key.kind {
+        Kind::StrList => {
             if array.elems.is_empty() {
                 cx.error_spanned_by(&array, format!("`{name}` is an empty list"));
                 return None;
@@ -108,11 +128,8 @@ pub(super) fn check_value(cx: &mut Ctxt, key: &Key, value: Expr) -> Option<Value
                 None => Some(Value::Expr(Expr::Array(array))),
             }
         }
-        (Kind::Algorithms, Expr::Array(array)) => algorithms(cx, name, array.elems.iter()),
-        (Kind::Algorithms, path @ Expr::Path(_)) if single_ident(&path).is_some() => {
-            algorithms(cx, name, std::iter::once(&path))
-        }
-        (Kind::DurationPair, Expr::Array(array)) => {
+        Kind::Algorithms => algorithms(cx, name, array.elems.iter()),
+        Kind::DurationPair => {
             let [
                 Expr::Lit(ExprLit {
                     lit: Lit::Int(a), ..
@@ -131,31 +148,22 @@ pub(super) fn check_value(cx: &mut Ctxt, key: &Key, value: Expr) -> Option<Value
             let (a, b) = (duration(cx, name, a), duration(cx, name, b));
             Some(Value::DurationPair(a?, b?, array.span()))
         }
-        (
-            Kind::Bool,
-            Expr::Lit(ExprLit {
-                lit: lit @ Lit::Bool(_),
-                ..
-            }),
-        ) => Some(Value::Lit(lit)),
-        (
-            Kind::Number,
-            Expr::Lit(ExprLit {
-                lit: Lit::Int(i), ..
-            }),
-        ) => {
-            if !i.suffix().is_empty() || i.base10_parse::<usize>().is_err() {
-                cx.error_spanned_by(
-                    &i,
-                    format!("`{name}` is a whole number without a suffix, e.g. `8192`"),
-                );
-                return None;
-            }
-            Some(Value::Lit(Lit::Int(i)))
+        Kind::Choice(_) => check_expr(cx, key, Expr::Array(array)),
+        _ => Some(Value::Expr(Expr::Array(array))),
+    }
+}
+
+/// Any other expression: a name of the key's fixed set, one algorithm name, or an
+/// expression whose type the compiler checks.
+fn check_expr(cx: &mut Ctxt, key: &Key, expr: Expr) -> Option<Value> {
+    let name = key.name;
+    match key.kind {
+        Kind::Algorithms if single_ident(&expr).is_some() => {
+            algorithms(cx, name, std::iter::once(&expr))
         }
-        (Kind::Choice(choice), path) => {
-            let Some(ident) = single_ident(&path) else {
-                cx.error_spanned_by(&path, format!("`{name}` takes {}", expected(key.kind)));
+        Kind::Choice(choice) => {
+            let Some(ident) = single_ident(&expr) else {
+                cx.error_spanned_by(&expr, format!("`{name}` takes {}", expected(key.kind)));
                 return None;
             };
             let given = ident.to_string();
@@ -173,18 +181,7 @@ pub(super) fn check_value(cx: &mut Ctxt, key: &Key, value: Expr) -> Option<Value
             }
             Some(Value::Choice(ident.clone(), choice))
         }
-        (Kind::Expr, Expr::Lit(lit)) => {
-            cx.error_spanned_by(
-                &lit,
-                format!("`{name}` takes a Rust expression, not a literal"),
-            );
-            None
-        }
-        (_, Expr::Lit(lit)) => {
-            cx.error_spanned_by(&lit, format!("`{name}` takes {}", expected(key.kind)));
-            None
-        }
-        (_, other) => Some(Value::Expr(other)),
+        _ => Some(Value::Expr(expr)),
     }
 }
 

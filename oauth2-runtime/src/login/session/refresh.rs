@@ -15,6 +15,13 @@ use crate::util::now;
 /// Refresh the access token when it has less than this left.
 const REFRESH_MARGIN: u64 = 60;
 
+/// Whether the access token expires within [`REFRESH_MARGIN`].
+fn expiring(tokens: &Tokens) -> bool {
+    tokens
+        .expires_at
+        .is_some_and(|e| e <= now().saturating_add(REFRESH_MARGIN))
+}
+
 impl Login {
     /// The access token of `loaded`, refreshed first if it expires within a minute.
     /// One refresh runs at a time per session; a failed refresh ends the session.
@@ -23,7 +30,6 @@ impl Login {
         slot: &SessionSlot,
         loaded: Loaded,
     ) -> Result<Loaded, SessionRejection> {
-        let expiring = |t: &Tokens| t.expires_at.is_some_and(|e| e <= now() + REFRESH_MARGIN);
         if !expiring(&loaded.record.tokens) {
             return Ok(loaded);
         }
@@ -33,7 +39,21 @@ impl Login {
                 "the access token has expired and there is no refresh token: log in again",
             ));
         }
-        // Stateless sessions are told apart by who and when, which refreshes keep.
+        let lock = self.refresh_lock(&loaded);
+        let _guard = lock.lock().await;
+        // Another request may have refreshed meanwhile.
+        let loaded = self.latest(loaded).await?;
+        if !expiring(&loaded.record.tokens) {
+            slot.set(loaded.clone());
+            return Ok(loaded);
+        }
+        let refreshed = self.refresh_at_provider(&loaded).await;
+        self.finish_refresh(slot, loaded, refreshed).await
+    }
+
+    /// The lock that makes refreshes of one session run one at a time in this process.
+    /// Stateless sessions are told apart by who and when, which refreshes keep.
+    fn refresh_lock(&self, loaded: &Loaded) -> Arc<tokio::sync::Mutex<()>> {
         let key = match &loaded.id {
             Some(id) => store_key(id),
             None => {
@@ -42,76 +62,76 @@ impl Login {
                 store_key(&format!("{}\n{sub}\n{}", r.provider, r.created))
             }
         };
-        let lock = {
-            let mut map = self.inner.refreshing.lock().expect("refresh lock map");
-            map.retain(|_, w| w.strong_count() > 0);
-            match map.get(&key).and_then(std::sync::Weak::upgrade) {
-                Some(lock) => lock,
-                None => {
-                    let lock = Arc::new(tokio::sync::Mutex::new(()));
-                    map.insert(key.clone(), Arc::downgrade(&lock));
-                    lock
-                }
-            }
-        };
-        let _guard = lock.lock().await;
-        // Another request may have refreshed meanwhile.
-        let mut loaded = match (&loaded.id, &self.inner.store) {
-            (Some(id), Some(store)) => {
-                let stored = store
-                    .load(&store_key(id))
-                    .await
-                    .map_err(|e| SessionRejection::from(store_error(e)))?
-                    .and_then(|json| serde_json::from_str::<Record>(&json).ok());
-                match stored {
-                    Some(record) => Loaded {
-                        id: Some(id.clone()),
-                        record,
-                    },
-                    None => return Err(SessionRejection::missing(None)),
-                }
-            }
-            _ => {
-                // Follow the chain of refreshes made with this cookie's refresh token.
-                let mut loaded = loaded;
-                for _ in 0..16 {
-                    let used = loaded.record.tokens.refresh_token.as_deref().unwrap_or("");
-                    match self.recently_refreshed(&store_key(used)) {
-                        Some(newer) => loaded = newer,
-                        None => break,
-                    }
-                }
-                loaded
-            }
-        };
-        if !expiring(&loaded.record.tokens) {
-            slot.set(loaded.clone());
-            return Ok(loaded);
+        let mut map = self.inner.refreshing.lock().expect("refresh lock map");
+        map.retain(|_, w| w.strong_count() > 0);
+        if let Some(lock) = map.get(&key).and_then(std::sync::Weak::upgrade) {
+            return lock;
         }
-        let provider = self.provider(&loaded.record.provider).cloned();
-        let refreshed = match provider {
-            None => Err(LoginError::server(
-                "the session's provider is no longer configured",
-            )),
-            Some(p) => match p.endpoints(&self.inner.registry).await {
-                Err(e) => Err(LoginError::unavailable(e.to_string())),
-                Ok(endpoints) => {
-                    let token = loaded
-                        .record
-                        .tokens
-                        .refresh_token
-                        .clone()
-                        .unwrap_or_default();
-                    token_request(
-                        &self.inner.http,
-                        &p,
-                        endpoints,
-                        &[("grant_type", "refresh_token"), ("refresh_token", &token)],
-                    )
-                    .await
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        map.insert(key, Arc::downgrade(&lock));
+        lock
+    }
+
+    /// The session as it is now: reread from the store, or, for a stateless one, the
+    /// last of the refreshes this process made with the cookie's refresh token.
+    async fn latest(&self, loaded: Loaded) -> Result<Loaded, SessionRejection> {
+        let (Some(id), Some(store)) = (&loaded.id, &self.inner.store) else {
+            let mut loaded = loaded;
+            for _ in 0..16 {
+                let used = loaded.record.tokens.refresh_token.as_deref().unwrap_or("");
+                match self.recently_refreshed(&store_key(used)) {
+                    Some(newer) => loaded = newer,
+                    None => break,
                 }
-            },
+            }
+            return Ok(loaded);
         };
+        let stored = store
+            .load(&store_key(id))
+            .await
+            .map_err(|e| SessionRejection::from(store_error(e)))?
+            .and_then(|json| serde_json::from_str::<Record>(&json).ok());
+        match stored {
+            Some(record) => Ok(Loaded {
+                id: Some(id.clone()),
+                record,
+            }),
+            None => Err(SessionRejection::missing(None)),
+        }
+    }
+
+    /// The refresh token grant at the session's provider.
+    async fn refresh_at_provider(&self, loaded: &Loaded) -> Result<Tokens, LoginError> {
+        let p = self
+            .provider(&loaded.record.provider)
+            .ok_or_else(|| LoginError::server("the session's provider is no longer configured"))?;
+        let endpoints = p
+            .endpoints(&self.inner.registry)
+            .await
+            .map_err(|e| LoginError::unavailable(e.to_string()))?;
+        let token = loaded
+            .record
+            .tokens
+            .refresh_token
+            .as_deref()
+            .unwrap_or_default();
+        token_request(
+            &self.inner.http,
+            p,
+            endpoints,
+            &[("grant_type", "refresh_token"), ("refresh_token", token)],
+        )
+        .await
+    }
+
+    /// Saves refreshed tokens, or ends the session when the provider refused (an
+    /// unreachable provider ends nothing: 503).
+    async fn finish_refresh(
+        &self,
+        slot: &SessionSlot,
+        mut loaded: Loaded,
+        refreshed: Result<Tokens, LoginError>,
+    ) -> Result<Loaded, SessionRejection> {
         let used = store_key(loaded.record.tokens.refresh_token.as_deref().unwrap_or(""));
         match refreshed {
             Ok(mut tokens) => {
