@@ -48,6 +48,18 @@ const EXTRACTORS: &[&str] = &[
 
 /// Where the claims parameter is, if there is one.
 pub(crate) fn check(cx: &mut Ctxt, args: &Args, func: &ItemFn) -> Option<usize> {
+    if !check_handler(cx, func) {
+        return None;
+    }
+    let Some(claims) = &args.claims else {
+        check_without_claims(cx, args);
+        return None;
+    };
+    claims_parameter(cx, args, claims, func)
+}
+
+/// The handler is a free `async fn`; `false` if it is a method (nothing more to check).
+fn check_handler(cx: &mut Ctxt, func: &ItemFn) -> bool {
     if func.sig.asyncness.is_none() {
         cx.error_spanned_by(
             func.sig.fn_token,
@@ -59,23 +71,30 @@ pub(crate) fn check(cx: &mut Ctxt, args: &Args, func: &ItemFn) -> Option<usize> 
             receiver,
             "#[protect] goes on a free `async fn` handler, not on a method",
         );
-        return None;
+        return false;
     }
-    let Some(claims) = &args.claims else {
-        if let Some(optional) = &args.optional {
-            cx.error_spanned_by(
-                optional,
-                "`optional` needs `claims = T`: it makes the claims parameter an `Option<T>`",
-            );
-        }
-        if let Some((require, _)) = &args.require {
-            cx.error_spanned_by(
-                require,
-                "`require` needs `claims = T`: it is a condition on the claims parameter",
-            );
-        }
-        return None;
-    };
+    true
+}
+
+/// Without `claims = T`, `optional` and `require` have nothing to apply to.
+fn check_without_claims(cx: &mut Ctxt, args: &Args) {
+    if let Some(optional) = &args.optional {
+        cx.error_spanned_by(
+            optional,
+            "`optional` needs `claims = T`: it makes the claims parameter an `Option<T>`",
+        );
+    }
+    if let Some((require, _)) = &args.require {
+        cx.error_spanned_by(
+            require,
+            "`require` needs `claims = T`: it is a condition on the claims parameter",
+        );
+    }
+}
+
+/// The index of the parameter that receives the claims: `T`, or `Option<T>` with
+/// `optional`.
+fn claims_parameter(cx: &mut Ctxt, args: &Args, claims: &Type, func: &ItemFn) -> Option<usize> {
     let wanted = tokens(claims);
     let params: Vec<(usize, &Pat, &Type)> = func
         .sig
@@ -120,29 +139,41 @@ pub(crate) fn check(cx: &mut Ctxt, args: &Args, func: &ItemFn) -> Option<usize> 
             Some(*i)
         }
         (None, None, _) => {
-            let expected = match args.optional {
-                Some(_) => format!("Option<{wanted}>"),
-                None => wanted.clone(),
-            };
-            let suspects: Vec<_> = params
-                .iter()
-                .filter(|(_, pat, ty)| looks_like_claims(pat, ty))
-                .collect();
-            match suspects.as_slice() {
-                [(_, _, ty)] => cx.error_spanned_by(
-                    ty,
-                    format!(
-                        "the claims parameter has type `{}`, but `#[protect]` says `claims = {wanted}`: make them the same",
-                        tokens(ty)
-                    ),
-                ),
-                _ => cx.error_spanned_by(
-                    claims,
-                    format!("the handler has no parameter of type `{expected}` to receive the claims: add one, e.g. `user: {expected}`"),
-                ),
-            }
+            no_claims_parameter(cx, args, claims, &params, &wanted);
             None
         }
+    }
+}
+
+/// No parameter has the claims type: point at the one that looks meant for it, or at
+/// `claims = T`.
+fn no_claims_parameter(
+    cx: &mut Ctxt,
+    args: &Args,
+    claims: &Type,
+    params: &[(usize, &Pat, &Type)],
+    wanted: &str,
+) {
+    let expected = match args.optional {
+        Some(_) => format!("Option<{wanted}>"),
+        None => wanted.to_owned(),
+    };
+    let suspects: Vec<_> = params
+        .iter()
+        .filter(|(_, pat, ty)| looks_like_claims(pat, ty))
+        .collect();
+    match suspects.as_slice() {
+        [(_, _, ty)] => cx.error_spanned_by(
+            ty,
+            format!(
+                "the claims parameter has type `{}`, but `#[protect]` says `claims = {wanted}`: make them the same",
+                tokens(ty)
+            ),
+        ),
+        _ => cx.error_spanned_by(
+            claims,
+            format!("the handler has no parameter of type `{expected}` to receive the claims: add one, e.g. `user: {expected}`"),
+        ),
     }
 }
 
