@@ -6,24 +6,17 @@
 
 use axum::extract::FromRequestParts;
 use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade, close_code};
-use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::AuthError;
-use crate::http::WEBSOCKET_TOKEN_PROTOCOL;
+use crate::http::{WEBSOCKET_TOKEN_PROTOCOL, offers_token_protocol};
 
 /// Close reasons are limited to 123 bytes (RFC 6455 §5.5).
 const MAX_REASON: usize = 123;
 
 pub(crate) async fn close_with_policy_violation(mut parts: Parts, error: AuthError) -> Response {
-    let offered = parts
-        .headers
-        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|p| p.trim() == WEBSOCKET_TOKEN_PROTOCOL);
+    let offered = offers_token_protocol(&parts.headers);
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
         Ok(upgrade) => upgrade,
         // Not upgradable (e.g. no connection to take over): answer over HTTP.

@@ -12,3 +12,5 @@ pub(crate) use cookies::cookie;
 pub(crate) use cookies::cookies;
 pub use token::WEBSOCKET_TOKEN_PROTOCOL;
 pub(crate) use token::find_token;
+#[cfg(feature = "ws")]
+pub(crate) use token::offers_token_protocol;

@@ -78,17 +78,28 @@ fn strip_bearer(value: &str) -> &str {
 
 /// The entry after `access_token` in `Sec-WebSocket-Protocol`.
 fn protocol_token(headers: &HeaderMap) -> Option<String> {
-    let entries: Vec<&str> = headers
+    let entries: Vec<&str> = protocols(headers).collect();
+    let at = entries
+        .iter()
+        .position(|e| *e == WEBSOCKET_TOKEN_PROTOCOL)?;
+    entries.get(at + 1).map(|t| (*t).to_owned())
+}
+
+/// Every subprotocol the client offers in `Sec-WebSocket-Protocol`, in order.
+fn protocols(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .collect();
-    let at = entries
-        .iter()
-        .position(|e| *e == WEBSOCKET_TOKEN_PROTOCOL)?;
-    entries.get(at + 1).map(|t| (*t).to_owned())
+}
+
+/// Whether the client offered the `access_token` subprotocol (a rejection must then
+/// select it, as browsers require).
+#[cfg(feature = "ws")]
+pub(crate) fn offers_token_protocol(headers: &HeaderMap) -> bool {
+    protocols(headers).any(|p| p == WEBSOCKET_TOKEN_PROTOCOL)
 }
 
 #[cfg(test)]

@@ -1,10 +1,7 @@
-//! Small helpers with one home each: the clock, random tokens, text fit for messages and
-//! headers, and the URL rules every configured endpoint follows. Private to the crate.
-//!
-//! ```ignore
-//! let id = crate::util::random_token()?; // 43 base64url characters, 256 bits
-//! assert!(crate::util::now() > 1_700_000_000);
-//! ```
+//! Small helpers with one home each: the clock (`now`), random tokens (`random_token`,
+//! 256 bits as 43 base64url characters), text fit for messages and headers
+//! (`printable`), the choice of one JWT crypto backend, and the URL rules every
+//! configured endpoint follows (`url`). Private to the crate.
 
 pub(crate) mod url;
 
