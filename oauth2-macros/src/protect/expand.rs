@@ -14,16 +14,10 @@ pub(crate) fn expand(args: &Args, mut func: ItemFn, claims_param: Option<usize>)
         .krate
         .clone()
         .unwrap_or_else(crate::runtime_path::runtime_path);
-    let vis = &func.vis;
+    let vis = func.vis.clone();
     let guard = format_ident!("__oauth2_guard_{}", func.sig.ident);
 
-    // Each provider name is looked up in the registry that `providers!` generated: an
-    // unknown name is an error on its literal.
-    let checks = args.providers.iter().map(|name| {
-        let registry = Ident::new("__oauth2_providers", name.span());
-        let name = LitStr::new(&name.value(), name.span());
-        quote_spanned!(name.span()=> #registry! { (#krate) #name })
-    });
+    let checks = compile_time_checks(&krate, args);
     let providers = &args.providers;
     let scopes = &args.scopes;
 
@@ -53,7 +47,53 @@ pub(crate) fn expand(args: &Args, mut func: ItemFn, claims_param: Option<usize>)
         }
         None => quote!(#krate::guard::Protected<#guard, #claims_ty>),
     };
-    let (guard_param, bind): (FnArg, TokenStream) = match (&claims_pat, &args.optional) {
+    rewrite_handler(&mut func, inputs, claims_pat.as_ref(), &protected, args);
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #vis struct #guard;
+
+        const _: () = { #checks };
+
+        impl #krate::guard::Guard<#claims_ty> for #guard {
+            const PROVIDERS: &'static [&'static ::core::primitive::str] = &[#(#providers),*];
+            const SCOPES: &'static [&'static ::core::primitive::str] = &[#(#scopes),*];
+            #require
+        }
+
+        #func
+    }
+}
+
+/// What the compiler checks where the user wrote it: each provider name against the
+/// registry `providers!` generated (an unknown one is an error on its literal), and the
+/// claims type's `FromClaims` on the type (so "does not implement" points at it).
+fn compile_time_checks(krate: &TokenStream, args: &Args) -> TokenStream {
+    let names = args.providers.iter().map(|name| {
+        let registry = Ident::new("__oauth2_providers", name.span());
+        let name = LitStr::new(&name.value(), name.span());
+        quote_spanned!(name.span()=> #registry! { (#krate) #name })
+    });
+    let claims = args.claims.as_ref().map(|ty| {
+        let check = quote_spanned!(ty.span()=> __oauth2_check::<#ty>);
+        quote! {
+            fn __oauth2_check<T: #krate::FromClaims + ::core::marker::Send>() {}
+            let _ = #check;
+        }
+    });
+    quote!(#(#names)* #claims)
+}
+
+/// The handler takes the guard first (so the token is checked before the body is
+/// read) and binds the claims parameter from it.
+fn rewrite_handler(
+    func: &mut ItemFn,
+    mut inputs: Vec<FnArg>,
+    claims_pat: Option<&Pat>,
+    protected: &TokenStream,
+    args: &Args,
+) {
+    let (guard_param, bind): (FnArg, TokenStream) = match (claims_pat, &args.optional) {
         (None, _) => (syn::parse_quote!(_: #protected), quote!()),
         (Some(pat), None) => (
             syn::parse_quote!(__oauth2_guard: #protected),
@@ -72,35 +112,6 @@ pub(crate) fn expand(args: &Args, mut func: ItemFn, claims_param: Option<usize>)
         #body
     });
     *func.block = block;
-
-    // A use of the claims type spanned on it, so "does not implement `FromClaims`"
-    // points at the type the user wrote.
-    let claims_check = args.claims.as_ref().map(|ty| {
-        let check = quote_spanned!(ty.span()=> __oauth2_check::<#ty>);
-        quote! {
-            fn __oauth2_check<T: #krate::FromClaims + ::core::marker::Send>() {}
-            let _ = #check;
-        }
-    });
-
-    quote! {
-        #[doc(hidden)]
-        #[allow(non_camel_case_types)]
-        #vis struct #guard;
-
-        const _: () = {
-            #(#checks)*
-            #claims_check
-        };
-
-        impl #krate::guard::Guard<#claims_ty> for #guard {
-            const PROVIDERS: &'static [&'static ::core::primitive::str] = &[#(#providers),*];
-            const SCOPES: &'static [&'static ::core::primitive::str] = &[#(#scopes),*];
-            #require
-        }
-
-        #func
-    }
 }
 
 /// The pattern without `mut` bindings: the condition only reads the claims.

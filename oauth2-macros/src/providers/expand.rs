@@ -231,20 +231,7 @@ fn providers_type(krate: &TokenStream, config: &Config, declared: &[Declared<'_>
         loads,
         methods,
     } = side;
-    let (layer_type, layer_value) = match (any_bearer, any_login) {
-        (true, true) => (
-            quote!((#krate::__private::axum::Extension<#krate::Authenticator>, #krate::login::SessionLayer)),
-            quote!((self.authenticator.extension(), self.login.layer())),
-        ),
-        (false, true) => (
-            quote!(#krate::login::SessionLayer),
-            quote!(self.login.layer()),
-        ),
-        _ => (
-            quote!(#krate::__private::axum::Extension<#krate::Authenticator>),
-            quote!(self.authenticator.extension()),
-        ),
-    };
+    let (layer_type, layer_value) = layer(krate, any_bearer, any_login);
     let from_authenticator = (any_bearer && !any_login).then(|| {
         quote! {
             impl ::core::convert::From<#krate::Authenticator> for Providers {
@@ -299,6 +286,21 @@ fn providers_type(krate: &TokenStream, config: &Config, declared: &[Declared<'_>
         }
 
         #from_authenticator
+    }
+}
+
+/// The type and value of `Providers::layer`: the authenticator as an extension, the
+/// session layer, or both.
+fn layer(krate: &TokenStream, bearer: bool, login: bool) -> (TokenStream, TokenStream) {
+    let extension = quote!(#krate::__private::axum::Extension<#krate::Authenticator>);
+    let session = quote!(#krate::login::SessionLayer);
+    match (bearer, login) {
+        (true, true) => (
+            quote!((#extension, #session)),
+            quote!((self.authenticator.extension(), self.login.layer())),
+        ),
+        (false, true) => (session, quote!(self.login.layer())),
+        _ => (extension, quote!(self.authenticator.extension())),
     }
 }
 
