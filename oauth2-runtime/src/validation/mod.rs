@@ -33,9 +33,11 @@
 //! ```
 
 mod error;
+mod profile;
 mod steps;
 
 pub use error::{ErrorKind, ValidationError};
+pub(crate) use profile::Profile;
 
 use std::fmt;
 use std::sync::Arc;
@@ -59,11 +61,13 @@ pub(crate) enum NotYet {
     UnknownKey(UnknownKey),
 }
 
-/// A token's `kid` is not in key set `generation` of provider `provider`.
+/// A token's `kid` is not in key set `generation` of provider `provider`; validated as
+/// `profile`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct UnknownKey {
     provider: usize,
     generation: u64,
+    profile: Profile,
 }
 
 impl From<ValidationError> for NotYet {
@@ -201,9 +205,19 @@ impl Validator {
         self.providers.iter().find(|p| &*p.config.name == name)
     }
 
-    /// Validates a token; may wait for one key refetch when its `kid` is unknown.
+    /// Validates an access token; may wait for one key refetch when its `kid` is
+    /// unknown.
     pub async fn validate(&self, token: &str) -> Result<Authenticated, ValidationError> {
-        match self.validate_with_held_keys(token) {
+        self.validate_as(token, Profile::Access).await
+    }
+
+    /// Validates a token of kind `profile` (the same keys, refetch and cooldown).
+    pub(crate) async fn validate_as(
+        &self,
+        token: &str,
+        profile: Profile,
+    ) -> Result<Authenticated, ValidationError> {
+        match self.validate_held(token, profile) {
             Ok(auth) => Ok(auth),
             Err(NotYet::Invalid(e)) => Err(e),
             Err(NotYet::UnknownKey(unknown)) => self.refetch_and_validate(token, unknown).await,
@@ -226,16 +240,21 @@ impl Validator {
         if !changed {
             return Err(steps::unknown_kid());
         }
-        match self.validate_with_held_keys(token) {
+        match self.validate_held(token, unknown.profile) {
             Ok(auth) => Ok(auth),
             Err(NotYet::Invalid(e)) => Err(e),
             Err(NotYet::UnknownKey(_)) => Err(steps::unknown_kid()),
         }
     }
 
-    /// Validates a token against the keys held now, without waiting: the steps of
-    /// [`steps`] in order.
+    /// Validates an access token against the keys held now, without waiting.
     pub(crate) fn validate_with_held_keys(&self, token: &str) -> Result<Authenticated, NotYet> {
+        self.validate_held(token, Profile::Access)
+    }
+
+    /// Validates a token of kind `profile` against the keys held now, without waiting:
+    /// the steps of [`steps`] in order, with the profile's own rules.
+    fn validate_held(&self, token: &str, profile: Profile) -> Result<Authenticated, NotYet> {
         let compact = steps::split(token, self.max_token_size)?;
         let (header_bytes, claims) = steps::decode(&compact)?;
         let header = steps::parse_header(&header_bytes)?;
@@ -248,6 +267,7 @@ impl Validator {
         let provider = &self.providers[index];
         let config = &provider.config;
         let alg = steps::check_header(&header, config)?;
+        profile.check_header(&header, alg)?;
 
         let guard;
         let key = match &provider.keys {
@@ -268,6 +288,7 @@ impl Validator {
                         return Err(NotYet::UnknownKey(UnknownKey {
                             provider: index,
                             generation: set.generation(),
+                            profile,
                         }));
                     }
                     Err(miss) => return Err(steps::key_miss(miss, alg).into()),
@@ -275,7 +296,8 @@ impl Validator {
             }
         };
         steps::verify_signature(&compact, key, alg)?;
-        steps::check_claims(config, &claims, now() as f64)?;
+        steps::check_claims(config, &claims, now() as f64, profile.requires_exp())?;
+        profile.check_claims(&claims)?;
         Ok(Authenticated::new(
             config.name.clone(),
             serde_json::Value::Object(claims),
@@ -310,6 +332,50 @@ mod tests {
     /// A P-256 test key: its PKCS #8 form signs, its JWK verifies.
     const EC_PKCS8: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgjLPMqFco2v9DkYwOB09NQLYvdgTSbmXGCpuUo+pZrY6hRANCAATKBXyFjOuR0rJWBDcLGIm5LqoEAgXptqc4RFYYL4inEr6uV8cJS6ZlUxGAZaLwT4UzNZmW2pYeCiejP6zAQwER";
     const EC_JWKS: &str = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","alg":"ES256","x":"ygV8hYzrkdKyVgQ3CxiJuS6qBAIF6banOERWGC-IpxI","y":"vq5XxwlLpmVTEYBlovBPhTM1mZbalh4KJ6M_rMBDARE"}]}"#;
+
+    /// A logout token goes through the same keys and signature check as an access
+    /// token, then the logout profile: no `exp` needed, but a `nonce` refused.
+    #[tokio::test]
+    async fn a_logout_token_is_validated_with_its_own_profile() {
+        use base64::Engine as _;
+        crate::util::crypto_backend();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(EC_PKCS8)
+            .unwrap();
+        let key = jsonwebtoken::EncodingKey::from_ec_der(&der);
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some("k1".into());
+        header.typ = Some("logout+jwt".into());
+        let sign =
+            |claims: serde_json::Value| jsonwebtoken::encode(&header, &claims, &key).unwrap();
+        let logout = json!({
+            "iss": "https://issuer.example", "aud": "api", "iat": now(), "jti": "j1",
+            "sid": "s1", "events": { profile::BACKCHANNEL_LOGOUT_EVENT: {} },
+        });
+        let provider = Provider::builder("p")
+            .issuer("https://issuer.example")
+            .audience("api")
+            .jwks_json(EC_JWKS)
+            .build()
+            .unwrap();
+        let validator = Validator::new(vec![provider]).unwrap();
+        let token = sign(logout.clone());
+        let auth = validator
+            .validate_as(&token, Profile::Logout)
+            .await
+            .unwrap();
+        assert_eq!(auth.claim("sid"), Some(&json!("s1")));
+        // As an access token it has no `exp`.
+        let e = validator.validate(&token).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::MissingClaim);
+        let mut with_nonce = logout;
+        with_nonce["nonce"] = json!("n");
+        let e = validator
+            .validate_as(&sign(with_nonce), Profile::Logout)
+            .await
+            .unwrap_err();
+        assert!(e.message().contains("nonce"), "{}", e.message());
+    }
 
     /// Runs with whichever crypto backend the features pick (CI builds each): an
     /// asymmetric signature verifies, and a tampered one does not.

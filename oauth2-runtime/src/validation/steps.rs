@@ -226,17 +226,27 @@ fn numeric(
     }
 }
 
-/// Step 7: `exp` (required), `nbf` and `iat` (when present) against the leeway at
-/// `now` (seconds since the epoch), and `aud` (any of the accepted values).
+/// Step 7: `exp` (required unless `exp_required` is false, then checked when present),
+/// `nbf` and `iat` (when present) against the leeway at `now` (seconds since the
+/// epoch), and `aud` (any of the accepted values).
 pub(super) fn check_claims(
     config: &Provider,
     claims: &Map<String, Value>,
     now: f64,
+    exp_required: bool,
 ) -> Result<(), ValidationError> {
     let leeway = config.leeway.as_secs_f64();
-    let exp = numeric(claims, "exp")?
-        .ok_or_else(|| ValidationError::new(ErrorKind::MissingClaim, "token has no `exp` claim"))?;
-    if now > exp + leeway {
+    let exp = match numeric(claims, "exp")? {
+        Some(exp) => Some(exp),
+        None if exp_required => {
+            return Err(ValidationError::new(
+                ErrorKind::MissingClaim,
+                "token has no `exp` claim",
+            ));
+        }
+        None => None,
+    };
+    if exp.is_some_and(|exp| now > exp + leeway) {
         return Err(ValidationError::new(
             ErrorKind::Expired,
             "token has expired",
@@ -310,7 +320,8 @@ mod tests {
     }
 
     fn check(claims: Value) -> Result<(), ErrorKind> {
-        check_claims(&provider(), claims.as_object().unwrap(), 1_000_000.0).map_err(|e| e.kind())
+        check_claims(&provider(), claims.as_object().unwrap(), 1_000_000.0, true)
+            .map_err(|e| e.kind())
     }
 
     #[test]
