@@ -6,7 +6,7 @@
 use axum::routing::get;
 use axum::{Json, Router};
 use oauth2::dev::DevIssuer;
-use oauth2::login::{Login, LoginProvider, LoginSession};
+use oauth2::login::{Login, LoginProvider, LoginSession, SessionRejection};
 use oauth2_tests::browser::{Browser, location};
 use serde_json::{Value, json};
 
@@ -14,6 +14,11 @@ const SECRET: &str = "the ID token test's session secret, 32+ bytes";
 
 async fn me(session: LoginSession) -> Json<Value> {
     Json(Value::Object(session.claims().clone()))
+}
+
+/// The session's access token, refreshed when it is about to expire.
+async fn token(session: LoginSession) -> Result<String, SessionRejection> {
+    session.access_token().await
 }
 
 /// An app logging in through `idp` as client `web`; returns its base URL.
@@ -33,6 +38,7 @@ async fn app(idp: &DevIssuer) -> String {
         .unwrap();
     let routes = Router::new()
         .route("/me", get(me))
+        .route("/token", get(token))
         .merge(login.router())
         .layer(login.layer());
     tokio::spawn(async move { axum::serve(listener, routes).await.unwrap() });
@@ -124,5 +130,44 @@ async fn bent_id_tokens_and_userinfo_are_refused() {
             .as_str()
             .unwrap()
             .contains("`sub`")
+    );
+}
+
+#[tokio::test]
+async fn an_id_token_from_a_refresh_is_checked_before_it_is_stored() {
+    let idp = DevIssuer::start().await.unwrap();
+    // 30 s access tokens: under the one-minute margin, every read refreshes.
+    idp.set_token_lifetime(std::time::Duration::from_secs(30));
+    let base = app(&idp).await;
+    let (done, b) = log_in(&base).await;
+    assert_eq!(done.status(), 303);
+    let before = idp.stats().token;
+    assert_eq!(b.get(&format!("{base}/token")).await.status(), 200);
+    assert_eq!(b.get(&format!("{base}/token")).await.status(), 200);
+    assert_eq!(idp.stats().token, before + 2, "each read refreshed");
+
+    // A refresh whose ID token is about someone else ends the session.
+    idp.set_id_token_claims(json!({"sub": "mallory"}));
+    let refused = b.get(&format!("{base}/token")).await;
+    assert_eq!(refused.status(), 401);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "refresh_failed");
+    let description = body["error_description"].as_str().unwrap();
+    assert!(description.contains("`sub` differs"), "{description}");
+    assert_eq!(b.get(&format!("{base}/me")).await.status(), 401);
+
+    // So does one that does not verify (another audience).
+    idp.set_id_token_claims(json!({}));
+    let (_, b) = log_in(&base).await;
+    assert_eq!(b.get(&format!("{base}/token")).await.status(), 200);
+    idp.set_id_token_claims(json!({"aud": "another-client"}));
+    let refused = b.get(&format!("{base}/token")).await;
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "refresh_failed");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("audience is not accepted")
     );
 }

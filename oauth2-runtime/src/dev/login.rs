@@ -19,6 +19,7 @@ use serde_json::{Map, Value, json};
 use super::{State, TokenBuilder};
 
 /// A code waiting to be exchanged.
+#[derive(Clone)]
 pub(crate) struct Grant {
     client_id: String,
     redirect_uri: String,
@@ -32,6 +33,8 @@ pub(crate) struct Grant {
 #[derive(Default)]
 pub(crate) struct Logins {
     pub(crate) codes: HashMap<String, Grant>,
+    /// Live refresh tokens (each used once: a refresh rotates it).
+    pub(crate) refresh_tokens: HashMap<String, Grant>,
     /// The user of each access token issued by the code grant.
     pub(crate) users: HashMap<String, String>,
     /// Merged into the next ID tokens (`null` removes a claim).
@@ -185,10 +188,38 @@ pub(crate) fn exchange(state: &Arc<State>, headers: &HeaderMap, req: CodeRequest
             return invalid_grant("PKCE verification failed");
         }
     }
+    issue_tokens(state, grant)
+}
+
+/// The `refresh_token` grant: the refresh token is used up and a new one issued, with a
+/// new access token and ID token (without `nonce`).
+pub(crate) fn refresh(state: &Arc<State>, refresh_token: Option<&str>) -> Response {
+    let grant = {
+        let mut logins = state.logins.lock().expect("logins lock");
+        refresh_token.and_then(|t| logins.refresh_tokens.remove(t))
+    };
+    match grant {
+        Some(grant) => issue_tokens(state, Grant { nonce: None, ..grant }),
+        None => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant", "error_description": "unknown or used refresh token"})),
+        )
+            .into_response(),
+    }
+}
+
+/// An access token, a refresh token and an ID token (with `at_hash`, the grant's
+/// `nonce`, the user's profile and the test's overrides) for `grant`.
+fn issue_tokens(state: &Arc<State>, grant: Grant) -> Response {
+    let lifetime = state
+        .token_lifetime
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let lifetime = i64::try_from(lifetime).unwrap_or(3600);
     let access_token = TokenBuilder::new(state.clone())
         .subject(&grant.sub)
         .audience(grant.client_id.as_str())
         .scope(&grant.scope)
+        .expires_in(lifetime)
         .sign();
     let at_hash = {
         let d = digest(&SHA256, access_token.as_bytes());
@@ -198,15 +229,18 @@ pub(crate) fn exchange(state: &Arc<State>, headers: &HeaderMap, req: CodeRequest
         .subject(&grant.sub)
         .audience(grant.client_id.as_str())
         .claim("at_hash", at_hash);
-    if let Some(nonce) = grant.nonce {
-        id = id.claim("nonce", nonce);
+    if let Some(nonce) = &grant.nonce {
+        id = id.claim("nonce", nonce.as_str());
     }
     for (k, v) in profile(&grant.sub) {
         id = id.claim(&k, v);
     }
+    let refresh_token = random();
+    let scope = grant.scope.clone();
     let overrides = {
         let mut logins = state.logins.lock().expect("logins lock");
         logins.users.insert(access_token.clone(), grant.sub.clone());
+        logins.refresh_tokens.insert(refresh_token.clone(), grant);
         logins.id_token_claims.clone()
     };
     for (k, v) in overrides {
@@ -219,9 +253,10 @@ pub(crate) fn exchange(state: &Arc<State>, headers: &HeaderMap, req: CodeRequest
     Json(json!({
         "access_token": access_token,
         "token_type": "Bearer",
-        "expires_in": 3600,
+        "expires_in": lifetime,
+        "refresh_token": refresh_token,
         "id_token": id.sign(),
-        "scope": grant.scope,
+        "scope": scope,
     }))
     .into_response()
 }

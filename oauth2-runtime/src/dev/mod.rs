@@ -87,6 +87,8 @@ pub(crate) struct State {
     discovery: AtomicU64,
     jwks: AtomicU64,
     token: AtomicU64,
+    /// Lifetime of the access tokens of the code and refresh grants, in seconds.
+    token_lifetime: AtomicU64,
     logins: Mutex<login::Logins>,
 }
 
@@ -174,6 +176,7 @@ impl DevIssuer {
             jwks: AtomicU64::new(0),
             token: AtomicU64::new(0),
             logins: Mutex::default(),
+            token_lifetime: AtomicU64::new(3600),
         });
         let app = server::router(state.clone());
         let task = tokio::spawn(async move {
@@ -257,6 +260,15 @@ impl DevIssuer {
     pub fn set_id_token_claims(&self, claims: Value) {
         let mut logins = self.state.logins.lock().expect("logins lock");
         logins.id_token_claims = claims.as_object().cloned().unwrap_or_default();
+    }
+
+    /// The lifetime of the access tokens that logins and refreshes issue from now on
+    /// (default 1 h; the code and refresh grants also issue a refresh token, rotated on
+    /// every use). A short one makes a relying party refresh at once.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.state
+            .token_lifetime
+            .store(lifetime.as_secs(), Ordering::SeqCst);
     }
 
     /// Merges `claims` into userinfo answers from now on.

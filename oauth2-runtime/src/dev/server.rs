@@ -51,7 +51,7 @@ async fn discovery(Extract(state): Extract<Arc<State>>) -> Response {
         "userinfo_endpoint": format!("{issuer}/userinfo"),
         "end_session_endpoint": format!("{issuer}/logout"),
         "code_challenge_methods_supported": ["S256"],
-        "grant_types_supported": ["client_credentials", "authorization_code"],
+        "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"],
@@ -98,6 +98,8 @@ struct TokenRequest {
     audience: Option<String>,
     #[serde(default)]
     client_id: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
 }
 
 async fn token(
@@ -117,6 +119,9 @@ async fn token(
             req.client_id,
         );
         return super::login::exchange(&state, &headers, code);
+    }
+    if req.grant_type == "refresh_token" {
+        return super::login::refresh(&state, req.refresh_token.as_deref());
     }
     if req.grant_type != "client_credentials" {
         return (

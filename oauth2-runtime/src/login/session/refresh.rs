@@ -100,7 +100,8 @@ impl Login {
         }
     }
 
-    /// The refresh token grant at the session's provider.
+    /// The refresh token grant at the session's provider, and the ID token it returns
+    /// checked before anything is stored.
     async fn refresh_at_provider(&self, loaded: &Loaded) -> Result<Tokens, LoginError> {
         let p = self
             .provider(&loaded.record.provider)
@@ -115,13 +116,55 @@ impl Login {
             .refresh_token
             .as_deref()
             .unwrap_or_default();
-        token_request(
+        let tokens = token_request(
             &self.inner.http,
             p,
             endpoints,
             &[("grant_type", "refresh_token"), ("refresh_token", token)],
         )
-        .await
+        .await?;
+        if let Some(id_token) = &tokens.id_token {
+            self.check_refreshed_id_token(loaded, &p.inner.client_id, id_token)
+                .await?;
+        }
+        Ok(tokens)
+    }
+
+    /// OpenID Connect Core §12.2: an ID token from a refresh is validated like the
+    /// first (signature by the issuer's keys, `iss`, `aud` = the client id, `exp`) and
+    /// is about the same user: the same `sub`, an `iat`, and `azp` (when present) the
+    /// client.
+    async fn check_refreshed_id_token(
+        &self,
+        loaded: &Loaded,
+        client_id: &str,
+        id_token: &str,
+    ) -> Result<(), LoginError> {
+        let Some(validator) = &self.inner.validator else {
+            return Ok(());
+        };
+        let refused =
+            |why: String| LoginError::id_token(format!("the ID token of the refresh {why}"));
+        let auth = validator
+            .validate(id_token)
+            .await
+            .map_err(|e| refused(format!("is invalid: {e}")))?;
+        if auth.provider() != loaded.record.provider {
+            return Err(refused("is from another provider".into()));
+        }
+        if auth.claim("sub").is_none() || auth.claim("sub") != loaded.record.claims.get("sub") {
+            return Err(refused("is about another user (`sub` differs)".into()));
+        }
+        if auth.claim("iat").is_none() {
+            return Err(refused("has no `iat`".into()));
+        }
+        if auth
+            .claim("azp")
+            .is_some_and(|azp| azp.as_str() != Some(client_id))
+        {
+            return Err(refused("names another client in `azp`".into()));
+        }
+        Ok(())
     }
 
     /// Saves refreshed tokens, or ends the session when the provider refused (an
