@@ -37,6 +37,9 @@ pub struct ProviderMetadata {
     /// Where the user's claims can be read with an access token.
     #[serde(default)]
     pub userinfo_endpoint: Option<String>,
+    /// Where devices start a login (RFC 8628 device authorization).
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<String>,
     /// Where browsers are sent to log out at the provider (RP-Initiated Logout).
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
@@ -149,6 +152,10 @@ pub(crate) async fn fetch(
         ("token_endpoint", meta.token_endpoint.as_ref()),
         ("userinfo_endpoint", meta.userinfo_endpoint.as_ref()),
         ("end_session_endpoint", meta.end_session_endpoint.as_ref()),
+        (
+            "device_authorization_endpoint",
+            meta.device_authorization_endpoint.as_ref(),
+        ),
     ];
     for (name, value) in endpoints {
         if let Some(value) = value {

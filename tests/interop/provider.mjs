@@ -8,6 +8,7 @@
 //   `{app}/{auth,login}/{provider}/callback`, post-logout redirects `{app}/...`.
 // - the login and consent pages at /interaction/:uid: a form that accepts any user name
 //   (but `nobody`), a consent form, and an abort button (`access_denied`).
+// - the device flow (RFC 8628) for the web clients, its user pages at /device.
 // - $ACCESS_TOKEN_TTL sets the access token lifetime in seconds (default 3600).
 import { generateKeyPairSync } from 'node:crypto';
 import Provider, { errors } from 'oidc-provider';
@@ -34,7 +35,7 @@ const webClient = (client_id, token_endpoint_auth_method, client_secret) => ({
   client_id,
   ...(client_secret ? { client_secret } : {}),
   token_endpoint_auth_method,
-  grant_types: ['authorization_code', 'refresh_token'],
+  grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
   response_types: ['code'],
   redirect_uris: redirectUris,
   post_logout_redirect_uris: postLogoutRedirectUris,
@@ -77,6 +78,7 @@ const provider = new Provider(issuer, {
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   features: {
     clientCredentials: { enabled: true },
+    deviceFlow: { enabled: true },
     devInteractions: { enabled: false },
     resourceIndicators: {
       enabled: true,

@@ -115,6 +115,71 @@ impl Browser {
         panic!("the login did not come back to {app}");
     }
 
+    /// The user side of a device login: opens `verification_uri_complete`, submits the
+    /// code, then confirms it and signs in as `user` (or aborts on the confirmation page
+    /// when `user` is `None`). Returns the last page's text.
+    pub async fn approve_device(&self, verification: &str, user: Option<&str>) -> String {
+        let field = |html: &str, name: &str| {
+            let marker = format!("name=\"{name}\" value=\"");
+            let start = html
+                .find(&marker)
+                .unwrap_or_else(|| panic!("no {name} in {html}"))
+                + marker.len();
+            html[start..].split('"').next().unwrap().to_owned()
+        };
+        let page = self.get(verification).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let action = page.url().clone();
+        let html = page.text().await.unwrap();
+        let code = Url::parse(verification)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "user_code")
+            .map(|(_, v)| v.into_owned())
+            .expect("user_code in verification_uri_complete");
+        let confirm = self
+            .client
+            .post(action.clone())
+            .form(&[
+                ("xsrf", field(&html, "xsrf").as_str()),
+                ("user_code", &code),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(confirm.status(), StatusCode::OK);
+        let html = confirm.text().await.unwrap();
+        let xsrf = field(&html, "xsrf");
+        let mut form = vec![("xsrf", xsrf.as_str()), ("user_code", code.as_str())];
+        form.push(match user {
+            Some(_) => ("confirm", "yes"),
+            None => ("abort", "yes"),
+        });
+        let response = self
+            .client
+            .post(action.clone())
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let Some(user) = user else {
+            return response.text().await.unwrap();
+        };
+        assert!(response.status().is_redirection(), "{}", response.status());
+        // Sign-in and consent on the provider's pages, until its device pages answer.
+        let device_pages = format!("{}://{}/device/", action.scheme(), action.authority());
+        let mut url = location(&response);
+        for _ in 0..5 {
+            let next = self.through_provider(&url, &device_pages, Some(user)).await;
+            let page = self.get(&next).await;
+            if !page.status().is_redirection() {
+                return page.text().await.unwrap();
+            }
+            url = location(&page);
+        }
+        panic!("the device login did not finish");
+    }
+
     /// Confirms the provider's logout page at `end_session` (an RP-initiated logout
     /// URL); returns where the provider sends the browser afterwards.
     pub async fn confirm_logout(&self, end_session: &str) -> String {

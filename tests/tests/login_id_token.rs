@@ -32,7 +32,8 @@ async fn app(idp: &DevIssuer) -> String {
             LoginProvider::builder("dev")
                 .issuer(idp.issuer())
                 .client_id("web")
-                .client_secret("dev-secret"),
+                .client_secret("dev-secret")
+                .token_endpoint(true),
         )
         .build()
         .unwrap();
@@ -169,5 +170,78 @@ async fn an_id_token_from_a_refresh_is_checked_before_it_is_stored() {
             .as_str()
             .unwrap()
             .contains("audience is not accepted")
+    );
+}
+
+#[tokio::test]
+async fn the_token_endpoint_refuses_a_bent_id_token() {
+    let idp = DevIssuer::start().await.unwrap();
+    let base = app(&idp).await;
+    // A refresh token of client `web`, straight from the dev issuer's code grant.
+    let client = oauth2_tests::client();
+    let back = client
+        .get(format!(
+            "{}?response_type=code&client_id=web&redirect_uri=http://127.0.0.1:9/cb&scope=openid",
+            idp.authorize_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    let code = url::Url::parse(back.headers()["location"].to_str().unwrap())
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let tokens: Value = client
+        .post(idp.token_url())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+            ("client_id", "web"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let post = |refresh: String| {
+        let client = client.clone();
+        let url = format!("{base}/auth/dev/token");
+        async move {
+            let response = client
+                .post(url)
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, fresh) = post(refresh).await;
+    assert_eq!(status, 200, "{fresh}");
+    idp.set_id_token_claims(json!({"aud": "another-client"}));
+    let (status, body) = post(fresh["refresh_token"].as_str().unwrap().to_owned()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_id_token")),
+        "{body}"
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("audience is not accepted"),
+        "{body}"
     );
 }

@@ -57,6 +57,7 @@ mod error;
 mod provider;
 mod routes;
 mod session;
+mod token_endpoint;
 mod tokens;
 mod transaction;
 

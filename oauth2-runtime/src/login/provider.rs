@@ -123,6 +123,10 @@ pub(crate) struct ProviderInner {
     pub(crate) scope: String,
     pub(crate) params: Vec<(String, String)>,
     pub(crate) userinfo: Userinfo,
+    /// `POST {prefix}/{provider}/token` is served (refresh and device code grants).
+    pub(crate) token_endpoint: bool,
+    /// `POST {prefix}/{provider}/device` is served (and the token endpoint with it).
+    pub(crate) device_flow: bool,
     /// Claims copied to standard names (`from`, `to`) when those are absent.
     pub(crate) claim_map: &'static [(&'static str, &'static str)],
     explicit: Option<Endpoints>,
@@ -152,6 +156,8 @@ pub(crate) struct Endpoints {
     pub(crate) token: Url,
     pub(crate) userinfo: Option<Url>,
     pub(crate) end_session: Option<Url>,
+    /// RFC 8628 device authorization, when the provider has it.
+    pub(crate) device: Option<Url>,
     pub(crate) client_auth: ClientAuth,
 }
 
@@ -174,6 +180,8 @@ impl LoginProvider {
             scopes: None,
             params: Vec::new(),
             userinfo: Userinfo::Auto,
+            token_endpoint: false,
+            device_flow: false,
             preset: None,
             authorize_url: None,
             token_url: None,
@@ -253,6 +261,7 @@ impl LoginProvider {
                     token,
                     userinfo: meta.userinfo_endpoint.and_then(parse),
                     end_session: meta.end_session_endpoint.and_then(parse),
+                    device: meta.device_authorization_endpoint.and_then(parse),
                     client_auth,
                 })
             })
@@ -272,6 +281,8 @@ pub struct LoginProviderBuilder {
     scopes: Option<Vec<String>>,
     params: Vec<(String, String)>,
     userinfo: Userinfo,
+    token_endpoint: bool,
+    device_flow: bool,
     preset: Option<Preset>,
     authorize_url: Option<String>,
     token_url: Option<String>,
@@ -362,6 +373,22 @@ impl LoginProviderBuilder {
     /// `sub` must always match the ID token's.
     pub fn userinfo(mut self, mode: impl Into<Userinfo>) -> Self {
         self.userinfo = mode.into();
+        self
+    }
+
+    /// Serves `POST {prefix}/{provider}/token` for this provider: the app's own token
+    /// endpoint in front of the provider's, for clients that hold no client secret
+    /// (refresh and device code grants; the app adds its client authentication and
+    /// validates returned ID tokens). Off by default.
+    pub fn token_endpoint(mut self, on: bool) -> Self {
+        self.token_endpoint = on;
+        self
+    }
+
+    /// Serves `POST {prefix}/{provider}/device` (RFC 8628 device authorization at the
+    /// provider) and the token endpoint that polls it. Off by default.
+    pub fn device_flow(mut self, on: bool) -> Self {
+        self.device_flow = on;
         self
     }
 
@@ -464,6 +491,8 @@ impl LoginProviderBuilder {
                 scope: scopes.join(" "),
                 params: self.params,
                 userinfo: self.userinfo,
+                token_endpoint: self.token_endpoint || self.device_flow,
+                device_flow: self.device_flow,
                 claim_map: self.preset.map_or(&[][..], Preset::claim_map),
                 explicit,
                 discovered: OnceCell::new(),
@@ -514,6 +543,7 @@ impl LoginProviderBuilder {
                     .map(|u| url("userinfo_url", u))
                     .transpose()?,
                 end_session: None,
+                device: None,
                 client_auth: match (self.client_auth, &self.client_secret) {
                     (Some(a), _) => a,
                     (None, Some(_)) => ClientAuth::SecretBasic,

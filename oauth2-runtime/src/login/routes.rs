@@ -7,13 +7,14 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use cookie::Cookie;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::callback::callback;
 use super::session::Loaded;
+use super::token_endpoint;
 use super::tokens::printable;
 use super::transaction::{AuthorizationRequest, Transaction};
 use super::{AppToken, Login, LoginError, TRANSACTION_TTL};
@@ -27,6 +28,14 @@ impl Login {
         Router::new()
             .route(&format!("{prefix}/{{provider}}/login"), get(login))
             .route(&format!("{prefix}/{{provider}}/callback"), get(callback))
+            .route(
+                &format!("{prefix}/{{provider}}/token"),
+                post(token_endpoint::token),
+            )
+            .route(
+                &format!("{prefix}/{{provider}}/device"),
+                post(token_endpoint::device),
+            )
             .route(&format!("{prefix}/logout"), get(logout).post(logout))
             .route(&format!("{prefix}/userinfo"), get(userinfo_route))
             .with_state(self.clone())

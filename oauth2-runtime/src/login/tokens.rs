@@ -61,28 +61,38 @@ struct TokenResponse {
     scope: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct ErrorResponse {
-    error: String,
+/// A provider's error answer (RFC 6749 §5.2).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct ProviderError {
+    pub(crate) error: String,
     #[serde(default)]
-    error_description: Option<String>,
+    pub(crate) error_description: Option<String>,
 }
 
-/// A token endpoint request (`grant_type` and its parameters), authenticated as the
-/// provider's client.
-pub(crate) async fn token_request(
+/// What a provider endpoint answered to a form POST: its JSON, or its error.
+pub(crate) enum Answer {
+    /// A 2xx answer's body.
+    Ok(axum::body::Bytes),
+    /// An error answer in the RFC 6749 §5.2 form.
+    Refused(ProviderError),
+}
+
+/// POSTs `form` to `url` (a token or device authorization endpoint), authenticated as
+/// the provider's client (`client_secret_basic`, `_post`, or `client_id` only).
+pub(crate) async fn post_form(
     http: &reqwest::Client,
     provider: &LoginProvider,
-    endpoints: &Endpoints,
+    client_auth: ClientAuth,
+    url: &url::Url,
     form: &[(&str, &str)],
-) -> Result<Tokens, LoginError> {
+) -> Result<Answer, LoginError> {
     let p = &provider.inner;
     let mut body: Vec<(&str, &str)> = form.to_vec();
     let mut request = http
-        .post(endpoints.token.clone())
+        .post(url.clone())
         .timeout(TIMEOUT)
         .header(reqwest::header::ACCEPT, "application/json");
-    match (endpoints.client_auth, p.client_secret.as_deref()) {
+    match (client_auth, p.client_secret.as_deref()) {
         (ClientAuth::SecretBasic, Some(secret)) => {
             // RFC 6749 §2.3.1: both parts are form-urlencoded before Base64.
             let enc =
@@ -110,22 +120,54 @@ pub(crate) async fn token_request(
         .body(form)
         .send()
         .await
-        .map_err(|e| LoginError::exchange(format!("token endpoint unreachable: {e}")))?;
+        .map_err(|e| LoginError::unavailable(format!("{url} is unreachable: {e}")))?;
     let status = response.status();
     let bytes = response
         .bytes()
         .await
-        .map_err(|e| LoginError::exchange(format!("token endpoint response: {e}")))?;
-    if !status.is_success() {
-        return Err(match serde_json::from_slice::<ErrorResponse>(&bytes) {
-            Ok(e) => LoginError::exchange(match e.error_description {
+        .map_err(|e| LoginError::unavailable(format!("{url} answered badly: {e}")))?;
+    if status.is_success() {
+        return Ok(Answer::Ok(bytes));
+    }
+    match serde_json::from_slice::<ProviderError>(&bytes) {
+        Ok(e) => Ok(Answer::Refused(e)),
+        Err(_) => Err(LoginError::exchange(format!(
+            "{url} answered HTTP {status}"
+        ))),
+    }
+}
+
+/// A token endpoint request (`grant_type` and its parameters), authenticated as the
+/// provider's client.
+pub(crate) async fn token_request(
+    http: &reqwest::Client,
+    provider: &LoginProvider,
+    endpoints: &Endpoints,
+    form: &[(&str, &str)],
+) -> Result<Tokens, LoginError> {
+    let answer = post_form(
+        http,
+        provider,
+        endpoints.client_auth,
+        &endpoints.token,
+        form,
+    )
+    .await?;
+    let bytes = match answer {
+        Answer::Ok(bytes) => bytes,
+        Answer::Refused(e) => {
+            return Err(LoginError::exchange(match e.error_description {
                 Some(d) => format!("{}: {}", printable(&e.error), printable(&d)),
                 None => printable(&e.error),
-            }),
-            Err(_) => LoginError::exchange(format!("token endpoint answered HTTP {status}")),
-        });
-    }
-    let t: TokenResponse = serde_json::from_slice(&bytes)
+            }));
+        }
+    };
+    tokens_from(&bytes)
+}
+
+/// Reads a successful token response (Bearer tokens only).
+pub(crate) fn tokens_from(bytes: &[u8]) -> Result<Tokens, LoginError> {
+    let t: TokenResponse = serde_json::from_slice(bytes)
         .map_err(|e| LoginError::exchange(format!("token response is invalid: {e}")))?;
     if !t.token_type.eq_ignore_ascii_case("bearer") {
         return Err(LoginError::exchange(format!(
@@ -157,21 +199,7 @@ pub(crate) fn check_id_token(
     access_token: &str,
 ) -> Result<(), LoginError> {
     let bad = |m: &str| LoginError::id_token(m.to_owned());
-    if !matches!(claims.get("sub"), Some(Value::String(s)) if !s.is_empty()) {
-        return Err(bad("ID token has no `sub`"));
-    }
-    if !matches!(claims.get("iat"), Some(Value::Number(_))) {
-        return Err(bad("ID token has no `iat`"));
-    }
-    let several_audiences = matches!(claims.get("aud"), Some(Value::Array(a)) if a.len() > 1);
-    match claims.get("azp") {
-        Some(Value::String(azp)) if azp == client_id => {}
-        Some(_) => return Err(bad("ID token `azp` is not this client")),
-        None if several_audiences => {
-            return Err(bad("ID token has several audiences but no `azp`"));
-        }
-        None => {}
-    }
+    check_id_token_subject(claims, client_id)?;
     match claims.get("nonce") {
         Some(Value::String(n)) if constant_time_eq(n.as_bytes(), nonce.as_bytes()) => {}
         Some(_) => return Err(bad("ID token `nonce` does not match this login")),
@@ -185,6 +213,28 @@ pub(crate) fn check_id_token(
         }
     }
     Ok(())
+}
+
+/// The ID token checks that do not depend on the login that asked for it: `sub` and
+/// `iat` present, and `azp` this client (required with several audiences).
+pub(crate) fn check_id_token_subject(
+    claims: &Map<String, Value>,
+    client_id: &str,
+) -> Result<(), LoginError> {
+    let bad = |m: &str| LoginError::id_token(m.to_owned());
+    if !matches!(claims.get("sub"), Some(Value::String(s)) if !s.is_empty()) {
+        return Err(bad("ID token has no `sub`"));
+    }
+    if !matches!(claims.get("iat"), Some(Value::Number(_))) {
+        return Err(bad("ID token has no `iat`"));
+    }
+    let several_audiences = matches!(claims.get("aud"), Some(Value::Array(a)) if a.len() > 1);
+    match claims.get("azp") {
+        Some(Value::String(azp)) if azp == client_id => Ok(()),
+        Some(_) => Err(bad("ID token `azp` is not this client")),
+        None if several_audiences => Err(bad("ID token has several audiences but no `azp`")),
+        None => Ok(()),
+    }
 }
 
 /// `at_hash`/`c_hash`: the left half of the hash of `value` with the hash function of

@@ -1,0 +1,295 @@
+//! The app's own token endpoint and device authorization, in front of the provider's
+//! (opt-in per provider): `POST {prefix}/{provider}/device` starts RFC 8628 device
+//! authorization, and `POST {prefix}/{provider}/token` answers the refresh and device
+//! code grants. Clients hold no client secret: the app adds its client authentication,
+//! passes the provider's errors on, and validates a returned ID token before passing it
+//! on. Every answer is JSON with `Cache-Control: no-store`; bad input is a 400, never a
+//! 500.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::provider::Endpoints;
+use super::tokens::{
+    Answer, ProviderError, Tokens, check_id_token_subject, post_form, printable, tokens_from,
+};
+use super::{Login, LoginError, LoginProvider};
+use crate::util::now;
+
+/// The device code grant's `grant_type` (RFC 8628 §3.4).
+pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// The interval RFC 8628 §3.2 gives when the provider names none.
+const DEFAULT_INTERVAL: u64 = 5;
+
+/// A JSON answer with `Cache-Control: no-store` (RFC 6749 §5.1).
+fn no_store(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+/// A refused request: a status and an RFC 6749 §5.2 error body.
+#[derive(Debug)]
+pub(super) struct Refusal {
+    status: StatusCode,
+    code: String,
+    description: String,
+}
+
+impl Refusal {
+    fn bad(code: &str, description: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: code.to_owned(),
+            description: description.into(),
+        }
+    }
+
+    /// The provider's refusal, passed on with its own code.
+    fn provider(e: &ProviderError) -> Self {
+        let code = printable(&e.error);
+        let description = e
+            .error_description
+            .as_deref()
+            .map_or_else(|| format!("the provider answered `{code}`"), printable);
+        Self::bad(&code, description)
+    }
+}
+
+impl From<LoginError> for Refusal {
+    fn from(e: LoginError) -> Self {
+        Self {
+            status: e.status(),
+            code: e.code().to_owned(),
+            description: e.description().to_owned(),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        no_store(
+            self.status,
+            json!({"error": self.code, "error_description": self.description}),
+        )
+    }
+}
+
+/// The request's form: `application/x-www-form-urlencoded`, each parameter once
+/// (RFC 6749 §3.2).
+fn form(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, Refusal> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(Refusal::bad(
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let mut params = Map::new();
+    for (name, value) in url::form_urlencoded::parse(body) {
+        if params
+            .insert(name.clone().into_owned(), Value::String(value.into_owned()))
+            .is_some()
+        {
+            return Err(Refusal::bad(
+                "invalid_request",
+                format!("the parameter `{}` is given twice", printable(&name)),
+            ));
+        }
+    }
+    Ok(params)
+}
+
+fn param<'a>(form: &'a Map<String, Value>, name: &str) -> Result<&'a str, Refusal> {
+    match form.get(name).and_then(Value::as_str) {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(Refusal::bad(
+            "invalid_request",
+            format!("the `{name}` parameter is missing"),
+        )),
+    }
+}
+
+/// The provider named in the path, if it serves this route, and its endpoints.
+async fn provider<'l>(
+    login: &'l Login,
+    name: &str,
+    enabled: impl Fn(&LoginProvider) -> bool,
+    route: &str,
+) -> Result<(&'l LoginProvider, &'l Endpoints), Refusal> {
+    let p = login.find(name)?;
+    if !enabled(p) {
+        return Err(Refusal {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found".into(),
+            description: format!("provider `{}` does not serve `{route}`", p.name()),
+        });
+    }
+    let endpoints = p
+        .endpoints(&login.inner.registry)
+        .await
+        .map_err(|e| LoginError::unavailable(e.to_string()))?;
+    Ok((p, endpoints))
+}
+
+#[derive(Deserialize)]
+struct DeviceAuthorization {
+    device_code: String,
+    user_code: String,
+    verification_uri: String,
+    #[serde(default)]
+    verification_uri_complete: Option<String>,
+    expires_in: u64,
+    #[serde(default)]
+    interval: Option<u64>,
+}
+
+/// `POST {prefix}/{provider}/device` (form, optional `scope`).
+pub(super) async fn device(
+    State(login): State<Login>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Refusal> {
+    let (p, endpoints) = provider(&login, &name, |p| p.inner.device_flow, "device").await?;
+    let form = form(&headers, &body)?;
+    let url = endpoints.device.as_ref().ok_or_else(|| {
+        Refusal::bad(
+            "unsupported_grant_type",
+            format!(
+                "provider `{}` has no device authorization endpoint",
+                p.name()
+            ),
+        )
+    })?;
+    let scope = form
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or(&p.inner.scope);
+    let answer = post_form(
+        &login.inner.http,
+        p,
+        endpoints.client_auth,
+        url,
+        &[("scope", scope)],
+    )
+    .await?;
+    let bytes = match answer {
+        Answer::Refused(e) => return Err(Refusal::provider(&e)),
+        Answer::Ok(bytes) => bytes,
+    };
+    let d: DeviceAuthorization = serde_json::from_slice(&bytes).map_err(|e| {
+        LoginError::exchange(format!("the device authorization response is invalid: {e}"))
+    })?;
+    let mut body = json!({
+        "device_code": d.device_code,
+        "user_code": d.user_code,
+        "verification_uri": d.verification_uri,
+        "expires_in": d.expires_in,
+        "interval": d.interval.unwrap_or(DEFAULT_INTERVAL),
+    });
+    if let Some(complete) = d.verification_uri_complete {
+        body["verification_uri_complete"] = Value::String(complete);
+    }
+    Ok(no_store(StatusCode::OK, body))
+}
+
+/// `POST {prefix}/{provider}/token` (form): the refresh and device code grants.
+pub(super) async fn token(
+    State(login): State<Login>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Refusal> {
+    let (p, endpoints) = provider(&login, &name, |p| p.inner.token_endpoint, "token").await?;
+    let form = form(&headers, &body)?;
+    let (grant_type, parameter) = match param(&form, "grant_type")? {
+        "refresh_token" => ("refresh_token", "refresh_token"),
+        DEVICE_CODE_GRANT if p.inner.device_flow => (DEVICE_CODE_GRANT, "device_code"),
+        other => {
+            return Err(Refusal::bad(
+                "unsupported_grant_type",
+                format!("the grant `{}` is not served here", printable(other)),
+            ));
+        }
+    };
+    let value = param(&form, parameter)?;
+    let answer = post_form(
+        &login.inner.http,
+        p,
+        endpoints.client_auth,
+        &endpoints.token,
+        &[("grant_type", grant_type), (parameter, value)],
+    )
+    .await?;
+    let bytes = match answer {
+        Answer::Refused(e) => return Err(Refusal::provider(&e)),
+        Answer::Ok(bytes) => bytes,
+    };
+    let tokens = tokens_from(&bytes)?;
+    if let Some(id_token) = &tokens.id_token {
+        check_returned_id_token(&login, p, id_token).await?;
+    }
+    Ok(no_store(StatusCode::OK, token_response(&tokens)))
+}
+
+/// An ID token from the token endpoint: signature by the issuer's keys, `iss`, `aud` =
+/// the client id, `exp`; `sub`, `iat`, `azp`.
+async fn check_returned_id_token(
+    login: &Login,
+    p: &LoginProvider,
+    id_token: &str,
+) -> Result<(), LoginError> {
+    let Some(validator) = &login.inner.validator else {
+        return Ok(());
+    };
+    let auth = validator
+        .validate(id_token)
+        .await
+        .map_err(|e| LoginError::id_token(format!("ID token: {e}")))?;
+    if auth.provider() != p.name() {
+        return Err(LoginError::id_token(
+            "the ID token is from another provider",
+        ));
+    }
+    check_id_token_subject(auth.claims(), &p.inner.client_id)
+}
+
+/// The RFC 6749 §5.1 answer for `tokens`.
+fn token_response(tokens: &Tokens) -> Value {
+    let mut body = json!({
+        "access_token": tokens.access_token,
+        "token_type": "Bearer",
+    });
+    if let Some(at) = tokens.expires_at {
+        body["expires_in"] = at.saturating_sub(now()).into();
+    }
+    for (name, value) in [
+        ("refresh_token", &tokens.refresh_token),
+        ("id_token", &tokens.id_token),
+        ("scope", &tokens.scope),
+    ] {
+        if let Some(value) = value {
+            body[name] = Value::String(value.clone());
+        }
+    }
+    body
+}
