@@ -13,7 +13,9 @@
 //!
 //! Routes: `/` a public page with a login or logout link; `/me` the logged-in user as
 //! JSON (401 for API clients, a redirect to the login for browsers); the generated
-//! `/auth/oidc/login`, `/auth/oidc/callback`, `/auth/logout` and `/auth/userinfo`.
+//! `/auth/oidc/login`, `/auth/oidc/callback`, `/auth/logout` and `/auth/userinfo`; and
+//! for devices and CLIs `POST /auth/oidc/device` and `POST /auth/oidc/token` (device
+//! code and refresh grants, with this app's client authentication).
 
 use std::error::Error;
 
@@ -58,9 +60,11 @@ fn var(name: &str) -> Result<String, String> {
 }
 
 async fn run() -> Result<(), Box<dyn Error>> {
+    // The device flow (and the token endpoint that polls it) for CLIs and devices.
     let mut provider = LoginProvider::builder("oidc")
         .issuer(var("OIDC_ISSUER")?)
-        .client_id(var("OIDC_CLIENT_ID")?);
+        .client_id(var("OIDC_CLIENT_ID")?)
+        .device_flow();
     if let Ok(secret) = std::env::var("OIDC_CLIENT_SECRET") {
         provider = provider.client_secret(secret);
     }

@@ -179,6 +179,31 @@ async fn login_example_logs_in_and_out_with_sessions_in_redis() {
     assert!(end_session.starts_with(&op.issuer), "{end_session}");
     assert_eq!(b.confirm_logout(&end_session).await, format!("{base}/"));
     assert_eq!(b.get(&format!("{base}/me")).await.status(), 401);
+
+    // The device flow is on: a device gets a user code, and polling is pending.
+    let client = oauth2_tests::client();
+    let started: serde_json::Value = client
+        .post(format!("{base}/auth/oidc/device"))
+        .form(&[("scope", "openid")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(started["user_code"].is_string(), "{started}");
+    let poll = client
+        .post(format!("{base}/auth/oidc/token"))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", started["device_code"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(poll.status(), 400);
+    let pending: serde_json::Value = poll.json().await.unwrap();
+    assert_eq!(pending["error"], "authorization_pending", "{pending}");
 }
 
 #[tokio::test]

@@ -33,7 +33,7 @@ async fn app(idp: &DevIssuer) -> String {
                 .issuer(idp.issuer())
                 .client_id("web")
                 .client_secret("dev-secret")
-                .token_endpoint(true),
+                .token_endpoint(),
         )
         .build()
         .unwrap();

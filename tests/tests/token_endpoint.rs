@@ -28,7 +28,7 @@ async fn start() -> (OpenIdProvider, String) {
     let login = Login::builder()
         .base_url(&base)
         .session_secret(SECRET)
-        .provider(provider("oidc").device_flow(true))
+        .provider(provider("oidc").device_flow())
         .build()
         .unwrap();
     let app: Router = login.router();

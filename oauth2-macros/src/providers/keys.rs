@@ -141,6 +141,8 @@ pub(crate) const KEYS: &[Key] = &[
     login("token_url", Provider, ENDPOINT, "token_url"),
     login("userinfo_url", Provider, ENDPOINT, "userinfo_url"),
     login("userinfo", Provider, Choice(&USERINFO_MODES), "userinfo"),
+    login("token_endpoint", Provider, Bool, "token_endpoint"),
+    login("device_flow", Provider, Bool, "device_flow"),
     login("base_url", App, Url(UrlUse::Base), "base_url"),
     login("login_prefix", App, Str, "prefix"),
     login("session_secret", App, Secret, "session_secret"),

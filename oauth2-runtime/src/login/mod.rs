@@ -10,6 +10,8 @@
 //! | `GET {prefix}/{provider}/callback` | checks the transaction, exchanges the code, validates the ID token, reads userinfo, runs `on_login`, starts a new session, 303 to `return_to` |
 //! | `GET` or `POST {prefix}/logout?return_to=/path` | ends the session, then 303 to the provider's end-session endpoint or to `return_to` |
 //! | `GET {prefix}/userinfo` | the session's user as JSON; 401 without a session |
+//! | `POST {prefix}/{provider}/device` | with [`LoginProviderBuilder::device_flow`]: RFC 8628 device authorization at the provider, with the app's client authentication |
+//! | `POST {prefix}/{provider}/token` | with [`LoginProviderBuilder::token_endpoint`] or `device_flow`: the refresh and device code grants; returned ID tokens are validated; JSON, `Cache-Control: no-store` |
 //!
 //! The prefix defaults to `/auth`. Errors are JSON `{"error", "error_description"}`
 //! ([`LoginError`]): 400 for a bad callback, 403 when `on_login` refuses, 503 when the

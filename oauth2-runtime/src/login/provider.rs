@@ -380,15 +380,15 @@ impl LoginProviderBuilder {
     /// endpoint in front of the provider's, for clients that hold no client secret
     /// (refresh and device code grants; the app adds its client authentication and
     /// validates returned ID tokens). Off by default.
-    pub fn token_endpoint(mut self, on: bool) -> Self {
-        self.token_endpoint = on;
+    pub fn token_endpoint(mut self) -> Self {
+        self.token_endpoint = true;
         self
     }
 
     /// Serves `POST {prefix}/{provider}/device` (RFC 8628 device authorization at the
     /// provider) and the token endpoint that polls it. Off by default.
-    pub fn device_flow(mut self, on: bool) -> Self {
-        self.device_flow = on;
+    pub fn device_flow(mut self) -> Self {
+        self.device_flow = true;
         self
     }
 

@@ -65,6 +65,8 @@ mod login {
             prompt: "consent",
             authorize_params: [("audience", "https://api.corp.example"), ("ui_locales", "de")],
             userinfo: auto,
+            token_endpoint: true,
+            device_flow: std::env::var("DEVICES").is_ok(),
         }
         github {
             client_id: "Iv1.0123456789",
