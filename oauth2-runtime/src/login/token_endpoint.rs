@@ -14,9 +14,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::provider::Endpoints;
-use super::tokens::{
-    Answer, ProviderError, Tokens, check_id_token_subject, post_form, printable, tokens_from,
-};
+use super::tokens::{Answer, ProviderError, Tokens, post_form, printable, tokens_from};
 use super::{Login, LoginError, LoginProvider};
 use crate::util::now;
 
@@ -246,31 +244,9 @@ pub(super) async fn token(
     };
     let tokens = tokens_from(&bytes)?;
     if let Some(id_token) = &tokens.id_token {
-        check_returned_id_token(&login, p, id_token).await?;
+        login.returned_id_token(p, id_token).await?;
     }
     Ok(no_store(StatusCode::OK, token_response(&tokens)))
-}
-
-/// An ID token from the token endpoint: signature by the issuer's keys, `iss`, `aud` =
-/// the client id, `exp`; `sub`, `iat`, `azp`.
-async fn check_returned_id_token(
-    login: &Login,
-    p: &LoginProvider,
-    id_token: &str,
-) -> Result<(), LoginError> {
-    let Some(validator) = &login.inner.validator else {
-        return Ok(());
-    };
-    let auth = validator
-        .validate(id_token)
-        .await
-        .map_err(|e| LoginError::id_token(format!("ID token: {e}")))?;
-    if auth.provider() != p.name() {
-        return Err(LoginError::id_token(
-            "the ID token is from another provider",
-        ));
-    }
-    check_id_token_subject(auth.claims(), &p.inner.client_id)
 }
 
 /// The RFC 6749 §5.1 answer for `tokens`.

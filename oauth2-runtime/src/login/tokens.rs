@@ -237,6 +237,32 @@ pub(crate) fn check_id_token_subject(
     }
 }
 
+impl super::Login {
+    /// An ID token that a token endpoint returned outside the login (device code,
+    /// refresh): signature by the issuer's keys, `iss`, `aud` = the client id, `exp`,
+    /// then `sub`, `iat`, `azp`. Its claims; `None` for a provider without ID tokens.
+    pub(crate) async fn returned_id_token(
+        &self,
+        p: &LoginProvider,
+        id_token: &str,
+    ) -> Result<Option<crate::Authenticated>, LoginError> {
+        let Some(validator) = &self.inner.validator else {
+            return Ok(None);
+        };
+        let auth = validator
+            .validate(id_token)
+            .await
+            .map_err(|e| LoginError::id_token(format!("ID token: {e}")))?;
+        if auth.provider() != p.name() {
+            return Err(LoginError::id_token(
+                "the ID token is from another provider",
+            ));
+        }
+        check_id_token_subject(auth.claims(), &p.inner.client_id)?;
+        Ok(Some(auth))
+    }
+}
+
 /// `at_hash`/`c_hash`: the left half of the hash of `value` with the hash function of
 /// the ID token's `alg`, base64url (OpenID Connect Core §3.1.3.6).
 fn token_hash(id_token: &str, value: &str) -> Option<String> {
