@@ -37,56 +37,24 @@ fn no_store(status: StatusCode, body: Value) -> Response {
         .into_response()
 }
 
-/// A refused request: a status and an RFC 6749 §5.2 error body.
-#[derive(Debug)]
-pub(super) struct Refusal {
-    status: StatusCode,
-    code: String,
-    description: String,
+/// A 400 in the RFC 6749 §5.2 form (as every [`LoginError`], with `no-store`).
+fn bad(code: &str, description: impl Into<String>) -> LoginError {
+    LoginError::new(StatusCode::BAD_REQUEST, code.to_owned(), description)
 }
 
-impl Refusal {
-    fn bad(code: &str, description: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code: code.to_owned(),
-            description: description.into(),
-        }
-    }
-
-    /// The provider's refusal, passed on with its own code.
-    fn provider(e: &ProviderError) -> Self {
-        let code = printable(&e.error);
-        let description = e
-            .error_description
-            .as_deref()
-            .map_or_else(|| format!("the provider answered `{code}`"), printable);
-        Self::bad(&code, description)
-    }
-}
-
-impl From<LoginError> for Refusal {
-    fn from(e: LoginError) -> Self {
-        Self {
-            status: e.status(),
-            code: e.code().to_owned(),
-            description: e.description().to_owned(),
-        }
-    }
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        no_store(
-            self.status,
-            json!({"error": self.code, "error_description": self.description}),
-        )
-    }
+/// The provider's refusal, passed on with its own code.
+fn refused(e: &ProviderError) -> LoginError {
+    let code = printable(&e.error);
+    let description = e
+        .error_description
+        .as_deref()
+        .map_or_else(|| format!("the provider answered `{code}`"), printable);
+    bad(&code, description)
 }
 
 /// The request's form: `application/x-www-form-urlencoded`, each parameter once
 /// (RFC 6749 §3.2).
-fn form(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, Refusal> {
+fn form(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, LoginError> {
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -96,7 +64,7 @@ fn form(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, Refusal
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         });
     if !is_form {
-        return Err(Refusal::bad(
+        return Err(bad(
             "invalid_request",
             "the body must be application/x-www-form-urlencoded",
         ));
@@ -107,7 +75,7 @@ fn form(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, Refusal
             .insert(name.clone().into_owned(), Value::String(value.into_owned()))
             .is_some()
         {
-            return Err(Refusal::bad(
+            return Err(bad(
                 "invalid_request",
                 format!("the parameter `{}` is given twice", printable(&name)),
             ));
@@ -116,10 +84,10 @@ fn form(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, Refusal
     Ok(params)
 }
 
-fn param<'a>(form: &'a Map<String, Value>, name: &str) -> Result<&'a str, Refusal> {
+fn param<'a>(form: &'a Map<String, Value>, name: &str) -> Result<&'a str, LoginError> {
     match form.get(name).and_then(Value::as_str) {
         Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(Refusal::bad(
+        _ => Err(bad(
             "invalid_request",
             format!("the `{name}` parameter is missing"),
         )),
@@ -132,14 +100,14 @@ async fn provider<'l>(
     name: &str,
     enabled: impl Fn(&LoginProvider) -> bool,
     route: &str,
-) -> Result<(&'l LoginProvider, &'l Endpoints), Refusal> {
+) -> Result<(&'l LoginProvider, &'l Endpoints), LoginError> {
     let p = login.find(name)?;
     if !enabled(p) {
-        return Err(Refusal {
-            status: StatusCode::NOT_FOUND,
-            code: "not_found".into(),
-            description: format!("provider `{}` does not serve `{route}`", p.name()),
-        });
+        return Err(LoginError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("provider `{}` does not serve `{route}`", p.name()),
+        ));
     }
     let endpoints = p
         .endpoints(&login.inner.registry)
@@ -166,11 +134,11 @@ pub(super) async fn device(
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, Refusal> {
+) -> Result<Response, LoginError> {
     let (p, endpoints) = provider(&login, &name, |p| p.inner.device_flow, "device").await?;
     let form = form(&headers, &body)?;
     let url = endpoints.device.as_ref().ok_or_else(|| {
-        Refusal::bad(
+        bad(
             "unsupported_grant_type",
             format!(
                 "provider `{}` has no device authorization endpoint",
@@ -191,7 +159,7 @@ pub(super) async fn device(
     )
     .await?;
     let bytes = match answer {
-        Answer::Refused(e) => return Err(Refusal::provider(&e)),
+        Answer::Refused(e) => return Err(refused(&e)),
         Answer::Ok(bytes) => bytes,
     };
     let d: DeviceAuthorization = serde_json::from_slice(&bytes).map_err(|e| {
@@ -216,14 +184,14 @@ pub(super) async fn token(
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, Refusal> {
+) -> Result<Response, LoginError> {
     let (p, endpoints) = provider(&login, &name, |p| p.inner.token_endpoint, "token").await?;
     let form = form(&headers, &body)?;
     let (grant_type, parameter) = match param(&form, "grant_type")? {
         "refresh_token" => ("refresh_token", "refresh_token"),
         DEVICE_CODE_GRANT if p.inner.device_flow => (DEVICE_CODE_GRANT, "device_code"),
         other => {
-            return Err(Refusal::bad(
+            return Err(bad(
                 "unsupported_grant_type",
                 format!("the grant `{}` is not served here", printable(other)),
             ));
@@ -239,7 +207,7 @@ pub(super) async fn token(
     )
     .await?;
     let bytes = match answer {
-        Answer::Refused(e) => return Err(Refusal::provider(&e)),
+        Answer::Refused(e) => return Err(refused(&e)),
         Answer::Ok(bytes) => bytes,
     };
     let tokens = tokens_from(&bytes)?;
