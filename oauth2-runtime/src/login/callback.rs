@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::provider::{Endpoints, Userinfo};
 use super::routes::{see_other, with_cookies};
 use super::session::Record;
-use super::tokens::{Tokens, check_id_token, printable, token_request, userinfo};
+use super::tokens::{Tokens, check_login_binding, printable, token_request, userinfo};
 use super::transaction::Transaction;
 use super::{Login, LoginError, LoginEvent, LoginProvider};
 use crate::claims::Authenticated;
@@ -178,28 +178,16 @@ async fn id_token_claims(
     tokens: &Tokens,
     tx: &Transaction,
 ) -> Result<Option<Map<String, Value>>, LoginError> {
-    let (Some(_), Some(validator)) = (p.issuer(), &login.inner.validator) else {
+    if p.issuer().is_none() {
         return Ok(None);
-    };
+    }
     let id_token = tokens.id_token.as_deref().ok_or_else(|| {
         LoginError::id_token("the token response has no ID token (is `openid` a scope?)")
     })?;
-    let auth = validator
-        .validate(id_token)
-        .await
-        .map_err(|e| LoginError::id_token(format!("ID token: {e}")))?;
-    if auth.provider() != p.name() {
-        return Err(LoginError::id_token(
-            "the ID token is from another provider",
-        ));
-    }
-    check_id_token(
-        auth.claims(),
-        id_token,
-        &p.inner.client_id,
-        &tx.nonce,
-        &tokens.access_token,
-    )?;
+    let Some(auth) = login.returned_id_token(p, id_token).await? else {
+        return Ok(None);
+    };
+    check_login_binding(auth.claims(), id_token, &tx.nonce, &tokens.access_token)?;
     Ok(Some(auth.claims().clone()))
 }
 

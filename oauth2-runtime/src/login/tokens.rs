@@ -191,15 +191,27 @@ pub(crate) fn printable(s: &str) -> String {
 
 /// The ID token checks after signature, `iss`, `aud`, `exp` (OpenID Connect Core
 /// §3.1.3.7): `sub` and `iat` present, `azp`, `nonce`, and `at_hash` when present.
-pub(crate) fn check_id_token(
+#[cfg(test)]
+fn check_id_token(
     claims: &Map<String, Value>,
     id_token: &str,
     client_id: &str,
     nonce: &str,
     access_token: &str,
 ) -> Result<(), LoginError> {
-    let bad = |m: &str| LoginError::id_token(m.to_owned());
     check_id_token_subject(claims, client_id)?;
+    check_login_binding(claims, id_token, nonce, access_token)
+}
+
+/// The checks that bind an ID token to the login that asked for it: its `nonce`, and
+/// `at_hash` (when present) of the access token it came with.
+pub(crate) fn check_login_binding(
+    claims: &Map<String, Value>,
+    id_token: &str,
+    nonce: &str,
+    access_token: &str,
+) -> Result<(), LoginError> {
+    let bad = |m: &str| LoginError::id_token(m.to_owned());
     match claims.get("nonce") {
         Some(Value::String(n)) if constant_time_eq(n.as_bytes(), nonce.as_bytes()) => {}
         Some(_) => return Err(bad("ID token `nonce` does not match this login")),

@@ -333,10 +333,8 @@ mod tests {
     const EC_PKCS8: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgjLPMqFco2v9DkYwOB09NQLYvdgTSbmXGCpuUo+pZrY6hRANCAATKBXyFjOuR0rJWBDcLGIm5LqoEAgXptqc4RFYYL4inEr6uV8cJS6ZlUxGAZaLwT4UzNZmW2pYeCiejP6zAQwER";
     const EC_JWKS: &str = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","alg":"ES256","x":"ygV8hYzrkdKyVgQ3CxiJuS6qBAIF6banOERWGC-IpxI","y":"vq5XxwlLpmVTEYBlovBPhTM1mZbalh4KJ6M_rMBDARE"}]}"#;
 
-    /// A logout token goes through the same keys and signature check as an access
-    /// token, then the logout profile: no `exp` needed, but a `nonce` refused.
-    #[tokio::test]
-    async fn a_logout_token_is_validated_with_its_own_profile() {
+    /// `claims` signed ES256 with the test key (`kid` `k1`), with this `typ`.
+    fn es256(typ: Option<&str>, claims: &serde_json::Value) -> String {
         use base64::Engine as _;
         crate::util::crypto_backend();
         let der = base64::engine::general_purpose::STANDARD
@@ -345,20 +343,31 @@ mod tests {
         let key = jsonwebtoken::EncodingKey::from_ec_der(&der);
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some("k1".into());
-        header.typ = Some("logout+jwt".into());
-        let sign =
-            |claims: serde_json::Value| jsonwebtoken::encode(&header, &claims, &key).unwrap();
-        let logout = json!({
-            "iss": "https://issuer.example", "aud": "api", "iat": now(), "jti": "j1",
-            "sid": "s1", "events": { profile::BACKCHANNEL_LOGOUT_EVENT: {} },
-        });
+        header.typ = typ.map(str::to_owned);
+        jsonwebtoken::encode(&header, claims, &key).unwrap()
+    }
+
+    /// A validator of `https://issuer.example` tokens for `api`, with the test key.
+    fn ec_validator() -> Validator {
         let provider = Provider::builder("p")
             .issuer("https://issuer.example")
             .audience("api")
             .jwks_json(EC_JWKS)
             .build()
             .unwrap();
-        let validator = Validator::new(vec![provider]).unwrap();
+        Validator::new(vec![provider]).unwrap()
+    }
+
+    /// A logout token goes through the same keys and signature check as an access
+    /// token, then the logout profile: no `exp` needed, but a `nonce` refused.
+    #[tokio::test]
+    async fn a_logout_token_is_validated_with_its_own_profile() {
+        let sign = |claims: serde_json::Value| es256(Some("logout+jwt"), &claims);
+        let logout = json!({
+            "iss": "https://issuer.example", "aud": "api", "iat": now(), "jti": "j1",
+            "sid": "s1", "events": { profile::BACKCHANNEL_LOGOUT_EVENT: {} },
+        });
+        let validator = ec_validator();
         let token = sign(logout.clone());
         let auth = validator
             .validate_as(&token, Profile::Logout)
@@ -381,24 +390,10 @@ mod tests {
     /// asymmetric signature verifies, and a tampered one does not.
     #[tokio::test]
     async fn an_es256_token_verifies_with_the_configured_backend() {
-        use base64::Engine as _;
-        crate::util::crypto_backend();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(EC_PKCS8)
-            .unwrap();
-        let key = jsonwebtoken::EncodingKey::from_ec_der(&der);
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        header.kid = Some("k1".into());
         let claims =
             json!({"iss": "https://issuer.example", "aud": "api", "sub": "a", "exp": now() + 60});
-        let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
-        let provider = Provider::builder("p")
-            .issuer("https://issuer.example")
-            .audience("api")
-            .jwks_json(EC_JWKS)
-            .build()
-            .unwrap();
-        let validator = Validator::new(vec![provider]).unwrap();
+        let token = es256(None, &claims);
+        let validator = ec_validator();
         let auth = validator.validate(&token).await.unwrap();
         assert_eq!(auth.subject(), Some("a"));
         let (signed, signature) = token.rsplit_once('.').unwrap();
