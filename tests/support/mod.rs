@@ -192,3 +192,12 @@ pub async fn wait_until_up(child: &mut tokio::process::Child, url: &str) {
     }
     panic!("the example did not come up at {url}");
 }
+
+/// Nanoseconds since the epoch: part of names that must differ between test runs
+/// sharing Redis or PostgreSQL.
+pub fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos()
+}

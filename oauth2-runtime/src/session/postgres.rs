@@ -8,15 +8,22 @@ use sqlx::PgPool;
 
 use super::store::{BoxFuture, SessionStore, StoreError};
 
-/// The table the store creates: one row per session, expired rows ignored on read and
-/// deleted from time to time. Ship it as a migration instead if you prefer, and build the
+/// The tables the store creates: one row per session, expired rows ignored on read and
+/// deleted from time to time; one row per session and tag (for back-channel logout). Ship it as a migration instead if you prefer, and build the
 /// store with [`PostgresStore::new`].
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS oauth2_sessions (
     id text PRIMARY KEY,
     data text NOT NULL,
     expires_at timestamptz NOT NULL
 );
-CREATE INDEX IF NOT EXISTS oauth2_sessions_expires_at ON oauth2_sessions (expires_at)";
+CREATE INDEX IF NOT EXISTS oauth2_sessions_expires_at ON oauth2_sessions (expires_at);
+CREATE TABLE IF NOT EXISTS oauth2_session_tags (
+    tag text NOT NULL,
+    id text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (tag, id)
+);
+CREATE INDEX IF NOT EXISTS oauth2_session_tags_expires_at ON oauth2_session_tags (expires_at)";
 
 /// Sessions in a PostgreSQL table (`oauth2_sessions`, see [`SCHEMA`]), shared by every
 /// instance of the application.
@@ -33,6 +40,9 @@ pub struct PostgresStore {
     saves: Arc<AtomicU32>,
 }
 
+/// The advisory lock that serialises [`PostgresStore::migrate`] ("oauth2" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6f61_7574_6832;
+
 /// Expired rows are deleted on every this many saves.
 const SWEEP_EVERY: u32 = 256;
 
@@ -43,12 +53,21 @@ impl PostgresStore {
         Self::migrate(pool).await
     }
 
-    /// Creates the table if it is not there, then uses `pool`.
+    /// Creates the tables if they are not there, then uses `pool`. Instances starting
+    /// at once take turns (an advisory lock), since PostgreSQL's `CREATE TABLE IF NOT
+    /// EXISTS` fails when two sessions create the same table at the same moment.
     pub async fn migrate(pool: PgPool) -> Result<Self, StoreError> {
-        sqlx::raw_sql(SCHEMA)
-            .execute(&pool)
+        let mut tx = pool.begin().await.map_err(StoreError::new)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::new)?;
+        sqlx::raw_sql(SCHEMA)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::new)?;
+        tx.commit().await.map_err(StoreError::new)?;
         Ok(Self::new(pool))
     }
 
@@ -60,8 +79,12 @@ impl PostgresStore {
         }
     }
 
-    /// Deletes expired rows now; returns how many.
+    /// Deletes expired rows now; returns how many sessions.
     pub async fn delete_expired(&self) -> Result<u64, StoreError> {
+        sqlx::query("DELETE FROM oauth2_session_tags WHERE expires_at <= now()")
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::new)?;
         sqlx::query("DELETE FROM oauth2_sessions WHERE expires_at <= now()")
             .execute(&self.pool)
             .await
@@ -117,6 +140,73 @@ impl SessionStore for PostgresStore {
                 .await
                 .map(drop)
                 .map_err(StoreError::new)
+        })
+    }
+
+    fn save_new<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            // Inserts, or replaces an expired row; a live row stays.
+            sqlx::query(
+                "INSERT INTO oauth2_sessions (id, data, expires_at)
+                 VALUES ($1, $2, now() + make_interval(secs => $3))
+                 ON CONFLICT (id) DO UPDATE
+                 SET data = excluded.data, expires_at = excluded.expires_at
+                 WHERE oauth2_sessions.expires_at <= now()",
+            )
+            .bind(key)
+            .bind(value)
+            .bind(ttl.as_secs_f64())
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(StoreError::new)
+        })
+    }
+
+    fn supports_tags(&self) -> bool {
+        true
+    }
+
+    fn tag<'a>(
+        &'a self,
+        key: &'a str,
+        tags: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            sqlx::query(
+                "INSERT INTO oauth2_session_tags (tag, id, expires_at)
+                 SELECT tag, $2, now() + make_interval(secs => $3) FROM unnest($1::text[]) AS tag
+                 ON CONFLICT (tag, id) DO UPDATE
+                 SET expires_at = greatest(oauth2_session_tags.expires_at, excluded.expires_at)",
+            )
+            .bind(tags)
+            .bind(key)
+            .bind(ttl.as_secs_f64())
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(StoreError::new)
+        })
+    }
+
+    fn delete_tagged<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            sqlx::query_scalar(
+                "WITH filed AS (DELETE FROM oauth2_session_tags WHERE tag = $1 RETURNING id),
+                 ended AS (DELETE FROM oauth2_sessions WHERE id IN (SELECT id FROM filed))
+                 SELECT count(*) FROM filed",
+            )
+            .bind(tag)
+            .fetch_one(&self.pool)
+            .await
+            .map(|n: i64| u64::try_from(n).unwrap_or(0))
+            .map_err(StoreError::new)
         })
     }
 }

@@ -8,7 +8,9 @@ use super::store::{BoxFuture, SessionStore, StoreError};
 
 /// Sessions in Redis, shared by every instance of the application: each session is one
 /// string key with a Redis expiry (`SET ... PX`), under a prefix (default
-/// `oauth2:session:`). The connection reconnects by itself after failures.
+/// `oauth2:session:`); a tag (for back-channel logout) is a set of session keys under
+/// `{prefix}tag:`, expiring with its longest-lived session. The connection reconnects
+/// by itself after failures.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -57,6 +59,33 @@ impl RedisStore {
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
+
+    fn tag_key(&self, tag: &str) -> String {
+        format!("{}tag:{tag}", self.prefix)
+    }
+}
+
+/// Adds `ARGV[1]` to the set `KEYS[1]` and extends the set's expiry to `ARGV[2]` ms if
+/// it is shorter.
+const TAG: &str = r"
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1";
+
+/// Deletes the keys `ARGV[1] .. member` of the set `KEYS[1]` and the set, at once (a
+/// session tagged meanwhile is not lost); how many members it had.
+const DELETE_TAGGED: &str = r"
+local members = redis.call('SMEMBERS', KEYS[1])
+for _, member in ipairs(members) do
+  redis.call('DEL', ARGV[1] .. member)
+end
+redis.call('DEL', KEYS[1])
+return #members";
+
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 impl SessionStore for RedisStore {
@@ -79,12 +108,11 @@ impl SessionStore for RedisStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
-            let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
             redis::cmd("SET")
                 .arg(self.key(key))
                 .arg(value)
                 .arg("PX")
-                .arg(millis)
+                .arg(millis(ttl))
                 .query_async::<()>(&mut conn)
                 .await
                 .map_err(StoreError::new)
@@ -97,6 +125,65 @@ impl SessionStore for RedisStore {
             redis::cmd("DEL")
                 .arg(self.key(key))
                 .query_async::<()>(&mut conn)
+                .await
+                .map_err(StoreError::new)
+        })
+    }
+
+    fn save_new<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let set: Option<String> = redis::cmd("SET")
+                .arg(self.key(key))
+                .arg(value)
+                .arg("NX")
+                .arg("PX")
+                .arg(millis(ttl))
+                .query_async(&mut conn)
+                .await
+                .map_err(StoreError::new)?;
+            Ok(set.is_some())
+        })
+    }
+
+    fn supports_tags(&self) -> bool {
+        true
+    }
+
+    fn tag<'a>(
+        &'a self,
+        key: &'a str,
+        tags: &'a [String],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let script = redis::Script::new(TAG);
+            for tag in tags {
+                script
+                    .key(self.tag_key(tag))
+                    .arg(key)
+                    .arg(millis(ttl))
+                    .invoke_async::<()>(&mut conn)
+                    .await
+                    .map_err(StoreError::new)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_tagged<'a>(&'a self, tag: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            redis::Script::new(DELETE_TAGGED)
+                .key(self.tag_key(tag))
+                .arg(&self.prefix)
+                .invoke_async(&mut conn)
                 .await
                 .map_err(StoreError::new)
         })

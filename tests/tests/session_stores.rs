@@ -1,0 +1,114 @@
+//! The session stores' contract, over real connections: what back-channel logout and
+//! the cross-instance refresh lock rely on. `save_new` lets exactly one of many racing
+//! callers win, and a tag finds the sessions filed under it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use oauth2::session::{MemoryStore, PostgresStore, RedisStore, SessionStore};
+use oauth2_tests::services;
+
+/// Keys of this run only (Redis and PostgreSQL outlive it).
+fn unique(name: &str) -> String {
+    format!("{name}-{}-{}", std::process::id(), oauth2_tests::nanos())
+}
+
+async fn stores(test: &str) -> Vec<(&'static str, Arc<dyn SessionStore>)> {
+    let mut stores: Vec<(&'static str, Arc<dyn SessionStore>)> =
+        vec![("memory", Arc::new(MemoryStore::new()))];
+    if let Some(url) = services::redis(test) {
+        stores.push(("redis", Arc::new(RedisStore::connect(url).await.unwrap())));
+    }
+    if let Some(url) = services::postgres(test) {
+        stores.push((
+            "postgres",
+            Arc::new(PostgresStore::connect(url).await.unwrap()),
+        ));
+    }
+    stores
+}
+
+#[tokio::test]
+async fn of_many_racing_save_new_calls_exactly_one_wins() {
+    for (name, store) in stores("of_many_racing_save_new_calls_exactly_one_wins").await {
+        let key = unique("jti");
+        let racers = (0..32).map(|i| {
+            let (store, key) = (store.clone(), key.clone());
+            tokio::spawn(async move {
+                store
+                    .save_new(&key, &i.to_string(), Duration::from_secs(60))
+                    .await
+                    .unwrap()
+            })
+        });
+        let won = futures_util::future::join_all(racers)
+            .await
+            .into_iter()
+            .filter(|r| *r.as_ref().unwrap())
+            .count();
+        assert_eq!(won, 1, "{name}");
+        assert!(
+            !store
+                .save_new(&key, "late", Duration::from_secs(60))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        store.delete(&key).await.unwrap();
+        assert!(
+            store
+                .save_new(&key, "again", Duration::from_secs(60))
+                .await
+                .unwrap(),
+            "{name}: free again once deleted"
+        );
+    }
+}
+
+#[tokio::test]
+async fn save_new_wins_again_once_the_entry_has_expired() {
+    for (name, store) in stores("save_new_wins_again_once_the_entry_has_expired").await {
+        let key = unique("lock");
+        let ttl = Duration::from_millis(300);
+        assert!(store.save_new(&key, "a", ttl).await.unwrap(), "{name}");
+        assert!(!store.save_new(&key, "b", ttl).await.unwrap(), "{name}");
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert!(store.save_new(&key, "c", ttl).await.unwrap(), "{name}");
+        assert_eq!(store.load(&key).await.unwrap().as_deref(), Some("c"));
+    }
+}
+
+#[tokio::test]
+async fn delete_tagged_ends_every_session_of_its_tag_and_no_other() {
+    for (name, store) in stores("delete_tagged_ends_every_session_of_its_tag_and_no_other").await {
+        assert!(store.supports_tags(), "{name}");
+        let ttl = Duration::from_secs(60);
+        let (a, b, c) = (unique("a"), unique("b"), unique("c"));
+        let (sid, sub) = (unique("sid"), unique("sub"));
+        for key in [&a, &b, &c] {
+            store.save(key, "{}", ttl).await.unwrap();
+        }
+        store
+            .tag(&a, &[sid.clone(), sub.clone()], ttl)
+            .await
+            .unwrap();
+        store
+            .tag(&b, std::slice::from_ref(&sub), ttl)
+            .await
+            .unwrap();
+
+        assert_eq!(store.delete_tagged(&sid).await.unwrap(), 1, "{name}");
+        assert!(store.load(&a).await.unwrap().is_none(), "{name}");
+        assert!(store.load(&b).await.unwrap().is_some(), "{name}");
+
+        assert_eq!(store.delete_tagged(&sub).await.unwrap(), 2, "{name}");
+        assert!(store.load(&b).await.unwrap().is_none(), "{name}");
+        assert!(store.load(&c).await.unwrap().is_some(), "{name}: untagged");
+        assert_eq!(
+            store.delete_tagged(&sub).await.unwrap(),
+            0,
+            "{name}: the tag went with its sessions"
+        );
+        store.delete(&c).await.unwrap();
+    }
+}
