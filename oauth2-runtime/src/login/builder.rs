@@ -12,7 +12,7 @@ use super::{
 };
 use crate::config::{ConfigError, Provider, check_duration};
 use crate::jwks::{KeyRegistry, default_http_client};
-use crate::session::{SessionCookie, SessionStore};
+use crate::session::{MemoryStore, SessionCookie, SessionStore};
 use crate::util::url::{UrlUse, check_url, is_loopback};
 use crate::validation::{DEFAULT_MAX_TOKEN_SIZE, Validator};
 
@@ -26,6 +26,7 @@ impl Login {
             secrets: Vec::new(),
             cookie_name: "session".into(),
             store: None,
+            logout_store: None,
             ttl: DEFAULT_SESSION_TTL,
             idle: DEFAULT_IDLE_TIMEOUT,
             origins: Vec::new(),
@@ -46,6 +47,7 @@ pub struct LoginBuilder {
     secrets: Vec<Vec<u8>>,
     cookie_name: String,
     store: Option<Arc<dyn SessionStore>>,
+    logout_store: Option<Arc<dyn SessionStore>>,
     ttl: Duration,
     idle: Duration,
     origins: Vec<String>,
@@ -108,6 +110,17 @@ impl LoginBuilder {
     /// it, the whole session is in encrypted cookies.
     pub fn store(mut self, store: impl SessionStore) -> Self {
         self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Where back-channel logouts remember the logout tokens seen (replays are refused)
+    /// and, for stateless cookie sessions, which provider sessions and users logged out
+    /// when (checked on every session read). Default: the session [`store`](Self::store)
+    /// if there is one, else this process's memory. Give a Redis or PostgreSQL store
+    /// when several instances keep stateless sessions, so that a logout delivered to
+    /// one ends the session on all.
+    pub fn logout_store(mut self, store: impl SessionStore) -> Self {
+        self.logout_store = Some(Arc::new(store));
         self
     }
 
@@ -217,6 +230,10 @@ impl LoginBuilder {
                 base,
                 prefix,
                 cookie,
+                logout_store: self
+                    .logout_store
+                    .or_else(|| self.store.clone())
+                    .unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 store: self.store,
                 ttl: self.ttl,
                 idle: self.idle,

@@ -300,6 +300,7 @@ async fn start_session(
         tokens,
         created: t,
         seen: t,
+        started_ms: crate::util::now_millis(),
     };
     let mut cookies = login.start(headers, record).await?;
     if let (Some(app), Some(token)) = (&login.inner.app_token, app_token) {

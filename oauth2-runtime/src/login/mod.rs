@@ -53,9 +53,11 @@
 //! random id.
 
 mod app_token;
+mod backchannel;
 mod builder;
 mod callback;
 mod error;
+mod form;
 mod provider;
 mod routes;
 mod session;
@@ -130,6 +132,9 @@ pub(crate) struct LoginInner {
     pub(crate) prefix: String,
     pub(crate) cookie: SessionCookie,
     pub(crate) store: Option<Arc<dyn SessionStore>>,
+    /// What back-channel logouts remember: the `jti`s seen and, for sessions they
+    /// cannot delete, which ended when.
+    pub(crate) logout_store: Arc<dyn SessionStore>,
     pub(crate) ttl: Duration,
     pub(crate) idle: Duration,
     pub(crate) origins: Vec<String>,

@@ -127,6 +127,9 @@ pub(crate) struct ProviderInner {
     pub(crate) token_endpoint: bool,
     /// `POST {prefix}/{provider}/device` is served (and the token endpoint with it).
     pub(crate) device_flow: bool,
+    /// `POST {prefix}/{provider}/backchannel-logout` is served, and sessions are filed
+    /// by `sid` and `sub` so that it can end them.
+    pub(crate) backchannel_logout: bool,
     /// Claims copied to standard names (`from`, `to`) when those are absent.
     pub(crate) claim_map: &'static [(&'static str, &'static str)],
     explicit: Option<Endpoints>,
@@ -182,6 +185,7 @@ impl LoginProvider {
             userinfo: Userinfo::Auto,
             token_endpoint: false,
             device_flow: false,
+            backchannel_logout: false,
             preset: None,
             authorize_url: None,
             token_url: None,
@@ -283,6 +287,7 @@ pub struct LoginProviderBuilder {
     userinfo: Userinfo,
     token_endpoint: bool,
     device_flow: bool,
+    backchannel_logout: bool,
     preset: Option<Preset>,
     authorize_url: Option<String>,
     token_url: Option<String>,
@@ -392,6 +397,18 @@ impl LoginProviderBuilder {
         self
     }
 
+    /// Serves `POST {prefix}/{provider}/backchannel-logout` (OpenID Connect Back-Channel
+    /// Logout 1.0): the provider calls it when the user logs out there, and every
+    /// session of that provider session (`sid`) or user (`sub`) ends, on every instance
+    /// sharing the store, stateless cookie sessions included. Register
+    /// `{base_url}{prefix}/{provider}/backchannel-logout` as the client's
+    /// `backchannel_logout_uri`. Needs an issuer (the logout token is a JWT signed with
+    /// its keys). Off by default.
+    pub fn backchannel_logout(mut self) -> Self {
+        self.backchannel_logout = true;
+        self
+    }
+
     /// For a plain OAuth 2.0 provider (no discovery, no ID token): the authorization
     /// endpoint.
     pub fn authorize_url(mut self, url: impl Into<String>) -> Self {
@@ -475,6 +492,12 @@ impl LoginProviderBuilder {
                     .into(),
             ));
         }
+        if issuer.is_none() && self.backchannel_logout {
+            return Err((
+                "backchannel_logout",
+                "needs an issuer: a logout token is a JWT signed with the issuer's keys".into(),
+            ));
+        }
         if issuer.is_some() && !scopes.iter().any(|s| s == "openid") {
             return Err((
                 "scopes",
@@ -493,6 +516,7 @@ impl LoginProviderBuilder {
                 userinfo: self.userinfo,
                 token_endpoint: self.token_endpoint || self.device_flow,
                 device_flow: self.device_flow,
+                backchannel_logout: self.backchannel_logout,
                 claim_map: self.preset.map_or(&[][..], Preset::claim_map),
                 explicit,
                 discovered: OnceCell::new(),

@@ -12,6 +12,7 @@ use cookie::Cookie;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::backchannel;
 use super::callback::callback;
 use super::session::Loaded;
 use super::token_endpoint;
@@ -35,6 +36,10 @@ impl Login {
             .route(
                 &format!("{prefix}/{{provider}}/device"),
                 post(token_endpoint::device),
+            )
+            .route(
+                &format!("{prefix}/{{provider}}/backchannel-logout"),
+                post(backchannel::backchannel_logout),
             )
             .route(&format!("{prefix}/logout"), get(logout).post(logout))
             .route(&format!("{prefix}/userinfo"), get(userinfo_route))

@@ -8,11 +8,12 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use super::form::{bad, form, no_store, param};
 use super::provider::Endpoints;
 use super::tokens::{Answer, ProviderError, Tokens, post_form, printable, tokens_from};
 use super::{Login, LoginError, LoginProvider};
@@ -24,24 +25,6 @@ pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:dev
 /// The interval RFC 8628 §3.2 gives when the provider names none.
 const DEFAULT_INTERVAL: u64 = 5;
 
-/// A JSON answer with `Cache-Control: no-store` (RFC 6749 §5.1).
-fn no_store(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [
-            (header::CACHE_CONTROL, "no-store"),
-            (header::PRAGMA, "no-cache"),
-        ],
-        axum::Json(body),
-    )
-        .into_response()
-}
-
-/// A 400 in the RFC 6749 §5.2 form (as every [`LoginError`], with `no-store`).
-fn bad(code: &str, description: impl Into<String>) -> LoginError {
-    LoginError::new(StatusCode::BAD_REQUEST, code.to_owned(), description)
-}
-
 /// The provider's refusal, passed on with its own code.
 fn refused(e: &ProviderError) -> LoginError {
     let code = printable(&e.error);
@@ -50,48 +33,6 @@ fn refused(e: &ProviderError) -> LoginError {
         .as_deref()
         .map_or_else(|| format!("the provider answered `{code}`"), printable);
     bad(&code, description)
-}
-
-/// The request's form: `application/x-www-form-urlencoded`, each parameter once
-/// (RFC 6749 §3.2).
-fn form(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, LoginError> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
-        return Err(bad(
-            "invalid_request",
-            "the body must be application/x-www-form-urlencoded",
-        ));
-    }
-    let mut params = Map::new();
-    for (name, value) in url::form_urlencoded::parse(body) {
-        if params
-            .insert(name.clone().into_owned(), Value::String(value.into_owned()))
-            .is_some()
-        {
-            return Err(bad(
-                "invalid_request",
-                format!("the parameter `{}` is given twice", printable(&name)),
-            ));
-        }
-    }
-    Ok(params)
-}
-
-fn param<'a>(form: &'a Map<String, Value>, name: &str) -> Result<&'a str, LoginError> {
-    match form.get(name).and_then(Value::as_str) {
-        Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(bad(
-            "invalid_request",
-            format!("the `{name}` parameter is missing"),
-        )),
-    }
 }
 
 /// The provider named in the path, if it serves this route, and its endpoints.

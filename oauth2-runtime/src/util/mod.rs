@@ -32,6 +32,14 @@ pub(crate) fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+#[cfg(feature = "login")]
+pub(crate) fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 #[cfg(any(feature = "login", feature = "dev-issuer"))]
 /// 32 random bytes from the operating system, base64url without padding: session ids,
 /// `state`, `nonce`, PKCE verifiers, codes. Fails only if the system has no randomness.

@@ -147,6 +147,19 @@ fn check_provider(
             format!("provider `{name}` has no `issuer`{why}: add `issuer: \"https://...\"`"),
         );
     }
+    // GitHub, or explicit endpoints without an issuer: OAuth 2.0 only, no logout token.
+    let oauth2_only =
+        !has("issuer") && (has("authorize_url") || preset.as_deref() == Some("github"));
+    if let Some(c) = settings.iter().find(|c| c.key.name == "backchannel_logout")
+        && oauth2_only
+    {
+        cx.push(syn::Error::new(
+            value_span(&c.value),
+            format!(
+                "`backchannel_logout` needs an OpenID Provider, but provider `{name}` has no `issuer` (a logout token is a JWT signed with the issuer's keys): add `issuer`, or remove `backchannel_logout`"
+            ),
+        ));
+    }
     if !bearer && !login {
         cx.error_spanned_by(
             &block.name,

@@ -36,6 +36,10 @@ pub(crate) struct Record {
     /// When it began and when it was last used, seconds since the epoch.
     pub(crate) created: u64,
     pub(crate) seen: u64,
+    /// When it began, in milliseconds: a back-channel logout ends the sessions that
+    /// began before it, not one begun in the same second after it.
+    #[serde(default)]
+    pub(crate) started_ms: u64,
 }
 
 /// What the cookie holds for a stateful session.
@@ -52,7 +56,7 @@ pub(crate) struct Loaded {
 }
 
 /// The store key of a session id: its SHA-256, so the store holds no usable id.
-fn store_key(id: &str) -> String {
+pub(crate) fn store_key(id: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(id.as_bytes()))
 }
 
@@ -103,7 +107,8 @@ impl Login {
         };
         let t = now();
         let r = &loaded.record;
-        if self.remaining(r) == 0 || t >= r.seen.saturating_add(i.idle.as_secs()) {
+        let timed_out = self.remaining(r) == 0 || t >= r.seen.saturating_add(i.idle.as_secs());
+        if timed_out || self.ended_by_logout(r).await? {
             if let (Some(store), Some(id)) = (&i.store, &loaded.id) {
                 store.delete(&store_key(id)).await.map_err(store_error)?;
             }
@@ -144,7 +149,14 @@ impl Login {
             }
             None => None,
         };
-        self.save(&Loaded { id, record }).await
+        let loaded = Loaded { id, record };
+        let cookies = self.save(&loaded).await?;
+        if let Some(id) = &loaded.id {
+            let ttl = std::time::Duration::from_secs(self.remaining(&loaded.record));
+            self.tag_session(&store_key(id), &loaded.record, ttl)
+                .await?;
+        }
+        Ok(cookies)
     }
 
     /// Ends the request's session in the store; returns the cookies that remove it.
@@ -205,6 +217,7 @@ mod tests {
             },
             created: t - age,
             seen: t - idle,
+            started_ms: (t - age) * 1000,
         }
     }
 

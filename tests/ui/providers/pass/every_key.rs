@@ -56,6 +56,7 @@ mod login {
         on_login: |_event: oauth2::login::LoginEvent| async { Ok::<_, oauth2::login::LoginRejected>(()) },
         app_token: oauth2::login::AppToken::hs256("https://app.example", "app", [7u8; 32]).unwrap(),
         public_paths: ["/"],
+        logout_store: oauth2::session::MemoryStore::new(),
 
         corp {
             issuer: env("OIDC_ISSUER"),
@@ -67,6 +68,7 @@ mod login {
             userinfo: auto,
             token_endpoint: true,
             device_flow: std::env::var("DEVICES").is_ok(),
+            backchannel_logout: true,
         }
         github {
             client_id: "Iv1.0123456789",
