@@ -15,7 +15,10 @@
 //! JSON (401 for API clients, a redirect to the login for browsers); the generated
 //! `/auth/oidc/login`, `/auth/oidc/callback`, `/auth/logout` and `/auth/userinfo`; and
 //! for devices and CLIs `POST /auth/oidc/device` and `POST /auth/oidc/token` (device
-//! code and refresh grants, with this app's client authentication).
+//! code and refresh grants, with this app's client authentication); and
+//! `POST /auth/oidc/backchannel-logout`, to register as the client's
+//! `backchannel_logout_uri`: a logout at the provider ends the session here (on every
+//! instance sharing a Redis or PostgreSQL store).
 
 use std::error::Error;
 
@@ -60,11 +63,13 @@ fn var(name: &str) -> Result<String, String> {
 }
 
 async fn run() -> Result<(), Box<dyn Error>> {
-    // The device flow (and the token endpoint that polls it) for CLIs and devices.
+    // The device flow (and the token endpoint that polls it) for CLIs and devices, and
+    // back-channel logout from the provider.
     let mut provider = LoginProvider::builder("oidc")
         .issuer(var("OIDC_ISSUER")?)
         .client_id(var("OIDC_CLIENT_ID")?)
-        .device_flow();
+        .device_flow()
+        .backchannel_logout();
     if let Ok(secret) = std::env::var("OIDC_CLIENT_SECRET") {
         provider = provider.client_secret(secret);
     }

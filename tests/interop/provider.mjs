@@ -9,16 +9,26 @@
 // - the login and consent pages at /interaction/:uid: a form that accepts any user name
 //   (but `nobody`), a consent form, and an abort button (`access_denied`).
 // - the device flow (RFC 8628) for the web clients, its user pages at /device.
+// - back-channel logout (OpenID Connect Back-Channel Logout 1.0) to the first app's
+//   `{app}/auth/{oidc,post,public}/backchannel-logout`, with `sid`; its outgoing calls
+//   may go to loopback (the default fetch refuses special-use addresses).
+// - $EXTRA_REDIRECT_URIS (comma-separated) are registered too (a CLI's loopback).
 // - $ACCESS_TOKEN_TTL sets the access token lifetime in seconds (default 3600).
+// - it prints its private signing keys (`signing-keys: [{kid, alg, der}]`: PKCS#1 DER for RSA, PKCS#8 for the others), so that the
+//   tests can sign tokens exactly as it does, with one claim wrong.
 import { generateKeyPairSync } from 'node:crypto';
 import Provider, { errors } from 'oidc-provider';
 
 const port = Number(process.env.PORT);
 const issuer = `http://127.0.0.1:${port}`;
 
+const exported = [];
 function signingKey(type, options, alg) {
   const { privateKey } = generateKeyPairSync(type, options);
-  return { ...privateKey.export({ format: 'jwk' }), alg, use: 'sig', kid: `${alg.toLowerCase()}-key` };
+  const kid = `${alg.toLowerCase()}-key`;
+  const der = privateKey.export({ format: 'der', type: type === 'rsa' ? 'pkcs1' : 'pkcs8' });
+  exported.push({ kid, alg, der: der.toString('base64') });
+  return { ...privateKey.export({ format: 'jwk' }), alg, use: 'sig', kid };
 }
 
 const resources = {
@@ -29,10 +39,13 @@ const resources = {
 
 const appUrls = (process.env.APP_URLS || '').split(',').filter(Boolean);
 const callbackNames = ['oidc', 'post', 'public', 'other'];
-const redirectUris = appUrls.flatMap((app) => ['auth', 'login'].flatMap((prefix) => callbackNames.map((n) => `${app}/${prefix}/${n}/callback`)));
+const extraRedirectUris = (process.env.EXTRA_REDIRECT_URIS || '').split(',').filter(Boolean);
+const redirectUris = appUrls.flatMap((app) => ['auth', 'login'].flatMap((prefix) => callbackNames.map((n) => `${app}/${prefix}/${n}/callback`))).concat(extraRedirectUris);
 const postLogoutRedirectUris = appUrls.flatMap((app) => [`${app}/`, `${app}/bye`]);
-const webClient = (client_id, token_endpoint_auth_method, client_secret) => ({
+const webClient = (name, client_id, token_endpoint_auth_method, client_secret) => ({
   client_id,
+  backchannel_logout_uri: `${appUrls[0]}/auth/${name}/backchannel-logout`,
+  backchannel_logout_session_required: true,
   ...(client_secret ? { client_secret } : {}),
   token_endpoint_auth_method,
   grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
@@ -58,9 +71,9 @@ const provider = new Provider(issuer, {
     scope: 'read admin',
   },
   ...(appUrls.length ? [
-    webClient('interop-web', 'client_secret_basic', 'interop-web-secret-interop-web-secret'),
-    webClient('interop-post', 'client_secret_post', 'interop-post-secret-interop-post-secret'),
-    webClient('interop-public', 'none'),
+    webClient('oidc', 'interop-web', 'client_secret_basic', 'interop-web-secret-interop-web-secret'),
+    webClient('post', 'interop-post', 'client_secret_post', 'interop-post-secret-interop-post-secret'),
+    webClient('public', 'interop-public', 'none'),
   ] : []),
   ],
   scopes: ['openid', 'offline_access', 'profile', 'email', 'read', 'admin'],
@@ -76,9 +89,16 @@ const provider = new Provider(issuer, {
   // revokes the grant, so clients must refresh one at a time.
   rotateRefreshToken: () => true,
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+  // Every outgoing call here goes to an app on 127.0.0.1, which the default dispatcher
+  // (SSRF protection) would refuse.
+  fetch: (url, options) => {
+    const { dispatcher, ...rest } = options;
+    return globalThis.fetch(url, rest);
+  },
   features: {
     clientCredentials: { enabled: true },
     deviceFlow: { enabled: true },
+    backchannelLogout: { enabled: true },
     devInteractions: { enabled: false },
     resourceIndicators: {
       enabled: true,
@@ -151,6 +171,10 @@ provider.use(async (ctx, next) => {
   await provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
 });
 
+provider.on('backchannel.error', (ctx, err, client) => console.log(`back-channel logout to ${client.clientId} failed: ${err.message}`));
+provider.on('backchannel.success', (ctx, client, accountId, sid) => console.log(`back-channel logout to ${client.clientId}: ${accountId} ${sid}`));
+
+console.log(`signing-keys: ${JSON.stringify(exported)}`);
 provider.listen(port, '127.0.0.1', () => {
   console.log(`oidc-provider listening on ${issuer}`);
 });

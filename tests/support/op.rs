@@ -47,6 +47,8 @@ pub struct OpenIdProvider {
     _child: Child,
     /// Its issuer, `http://127.0.0.1:{port}`.
     pub issuer: String,
+    /// Its private signing keys, to sign tokens as it does.
+    pub signing_keys: Vec<SigningKey>,
 }
 
 /// Options of [`OpenIdProvider::start`].
@@ -57,6 +59,19 @@ pub struct Options {
     pub apps: Vec<String>,
     /// Access token lifetime in seconds (default 3600).
     pub access_token_ttl: Option<u64>,
+    /// Further redirect URIs of the web clients (a CLI's loopback callback).
+    pub extra_redirect_uris: Vec<String>,
+}
+
+/// One of the provider's private signing keys.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SigningKey {
+    /// Its `kid` in the provider's JWKS.
+    pub kid: String,
+    /// `RS256`, `ES256` or `EdDSA`.
+    pub alg: String,
+    /// Base64 DER: PKCS#1 for RSA, PKCS#8 for the others.
+    pub der: String,
 }
 
 impl OpenIdProvider {
@@ -82,6 +97,7 @@ impl OpenIdProvider {
             .arg("provider.mjs")
             .env("PORT", port.to_string())
             .env("APP_URLS", options.apps.join(","))
+            .env("EXTRA_REDIRECT_URIS", options.extra_redirect_uris.join(","))
             .current_dir(interop_dir())
             .stdout(Stdio::piped())
             .kill_on_drop(true);
@@ -94,14 +110,18 @@ impl OpenIdProvider {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let ready = async {
             let lines = &mut lines;
+            let mut keys = Vec::new();
             while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(json) = line.strip_prefix("signing-keys: ") {
+                    keys = serde_json::from_str(json).expect("the provider's keys");
+                }
                 if line.contains("listening on") {
-                    return;
+                    return keys;
                 }
             }
             panic!("oidc-provider exited before listening");
         };
-        tokio::time::timeout(Duration::from_secs(30), ready)
+        let signing_keys = tokio::time::timeout(Duration::from_secs(30), ready)
             .await
             .expect("oidc-provider starts");
         // Keep reading, so that the provider never writes to a closed pipe.
@@ -113,6 +133,32 @@ impl OpenIdProvider {
         OpenIdProvider {
             _child: child,
             issuer: format!("http://127.0.0.1:{port}"),
+            signing_keys,
         }
+    }
+
+    /// A JWT with `claims`, signed with the provider's key for `alg` and that key's
+    /// `kid`, with header `typ` when given: a token the provider could have issued.
+    pub fn sign(&self, alg: &str, typ: Option<&str>, claims: &serde_json::Value) -> String {
+        use jsonwebtoken::{Algorithm, EncodingKey, Header};
+        let key = self
+            .signing_keys
+            .iter()
+            .find(|k| k.alg == alg)
+            .unwrap_or_else(|| panic!("the provider has no {alg} key"));
+        use base64::Engine as _;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(&key.der)
+            .unwrap();
+        let (algorithm, encoding) = match alg {
+            "RS256" => (Algorithm::RS256, EncodingKey::from_rsa_der(&der)),
+            "ES256" => (Algorithm::ES256, EncodingKey::from_ec_der(&der)),
+            "EdDSA" => (Algorithm::EdDSA, EncodingKey::from_ed_der(&der)),
+            other => panic!("no signing with {other}"),
+        };
+        let mut header = Header::new(algorithm);
+        header.kid = Some(key.kid.clone());
+        header.typ = typ.map(str::to_owned);
+        jsonwebtoken::encode(&header, claims, &encoding).unwrap()
     }
 }
