@@ -181,6 +181,7 @@ async fn store_suite(kind: Store) {
     let op = OpenIdProvider::start(Options {
         apps: vec![base.clone()],
         access_token_ttl: Some(30),
+        ..Options::default()
     })
     .await;
     let mut login = builder(&op, &base);
@@ -693,6 +694,7 @@ async fn a_refused_refresh_ends_the_session() {
     let op = OpenIdProvider::start(Options {
         apps: vec![base.clone()],
         access_token_ttl: Some(30),
+        ..Options::default()
     })
     .await;
     let first_refresh_token = Arc::new(std::sync::Mutex::new(None));
