@@ -352,3 +352,52 @@ async fn a_bad_request_to_the_route_is_a_400_and_a_provider_without_it_a_404() {
         .unwrap();
     assert_eq!(response.status(), 404);
 }
+
+/// Stateless cookie sessions on two instances that share a Redis logout store: the
+/// logout token reaches the first, the session on the second ends.
+#[tokio::test]
+async fn stateless_sessions_end_on_every_instance_sharing_a_logout_store() {
+    let test = "stateless_sessions_end_on_every_instance_sharing_a_logout_store";
+    let Some(redis) = services::redis(test) else {
+        return;
+    };
+    let (first, second) = (
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    );
+    let a = format!("http://{}", first.local_addr().unwrap());
+    let b = format!("http://{}", second.local_addr().unwrap());
+    let op = oauth2_tests::op::OpenIdProvider::start(oauth2_tests::op::Options {
+        apps: vec![a.clone(), b.clone()],
+        ..Default::default()
+    })
+    .await;
+    for (listener, base) in [(first, &a), (second, &b)] {
+        let login = Login::builder()
+            .base_url(base)
+            .session_secret(SECRET)
+            .logout_store(RedisStore::connect(redis).await.unwrap())
+            .provider(
+                LoginProvider::builder("oidc")
+                    .issuer(&op.issuer)
+                    .client_id(WEB_CLIENT.0)
+                    .client_secret(WEB_CLIENT.1)
+                    .backchannel_logout(),
+            )
+            .build()
+            .unwrap();
+        let app: Router = Router::new()
+            .route("/me", get(me))
+            .merge(login.router())
+            .layer(login.layer());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    }
+    let app = App { op, base: b };
+    let browser = app.log_in("alice").await;
+    browser
+        .confirm_logout(&format!("{}/session/end", app.op.issuer))
+        .await;
+    assert_eq!(app.me(&browser).await, 401, "ended through Redis");
+    let again = app.log_in("alice").await;
+    assert_eq!(app.me(&again).await, 200);
+}

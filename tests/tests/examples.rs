@@ -206,6 +206,68 @@ async fn login_example_logs_in_and_out_with_sessions_in_redis() {
     assert_eq!(pending["error"], "authorization_pending", "{pending}");
 }
 
+/// Two instances of the login example on one store; the provider's back-channel
+/// logout goes to the first, the user's session is on the second.
+async fn logout_reaches_the_other_instance(store: &str) {
+    let (bind_a, bind_b) = (free_addr(), free_addr());
+    let (a, b) = (format!("http://{bind_a}"), format!("http://{bind_b}"));
+    let op = OpenIdProvider::start(oauth2_tests::op::Options {
+        apps: vec![a.clone(), b.clone()],
+        ..Default::default()
+    })
+    .await;
+    let mut instances = Vec::new();
+    for (bind, base) in [(&bind_a, &a), (&bind_b, &b)] {
+        let mut child = login_example(&[
+            ("OIDC_ISSUER", &op.issuer),
+            ("OIDC_CLIENT_ID", WEB_CLIENT.0),
+            ("OIDC_CLIENT_SECRET", WEB_CLIENT.1),
+            ("APP_BASE_URL", base),
+            (
+                "SESSION_SECRET",
+                "the example's session secret, 32 bytes or more",
+            ),
+            ("SESSION_STORE", store),
+            ("OAUTH2_BIND", bind),
+        ])
+        .spawn()
+        .expect("start the login example");
+        wait_until_up(&mut child, base).await;
+        instances.push(child);
+    }
+    let browser = Browser::new();
+    let start = browser.get(&format!("{b}/auth/oidc/login")).await;
+    let callback = browser.authorize(&location(&start), &b, "alice").await;
+    assert_eq!(browser.get(&callback).await.status(), 303);
+    assert_eq!(browser.get(&format!("{b}/me")).await.status(), 200);
+
+    // Logged out at the provider's own page: its logout token goes to instance A.
+    browser
+        .confirm_logout(&format!("{}/session/end", op.issuer))
+        .await;
+    assert_eq!(
+        browser.get(&format!("{b}/me")).await.status(),
+        401,
+        "{store}: instance B's session ended"
+    );
+}
+
+#[tokio::test]
+async fn a_back_channel_logout_at_one_instance_ends_the_session_at_another_on_redis() {
+    let test = "a_back_channel_logout_at_one_instance_ends_the_session_at_another_on_redis";
+    if let Some(redis) = oauth2_tests::services::redis(test) {
+        logout_reaches_the_other_instance(redis).await;
+    }
+}
+
+#[tokio::test]
+async fn a_back_channel_logout_at_one_instance_ends_the_session_at_another_on_postgres() {
+    let test = "a_back_channel_logout_at_one_instance_ends_the_session_at_another_on_postgres";
+    if let Some(postgres) = oauth2_tests::services::postgres(test) {
+        logout_reaches_the_other_instance(postgres).await;
+    }
+}
+
 #[tokio::test]
 async fn login_example_names_a_missing_variable() {
     let output = login_example(&[
