@@ -245,3 +245,219 @@ async fn bad_token_requests_are_400s_with_json_errors() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+/// A CLI's login with its loopback redirect (RFC 8252): it starts at the app's login
+/// route with its own PKCE challenge, `state` and `nonce`, the browser signs in at the
+/// provider, the code lands at the CLI's loopback URL, and the CLI redeems it at the
+/// app's token endpoint, which adds the app's client authentication.
+#[tokio::test]
+async fn a_cli_logs_in_with_a_loopback_redirect_and_its_own_pkce() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let cli = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let cli_base = format!("http://{}", cli.local_addr().unwrap());
+    let redirect_uri = format!("{cli_base}/callback");
+    let op = OpenIdProvider::start(oauth2_tests::op::Options {
+        apps: vec![base.clone()],
+        extra_redirect_uris: vec![redirect_uri.clone()],
+        ..Default::default()
+    })
+    .await;
+    let login = Login::builder()
+        .base_url(&base)
+        .session_secret(SECRET)
+        .provider(
+            LoginProvider::builder("oidc")
+                .issuer(&op.issuer)
+                .client_id(WEB_CLIENT.0)
+                .client_secret(WEB_CLIENT.1)
+                .token_endpoint(),
+        )
+        .build()
+        .unwrap();
+    let app: Router = login.router();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    // The CLI's secrets; the app never sees the verifier before the code.
+    let tx = oauth2::login::Transaction::new("oidc", None).unwrap();
+    let browser = Browser::new();
+    let start = browser
+        .client
+        .get(format!("{base}/auth/oidc/login"))
+        .query(&[
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_challenge", &tx.challenge()),
+            ("code_challenge_method", "S256"),
+            ("state", &tx.state),
+            ("nonce", &tx.nonce),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 303);
+    assert!(
+        start.headers().get("set-cookie").is_none(),
+        "the CLI keeps its own state"
+    );
+    let to_provider = oauth2_tests::browser::location(&start);
+    assert!(to_provider.starts_with(&op.issuer), "{to_provider}");
+    let landed = browser.authorize(&to_provider, &cli_base, "erin").await;
+    let landed = url::Url::parse(&landed).unwrap();
+    let query: std::collections::HashMap<_, _> = landed.query_pairs().into_owned().collect();
+    assert_eq!(query["state"], tx.state, "the CLI's state comes back");
+    let code = &query["code"];
+    let token = format!("{base}/auth/oidc/token");
+
+    // A wrong verifier: the provider refuses, its code passed on.
+    let (status, cache, refused) = post(
+        &token,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &redirect_uri),
+            (
+                "code_verifier",
+                "a-verifier-that-is-not-the-one-behind-the-challenge",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!((status, cache.as_str()), (400, "no-store"));
+    assert_eq!(refused["error"], "invalid_grant", "{refused}");
+
+    // The code was spent by that attempt (RFC 6749 §4.1.2): log in again, redeem right.
+    let again = browser
+        .client
+        .get(format!("{base}/auth/oidc/login"))
+        .query(&[
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_challenge", &tx.challenge()),
+            ("code_challenge_method", "S256"),
+            ("state", &tx.state),
+            ("nonce", &tx.nonce),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let landed = browser
+        .authorize(&oauth2_tests::browser::location(&again), &cli_base, "erin")
+        .await;
+    let landed = url::Url::parse(&landed).unwrap();
+    let code = landed
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let (status, cache, tokens) = post(
+        &token,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect_uri),
+            ("code_verifier", &tx.verifier),
+        ],
+    )
+    .await;
+    assert_eq!((status, cache.as_str()), (200, "no-store"), "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert!(tokens["access_token"].is_string());
+    let id = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["sub"], "erin");
+    assert_eq!(id["nonce"], tx.nonce.as_str(), "the CLI's nonce");
+    assert_eq!(id["aud"], WEB_CLIENT.0);
+}
+
+#[tokio::test]
+async fn a_cli_login_needs_a_loopback_redirect_and_s256() {
+    let (_op, base) = start().await;
+    let login = format!("{base}/auth/oidc/login");
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    let client = oauth2_tests::client();
+    for (query, says) in [
+        (
+            vec![
+                ("redirect_uri", "https://evil.example/cb"),
+                ("code_challenge", challenge),
+                ("code_challenge_method", "S256"),
+                ("state", "s"),
+            ],
+            "redirect_uri",
+        ),
+        (
+            vec![
+                ("redirect_uri", "http://localhost:8080/cb"),
+                ("code_challenge", challenge),
+                ("code_challenge_method", "S256"),
+                ("state", "s"),
+            ],
+            "redirect_uri",
+        ),
+        (
+            vec![
+                ("redirect_uri", "http://127.0.0.1:8080/cb"),
+                ("code_challenge", challenge),
+                ("code_challenge_method", "plain"),
+                ("state", "s"),
+            ],
+            "S256",
+        ),
+        (
+            vec![
+                ("redirect_uri", "http://127.0.0.1:8080/cb"),
+                ("code_challenge_method", "S256"),
+                ("state", "s"),
+            ],
+            "code_challenge",
+        ),
+        (
+            vec![
+                ("redirect_uri", "http://127.0.0.1:8080/cb"),
+                ("code_challenge", challenge),
+                ("code_challenge_method", "S256"),
+            ],
+            "state",
+        ),
+    ] {
+        let response = client.get(&login).query(&query).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{query:?}");
+        assert!(response.headers().get("location").is_none());
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{body}");
+        assert!(
+            body["error_description"].as_str().unwrap().contains(says),
+            "{body}"
+        );
+    }
+    // The code grant refuses a redirect URI the login route would refuse.
+    let (status, _, body) = post(
+        &format!("{base}/auth/oidc/token"),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("redirect_uri", "https://evil.example/cb"),
+            ("code_verifier", "v"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    for missing in ["code", "redirect_uri", "code_verifier"] {
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+            ("code_verifier", "v"),
+        ];
+        form.retain(|(k, _)| *k != missing);
+        let (status, _, body) = post(&format!("{base}/auth/oidc/token"), &form).await;
+        assert_eq!(status, 400, "{missing}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains(missing),
+            "{body}"
+        );
+    }
+}

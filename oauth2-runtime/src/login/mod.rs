@@ -58,6 +58,7 @@ mod builder;
 mod callback;
 mod error;
 mod form;
+mod native;
 mod provider;
 mod routes;
 mod session;

@@ -130,6 +130,8 @@ pub(crate) struct ProviderInner {
     /// `POST {prefix}/{provider}/backchannel-logout` is served, and sessions are filed
     /// by `sid` and `sub` so that it can end them.
     pub(crate) backchannel_logout: bool,
+    /// Redirect URIs that native clients may use besides loopback ones.
+    pub(crate) native_redirect_uris: Vec<String>,
     /// Claims copied to standard names (`from`, `to`) when those are absent.
     pub(crate) claim_map: &'static [(&'static str, &'static str)],
     explicit: Option<Endpoints>,
@@ -186,6 +188,7 @@ impl LoginProvider {
             token_endpoint: false,
             device_flow: false,
             backchannel_logout: false,
+            native_redirect_uris: Vec::new(),
             preset: None,
             authorize_url: None,
             token_url: None,
@@ -288,6 +291,7 @@ pub struct LoginProviderBuilder {
     token_endpoint: bool,
     device_flow: bool,
     backchannel_logout: bool,
+    native_redirect_uris: Vec<String>,
     preset: Option<Preset>,
     authorize_url: Option<String>,
     token_url: Option<String>,
@@ -409,6 +413,14 @@ impl LoginProviderBuilder {
         self
     }
 
+    /// A redirect URI that native clients may use besides loopback ones (which any port
+    /// of `127.0.0.1` or `[::1]` may, RFC 8252 §7.3), e.g. a private-use scheme
+    /// `com.example.app:/callback`; matched exactly. Needs the token endpoint.
+    pub fn native_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.native_redirect_uris.push(uri.into());
+        self
+    }
+
     /// For a plain OAuth 2.0 provider (no discovery, no ID token): the authorization
     /// endpoint.
     pub fn authorize_url(mut self, url: impl Into<String>) -> Self {
@@ -492,6 +504,22 @@ impl LoginProviderBuilder {
                     .into(),
             ));
         }
+        if !self.native_redirect_uris.is_empty() && !(self.token_endpoint || self.device_flow) {
+            return Err((
+                "native_redirect_uri",
+                "needs the token endpoint (`token_endpoint()`), where native clients redeem their codes".into(),
+            ));
+        }
+        if let Some(bad) = self
+            .native_redirect_uris
+            .iter()
+            .find(|u| url::Url::parse(u).is_err() || u.contains('#'))
+        {
+            return Err((
+                "native_redirect_uri",
+                format!("`{bad}` is not an absolute URL without a fragment"),
+            ));
+        }
         if issuer.is_none() && self.backchannel_logout {
             return Err((
                 "backchannel_logout",
@@ -517,6 +545,7 @@ impl LoginProviderBuilder {
                 token_endpoint: self.token_endpoint || self.device_flow,
                 device_flow: self.device_flow,
                 backchannel_logout: self.backchannel_logout,
+                native_redirect_uris: self.native_redirect_uris,
                 claim_map: self.preset.map_or(&[][..], Preset::claim_map),
                 explicit,
                 discovered: OnceCell::new(),

@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::backchannel;
 use super::callback::callback;
+use super::native::NativeLogin;
 use super::session::Loaded;
 use super::token_endpoint;
 use super::tokens::printable;
@@ -115,6 +116,12 @@ pub(super) fn with_cookies(mut response: Response, cookies: Vec<Cookie<'static>>
 #[derive(Deserialize)]
 struct LoginQuery {
     return_to: Option<String>,
+    /// A native client's (RFC 8252), with its PKCE challenge, `state` and `nonce`.
+    redirect_uri: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    state: Option<String>,
+    nonce: Option<String>,
 }
 
 /// Logins of one provider that may wait at once in one browser.
@@ -136,6 +143,16 @@ async fn login(
     headers: HeaderMap,
 ) -> Result<Response, LoginError> {
     let p = login.find(&provider)?;
+    if let Some(redirect_uri) = &query.redirect_uri {
+        let native = NativeLogin {
+            redirect_uri,
+            code_challenge: query.code_challenge.as_deref(),
+            code_challenge_method: query.code_challenge_method.as_deref(),
+            state: query.state.as_deref(),
+            nonce: query.nonce.as_deref(),
+        };
+        return login.native_login(p, &native).await;
+    }
     let endpoints = p
         .endpoints(&login.inner.registry)
         .await

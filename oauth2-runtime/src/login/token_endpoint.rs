@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::form::{bad, form, no_store, param};
+use super::native::check_redirect_uri;
 use super::provider::Endpoints;
 use super::tokens::{Answer, ProviderError, Tokens, post_form, printable, tokens_from};
 use super::{Login, LoginError, LoginProvider};
@@ -119,7 +120,8 @@ pub(super) async fn device(
     Ok(no_store(StatusCode::OK, body))
 }
 
-/// `POST {prefix}/{provider}/token` (form): the refresh and device code grants.
+/// `POST {prefix}/{provider}/token` (form): the refresh, device code and (for native
+/// clients, RFC 8252) authorization code grants.
 pub(super) async fn token(
     State(login): State<Login>,
     Path(name): Path<String>,
@@ -128,9 +130,14 @@ pub(super) async fn token(
 ) -> Result<Response, LoginError> {
     let (p, endpoints) = provider(&login, &name, |p| p.inner.token_endpoint, "token").await?;
     let form = form(&headers, &body)?;
-    let (grant_type, parameter) = match param(&form, "grant_type")? {
-        "refresh_token" => ("refresh_token", "refresh_token"),
-        DEVICE_CODE_GRANT if p.inner.device_flow => (DEVICE_CODE_GRANT, "device_code"),
+    // The grant and the parameters it passes on to the provider.
+    let (grant_type, names): (&str, &[&str]) = match param(&form, "grant_type")? {
+        "refresh_token" => ("refresh_token", &["refresh_token"]),
+        DEVICE_CODE_GRANT if p.inner.device_flow => (DEVICE_CODE_GRANT, &["device_code"]),
+        "authorization_code" => (
+            "authorization_code",
+            &["code", "redirect_uri", "code_verifier"],
+        ),
         other => {
             return Err(bad(
                 "unsupported_grant_type",
@@ -138,13 +145,19 @@ pub(super) async fn token(
             ));
         }
     };
-    let value = param(&form, parameter)?;
+    let mut pass_on = vec![("grant_type", grant_type)];
+    for name in names {
+        pass_on.push((name, param(&form, name)?));
+    }
+    if grant_type == "authorization_code" {
+        check_redirect_uri(p, param(&form, "redirect_uri")?)?;
+    }
     let answer = post_form(
         &login.inner.http,
         p,
         endpoints.client_auth,
         &endpoints.token,
-        &[("grant_type", grant_type), (parameter, value)],
+        &pass_on,
     )
     .await?;
     let bytes = match answer {

@@ -79,6 +79,17 @@ pub struct AuthorizationRequest<'a> {
 impl AuthorizationRequest<'_> {
     /// The URL to redirect the browser to for transaction `tx`.
     pub fn url(&self, tx: &Transaction) -> Result<Url, url::ParseError> {
+        self.url_for(&tx.state, Some(&tx.nonce), &tx.challenge())
+    }
+
+    /// The URL for a login whose `state`, `nonce` and S256 `code_challenge` someone
+    /// else keeps (a native client, RFC 8252).
+    pub(crate) fn url_for(
+        &self,
+        state: &str,
+        nonce: Option<&str>,
+        challenge: &str,
+    ) -> Result<Url, url::ParseError> {
         const OWN: &[&str] = &[
             "response_type",
             "client_id",
@@ -90,7 +101,6 @@ impl AuthorizationRequest<'_> {
             "code_challenge_method",
         ];
         let mut url = Url::parse(self.endpoint)?;
-        let challenge = tx.challenge();
         {
             let mut query = url.query_pairs_mut();
             for (k, v) in self.extra.iter().filter(|(k, _)| !OWN.contains(k)) {
@@ -101,9 +111,12 @@ impl AuthorizationRequest<'_> {
                 .append_pair("client_id", self.client_id)
                 .append_pair("redirect_uri", self.redirect_uri)
                 .append_pair("scope", self.scope)
-                .append_pair("state", &tx.state)
-                .append_pair("nonce", &tx.nonce)
-                .append_pair("code_challenge", &challenge)
+                .append_pair("state", state);
+            if let Some(nonce) = nonce {
+                query.append_pair("nonce", nonce);
+            }
+            query
+                .append_pair("code_challenge", challenge)
                 .append_pair("code_challenge_method", "S256");
         }
         Ok(url)
