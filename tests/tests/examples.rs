@@ -268,6 +268,71 @@ async fn a_back_channel_logout_at_one_instance_ends_the_session_at_another_on_po
     }
 }
 
+/// The `cli_login` example against the `login` example: with the device flow (the user
+/// approves on the provider's pages) and with a loopback redirect (the browser logs in,
+/// the code lands at the CLI).
+#[tokio::test]
+async fn the_cli_logs_in_through_the_app_by_device_code_and_by_loopback_redirect() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let bind = free_addr();
+    let base = format!("http://{bind}");
+    let cli_port = free_addr().rsplit(':').next().unwrap().to_owned();
+    let cli_callback = format!("http://127.0.0.1:{cli_port}/callback");
+    let op = OpenIdProvider::start(oauth2_tests::op::Options {
+        apps: vec![base.clone()],
+        extra_redirect_uris: vec![cli_callback],
+        ..Default::default()
+    })
+    .await;
+    let mut app = login_example(&[
+        ("OIDC_ISSUER", &op.issuer),
+        ("OIDC_CLIENT_ID", WEB_CLIENT.0),
+        ("OIDC_CLIENT_SECRET", WEB_CLIENT.1),
+        ("APP_BASE_URL", &base),
+        (
+            "SESSION_SECRET",
+            "the example's session secret, 32 bytes or more",
+        ),
+        ("OAUTH2_BIND", &bind),
+    ])
+    .spawn()
+    .expect("start the login example");
+    wait_until_up(&mut app, &base).await;
+
+    for args in [vec![], vec!["--browser", "--port", cli_port.as_str()]] {
+        let mut cli = Command::new(example("cli_login"))
+            .args(&args)
+            .env("APP_URL", &base)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the cli_login example");
+        let mut lines = BufReader::new(cli.stdout.take().unwrap()).lines();
+        let browser = Browser::new();
+        let user = if args.is_empty() { "frank" } else { "grace" };
+        let finished = async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(url) = line.strip_prefix("or open ") {
+                    browser.approve_device(url, Some(user)).await;
+                } else if let Some(url) = line.strip_prefix("open ") {
+                    let start = browser.get(url).await;
+                    let cli = format!("http://127.0.0.1:{cli_port}");
+                    let callback = browser.authorize(&location(&start), &cli, user).await;
+                    assert_eq!(browser.get(&callback).await.status(), 200);
+                } else if line.starts_with("logged in as") {
+                    return line;
+                }
+            }
+            panic!("cli_login {args:?} ended without logging in");
+        };
+        let line = tokio::time::timeout(std::time::Duration::from_secs(60), finished)
+            .await
+            .expect("the CLI logs in within a minute");
+        assert!(line.starts_with(&format!("logged in as {user};")), "{line}");
+        assert!(cli.wait().await.unwrap().success());
+    }
+}
+
 #[tokio::test]
 async fn login_example_names_a_missing_variable() {
     let output = login_example(&[
