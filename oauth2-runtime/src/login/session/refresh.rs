@@ -1,4 +1,5 @@
-//! Refreshing a session's tokens: one refresh at a time per session, and none twice.
+//! Refreshing a session's tokens: one refresh at a time per session (in the process,
+//! and through the store across instances), and none twice.
 
 use std::sync::Arc;
 
@@ -11,6 +12,10 @@ use super::{Loaded, Record, store_error, store_key};
 use crate::login::tokens::{Tokens, token_request};
 use crate::login::{Login, LoginError};
 use crate::util::now;
+
+/// How long the cross-instance refresh lock lives at most: longer than a refresh at
+/// the provider takes (its HTTP timeout is 10 s by default).
+const SHARED_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Refresh the access token when it has less than this left.
 const REFRESH_MARGIN: u64 = 60;
@@ -41,7 +46,22 @@ impl Login {
         }
         let lock = self.refresh_lock(&loaded);
         let _guard = lock.lock().await;
-        // Another request may have refreshed meanwhile.
+        let shared = self.shared_refresh_lock(&loaded).await?;
+        let result = self.refresh_locked(slot, loaded).await;
+        if let (Some(store), Some(key)) = (&self.inner.store, shared) {
+            // Lost, it expires by itself.
+            let _ = store.delete(&key).await;
+        }
+        result
+    }
+
+    /// The refresh, once this request holds the locks: another request (of any
+    /// instance) may have refreshed meanwhile.
+    async fn refresh_locked(
+        &self,
+        slot: &SessionSlot,
+        loaded: Loaded,
+    ) -> Result<Loaded, SessionRejection> {
         let loaded = self.latest(loaded).await?;
         if !expiring(&loaded.record.tokens) {
             slot.set(loaded.clone());
@@ -49,6 +69,38 @@ impl Login {
         }
         let refreshed = self.refresh_at_provider(&loaded).await;
         self.finish_refresh(slot, loaded, refreshed).await
+    }
+
+    /// For a stored session, the lock in the store that makes refreshes run one at a
+    /// time across every instance sharing it (`save_new`: `SET NX PX` in Redis, an
+    /// insert in PostgreSQL); its key. It expires after [`SHARED_LOCK_TTL`], so an
+    /// instance that dies holding it blocks no one for long; waiting longer is a 503.
+    async fn shared_refresh_lock(
+        &self,
+        loaded: &Loaded,
+    ) -> Result<Option<String>, SessionRejection> {
+        let (Some(store), Some(id)) = (&self.inner.store, &loaded.id) else {
+            return Ok(None);
+        };
+        let key = format!("refresh-lock:{}", store_key(id));
+        let deadline = tokio::time::Instant::now() + SHARED_LOCK_TTL + SHARED_LOCK_TTL / 2;
+        let mut pause = std::time::Duration::from_millis(10);
+        loop {
+            let taken = store
+                .save_new(&key, "1", SHARED_LOCK_TTL)
+                .await
+                .map_err(|e| SessionRejection::from(store_error(e)))?;
+            if taken {
+                return Ok(Some(key));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(SessionRejection::from(LoginError::unavailable(
+                    "another instance is refreshing this session's tokens: try again",
+                )));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(200));
+        }
     }
 
     /// The lock that makes refreshes of one session run one at a time in this process.
