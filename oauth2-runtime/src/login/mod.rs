@@ -11,7 +11,9 @@
 //! | `GET` or `POST {prefix}/logout?return_to=/path` | ends the session, then 303 to the provider's end-session endpoint or to `return_to` |
 //! | `GET {prefix}/userinfo` | the session's user as JSON; 401 without a session |
 //! | `POST {prefix}/{provider}/device` | with [`LoginProviderBuilder::device_flow`]: RFC 8628 device authorization at the provider, with the app's client authentication |
-//! | `POST {prefix}/{provider}/token` | with [`LoginProviderBuilder::token_endpoint`] or `device_flow`: the refresh and device code grants; returned ID tokens are validated; JSON, `Cache-Control: no-store` |
+//! | `POST {prefix}/{provider}/token` | with [`LoginProviderBuilder::token_endpoint`] or `device_flow`: the refresh, device code and (native clients) authorization code grants; returned ID tokens are validated; JSON, `Cache-Control: no-store` |
+//! | `GET {prefix}/{provider}/login?redirect_uri=http://127.0.0.1:PORT/...` | with the token endpoint: a native or CLI client's login (RFC 8252) with its own PKCE challenge, `state` and `nonce`; loopback or [`LoginProviderBuilder::native_redirect_uri`] only |
+//! | `POST {prefix}/{provider}/backchannel-logout` | with [`LoginProviderBuilder::backchannel_logout`]: OpenID Connect Back-Channel Logout; ends the sessions of the logout token's `sid` or `sub`, on every instance sharing the store, stateless cookies included |
 //!
 //! The prefix defaults to `/auth`. Errors are JSON `{"error", "error_description"}`
 //! ([`LoginError`]): 400 for a bad callback, 403 when `on_login` refuses, 503 when the

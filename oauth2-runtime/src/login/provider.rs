@@ -504,7 +504,8 @@ impl LoginProviderBuilder {
                     .into(),
             ));
         }
-        if !self.native_redirect_uris.is_empty() && !(self.token_endpoint || self.device_flow) {
+        let serves_tokens = self.token_endpoint || self.device_flow;
+        if !self.native_redirect_uris.is_empty() && !serves_tokens {
             return Err((
                 "native_redirect_uri",
                 "needs the token endpoint (`token_endpoint()`), where native clients redeem their codes".into(),
