@@ -246,6 +246,49 @@ async fn bad_token_requests_are_400s_with_json_errors() {
     assert_eq!(unknown.status(), 404);
 }
 
+/// A CLI that logs in through the app with its loopback listener and its own secrets.
+struct Cli<'a> {
+    app: &'a str,
+    listener: &'a str,
+    redirect_uri: &'a str,
+    tx: &'a oauth2::login::Transaction,
+}
+
+impl Cli<'_> {
+    /// The browser logs in as `user` at the provider `issuer` from the app's login route
+    /// with the CLI's parameters; the code that lands at the CLI's listener.
+    async fn log_in(&self, browser: &Browser, issuer: &str, user: &str) -> String {
+        let start = browser
+            .client
+            .get(format!("{}/auth/oidc/login", self.app))
+            .query(&[
+                ("redirect_uri", self.redirect_uri),
+                ("code_challenge", &self.tx.challenge()),
+                ("code_challenge_method", "S256"),
+                ("state", &self.tx.state),
+                ("nonce", &self.tx.nonce),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(start.status(), 303);
+        assert!(
+            start.headers().get("set-cookie").is_none(),
+            "the CLI keeps its own state"
+        );
+        let to_provider = oauth2_tests::browser::location(&start);
+        assert!(to_provider.starts_with(issuer), "{to_provider}");
+        let landed = browser.authorize(&to_provider, self.listener, user).await;
+        let query: std::collections::HashMap<_, _> = url::Url::parse(&landed)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect();
+        assert_eq!(query["state"], self.tx.state, "the CLI's state comes back");
+        query["code"].clone()
+    }
+}
+
 /// A CLI's login with its loopback redirect (RFC 8252): it starts at the app's login
 /// route with its own PKCE challenge, `state` and `nonce`, the browser signs in at the
 /// provider, the code lands at the CLI's loopback URL, and the CLI redeems it at the
@@ -281,31 +324,13 @@ async fn a_cli_logs_in_with_a_loopback_redirect_and_its_own_pkce() {
     // The CLI's secrets; the app never sees the verifier before the code.
     let tx = oauth2::login::Transaction::new("oidc", None).unwrap();
     let browser = Browser::new();
-    let start = browser
-        .client
-        .get(format!("{base}/auth/oidc/login"))
-        .query(&[
-            ("redirect_uri", redirect_uri.as_str()),
-            ("code_challenge", &tx.challenge()),
-            ("code_challenge_method", "S256"),
-            ("state", &tx.state),
-            ("nonce", &tx.nonce),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(start.status(), 303);
-    assert!(
-        start.headers().get("set-cookie").is_none(),
-        "the CLI keeps its own state"
-    );
-    let to_provider = oauth2_tests::browser::location(&start);
-    assert!(to_provider.starts_with(&op.issuer), "{to_provider}");
-    let landed = browser.authorize(&to_provider, &cli_base, "erin").await;
-    let landed = url::Url::parse(&landed).unwrap();
-    let query: std::collections::HashMap<_, _> = landed.query_pairs().into_owned().collect();
-    assert_eq!(query["state"], tx.state, "the CLI's state comes back");
-    let code = &query["code"];
+    let cli = Cli {
+        app: &base,
+        listener: &cli_base,
+        redirect_uri: &redirect_uri,
+        tx: &tx,
+    };
+    let code = cli.log_in(&browser, &op.issuer, "erin").await;
     let token = format!("{base}/auth/oidc/token");
 
     // A wrong verifier: the provider refuses, its code passed on.
@@ -313,7 +338,7 @@ async fn a_cli_logs_in_with_a_loopback_redirect_and_its_own_pkce() {
         &token,
         &[
             ("grant_type", "authorization_code"),
-            ("code", code),
+            ("code", &code),
             ("redirect_uri", &redirect_uri),
             (
                 "code_verifier",
@@ -326,29 +351,7 @@ async fn a_cli_logs_in_with_a_loopback_redirect_and_its_own_pkce() {
     assert_eq!(refused["error"], "invalid_grant", "{refused}");
 
     // The code was spent by that attempt (RFC 6749 §4.1.2): log in again, redeem right.
-    let again = browser
-        .client
-        .get(format!("{base}/auth/oidc/login"))
-        .query(&[
-            ("redirect_uri", redirect_uri.as_str()),
-            ("code_challenge", &tx.challenge()),
-            ("code_challenge_method", "S256"),
-            ("state", &tx.state),
-            ("nonce", &tx.nonce),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let landed = browser
-        .authorize(&oauth2_tests::browser::location(&again), &cli_base, "erin")
-        .await;
-    let landed = url::Url::parse(&landed).unwrap();
-    let code = landed
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let code = cli.log_in(&browser, &op.issuer, "erin").await;
     let (status, cache, tokens) = post(
         &token,
         &[
