@@ -12,7 +12,9 @@
 //! | `OAUTH2_BIND` | listen address (default `127.0.0.1:3000`) |
 //!
 //! Routes: `/` a public page with a login or logout link; `/me` the logged-in user as
-//! JSON (401 for API clients, a redirect to the login for browsers); the generated
+//! JSON (401 for API clients, a redirect to the login for browsers); `/me/provider` the
+//! provider's userinfo, fetched with the session's access token (refreshed first when
+//! it expires within a minute: a call on the user's behalf); the generated
 //! `/auth/oidc/login`, `/auth/oidc/callback`, `/auth/logout` and `/auth/userinfo`; and
 //! for devices and CLIs `POST /auth/oidc/device` and `POST /auth/oidc/token` (device
 //! code and refresh grants, with this app's client authentication); and
@@ -21,11 +23,14 @@
 //! instance sharing a Redis or PostgreSQL store).
 
 use std::error::Error;
+use std::sync::Arc;
 
-use axum::response::Html;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use oauth2::login::{Login, LoginProvider, Session};
+use oauth2::login::{Login, LoginProvider, LoginSession, Session};
 use oauth2::session::{MemoryStore, PostgresStore, RedisStore};
 
 #[derive(oauth2::FromClaims, serde::Serialize)]
@@ -52,6 +57,54 @@ async fn me(Session(user): Session<User>) -> Json<User> {
     Json(user)
 }
 
+/// The provider's userinfo endpoint, discovered on first use.
+#[derive(Clone)]
+struct Upstream {
+    http: reqwest::Client,
+    issuer: String,
+    userinfo: Arc<tokio::sync::OnceCell<String>>,
+}
+
+impl Upstream {
+    async fn userinfo_url(&self) -> Result<&str, String> {
+        let url = self
+            .userinfo
+            .get_or_try_init(|| async {
+                let meta = oauth2::discovery::discover(&self.http, &self.issuer)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                meta.userinfo_endpoint
+                    .ok_or_else(|| "the provider has no userinfo endpoint".to_owned())
+            })
+            .await?;
+        Ok(url)
+    }
+
+    async fn userinfo(&self, token: &str) -> Result<serde_json::Value, String> {
+        let response = self
+            .http
+            .get(self.userinfo_url().await?)
+            .bearer_auth(token)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| format!("userinfo: {e}"))?;
+        response.json().await.map_err(|e| format!("userinfo: {e}"))
+    }
+}
+
+/// The provider's userinfo for the session's user, with its (fresh) access token.
+async fn provider_profile(State(up): State<Upstream>, session: LoginSession) -> Response {
+    let token = match session.access_token().await {
+        Ok(token) => token,
+        Err(rejection) => return rejection.into_response(),
+    };
+    match up.userinfo(&token).await {
+        Ok(info) => Json(info).into_response(),
+        Err(e) => (StatusCode::BAD_GATEWAY, e).into_response(),
+    }
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -65,8 +118,9 @@ fn var(name: &str) -> Result<String, String> {
 async fn run() -> Result<(), Box<dyn Error>> {
     // The device flow (and the token endpoint that polls it) for CLIs and devices, and
     // back-channel logout from the provider.
+    let issuer = var("OIDC_ISSUER")?;
     let mut provider = LoginProvider::builder("oidc")
-        .issuer(var("OIDC_ISSUER")?)
+        .issuer(&issuer)
         .client_id(var("OIDC_CLIENT_ID")?)
         .device_flow()
         .backchannel_logout();
@@ -100,9 +154,18 @@ async fn run() -> Result<(), Box<dyn Error>> {
     };
     let login = login.build()?;
 
+    let upstream = Upstream {
+        http: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()?,
+        issuer,
+        userinfo: Arc::default(),
+    };
     let app = Router::new()
         .route("/", get(home))
         .route("/me", get(me))
+        .route("/me/provider", get(provider_profile))
+        .with_state(upstream)
         .merge(login.router())
         .layer(login.layer());
     let bind = std::env::var("OAUTH2_BIND").unwrap_or_else(|_| "127.0.0.1:3000".into());

@@ -14,6 +14,8 @@
 //   may go to loopback (the default fetch refuses special-use addresses).
 // - $EXTRA_REDIRECT_URIS (comma-separated) are registered too (a CLI's loopback).
 // - $ACCESS_TOKEN_TTL sets the access token lifetime in seconds (default 3600).
+// - $ALWAYS_REFRESH_TOKENS=1 issues refresh tokens to the web clients without
+//   `offline_access` (which oidc-provider otherwise grants only with `prompt=consent`).
 // - it prints its private signing keys (`signing-keys: [{kid, alg, der}]`: PKCS#1 DER for RSA, PKCS#8 for the others), so that the
 //   tests can sign tokens exactly as it does, with one claim wrong.
 import { generateKeyPairSync } from 'node:crypto';
@@ -88,6 +90,9 @@ const provider = new Provider(issuer, {
   // Every refresh rotates the refresh token (RFC 9700 §4.14.2); reuse of a rotated one
   // revokes the grant, so clients must refresh one at a time.
   rotateRefreshToken: () => true,
+  ...(process.env.ALWAYS_REFRESH_TOKENS === '1'
+    ? { issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token') }
+    : {}),
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   // Every outgoing call here goes to an app on 127.0.0.1, which the default dispatcher
   // (SSRF protection) would refuse.

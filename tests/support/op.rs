@@ -61,6 +61,8 @@ pub struct Options {
     pub access_token_ttl: Option<u64>,
     /// Further redirect URIs of the web clients (a CLI's loopback callback).
     pub extra_redirect_uris: Vec<String>,
+    /// Refresh tokens for the web clients even without `offline_access`.
+    pub always_refresh_tokens: bool,
 }
 
 /// One of the provider's private signing keys.
@@ -101,6 +103,9 @@ impl OpenIdProvider {
             .current_dir(interop_dir())
             .stdout(Stdio::piped())
             .kill_on_drop(true);
+        if options.always_refresh_tokens {
+            command.env("ALWAYS_REFRESH_TOKENS", "1");
+        }
         if let Some(ttl) = options.access_token_ttl {
             command.env("ACCESS_TOKEN_TTL", ttl.to_string());
         }

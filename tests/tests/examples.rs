@@ -333,6 +333,75 @@ async fn the_cli_logs_in_through_the_app_by_device_code_and_by_loopback_redirect
     }
 }
 
+/// Two processes of the login example on one store refresh one session at the same
+/// time (every `/me/provider` refreshes: access tokens live 30 s, under the refresh
+/// margin). oidc-provider rotates refresh tokens and revokes the grant when a spent one
+/// comes again, so only the lock in the store keeps the session alive.
+async fn two_processes_refresh_one_at_a_time(store: &str) {
+    let (bind_a, bind_b) = (free_addr(), free_addr());
+    let (a, b) = (format!("http://{bind_a}"), format!("http://{bind_b}"));
+    let op = OpenIdProvider::start(oauth2_tests::op::Options {
+        apps: vec![a.clone(), b.clone()],
+        access_token_ttl: Some(30),
+        always_refresh_tokens: true,
+        ..Default::default()
+    })
+    .await;
+    let mut instances = Vec::new();
+    for (bind, base) in [(&bind_a, &a), (&bind_b, &b)] {
+        let mut child = login_example(&[
+            ("OIDC_ISSUER", &op.issuer),
+            ("OIDC_CLIENT_ID", WEB_CLIENT.0),
+            ("OIDC_CLIENT_SECRET", WEB_CLIENT.1),
+            ("APP_BASE_URL", base),
+            (
+                "SESSION_SECRET",
+                "the example's session secret, 32 bytes or more",
+            ),
+            ("SESSION_STORE", store),
+            ("OAUTH2_BIND", bind),
+        ])
+        .spawn()
+        .expect("start the login example");
+        wait_until_up(&mut child, base).await;
+        instances.push(child);
+    }
+    let browser = Browser::new();
+    let start = browser.get(&format!("{a}/auth/oidc/login")).await;
+    let callback = browser.authorize(&location(&start), &a, "ivan").await;
+    assert_eq!(browser.get(&callback).await.status(), 303);
+
+    let urls: Vec<String> = (0..8)
+        .map(|i| format!("{}/me/provider", if i % 2 == 0 { &a } else { &b }))
+        .collect();
+    let calls = urls.iter().map(|url| browser.get(url));
+    for response in futures_util::future::join_all(calls).await {
+        let url = response.url().clone();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 200, "{store}: {url}: {body}");
+        assert!(body.contains("\"sub\":\"ivan\""), "{body}");
+    }
+    let after = browser.get(&format!("{b}/me/provider")).await;
+    assert_eq!(after.status(), 200, "{store}: the grant survived");
+}
+
+#[tokio::test]
+async fn two_login_processes_on_redis_refresh_one_session_one_at_a_time() {
+    let test = "two_login_processes_on_redis_refresh_one_session_one_at_a_time";
+    if let Some(redis) = oauth2_tests::services::redis(test) {
+        two_processes_refresh_one_at_a_time(redis).await;
+    }
+}
+
+#[tokio::test]
+async fn two_login_processes_on_postgres_refresh_one_session_one_at_a_time() {
+    let test = "two_login_processes_on_postgres_refresh_one_session_one_at_a_time";
+    if let Some(postgres) = oauth2_tests::services::postgres(test) {
+        two_processes_refresh_one_at_a_time(postgres).await;
+    }
+}
+
 #[tokio::test]
 async fn login_example_names_a_missing_variable() {
     let output = login_example(&[
