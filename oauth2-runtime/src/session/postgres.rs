@@ -8,8 +8,10 @@ use sqlx::PgPool;
 
 use super::store::{BoxFuture, SessionStore, StoreError};
 
-/// The tables the store creates: one row per session, expired rows ignored on read and
-/// deleted from time to time; one row per session and tag (for back-channel logout). Ship it as a migration instead if you prefer, and build the
+/// The tables the store creates: `oauth2_sessions`, one row per entry (a session, or
+/// what logouts and refresh locks keep), expired rows ignored on read and deleted from
+/// time to time; `oauth2_session_tags`, one row per session and tag (for back-channel
+/// logout). Ship it as a migration instead if you prefer, and build the
 /// store with [`PostgresStore::new`].
 pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS oauth2_sessions (
     id text PRIMARY KEY,
