@@ -123,6 +123,10 @@ pub mod error;
 pub mod extract;
 pub mod guard;
 mod http;
+#[cfg(feature = "broker")]
+pub mod issuer;
+#[cfg(all(feature = "dev-issuer", not(feature = "broker")))]
+mod issuer;
 pub mod jwks;
 pub mod layer;
 #[cfg(feature = "login")]

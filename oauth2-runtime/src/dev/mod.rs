@@ -27,7 +27,6 @@
 //! # }
 //! ```
 
-mod keys;
 mod login;
 mod server;
 
@@ -36,13 +35,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value, json};
 
-pub use keys::DEV_ALGORITHMS;
-use keys::SigningKey;
+use crate::issuer::signing_key::SigningKey;
+
+/// The algorithms the dev issuer has keys for.
+pub const DEV_ALGORITHMS: [Algorithm; 3] = crate::issuer::signing_key::SIGNING_ALGORITHMS;
 
 use crate::config::{Provider, ProviderBuilder};
 
@@ -122,7 +121,7 @@ fn generate_keys(generation: u64) -> Vec<Arc<SigningKey>> {
         .iter()
         .map(|&alg| {
             let kid = format!("{}-{generation}", format!("{alg:?}").to_ascii_lowercase());
-            Arc::new(SigningKey::generate(alg, kid))
+            Arc::new(SigningKey::generate(alg, Some(kid)).expect("dev issuer key generation"))
         })
         .collect()
 }
@@ -399,12 +398,6 @@ impl TokenBuilder {
             Some(None) => {}
         }
         header.extend(self.header);
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(Value::Object(header).to_string()),
-            URL_SAFE_NO_PAD.encode(Value::Object(self.claims).to_string())
-        );
-        let signature = key.sign(input.as_bytes());
-        format!("{input}.{signature}")
+        key.sign_jws(&Value::Object(header), &Value::Object(self.claims))
     }
 }

@@ -27,6 +27,8 @@ impl Login {
             cookie_name: "session".into(),
             store: None,
             logout_store: None,
+            #[cfg(feature = "broker")]
+            broker: None,
             ttl: DEFAULT_SESSION_TTL,
             idle: DEFAULT_IDLE_TIMEOUT,
             origins: Vec::new(),
@@ -48,6 +50,8 @@ pub struct LoginBuilder {
     cookie_name: String,
     store: Option<Arc<dyn SessionStore>>,
     logout_store: Option<Arc<dyn SessionStore>>,
+    #[cfg(feature = "broker")]
+    broker: Option<crate::issuer::BrokerBuilder>,
     ttl: Duration,
     idle: Duration,
     origins: Vec<String>,
@@ -121,6 +125,15 @@ impl LoginBuilder {
     /// one ends the session on all.
     pub fn logout_store(mut self, store: impl SessionStore) -> Self {
         self.logout_store = Some(Arc::new(store));
+        self
+    }
+
+    /// Broker mode (feature `broker`): the app issues its own access tokens as the
+    /// issuer `{base_url}{prefix}`, and publishes its discovery document and JWKS under
+    /// the prefix. Its keys are sealed with the session secret.
+    #[cfg(feature = "broker")]
+    pub fn broker(mut self, broker: crate::issuer::BrokerBuilder) -> Self {
+        self.broker = Some(broker);
         self
     }
 
@@ -222,6 +235,15 @@ impl LoginBuilder {
             .registry
             .unwrap_or_else(|| KeyRegistry::with_http_client(http.clone()));
         let validator = id_token_validator(&providers, &registry)?;
+        #[cfg(feature = "broker")]
+        let broker = match self.broker {
+            Some(b) => Some(b.build(
+                format!("{base}{prefix}"),
+                self.secrets.first().map_or(&[][..], Vec::as_slice),
+                self.store.clone(),
+            )?),
+            None => None,
+        };
         Ok(Login {
             inner: Arc::new(LoginInner {
                 providers,
@@ -243,6 +265,8 @@ impl LoginBuilder {
                 http,
                 refreshing: Mutex::default(),
                 refreshed: Mutex::default(),
+                #[cfg(feature = "broker")]
+                broker,
             }),
         })
     }

@@ -148,6 +148,9 @@ pub(crate) struct LoginInner {
     pub(crate) refreshing: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
     /// Stateless sessions refreshed lately, by refresh key, with when.
     pub(crate) refreshed: Mutex<HashMap<String, (session::Loaded, u64)>>,
+    /// The app as an issuer of its own tokens.
+    #[cfg(feature = "broker")]
+    pub(crate) broker: Option<crate::issuer::Broker>,
 }
 
 impl std::fmt::Debug for Login {
@@ -177,6 +180,12 @@ impl Login {
     /// documents).
     pub fn registry(&self) -> &KeyRegistry {
         &self.inner.registry
+    }
+
+    /// The broker, when the app issues its own tokens (feature `broker`).
+    #[cfg(feature = "broker")]
+    pub fn broker(&self) -> Option<&crate::issuer::Broker> {
+        self.inner.broker.as_ref()
     }
 
     /// The login providers.

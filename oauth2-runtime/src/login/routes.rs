@@ -27,7 +27,7 @@ impl Login {
     /// `/{provider}/callback`, `/logout`, `/userinfo`. Merge them into the app's router.
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         let prefix = &self.inner.prefix;
-        Router::new()
+        let router = Router::new()
             .route(&format!("{prefix}/{{provider}}/login"), get(login))
             .route(&format!("{prefix}/{{provider}}/callback"), get(callback))
             .route(
@@ -43,8 +43,13 @@ impl Login {
                 post(backchannel::backchannel_logout),
             )
             .route(&format!("{prefix}/logout"), get(logout).post(logout))
-            .route(&format!("{prefix}/userinfo"), get(userinfo_route))
-            .with_state(self.clone())
+            .route(&format!("{prefix}/userinfo"), get(userinfo_route));
+        #[cfg(feature = "broker")]
+        let router = match &self.inner.broker {
+            Some(broker) => router.merge(broker.router(prefix)),
+            None => router,
+        };
+        router.with_state(self.clone())
     }
 
     pub(super) fn redirect_uri(&self, provider: &str) -> String {
