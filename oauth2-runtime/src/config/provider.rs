@@ -97,6 +97,8 @@ enum KeyChoice {
     Url(String),
     Json(String),
     File(PathBuf),
+    #[cfg(feature = "broker")]
+    Local(crate::jwks::LocalSource),
 }
 
 /// Builds a [`Provider`]; every setter takes literals or expressions, and
@@ -162,6 +164,13 @@ impl ProviderBuilder {
     /// Keys from a JWKS file, read at startup and again at each refresh.
     pub fn jwks_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.keys = KeyChoice::File(path.into());
+        self
+    }
+
+    /// Keys that an issuer in this process publishes (the broker's).
+    #[cfg(feature = "broker")]
+    pub(crate) fn local_keys(mut self, keys: crate::jwks::LocalSource) -> Self {
+        self.keys = KeyChoice::Local(keys);
         self
     }
 
@@ -341,6 +350,8 @@ fn jwks_keys(
             let set = KeySet::from_json(json.as_bytes()).map_err(|e| ("jwks", e.to_string()))?;
             KeySource::Static(Arc::new(set))
         }
+        #[cfg(feature = "broker")]
+        KeyChoice::Local(local) => KeySource::Local(local),
         KeyChoice::File(path) => {
             let shown = path.display().to_string();
             let bytes = std::fs::read(&path)

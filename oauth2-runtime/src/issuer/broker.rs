@@ -8,7 +8,8 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use super::key_ring::{KeyRing, KeyRingError};
-use crate::config::{ConfigError, check_duration};
+use crate::config::{ConfigError, Provider, ProviderBuilder, check_duration};
+use crate::jwks::{LocalJwks, LocalKeys, LocalSource};
 use crate::session::{MemoryStore, SessionStore};
 use crate::util::{now, random_token};
 
@@ -131,6 +132,23 @@ impl Broker {
         (self.inner.rotate_every / 10).min(Duration::from_secs(3600))
     }
 
+    /// The bearer provider that accepts this broker's access tokens, named `name` (e.g.
+    /// `broker`), to give to
+    /// [`AuthenticatorBuilder::provider`](crate::authenticator::AuthenticatorBuilder::provider):
+    /// its issuer and audience, `typ` `at+jwt` required, and its keys read in
+    /// process (not over HTTP), with the same cache and unknown-`kid` refetch as any
+    /// provider's.
+    pub fn bearer_provider(&self, name: impl Into<String>) -> ProviderBuilder {
+        Provider::builder(name)
+            .issuer(self.issuer())
+            .audience(self.audience())
+            .required_typ("at+jwt")
+            .refresh_interval(self.jwks_max_age())
+            // A refetch reads the store: cheap enough to allow one a second.
+            .unknown_kid_cooldown(Duration::from_secs(1))
+            .local_keys(LocalSource(Arc::new(self.clone())))
+    }
+
     /// Its JWKS: the previous, current and next signing keys, public members only.
     pub async fn jwks(&self) -> Result<Value, BrokerError> {
         Ok(self.inner.keys.jwks().await?)
@@ -171,6 +189,19 @@ impl Broker {
             token: key.jwt("at+jwt", &Value::Object(out)),
             expires_in: i.token_ttl.as_secs(),
         })
+    }
+}
+
+impl LocalKeys for Broker {
+    fn jwks_json(&self) -> LocalJwks<'_> {
+        Box::pin(async move {
+            let jwks = self.jwks().await.map_err(|e| e.to_string())?;
+            Ok(jwks.to_string().into_bytes())
+        })
+    }
+
+    fn max_age(&self) -> Duration {
+        self.jwks_max_age()
     }
 }
 

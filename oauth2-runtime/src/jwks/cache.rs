@@ -58,6 +58,9 @@ pub(crate) enum FetchError {
     File { path: String, reason: String },
     #[error("keys given in the configuration are not fetched")]
     NotFetched,
+    #[cfg(feature = "broker")]
+    #[error("this app's own keys: {0}")]
+    Local(String),
 }
 
 /// The keys and discovery metadata of one issuer. Cheap to clone; every clone shares
@@ -138,7 +141,7 @@ impl KeyCache {
                 cache.inner.generation.send_replace(1);
             }
             KeySource::Secret(_) => {}
-            KeySource::Discovery | KeySource::Url(_) | KeySource::File(_) => {
+            _ => {
                 let weak = Arc::downgrade(&cache.inner);
                 let task = tokio::spawn(refresh_loop(weak));
                 *cache.inner.task.lock().unwrap_or_else(|e| e.into_inner()) =
@@ -297,6 +300,13 @@ impl KeyCache {
                     .map_err(|e| file_err(e.to_string()))?;
                 let set = KeySet::from_json(&bytes).map_err(|e| file_err(e.to_string()))?;
                 return Ok((set, None));
+            }
+            #[cfg(feature = "broker")]
+            KeySource::Local(local) => {
+                let bytes = local.0.jwks_json().await.map_err(FetchError::Local)?;
+                let set =
+                    KeySet::from_json(&bytes).map_err(|e| FetchError::Local(e.to_string()))?;
+                return Ok((set, Some(local.0.max_age())));
             }
             // Given keys are never fetched: no task runs and refetches return early.
             KeySource::Static(_) | KeySource::Secret(_) => return Err(FetchError::NotFetched),

@@ -36,3 +36,5 @@ pub(crate) use registry::default_http_client;
 pub(crate) use set::KeyMiss;
 pub use set::{JwksError, KeySet};
 pub(crate) use source::{KeySource, RefreshPolicy};
+#[cfg(feature = "broker")]
+pub(crate) use source::{LocalJwks, LocalKeys, LocalSource};

@@ -1,6 +1,10 @@
 //! Where an issuer's verification keys come from, and how often they are fetched.
 
+#[cfg(feature = "broker")]
+use std::future::Future;
 use std::path::PathBuf;
+#[cfg(feature = "broker")]
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,12 +26,46 @@ pub(crate) enum KeySource {
     File(PathBuf),
     /// A shared HMAC secret (the only key; HS* algorithms only). Never in a registry.
     Secret(Arc<DecodingKey>),
+    /// Keys an issuer in this process holds (the broker's): read, not fetched over
+    /// HTTP, and refreshed like fetched ones.
+    #[cfg(feature = "broker")]
+    Local(LocalSource),
+}
+
+/// A JWKS document as bytes, or why there is none.
+#[cfg(feature = "broker")]
+pub(crate) type LocalJwks<'a> = Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
+
+/// An issuer in this process that publishes its own keys.
+#[cfg(feature = "broker")]
+pub(crate) trait LocalKeys: Send + Sync + 'static {
+    /// Its JWKS document.
+    fn jwks_json(&self) -> LocalJwks<'_>;
+    /// How long the document may be kept before it is read again.
+    fn max_age(&self) -> Duration;
+}
+
+/// A [`LocalKeys`] as a key source.
+#[cfg(feature = "broker")]
+#[derive(Clone)]
+pub(crate) struct LocalSource(pub(crate) Arc<dyn LocalKeys>);
+
+#[cfg(feature = "broker")]
+impl std::fmt::Debug for LocalSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LocalSource")
+    }
 }
 
 impl KeySource {
     /// Whether keys are fetched (and refreshed) rather than given.
     pub(crate) fn is_fetched(&self) -> bool {
-        matches!(self, Self::Discovery | Self::Url(_) | Self::File(_))
+        match self {
+            Self::Discovery | Self::Url(_) | Self::File(_) => true,
+            #[cfg(feature = "broker")]
+            Self::Local(_) => true,
+            Self::Static(_) | Self::Secret(_) => false,
+        }
     }
 
     /// Whether two sources name the same keys.
@@ -37,6 +75,8 @@ impl KeySource {
             (Self::Url(a), Self::Url(b)) => a == b,
             (Self::File(a), Self::File(b)) => a == b,
             (Self::Static(a), Self::Static(b)) => Arc::ptr_eq(a, b),
+            #[cfg(feature = "broker")]
+            (Self::Local(a), Self::Local(b)) => Arc::ptr_eq(&a.0, &b.0),
             _ => false,
         }
     }
@@ -49,6 +89,8 @@ impl KeySource {
             Self::Static(_) => "an inline JWKS".into(),
             Self::File(path) => format!("the JWKS file {}", path.display()),
             Self::Secret(_) => "an HMAC secret".into(),
+            #[cfg(feature = "broker")]
+            Self::Local(_) => "the keys this app publishes".into(),
         }
     }
 }

@@ -1,0 +1,152 @@
+//! The broker's access tokens at a route it protects: its own tokens pass, and every
+//! other bearer token is a 401 (bad signature, `alg: none`, HMAC, expired, another
+//! audience, the identity provider's own tokens, a token signed with a key that is not
+//! the broker's).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use oauth2::Authenticated;
+use oauth2::dev::DevIssuer;
+use oauth2::issuer::{Broker, BrokerBuilder};
+use oauth2::login::{Login, LoginProvider};
+use oauth2::session::{MemoryStore, SessionStore};
+use oauth2_tests::{error_of, get_with_token, serve};
+use serde_json::json;
+
+const SECRET: &str = "the broker token test's session secret, 32+";
+const AUDIENCE: &str = "https://api.example";
+
+fn login(base: &str, store: &Arc<dyn SessionStore>, secret: &str, broker: BrokerBuilder) -> Login {
+    Login::builder()
+        .base_url(base)
+        .session_secret(secret)
+        .store(Arc::clone(store))
+        .provider(
+            LoginProvider::builder("oidc")
+                .issuer("https://login.example")
+                .client_id("app"),
+        )
+        .broker(broker)
+        .build()
+        .unwrap()
+}
+
+fn user() -> serde_json::Map<String, serde_json::Value> {
+    json!({"sub": "alice"}).as_object().unwrap().clone()
+}
+
+#[tokio::test]
+async fn only_the_brokers_own_valid_tokens_pass() {
+    let base = format!("https://broker-{}.example", oauth2_tests::nanos());
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let ours = login(
+        &base,
+        &store,
+        SECRET,
+        Broker::builder()
+            .audience(AUDIENCE)
+            .token_ttl(Duration::from_secs(1))
+            .rotate_every(Duration::from_secs(3600)),
+    );
+    let broker = ours.broker().unwrap();
+    let auth = oauth2::Authenticator::builder()
+        .provider(broker.bearer_provider("broker").leeway(Duration::ZERO))
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/api/me",
+            get(|auth: Authenticated| async move {
+                format!("{} {}", auth.provider(), auth.subject().unwrap_or_default())
+            }),
+        )
+        .layer(auth.layer());
+    let url = serve(app).await;
+
+    let token = broker.access_token(&user(), None).await.unwrap().token;
+    let ok = get_with_token(&url, "/api/me", &token).await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), "broker alice");
+
+    let refused = |what: &'static str, token: String| {
+        let url = url.clone();
+        async move {
+            let e = error_of(get_with_token(&url, "/api/me", &token).await).await;
+            assert_eq!(e.status, 401, "{what}: {e:?}");
+            assert_eq!(e.error, "invalid_token", "{what}: {e:?}");
+            e.description
+        }
+    };
+    // A signature changed.
+    let (head, sig) = token.rsplit_once('.').unwrap();
+    let flipped = if sig.starts_with('A') { "B" } else { "A" };
+    refused("signature", format!("{head}.{flipped}{}", &sig[1..])).await;
+    // `alg: none` with the broker's claims.
+    let (_, payload, _) = {
+        let mut parts = token.split('.');
+        (parts.next(), parts.next().unwrap(), parts.next())
+    };
+    use base64::Engine as _;
+    let none = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(json!({"alg": "none", "typ": "at+jwt"}).to_string());
+    refused("alg none", format!("{none}.{payload}.")).await;
+    // HMAC with the app's secret.
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.typ = Some("at+jwt".into());
+    let hmac = jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
+    refused("hmac", hmac).await;
+    // Another broker with the same issuer name but its own keys (another store).
+    let impostor_store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let impostor = login(
+        &base,
+        &impostor_store,
+        "another app's secret, also 32 bytes long",
+        Broker::builder().audience(AUDIENCE),
+    );
+    let forged = impostor
+        .broker()
+        .unwrap()
+        .access_token(&user(), None)
+        .await
+        .unwrap();
+    refused("foreign key", forged.token).await;
+    // The same keys, but another audience.
+    let other_audience = login(
+        &base,
+        &store,
+        SECRET,
+        Broker::builder().audience("https://other.example"),
+    );
+    let other = other_audience
+        .broker()
+        .unwrap()
+        .access_token(&user(), None)
+        .await
+        .unwrap();
+    refused("audience", other.token).await;
+    // The identity provider's own token, even with the broker's audience.
+    let idp = DevIssuer::start().await.unwrap();
+    refused(
+        "the provider's token",
+        idp.token().audience(AUDIENCE).sign(),
+    )
+    .await;
+    // Expired (the test provider has no leeway; the token lives 1 s).
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let description = refused("expired", token).await;
+    assert!(description.contains("expired"), "{description}");
+}
