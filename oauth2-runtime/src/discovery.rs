@@ -43,6 +43,9 @@ pub struct ProviderMetadata {
     /// Where browsers are sent to log out at the provider (RP-Initiated Logout).
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
+    /// Where tokens are revoked (RFC 7009).
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
     /// How clients may authenticate at the token endpoint; absent means
     /// `client_secret_basic` (OpenID Connect Discovery §3).
     #[serde(default)]
@@ -156,6 +159,7 @@ pub(crate) async fn fetch(
             "device_authorization_endpoint",
             meta.device_authorization_endpoint.as_ref(),
         ),
+        ("revocation_endpoint", meta.revocation_endpoint.as_ref()),
     ];
     for (name, value) in endpoints {
         if let Some(value) = value {

@@ -8,7 +8,8 @@
 //   `{app}/{auth,login}/{provider}/callback`, post-logout redirects `{app}/...`.
 // - the login and consent pages at /interaction/:uid: a form that accepts any user name
 //   (but `nobody`), a consent form, and an abort button (`access_denied`).
-// - the device flow (RFC 8628) for the web clients, its user pages at /device.
+// - the device flow (RFC 8628) for the web clients, its user pages at /device; token
+//   revocation (RFC 7009).
 // - back-channel logout (OpenID Connect Back-Channel Logout 1.0) to the first app's
 //   `{app}/auth/{oidc,post,public}/backchannel-logout`, with `sid`; its outgoing calls
 //   may go to loopback (the default fetch refuses special-use addresses).
@@ -104,6 +105,7 @@ const provider = new Provider(issuer, {
     clientCredentials: { enabled: true },
     deviceFlow: { enabled: true },
     backchannelLogout: { enabled: true },
+    revocation: { enabled: true },
     devInteractions: { enabled: false },
     resourceIndicators: {
       enabled: true,

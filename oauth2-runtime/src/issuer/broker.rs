@@ -36,6 +36,7 @@ struct Inner {
     rotate_every: Duration,
     claims: Vec<String>,
     trusted_issuers: Vec<String>,
+    store: Arc<dyn SessionStore>,
     keys: KeyRing,
 }
 
@@ -70,10 +71,26 @@ pub struct BrokerError {
 }
 
 impl BrokerError {
+    pub(crate) fn other(message: String) -> Self {
+        Self {
+            message,
+            unavailable: false,
+        }
+    }
+
     /// Whether the store was unreachable (a 503 for clients), rather than holding a key
     /// this secret cannot open.
     pub fn is_unavailable(&self) -> bool {
         self.unavailable
+    }
+}
+
+impl From<crate::session::StoreError> for BrokerError {
+    fn from(e: crate::session::StoreError) -> Self {
+        Self {
+            message: e.to_string(),
+            unavailable: true,
+        }
     }
 }
 
@@ -99,6 +116,11 @@ impl Broker {
             claims: Vec::new(),
             trusted_issuers: Vec::new(),
         }
+    }
+
+    /// Where its keys and sessions live.
+    pub(crate) fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.inner.store
     }
 
     /// Its issuer: `{base_url}{prefix}`.
@@ -172,10 +194,8 @@ impl Broker {
                 out.insert(name.to_owned(), value.clone());
             }
         }
-        let jti = random_token().map_err(|e| BrokerError {
-            message: format!("no randomness for a jti: {e}"),
-            unavailable: false,
-        })?;
+        let jti = random_token()
+            .map_err(|e| BrokerError::other(format!("no randomness for a jti: {e}")))?;
         out.insert("iss".into(), i.issuer.clone().into());
         out.insert("aud".into(), i.audience.clone().into());
         out.insert("client_id".into(), i.audience.clone().into());
@@ -338,7 +358,13 @@ impl BrokerBuilder {
             .store
             .or(store)
             .unwrap_or_else(|| Arc::new(MemoryStore::new()));
-        let keys = KeyRing::new(store, secret, &issuer, self.algorithm, self.rotate_every);
+        let keys = KeyRing::new(
+            Arc::clone(&store),
+            secret,
+            &issuer,
+            self.algorithm,
+            self.rotate_every,
+        );
         Ok(Broker {
             inner: Arc::new(Inner {
                 issuer,
@@ -348,6 +374,7 @@ impl BrokerBuilder {
                 rotate_every: self.rotate_every,
                 claims: self.claims,
                 trusted_issuers: self.trusted_issuers,
+                store,
                 keys,
             }),
         })

@@ -42,6 +42,8 @@ pub(crate) mod signing_key;
 #[cfg(feature = "broker")]
 mod broker;
 #[cfg(feature = "broker")]
+pub(crate) mod families;
+#[cfg(feature = "broker")]
 mod key_ring;
 #[cfg(feature = "broker")]
 mod routes;

@@ -116,6 +116,18 @@ impl Login {
     /// Ends the sessions of `tag`: deletes them from a store with tags, or records the
     /// end for as long as a session can live.
     async fn end_tagged(&self, p: &LoginProvider, tag: &str) -> Result<(), LoginError> {
+        #[cfg(feature = "broker")]
+        if let Some(broker) = self.broker() {
+            let ended = broker
+                .end_tagged(tag)
+                .await
+                .map_err(|e| LoginError::unavailable(e.to_string()))?;
+            tracing::info!(
+                provider = p.name(),
+                ended,
+                "back-channel logout of broker logins"
+            );
+        }
         if self.tags_sessions(p)
             && let Some(store) = &self.inner.store
         {

@@ -193,7 +193,7 @@ async fn id_token_claims(
 
 /// The userinfo response, as the provider's [`Userinfo`] mode says: with an ID token in
 /// `auto` mode, an endpoint that refuses the access token only costs its claims.
-async fn read_userinfo(
+pub(super) async fn read_userinfo(
     login: &Login,
     p: &LoginProvider,
     endpoints: &Endpoints,
@@ -213,7 +213,7 @@ async fn read_userinfo(
 
 /// The user's claims: the ID token's with the userinfo claims it lacks (their `sub`
 /// must agree), or userinfo's alone for a plain OAuth 2.0 provider.
-fn merge_user(
+pub(super) fn merge_user(
     from_id_token: Option<Map<String, Value>>,
     info: Option<&Map<String, Value>>,
 ) -> Result<Map<String, Value>, LoginError> {

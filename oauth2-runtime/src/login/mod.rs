@@ -56,6 +56,8 @@
 
 mod app_token;
 mod backchannel;
+#[cfg(feature = "broker")]
+mod broker_grants;
 mod builder;
 mod callback;
 mod error;

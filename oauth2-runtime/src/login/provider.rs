@@ -163,6 +163,9 @@ pub(crate) struct Endpoints {
     pub(crate) end_session: Option<Url>,
     /// RFC 8628 device authorization, when the provider has it.
     pub(crate) device: Option<Url>,
+    /// RFC 7009 revocation, when the provider has it.
+    #[cfg_attr(not(feature = "broker"), allow(dead_code))]
+    pub(crate) revocation: Option<Url>,
     pub(crate) client_auth: ClientAuth,
 }
 
@@ -269,6 +272,7 @@ impl LoginProvider {
                     userinfo: meta.userinfo_endpoint.and_then(parse),
                     end_session: meta.end_session_endpoint.and_then(parse),
                     device: meta.device_authorization_endpoint.and_then(parse),
+                    revocation: meta.revocation_endpoint.and_then(parse),
                     client_auth,
                 })
             })
@@ -598,6 +602,7 @@ impl LoginProviderBuilder {
                     .transpose()?,
                 end_session: None,
                 device: None,
+                revocation: None,
                 client_auth: match (self.client_auth, &self.client_secret) {
                     (Some(a), _) => a,
                     (None, Some(_)) => ClientAuth::SecretBasic,

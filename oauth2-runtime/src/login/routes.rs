@@ -46,7 +46,16 @@ impl Login {
             .route(&format!("{prefix}/userinfo"), get(userinfo_route));
         #[cfg(feature = "broker")]
         let router = match &self.inner.broker {
-            Some(broker) => router.merge(broker.router(prefix)),
+            Some(broker) => router
+                .route(
+                    &format!("{prefix}/token"),
+                    post(super::broker_grants::token),
+                )
+                .route(
+                    &format!("{prefix}/revoke"),
+                    post(super::broker_grants::revoke),
+                )
+                .merge(broker.router(prefix)),
             None => router,
         };
         router.with_state(self.clone())

@@ -130,6 +130,19 @@ pub(super) async fn token(
 ) -> Result<Response, LoginError> {
     let (p, endpoints) = provider(&login, &name, |p| p.inner.token_endpoint, "token").await?;
     let form = form(&headers, &body)?;
+    #[cfg(feature = "broker")]
+    if let Some(broker) = login.broker() {
+        match param(&form, "grant_type")? {
+            "refresh_token" => {
+                let token = param(&form, "refresh_token")?;
+                return login.broker_refresh(broker, Some(p), token).await;
+            }
+            super::broker_grants::TOKEN_EXCHANGE => {
+                return login.broker_exchange(broker, &form).await;
+            }
+            _ => {}
+        }
+    }
     // The grant and the parameters it passes on to the provider.
     let (grant_type, names): (&str, &[&str]) = match param(&form, "grant_type")? {
         "refresh_token" => ("refresh_token", &["refresh_token"]),
@@ -165,9 +178,17 @@ pub(super) async fn token(
         Answer::Ok(bytes) => bytes,
     };
     let tokens = tokens_from(&bytes)?;
-    if let Some(id_token) = &tokens.id_token {
-        login.returned_id_token(p, id_token).await?;
+    let id_token = match &tokens.id_token {
+        Some(id_token) => login.returned_id_token(p, id_token).await?,
+        None => None,
+    };
+    #[cfg(feature = "broker")]
+    if let Some(broker) = login.broker() {
+        return login
+            .broker_login_grant(broker, p, endpoints, tokens, id_token)
+            .await;
     }
+    let _ = id_token;
     Ok(no_store(StatusCode::OK, token_response(&tokens)))
 }
 

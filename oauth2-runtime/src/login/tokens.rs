@@ -275,6 +275,53 @@ impl super::Login {
     }
 }
 
+impl super::Login {
+    /// The refresh token grant at `provider` with the refresh token of `tokens`, and
+    /// the ID token it returns checked before anything uses it (OpenID Connect Core
+    /// §12.2): validated like the first, and about the same user (`sub`). The new
+    /// tokens, keeping the old refresh and ID tokens when the provider sent none.
+    pub(crate) async fn refresh_upstream(
+        &self,
+        provider: &str,
+        tokens: &Tokens,
+        sub: Option<&Value>,
+    ) -> Result<Tokens, LoginError> {
+        let p = self
+            .provider(provider)
+            .ok_or_else(|| LoginError::server("the provider is no longer configured"))?;
+        let endpoints = p
+            .endpoints(&self.inner.registry)
+            .await
+            .map_err(|e| LoginError::unavailable(e.to_string()))?;
+        let refresh_token = tokens.refresh_token.as_deref().unwrap_or_default();
+        let mut fresh = token_request(
+            &self.inner.http,
+            p,
+            endpoints,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await?;
+        if let Some(id_token) = &fresh.id_token
+            && let Some(auth) = self.returned_id_token(p, id_token).await?
+            && auth.claim("sub") != sub
+        {
+            return Err(LoginError::id_token(
+                "the ID token of the refresh is about another user (`sub` differs)",
+            ));
+        }
+        if fresh.refresh_token.is_none() {
+            fresh.refresh_token.clone_from(&tokens.refresh_token);
+        }
+        if fresh.id_token.is_none() {
+            fresh.id_token.clone_from(&tokens.id_token);
+        }
+        Ok(fresh)
+    }
+}
+
 /// `at_hash`/`c_hash`: the left half of the hash of `value` with the hash function of
 /// the ID token's `alg`, base64url (OpenID Connect Core §3.1.3.6).
 fn token_hash(id_token: &str, value: &str) -> Option<String> {

@@ -32,6 +32,15 @@ pub(crate) fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// The store key of a secret (a session id, a refresh token): its SHA-256, base64url,
+/// so that a leaked store holds nothing usable.
+#[cfg(feature = "login")]
+pub(crate) fn store_key(secret: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(secret.as_bytes()))
+}
+
 /// Milliseconds since the Unix epoch (0 if the clock is before it).
 #[cfg(feature = "login")]
 pub(crate) fn now_millis() -> u64 {

@@ -13,12 +13,9 @@ pub use guard::SessionProtected;
 pub use service::{SessionLayer, SessionService};
 
 use axum::http::HeaderMap;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cookie::Cookie;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::login::tokens::Tokens;
 use crate::login::{Login, LoginError};
@@ -55,10 +52,7 @@ pub(crate) struct Loaded {
     pub(crate) record: Record,
 }
 
-/// The store key of a session id: its SHA-256, so the store holds no usable id.
-pub(crate) fn store_key(id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(id.as_bytes()))
-}
+pub(crate) use crate::util::store_key;
 
 fn random_id() -> Result<String, LoginError> {
     crate::util::random_token().map_err(|e| LoginError::server(e.to_string()))

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::extract::{SessionRejection, SessionRejectionKind};
 use super::service::SessionSlot;
 use super::{Loaded, Record, store_error, store_key};
-use crate::login::tokens::{Tokens, token_request};
+use crate::login::tokens::Tokens;
 use crate::login::{Login, LoginError};
 use crate::util::now;
 
@@ -152,39 +152,12 @@ impl Login {
         }
     }
 
-    /// The refresh token grant at the session's provider, and the ID token it returns
-    /// checked before anything is stored.
+    /// The refresh token grant at the session's provider (see
+    /// [`Login::refresh_upstream`]).
     async fn refresh_at_provider(&self, loaded: &Loaded) -> Result<Tokens, LoginError> {
-        let p = self
-            .provider(&loaded.record.provider)
-            .ok_or_else(|| LoginError::server("the session's provider is no longer configured"))?;
-        let endpoints = p
-            .endpoints(&self.inner.registry)
+        let r = &loaded.record;
+        self.refresh_upstream(&r.provider, &r.tokens, r.claims.get("sub"))
             .await
-            .map_err(|e| LoginError::unavailable(e.to_string()))?;
-        let token = loaded
-            .record
-            .tokens
-            .refresh_token
-            .as_deref()
-            .unwrap_or_default();
-        let tokens = token_request(
-            &self.inner.http,
-            p,
-            endpoints,
-            &[("grant_type", "refresh_token"), ("refresh_token", token)],
-        )
-        .await?;
-        // OpenID Connect Core §12.2: validated like the first, and about the same user.
-        if let Some(id_token) = &tokens.id_token
-            && let Some(auth) = self.returned_id_token(p, id_token).await?
-            && auth.claim("sub") != loaded.record.claims.get("sub")
-        {
-            return Err(LoginError::id_token(
-                "the ID token of the refresh is about another user (`sub` differs)",
-            ));
-        }
-        Ok(tokens)
     }
 
     /// Saves refreshed tokens, or ends the session when the provider refused (an
@@ -197,14 +170,7 @@ impl Login {
     ) -> Result<Loaded, SessionRejection> {
         let used = store_key(loaded.record.tokens.refresh_token.as_deref().unwrap_or(""));
         match refreshed {
-            Ok(mut tokens) => {
-                let old = &loaded.record.tokens;
-                if tokens.refresh_token.is_none() {
-                    tokens.refresh_token.clone_from(&old.refresh_token);
-                }
-                if tokens.id_token.is_none() {
-                    tokens.id_token.clone_from(&old.id_token);
-                }
+            Ok(tokens) => {
                 loaded.record.tokens = tokens;
                 let cookies = self.save(&loaded).await.map_err(SessionRejection::from)?;
                 slot.push_cookies(cookies);
