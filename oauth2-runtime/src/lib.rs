@@ -70,6 +70,7 @@
 //! | HTTP | `http` (private) | where a request's token is, request classifiers, the `Cookie` header |
 //! | adapters | [`authenticator`], [`layer`], [`extract`], [`guard`] (what `#[protect]` generates), `ws` | axum and tower |
 //! | sessions | [`session`] | sealed cookies and session stores |
+//! | issuer | `issuer` (feature `broker`) | the broker's signing keys in the store, their rotation, its access tokens, sessions and JWKS |
 //! | login | [`login`] | browser login as an OpenID Connect relying party |
 //! | dev issuer | [`dev`] | the development identity provider |
 //!
@@ -87,6 +88,7 @@
 //! | `login` | no | [`login`]: browser login as an OIDC relying party: routes, sessions, refresh |
 //! | `redis` | no | [`session::SessionStore`] in Redis |
 //! | `postgres` | no | [`session::SessionStore`] in PostgreSQL (sqlx) |
+//! | `broker` | no | `issuer::Broker`: the app issues its own access tokens and publishes its keys (needs `aws-lc-rs` to make keys) |
 //!
 //! One crypto backend is needed: without `aws-lc-rs` and `rust-crypto` the crate does
 //! not compile, and says so. `rust-crypto` changes only how JWT signatures are verified.
