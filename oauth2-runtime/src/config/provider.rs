@@ -44,6 +44,9 @@ pub struct Provider {
     pub(crate) required_typ: Option<String>,
     pub(crate) refresh: RefreshPolicy,
     pub(crate) http: Option<reqwest::Client>,
+    /// Further issuers whose tokens count as this provider's, each with its keys from
+    /// its own discovery document and every other rule the same (a broker's peers).
+    pub(crate) trusted_issuers: Vec<String>,
 }
 
 impl Provider {
@@ -62,6 +65,7 @@ impl Provider {
             required_typ: None,
             refresh: RefreshPolicy::default(),
             http: None,
+            trusted_issuers: Vec::new(),
         }
     }
 
@@ -117,6 +121,7 @@ pub struct ProviderBuilder {
     required_typ: Option<String>,
     refresh: RefreshPolicy,
     http: Option<reqwest::Client>,
+    trusted_issuers: Vec<String>,
 }
 
 impl ProviderBuilder {
@@ -164,6 +169,14 @@ impl ProviderBuilder {
     /// Keys from a JWKS file, read at startup and again at each refresh.
     pub fn jwks_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.keys = KeyChoice::File(path.into());
+        self
+    }
+
+    /// Issuers whose tokens count as this provider's too (a broker's trusted peers),
+    /// each with its keys from its discovery document.
+    #[cfg(feature = "broker")]
+    pub(crate) fn trusted_issuers(mut self, issuers: Vec<String>) -> Self {
+        self.trusted_issuers = issuers;
         self
     }
 
@@ -273,6 +286,7 @@ impl ProviderBuilder {
             required_typ: self.required_typ.map(|t| normalize_typ(&t)),
             refresh: self.refresh,
             http: self.http,
+            trusted_issuers: self.trusted_issuers,
         })
     }
 }

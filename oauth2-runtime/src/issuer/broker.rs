@@ -159,7 +159,8 @@ impl Broker {
     /// [`AuthenticatorBuilder::provider`](crate::authenticator::AuthenticatorBuilder::provider):
     /// its issuer and audience, `typ` `at+jwt` required, and its keys read in
     /// process (not over HTTP), with the same cache and unknown-`kid` refetch as any
-    /// provider's.
+    /// provider's. Tokens of its trusted issuers pass too, for this audience, each
+    /// verified with its own issuer's keys (from that issuer's discovery document).
     pub fn bearer_provider(&self, name: impl Into<String>) -> ProviderBuilder {
         Provider::builder(name)
             .issuer(self.issuer())
@@ -169,6 +170,7 @@ impl Broker {
             // A refetch reads the store: cheap enough to allow one a second.
             .unknown_kid_cooldown(Duration::from_secs(1))
             .local_keys(LocalSource(Arc::new(self.clone())))
+            .trusted_issuers(self.inner.trusted_issuers.clone())
     }
 
     /// Its JWKS: the previous, current and next signing keys, public members only.

@@ -150,7 +150,34 @@ impl Validator {
                 });
             }
         }
-        let providers = providers
+        // A provider's trusted issuers are more entries of the same name, found by
+        // their `iss` like any, each with the keys of its own discovery document.
+        let mut entries: Vec<Provider> = Vec::with_capacity(providers.len());
+        for p in providers {
+            let peers: Vec<Provider> = p
+                .trusted_issuers
+                .iter()
+                .map(|issuer| Provider {
+                    issuer: issuer.clone(),
+                    keys: KeySource::Discovery,
+                    refresh: crate::jwks::RefreshPolicy::default(),
+                    trusted_issuers: Vec::new(),
+                    ..p.clone()
+                })
+                .collect();
+            entries.push(p);
+            entries.extend(peers);
+        }
+        for (i, p) in entries.iter().enumerate() {
+            if let Some(first) = entries[..i].iter().find(|q| q.issuer == p.issuer) {
+                return Err(ConfigError::DuplicateIssuer {
+                    first: first.name.to_string(),
+                    second: p.name.to_string(),
+                    issuer: p.issuer.clone(),
+                });
+            }
+        }
+        let providers = entries
             .into_iter()
             .map(|config| {
                 let keys = match &config.keys {
