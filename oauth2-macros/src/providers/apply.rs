@@ -50,7 +50,7 @@ pub(super) fn apply(krate: &TokenStream, checked: &Checked, provider: Option<&st
         Value::Lit(lit) => quote!(__b = __b.#method(#lit);),
         Value::Strings(lits) if key.each => quote!(#( __b = __b.#method(#lits); )*),
         Value::Strings(lits) => match lits.as_slice() {
-            [one] if key.target != Target::Login => quote!(__b = __b.#method(#one);),
+            [one] if key.target == Target::Bearer => quote!(__b = __b.#method(#one);),
             many => quote!(__b = __b.#method([#(#many),*]);),
         },
         Value::Algorithms(ids) => quote!(#bb = #bb.#method([#(#krate::Algorithm::#ids),*]);),

@@ -7,7 +7,7 @@ use quote::{format_ident, quote};
 use syn::Ident;
 
 use super::apply::apply;
-use super::keys::Target;
+use super::keys::{BROKER, Target};
 use super::valid::{Checked, Config, Provider};
 
 /// The settings of `target` (keys for both targets count for each).
@@ -44,14 +44,45 @@ pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
             login: has(&p.settings, &["client_id"]),
         })
         .collect();
-    let names: Vec<&str> = declared.iter().map(|d| d.name.as_str()).collect();
+    let mut names: Vec<&str> = declared.iter().map(|d| d.name.as_str()).collect();
+    if config.broker.is_some() {
+        names.push(BROKER);
+    }
     let provider_items = declared.iter().map(|d| provider_item(krate, d));
+    let broker = config.broker.as_ref().map(|b| broker_item(krate, b));
     let providers = providers_type(krate, config, &declared);
     let registry = registry(&names);
     quote! {
         #providers
         #(#provider_items)*
+        #broker
         #registry
+    }
+}
+
+/// The unit type `Broker` of the `broker` block, with `NAME` and its builder.
+fn broker_item(krate: &TokenStream, b: &Provider) -> TokenStream {
+    let ty = type_name(&b.name);
+    let stmts = b.settings.iter().map(|c| apply(krate, c, Some(BROKER)));
+    quote! {
+        /// The app as an issuer of its own tokens, declared in `providers!`:
+        /// `#[protect(provider = "broker")]` accepts its access tokens (and its trusted
+        /// issuers').
+        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug, ::core::default::Default)]
+        pub struct #ty;
+
+        impl #ty {
+            /// The provider's name, as `#[protect(provider = "...")]` writes it.
+            pub const NAME: &'static ::core::primitive::str = #BROKER;
+
+            /// The broker's configuration, with its `env(...)` values read now.
+            #[allow(unused_mut)]
+            pub fn broker_builder() -> ::core::result::Result<#krate::issuer::BrokerBuilder, #krate::ConfigError> {
+                let mut __b = #krate::issuer::Broker::builder();
+                #(#stmts)*
+                ::core::result::Result::Ok(__b)
+            }
+        }
     }
 }
 
@@ -122,8 +153,23 @@ fn bearer_side(krate: &TokenStream, config: &Config, types: &[&Ident], side: &mu
     side.names.push(quote!(authenticator));
     side.params
         .push(quote!(bearer: #krate::AuthenticatorBuilder));
-    side.builds
-        .push(quote!(let authenticator = bearer.build()?;));
+    // With a broker, after the login (which holds it), in the login's registry.
+    let build = if config.broker.is_some() {
+        quote! {
+            let authenticator = bearer
+                .registry(::core::clone::Clone::clone(login.registry()))
+                .provider(
+                    login
+                        .broker()
+                        .expect("the login builder has the broker")
+                        .bearer_provider(#BROKER),
+                )
+                .build()?;
+        }
+    } else {
+        quote!(let authenticator = bearer.build()?;)
+    };
+    side.builds.push(build);
     side.loads.push(quote!(Self::builder()?));
     side.methods.push(quote! {
         /// The bearer-token configuration of every provider with an `audience` and
@@ -167,7 +213,12 @@ fn login_side(
     side: &mut Side,
 ) {
     let app_stmts = of(&config.settings, Target::Login).map(|c| apply(krate, c, None));
-    let builder = if with_bearer {
+    let broker = config.broker.as_ref().map(|b| {
+        let ty = type_name(&b.name);
+        quote!(__b = __b.broker(#ty::broker_builder()?);)
+    });
+    // With a broker the login is built first: the broker's keys are a bearer provider.
+    let builder = if with_bearer && broker.is_none() {
         quote!(login.registry(::core::clone::Clone::clone(authenticator.registry())))
     } else {
         quote!(login)
@@ -187,6 +238,7 @@ fn login_side(
             let mut __b = #krate::login::Login::builder();
             #( __b = __b.provider(#types::login_builder()?); )*
             #(#app_stmts)*
+            #broker
             ::core::result::Result::Ok(__b)
         }
 
@@ -208,20 +260,28 @@ fn login_side(
 
 /// `Providers`: its fields, `load`, `build`, `layer`, and each side's methods.
 fn providers_type(krate: &TokenStream, config: &Config, declared: &[Declared<'_>]) -> TokenStream {
-    let names: Vec<&str> = declared.iter().map(|d| d.name.as_str()).collect();
+    let mut names: Vec<&str> = declared.iter().map(|d| d.name.as_str()).collect();
+    if config.broker.is_some() {
+        names.push(BROKER);
+    }
     let bearer_types: Vec<&Ident> = declared
         .iter()
         .filter(|d| d.bearer)
         .map(|d| &d.ty)
         .collect();
     let login_types: Vec<&Ident> = declared.iter().filter(|d| d.login).map(|d| &d.ty).collect();
-    let (any_bearer, any_login) = (!bearer_types.is_empty(), !login_types.is_empty());
+    let any_bearer = !bearer_types.is_empty() || config.broker.is_some();
+    let any_login = !login_types.is_empty();
     let mut side = Side::default();
     if any_bearer {
         bearer_side(krate, config, &bearer_types, &mut side);
     }
     if any_login {
         login_side(krate, config, &login_types, any_bearer, &mut side);
+    }
+    if config.broker.is_some() {
+        // The login is built before the authenticator that takes the broker's keys.
+        side.builds.reverse();
     }
     let Side {
         fields,

@@ -37,6 +37,8 @@ pub(crate) enum Scope {
     Provider,
     /// At the top level, for the whole application.
     App,
+    /// Inside the `broker { ... }` block: the app's own issuer.
+    Broker,
 }
 
 /// Which runtime builder a key configures.
@@ -48,6 +50,8 @@ pub(crate) enum Target {
     Login,
     /// Both (`issuer`).
     Both,
+    /// The broker: `issuer::BrokerBuilder`.
+    Broker,
 }
 
 /// One key.
@@ -80,6 +84,13 @@ const fn login(name: &'static str, scope: Scope, kind: Kind, method: &'static st
     }
 }
 
+const fn broker(name: &'static str, kind: Kind, method: &'static str) -> Key {
+    Key {
+        target: Target::Broker,
+        ..key(name, Scope::Broker, kind, method)
+    }
+}
+
 const fn each(name: &'static str, method: &'static str) -> Key {
     Key {
         each: true,
@@ -89,8 +100,8 @@ const fn each(name: &'static str, method: &'static str) -> Key {
 
 use Kind::*;
 use Scope::{App, Provider};
+use oauth2_syntax::{BROKER_ALGORITHMS, PRESETS, USERINFO_MODES};
 pub(crate) use oauth2_syntax::{Choice, UrlUse};
-use oauth2_syntax::{PRESETS, USERINFO_MODES};
 
 const ISSUER: Kind = Url(UrlUse::Issuer);
 const ENDPOINT: Kind = Url(UrlUse::Endpoint);
@@ -159,7 +170,23 @@ pub(crate) const KEYS: &[Key] = &[
     },
     login("on_login", App, Expr, "on_login"),
     login("app_token", App, Expr, "app_token"),
+    // The broker: the block named `broker`.
+    broker("audience", Str, "audience"),
+    broker("store", Expr, "store"),
+    broker("token_ttl", Duration, "token_ttl"),
+    broker("refresh_ttl", Duration, "refresh_ttl"),
+    broker("algorithm", Choice(&BROKER_ALGORITHMS), "algorithm"),
+    broker("rotate_every", Duration, "rotate_every"),
+    broker("claims", StrList, "claims"),
+    Key {
+        each: true,
+        ..broker("trusted_issuers", StrList, "trusted_issuer")
+    },
 ];
+
+/// The name of the block that declares the broker (and of its provider in
+/// `#[protect(provider = "broker")]`).
+pub(crate) const BROKER: &str = "broker";
 
 /// Keys from which a provider's verification keys come; at most one per provider.
 pub(crate) const KEY_SOURCES: &[&str] = &["jwks", "jwks_file", "jwks_json", "hmac_secret"];

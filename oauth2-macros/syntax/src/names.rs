@@ -50,6 +50,13 @@ pub const PRESETS: Choice = Choice {
 /// Presets that know their issuer or endpoints.
 pub const PRESETS_WITH_ISSUER: &[&str] = &["google", "github", "gitlab"];
 
+/// The broker's `algorithm: ...`: asymmetric only (the runtime's `Algorithm`).
+pub const BROKER_ALGORITHMS: Choice = Choice {
+    what: "broker signing algorithm (never HMAC)",
+    runtime_type: "Algorithm",
+    values: &[("ES256", "ES256"), ("RS256", "RS256"), ("EdDSA", "EdDSA")],
+};
+
 /// `userinfo: ...`: the runtime's `login::Userinfo`.
 pub const USERINFO_MODES: Choice = Choice {
     what: "userinfo mode",

@@ -29,6 +29,8 @@ pub(crate) struct Provider {
 pub(crate) struct Config {
     pub(crate) settings: Vec<Checked>,
     pub(crate) providers: Vec<Provider>,
+    /// The `broker { ... }` block: the app's own issuer.
+    pub(crate) broker: Option<Provider>,
 }
 
 pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
@@ -43,8 +45,14 @@ pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
             "`providers!` declares no provider: add one, e.g. `google { issuer: \"https://accounts.google.com\", audience: \"...\" }`",
         ));
     }
+    let mut broker = None;
     for block in input.providers {
-        if let Some(provider) = check_provider(cx, block, &mut seen) {
+        if block.name == keys::BROKER {
+            if broker.is_some() {
+                cx.error_spanned_by(&block.name, "the broker is declared twice");
+            }
+            broker = Some(check_broker(cx, block));
+        } else if let Some(provider) = check_provider(cx, block, &mut seen) {
             providers.push(provider);
         }
     }
@@ -72,6 +80,14 @@ pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
             ));
         }
     }
+    if let Some(b) = &broker
+        && !any_login
+    {
+        cx.error_spanned_by(
+            &b.name,
+            "the broker issues tokens to users who log in through a login provider: add a provider with `client_id` (and `device_flow: true` or `token_endpoint: true`)",
+        );
+    }
     if any_login {
         let missing: Vec<&str> = ["base_url", "session_secret"]
             .into_iter()
@@ -98,6 +114,22 @@ pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
     Config {
         settings,
         providers,
+        broker,
+    }
+}
+
+/// The `broker { ... }` block: broker keys only, an `audience` required.
+fn check_broker(cx: &mut Ctxt, block: ProviderBlock) -> Provider {
+    let settings = check_settings(cx, block.settings, Scope::Broker, Some(&block.name));
+    if !settings.iter().any(|c| c.key.name == "audience") {
+        cx.error_spanned_by(
+            &block.name,
+            "the broker has no `audience`: its tokens must name the API they are for; add `audience: \"https://api.example\"`",
+        );
+    }
+    Provider {
+        name: block.name,
+        settings,
     }
 }
 
@@ -229,9 +261,19 @@ fn check_settings(
 
 fn unknown_key(cx: &mut Ctxt, key: &Ident, scope: Scope, provider: Option<&Ident>) {
     let name = key.to_string();
+    if scope == Scope::Broker && keys::find(&name, Scope::Provider).is_some() {
+        cx.error_spanned_by(
+            key,
+            format!(
+                "`{name}` is not a broker setting: the broker is this app as an issuer (`{{base_url}}{{prefix}}`, its own keys)\nexpected one of {}",
+                suggest::list(keys::names(Scope::Broker))
+            ),
+        );
+        return;
+    }
     let other = match scope {
         Scope::App => Scope::Provider,
-        Scope::Provider => Scope::App,
+        Scope::Provider | Scope::Broker => Scope::App,
     };
     let message = if keys::find(&name, other).is_some() {
         match scope {
@@ -240,6 +282,9 @@ fn unknown_key(cx: &mut Ctxt, key: &Ident, scope: Scope, provider: Option<&Ident
             ),
             Scope::App => format!(
                 "`{name}` is a provider key: write it inside a provider block, e.g. `google {{ {name}: ... }}`"
+            ),
+            Scope::Broker => format!(
+                "`{name}` is an app-wide setting: write it at the top level of `providers!`, outside the `broker` block"
             ),
         }
     } else {
