@@ -79,6 +79,8 @@ struct App {
     op: OpenIdProvider,
     base: String,
     store: Arc<Recording>,
+    /// A CLI's loopback callback, registered at the provider.
+    cli_callback: String,
 }
 
 async fn store(name: &str) -> Arc<dyn SessionStore> {
@@ -105,11 +107,12 @@ impl App {
     async fn start(store_name: &str, upstream_ttl: Option<u64>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        let cli_callback = format!("http://{}/callback", oauth2_tests::free_addr());
         let op = OpenIdProvider::start(Options {
             apps: vec![base.clone()],
             access_token_ttl: upstream_ttl,
             always_refresh_tokens: true,
-            ..Options::default()
+            extra_redirect_uris: vec![cli_callback.clone()],
         })
         .await;
         let recording = Arc::new(Recording {
@@ -154,6 +157,7 @@ impl App {
             op,
             base,
             store: recording,
+            cli_callback,
         }
     }
 
@@ -490,5 +494,56 @@ async fn a_back_channel_logout_ends_the_broker_logins_of_that_user() {
         (status, body["error"].as_str()),
         (400, Some("invalid_grant")),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_cli_code_login_gets_the_brokers_tokens_too() {
+    let app = App::start("memory", None).await;
+    let tx = oauth2::login::Transaction::new("oidc", None).unwrap();
+    let browser = Browser::new();
+    let start = browser
+        .client
+        .get(format!("{}/auth/oidc/login", app.base))
+        .query(&[
+            ("redirect_uri", app.cli_callback.as_str()),
+            ("code_challenge", &tx.challenge()),
+            ("code_challenge_method", "S256"),
+            ("state", &tx.state),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 303);
+    let cli = app.cli_callback.trim_end_matches("/callback");
+    let landed = browser
+        .authorize(&oauth2_tests::browser::location(&start), cli, "heidi")
+        .await;
+    let code = url::Url::parse(&landed)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let (status, answer) = app
+        .post(
+            "/auth/oidc/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &app.cli_callback),
+                ("code_verifier", &tx.verifier),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.get("id_token").is_none(), "{answer}");
+    let access = answer["access_token"].as_str().unwrap();
+    assert_eq!(claims_of(access)["iss"], format!("{}/auth", app.base));
+    assert_eq!(claims_of(access)["sub"], "heidi");
+    assert_eq!(
+        get_with_token(&app.base, "/api/me", access).await.status(),
+        200
     );
 }
