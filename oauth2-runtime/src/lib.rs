@@ -106,8 +106,8 @@ compile_error!(
 );
 
 /// The README's Rust examples, compiled as doc tests so they stay true (they use the
-/// login feature, on in `cargo test --workspace`).
-#[cfg(all(doctest, feature = "login"))]
+/// login and broker features, on in `cargo test --workspace`).
+#[cfg(all(doctest, feature = "broker"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
