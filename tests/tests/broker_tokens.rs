@@ -150,3 +150,93 @@ async fn only_the_brokers_own_valid_tokens_pass() {
     let description = refused("expired", token).await;
     assert!(description.contains("expired"), "{description}");
 }
+
+/// A peer broker served over HTTP, its issuer trusted: its tokens pass (keys from its
+/// discovery document); a token that claims its issuer but is signed with another key
+/// does not.
+#[tokio::test]
+async fn a_trusted_issuers_tokens_pass_only_with_that_issuers_keys() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let peer_base = format!("http://{}", listener.local_addr().unwrap());
+    let peer_store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let peer = login(
+        &peer_base,
+        &peer_store,
+        SECRET,
+        Broker::builder().audience(AUDIENCE),
+    );
+    let peer_router: Router = peer.router();
+    tokio::spawn(async move { axum::serve(listener, peer_router).await.unwrap() });
+
+    let base = format!("https://broker-{}.example", oauth2_tests::nanos());
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let ours = login(
+        &base,
+        &store,
+        SECRET,
+        Broker::builder()
+            .audience(AUDIENCE)
+            .trusted_issuer(format!("{peer_base}/auth")),
+    );
+    let auth = oauth2::Authenticator::builder()
+        .provider(ours.broker().unwrap().bearer_provider("broker"))
+        .build()
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), auth.ready())
+        .await
+        .expect("the peer's keys load through its discovery document");
+    let app = Router::new()
+        .route(
+            "/api/me",
+            get(|auth: Authenticated| async move {
+                format!("{} {}", auth.provider(), auth.claim("iss").unwrap())
+            }),
+        )
+        .layer(auth.layer());
+    let url = serve(app).await;
+
+    let genuine = peer
+        .broker()
+        .unwrap()
+        .access_token(&user(), None)
+        .await
+        .unwrap();
+    let ok = get_with_token(&url, "/api/me", &genuine.token).await;
+    assert_eq!(ok.status(), 200);
+    assert!(
+        ok.text().await.unwrap().starts_with("broker \""),
+        "as the broker provider"
+    );
+
+    // The peer's issuer name, another key (another store).
+    let other_store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    let mallory = login(
+        &peer_base,
+        &other_store,
+        SECRET,
+        Broker::builder().audience(AUDIENCE),
+    );
+    let forged = mallory
+        .broker()
+        .unwrap()
+        .access_token(&user(), None)
+        .await
+        .unwrap();
+    let e = error_of(get_with_token(&url, "/api/me", &forged.token).await).await;
+    assert_eq!(e.status, 401, "{e:?}");
+    // The peer's token for another audience.
+    let elsewhere = login(
+        &peer_base,
+        &peer_store,
+        SECRET,
+        Broker::builder().audience("https://other.example"),
+    );
+    let other = elsewhere
+        .broker()
+        .unwrap()
+        .access_token(&user(), None)
+        .await
+        .unwrap();
+    let e = error_of(get_with_token(&url, "/api/me", &other.token).await).await;
+    assert_eq!(e.status, 401, "{e:?}");
+}
