@@ -201,3 +201,25 @@ pub fn nanos() -> u128 {
         .unwrap_or_default()
         .as_nanos()
 }
+
+/// A login whose only provider is a placeholder OpenID Provider and whose `broker` is
+/// configured by `broker`, with its keys in `store`: what the broker tests need.
+pub fn broker_login(
+    base: &str,
+    store: &std::sync::Arc<dyn oauth2::session::SessionStore>,
+    secret: &str,
+    broker: oauth2::issuer::BrokerBuilder,
+) -> oauth2::login::Login {
+    oauth2::login::Login::builder()
+        .base_url(base)
+        .session_secret(secret)
+        .store(std::sync::Arc::clone(store))
+        .provider(
+            oauth2::login::LoginProvider::builder("oidc")
+                .issuer("https://login.example")
+                .client_id("app"),
+        )
+        .broker(broker)
+        .build()
+        .expect("the broker's login")
+}

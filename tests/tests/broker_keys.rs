@@ -36,18 +36,7 @@ fn login(
     store: &Arc<dyn SessionStore>,
     broker: oauth2::issuer::BrokerBuilder,
 ) -> Login {
-    Login::builder()
-        .base_url(base)
-        .session_secret(SECRET)
-        .store(Arc::clone(store))
-        .provider(
-            LoginProvider::builder("oidc")
-                .issuer("https://login.example")
-                .client_id("app"),
-        )
-        .broker(broker)
-        .build()
-        .unwrap()
+    oauth2_tests::broker_login(base, store, SECRET, broker)
 }
 
 /// Serves `login`'s routes on 127.0.0.1; its URL.

@@ -206,18 +206,17 @@ async fn login_example_logs_in_and_out_with_sessions_in_redis() {
     assert_eq!(pending["error"], "authorization_pending", "{pending}");
 }
 
-/// Two instances of the login example on one store; the provider's back-channel
-/// logout goes to the first, the user's session is on the second.
-async fn logout_reaches_the_other_instance(store: &str) {
-    let (bind_a, bind_b) = (free_addr(), free_addr());
-    let (a, b) = (format!("http://{bind_a}"), format!("http://{bind_b}"));
-    let op = OpenIdProvider::start(oauth2_tests::op::Options {
-        apps: vec![a.clone(), b.clone()],
-        ..Default::default()
-    })
-    .await;
+/// Two processes of the login example at `a` and `b` (`http://127.0.0.1:PORT`) on one
+/// session store, up and answering.
+async fn two_login_instances(
+    op: &OpenIdProvider,
+    a: &str,
+    b: &str,
+    store: &str,
+) -> Vec<tokio::process::Child> {
     let mut instances = Vec::new();
-    for (bind, base) in [(&bind_a, &a), (&bind_b, &b)] {
+    for base in [a, b] {
+        let bind = base.trim_start_matches("http://");
         let mut child = login_example(&[
             ("OIDC_ISSUER", &op.issuer),
             ("OIDC_CLIENT_ID", WEB_CLIENT.0),
@@ -235,6 +234,22 @@ async fn logout_reaches_the_other_instance(store: &str) {
         wait_until_up(&mut child, base).await;
         instances.push(child);
     }
+    instances
+}
+
+/// Two instances of the login example on one store; the provider's back-channel
+/// logout goes to the first, the user's session is on the second.
+async fn logout_reaches_the_other_instance(store: &str) {
+    let (a, b) = (
+        format!("http://{}", free_addr()),
+        format!("http://{}", free_addr()),
+    );
+    let op = OpenIdProvider::start(oauth2_tests::op::Options {
+        apps: vec![a.clone(), b.clone()],
+        ..Default::default()
+    })
+    .await;
+    let _instances = two_login_instances(&op, &a, &b, store).await;
     let browser = Browser::new();
     let start = browser.get(&format!("{b}/auth/oidc/login")).await;
     let callback = browser.authorize(&location(&start), &b, "alice").await;
@@ -338,8 +353,10 @@ async fn the_cli_logs_in_through_the_app_by_device_code_and_by_loopback_redirect
 /// margin). oidc-provider rotates refresh tokens and revokes the grant when a spent one
 /// comes again, so only the lock in the store keeps the session alive.
 async fn two_processes_refresh_one_at_a_time(store: &str) {
-    let (bind_a, bind_b) = (free_addr(), free_addr());
-    let (a, b) = (format!("http://{bind_a}"), format!("http://{bind_b}"));
+    let (a, b) = (
+        format!("http://{}", free_addr()),
+        format!("http://{}", free_addr()),
+    );
     let op = OpenIdProvider::start(oauth2_tests::op::Options {
         apps: vec![a.clone(), b.clone()],
         access_token_ttl: Some(30),
@@ -347,25 +364,7 @@ async fn two_processes_refresh_one_at_a_time(store: &str) {
         ..Default::default()
     })
     .await;
-    let mut instances = Vec::new();
-    for (bind, base) in [(&bind_a, &a), (&bind_b, &b)] {
-        let mut child = login_example(&[
-            ("OIDC_ISSUER", &op.issuer),
-            ("OIDC_CLIENT_ID", WEB_CLIENT.0),
-            ("OIDC_CLIENT_SECRET", WEB_CLIENT.1),
-            ("APP_BASE_URL", base),
-            (
-                "SESSION_SECRET",
-                "the example's session secret, 32 bytes or more",
-            ),
-            ("SESSION_STORE", store),
-            ("OAUTH2_BIND", bind),
-        ])
-        .spawn()
-        .expect("start the login example");
-        wait_until_up(&mut child, base).await;
-        instances.push(child);
-    }
+    let _instances = two_login_instances(&op, &a, &b, store).await;
     let browser = Browser::new();
     let start = browser.get(&format!("{a}/auth/oidc/login")).await;
     let callback = browser.authorize(&location(&start), &a, "ivan").await;
