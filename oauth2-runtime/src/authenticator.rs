@@ -28,6 +28,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -38,7 +39,10 @@ use crate::error::{AuthError, ErrorHandler};
 pub use crate::http::WEBSOCKET_TOKEN_PROTOCOL;
 use crate::http::find_token;
 use crate::jwks::{KeyRegistry, KeyStats};
-use crate::validation::{DEFAULT_MAX_TOKEN_SIZE, Validator};
+use crate::validation::{
+    DEFAULT_MAX_TOKEN_SIZE, DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, TokenCacheStats,
+    Validator,
+};
 
 /// Validates requests for a set of providers. Cheap to clone.
 #[derive(Clone)]
@@ -76,6 +80,8 @@ pub struct AuthenticatorBuilder {
     cookie: Option<String>,
     realm: String,
     max_token_size: usize,
+    token_cache: usize,
+    token_cache_max_age: Duration,
     handler: Option<ErrorHandler>,
     http: Option<reqwest::Client>,
     registry: Option<KeyRegistry>,
@@ -122,6 +128,22 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// How many verified access tokens to keep (default 10,000), so that a client that
+    /// sends the same token again pays no signature check; `0` turns the cache off.
+    /// A cached token is still checked for `exp`, `nbf` and `iat` on every request,
+    /// and is verified again once its issuer's keys change.
+    pub fn token_cache(mut self, entries: usize) -> Self {
+        self.token_cache = entries;
+        self
+    }
+
+    /// The longest a token stays cached (default an hour); its `exp` usually ends it
+    /// sooner.
+    pub fn token_cache_max_age(mut self, max_age: Duration) -> Self {
+        self.token_cache_max_age = max_age;
+        self
+    }
+
     /// Replaces the response of every rejection (layer and extractors alike).
     /// [`AuthError::default_response`] gives the one it replaces.
     pub fn on_error<F>(mut self, handler: F) -> Self
@@ -160,7 +182,8 @@ impl AuthenticatorBuilder {
             (None, Some(client)) => KeyRegistry::with_http_client(client),
             (None, None) => KeyRegistry::new(),
         };
-        let validator = Validator::with_registry(providers, self.max_token_size, &registry)?;
+        let validator = Validator::with_registry(providers, self.max_token_size, &registry)?
+            .with_token_cache(self.token_cache, self.token_cache_max_age);
         Ok(Authenticator {
             inner: Arc::new(Inner {
                 validator,
@@ -184,6 +207,8 @@ impl Authenticator {
             cookie: None,
             realm: "api".into(),
             max_token_size: DEFAULT_MAX_TOKEN_SIZE,
+            token_cache: DEFAULT_TOKEN_CACHE_SIZE,
+            token_cache_max_age: DEFAULT_TOKEN_CACHE_MAX_AGE,
             handler: None,
             http: None,
             registry: None,
@@ -203,6 +228,12 @@ impl Authenticator {
     /// The key cache state of provider `name`.
     pub fn key_stats(&self, provider: &str) -> Option<KeyStats> {
         self.inner.validator.key_stats(provider)
+    }
+
+    /// The verified-token cache's hits, misses, evictions and size; `None` when it is
+    /// off.
+    pub fn token_cache_stats(&self) -> Option<TokenCacheStats> {
+        self.inner.validator.token_cache_stats()
     }
 
     /// Waits until every provider's keys are loaded.

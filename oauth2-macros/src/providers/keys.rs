@@ -140,6 +140,8 @@ pub(crate) const KEYS: &[Key] = &[
     key("cookie", App, Str, "cookie"),
     key("realm", App, Str, "realm"),
     key("max_token_size", App, Number, "max_token_size"),
+    key("token_cache", App, Number, "token_cache"),
+    key("token_cache_max_age", App, Duration, "token_cache_max_age"),
     key("http_client", App, Expr, "http_client"),
     // Browser login: a provider with `client_id` is a login provider.
     login("client_id", Provider, Str, "client_id"),

@@ -32,15 +32,18 @@
 //! # }
 //! ```
 
+mod cache;
 mod error;
 mod profile;
 mod steps;
 
+pub use cache::{DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, TokenCacheStats};
 pub use error::{ErrorKind, ValidationError};
 pub(crate) use profile::Profile;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use jsonwebtoken::DecodingKey;
 
@@ -107,6 +110,8 @@ pub struct Validator {
     providers: Vec<ProviderState>,
     max_token_size: usize,
     registry: KeyRegistry,
+    /// Access tokens verified before (none: every token is verified).
+    cache: Option<cache::TokenCache>,
 }
 
 impl fmt::Debug for Validator {
@@ -201,7 +206,29 @@ impl Validator {
             providers,
             max_token_size,
             registry: registry.clone(),
+            cache: None,
         })
+    }
+
+    /// Keeps up to `capacity` verified access tokens, each for at most `max_age` (and
+    /// never past its `exp`), so that a repeated token costs no signature check;
+    /// `capacity` 0 keeps none.
+    pub fn with_token_cache(mut self, capacity: usize, max_age: Duration) -> Self {
+        self.cache = (capacity > 0).then(|| cache::TokenCache::new(capacity, max_age));
+        self
+    }
+
+    /// The verified-token cache's hits, misses, evictions and size; `None` without one.
+    pub fn token_cache_stats(&self) -> Option<TokenCacheStats> {
+        self.cache.as_ref().map(cache::TokenCache::stats)
+    }
+
+    /// The generation of the keys provider `index` holds now (`0` for a secret).
+    fn generation(&self, index: usize) -> Option<u64> {
+        match &self.providers.get(index)?.keys {
+            Keys::Secret(_) => Some(0),
+            Keys::Cache(keys) => keys.current().as_ref().map(|set| set.generation()),
+        }
     }
 
     /// The configured providers.
@@ -282,6 +309,33 @@ impl Validator {
     /// Validates a token of kind `profile` against the keys held now, without waiting:
     /// the steps of [`steps`] in order, with the profile's own rules.
     fn validate_held(&self, token: &str, profile: Profile) -> Result<Authenticated, NotYet> {
+        let cached = match &self.cache {
+            Some(cache) if profile == Profile::Access && token.len() <= self.max_token_size => {
+                let key = cache::digest(token);
+                if let Some(hit) = cache.get(&key, |i| self.generation(i)) {
+                    let config = &self.providers[hit.provider].config;
+                    return match steps::check_times(config, hit.auth.claims(), now() as f64, true) {
+                        Ok(()) => Ok(hit.auth),
+                        Err(e) => {
+                            cache.forget(&key);
+                            Err(e.into())
+                        }
+                    };
+                }
+                Some((cache, key))
+            }
+            _ => None,
+        };
+        let (auth, index, generation) = self.verify(token, profile)?;
+        if let Some((cache, key)) = cached {
+            cache.insert(key, auth.clone(), index, generation);
+        }
+        Ok(auth)
+    }
+
+    /// The full check of `token`: its claims, which provider, and the generation of
+    /// the keys that verified it.
+    fn verify(&self, token: &str, profile: Profile) -> Result<(Authenticated, usize, u64), NotYet> {
         let compact = steps::split(token, self.max_token_size)?;
         let (header_bytes, claims) = steps::decode(&compact)?;
         let header = steps::parse_header(&header_bytes)?;
@@ -297,6 +351,7 @@ impl Validator {
         profile.check_header(&header, alg)?;
 
         let guard;
+        let mut generation = 0;
         let key = match &provider.keys {
             Keys::Secret(secret) => &**secret,
             Keys::Cache(keys) => {
@@ -309,6 +364,7 @@ impl Validator {
                     .with_retry_after(keys.retry_after())
                     .into());
                 };
+                generation = set.generation();
                 match set.select(header.kid.as_deref(), alg) {
                     Ok(key) => key,
                     Err(KeyMiss::UnknownKid) => {
@@ -325,10 +381,8 @@ impl Validator {
         steps::verify_signature(&compact, key, alg)?;
         steps::check_claims(config, &claims, now() as f64, profile.requires_exp())?;
         profile.check_claims(&claims)?;
-        Ok(Authenticated::new(
-            config.name.clone(),
-            serde_json::Value::Object(claims),
-        ))
+        let auth = Authenticated::new(config.name.clone(), serde_json::Value::Object(claims));
+        Ok((auth, index, generation))
     }
 }
 

@@ -235,6 +235,21 @@ pub(super) fn check_claims(
     now: f64,
     exp_required: bool,
 ) -> Result<(), ValidationError> {
+    check_times(config, claims, now, exp_required)?;
+    if let Some(accepted) = &config.audience {
+        check_audience(accepted.values(), claims.get("aud"))?;
+    }
+    Ok(())
+}
+
+/// The checks that depend on the time: `exp`, `nbf`, `iat`, with the provider's
+/// leeway. Made on every request, also when the verified-token cache knows the token.
+pub(super) fn check_times(
+    config: &Provider,
+    claims: &Map<String, Value>,
+    now: f64,
+    exp_required: bool,
+) -> Result<(), ValidationError> {
     let leeway = config.leeway.as_secs_f64();
     let exp = match numeric(claims, "exp")? {
         Some(exp) => Some(exp),
@@ -263,9 +278,6 @@ pub(super) fn check_claims(
             ErrorKind::IssuedInFuture,
             "token was issued in the future (iat)",
         ));
-    }
-    if let Some(accepted) = &config.audience {
-        check_audience(accepted.values(), claims.get("aud"))?;
     }
     Ok(())
 }

@@ -11,6 +11,8 @@ oauth2::providers! {
     cookie: "access_token",
     realm: "corp-api",
     max_token_size: 16384,
+    token_cache: 50000,
+    token_cache_max_age: 15m,
     http_client: client(),
 
     google {
