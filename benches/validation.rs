@@ -1,7 +1,9 @@
 //! The validation path for RS256, ES256 and EdDSA tokens next to raw `jsonwebtoken`
-//! decoding of the same tokens with the same key and checks. Report the ratio
-//! `oauth2 / jsonwebtoken` per algorithm: both run in the same process, so the ratio
-//! holds on a noisy machine where absolute times do not.
+//! decoding of the same tokens with the same key and checks. Report the ratios
+//! `oauth2 / jsonwebtoken` (a token seen first: the full check) and
+//! `oauth2-cached / jsonwebtoken` (a repeated token: a verified-token cache hit, with
+//! the time checks still made) per algorithm: all run in the same process, so the
+//! ratios hold on a noisy machine where absolute times do not.
 //!
 //! `cargo bench -p oauth2-benches`
 
@@ -15,12 +17,16 @@ use oauth2::validation::Validator;
 
 fn validation(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (idp, validator) = rt.block_on(async {
+    let (idp, validator, cached) = rt.block_on(async {
         let idp = DevIssuer::start().await.unwrap();
         let provider = idp.provider("dev").build().unwrap();
-        let validator = Validator::new(vec![provider]).unwrap();
+        let validator = Validator::new(vec![provider.clone()]).unwrap();
         validator.ready().await;
-        (idp, validator)
+        let cached = Validator::new(vec![provider])
+            .unwrap()
+            .with_token_cache(1024, std::time::Duration::from_secs(3600));
+        cached.ready().await;
+        (idp, validator, cached)
     });
     let jwks: JwkSet = serde_json::from_value(idp.jwks()).unwrap();
 
@@ -56,6 +62,12 @@ fn validation(c: &mut Criterion) {
             BenchmarkId::new("oauth2", format!("{alg:?}")),
             &token,
             |b, t| b.iter(|| rt.block_on(validator.validate(black_box(t))).unwrap()),
+        );
+        assert!(rt.block_on(cached.validate(&token)).is_ok());
+        group.bench_with_input(
+            BenchmarkId::new("oauth2-cached", format!("{alg:?}")),
+            &token,
+            |b, t| b.iter(|| rt.block_on(cached.validate(black_box(t))).unwrap()),
         );
     }
     group.finish();
