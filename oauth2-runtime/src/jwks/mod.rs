@@ -23,6 +23,8 @@
 //! validation and browser login share it.
 
 mod cache;
+#[cfg(feature = "aws-lc-rs")]
+mod parsed;
 mod registry;
 mod set;
 mod source;
@@ -33,8 +35,8 @@ pub use registry::KeyRegistry;
 pub(crate) use registry::RegistryError;
 #[cfg(feature = "login")]
 pub(crate) use registry::default_http_client;
-pub(crate) use set::KeyMiss;
 pub use set::{JwksError, KeySet};
+pub(crate) use set::{KeyMiss, VerifyingKey};
 pub(crate) use source::{KeySource, RefreshPolicy};
 #[cfg(feature = "broker")]
 pub(crate) use source::{LocalJwks, LocalKeys, LocalSource};

@@ -55,16 +55,57 @@ impl KeyKind {
     }
 }
 
-struct VerifyingKey {
+/// One key of a set: for `jsonwebtoken`, and (with aws-lc-rs) parsed once for its
+/// algorithm.
+pub(crate) struct VerifyingKey {
     kid: Option<String>,
     alg: Option<Algorithm>,
     kind: KeyKind,
     key: DecodingKey,
+    #[cfg(feature = "aws-lc-rs")]
+    parsed: Option<super::parsed::Parsed>,
 }
 
 impl VerifyingKey {
     fn fits(&self, alg: Algorithm) -> bool {
         self.kind.fits(alg) && self.alg.is_none_or(|a| a == alg)
+    }
+
+    /// The key as `jsonwebtoken` takes it.
+    pub(crate) fn decoding_key(&self) -> &DecodingKey {
+        &self.key
+    }
+
+    /// Whether `signature` (base64url) is `alg`'s signature of `message`, checked with
+    /// the key parsed when the set loaded; `None` when there is none for `alg`.
+    pub(crate) fn verify_parsed(
+        &self,
+        alg: Algorithm,
+        message: &[u8],
+        signature: &str,
+    ) -> Option<bool> {
+        #[cfg(feature = "aws-lc-rs")]
+        {
+            self.parsed.as_ref()?.verify(alg, message, signature)
+        }
+        #[cfg(not(feature = "aws-lc-rs"))]
+        {
+            let _ = (alg, message, signature);
+            None
+        }
+    }
+}
+
+impl KeyKind {
+    /// The algorithm a key of this kind is parsed for when its JWK names none.
+    #[cfg(feature = "aws-lc-rs")]
+    fn usual(self) -> Algorithm {
+        match self {
+            Self::Rsa => Algorithm::RS256,
+            Self::P256 => Algorithm::ES256,
+            Self::P384 => Algorithm::ES384,
+            Self::Ed25519 => Algorithm::EdDSA,
+        }
     }
 }
 
@@ -143,14 +184,14 @@ impl KeySet {
         &self,
         kid: Option<&str>,
         alg: Algorithm,
-    ) -> Result<&DecodingKey, KeyMiss> {
+    ) -> Result<&VerifyingKey, KeyMiss> {
         match kid {
             Some(kid) => {
                 let mut found = false;
                 for key in self.keys.iter().filter(|k| k.kid.as_deref() == Some(kid)) {
                     found = true;
                     if key.fits(alg) {
-                        return Ok(&key.key);
+                        return Ok(key);
                     }
                 }
                 Err(if found {
@@ -162,7 +203,7 @@ impl KeySet {
             None => {
                 let mut fitting = self.keys.iter().filter(|k| k.fits(alg));
                 match (fitting.next(), fitting.next()) {
-                    (Some(key), None) => Ok(&key.key),
+                    (Some(key), None) => Ok(key),
                     (Some(_), Some(_)) => Err(KeyMiss::Ambiguous),
                     (None, _) => Err(KeyMiss::NoneFits),
                 }
@@ -193,11 +234,15 @@ fn parse_key(value: serde_json::Value) -> Option<VerifyingKey> {
     }
     crate::util::crypto_backend();
     let key = DecodingKey::from_jwk(&jwk).ok()?;
+    #[cfg(feature = "aws-lc-rs")]
+    let parsed = super::parsed::parse(&jwk, alg.unwrap_or_else(|| kind.usual()));
     Some(VerifyingKey {
         kid: jwk.common.key_id,
         alg,
         kind,
         key,
+        #[cfg(feature = "aws-lc-rs")]
+        parsed,
     })
 }
 

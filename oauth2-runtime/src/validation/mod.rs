@@ -352,8 +352,8 @@ impl Validator {
 
         let guard;
         let mut generation = 0;
-        let key = match &provider.keys {
-            Keys::Secret(secret) => &**secret,
+        let (key, parsed) = match &provider.keys {
+            Keys::Secret(secret) => (&**secret, None),
             Keys::Cache(keys) => {
                 guard = keys.current();
                 let Some(set) = guard.as_ref() else {
@@ -366,7 +366,7 @@ impl Validator {
                 };
                 generation = set.generation();
                 match set.select(header.kid.as_deref(), alg) {
-                    Ok(key) => key,
+                    Ok(key) => (key.decoding_key(), Some(key)),
                     Err(KeyMiss::UnknownKid) => {
                         return Err(NotYet::UnknownKey(UnknownKey {
                             provider: index,
@@ -378,7 +378,7 @@ impl Validator {
                 }
             }
         };
-        steps::verify_signature(&compact, key, alg)?;
+        steps::verify_signature(&compact, key, parsed, alg)?;
         steps::check_claims(config, &claims, now() as f64, profile.requires_exp())?;
         profile.check_claims(&claims)?;
         let auth = Authenticated::new(config.name.clone(), serde_json::Value::Object(claims));

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::{ErrorKind, ValidationError};
 use crate::config::{Provider, normalize_typ};
-use crate::jwks::KeyMiss;
+use crate::jwks::{KeyMiss, VerifyingKey};
 use crate::util::printable;
 
 fn malformed(message: &'static str) -> ValidationError {
@@ -186,12 +186,25 @@ pub(super) fn key_miss(miss: KeyMiss, alg: Algorithm) -> ValidationError {
     ValidationError::new(kind, message)
 }
 
-/// Step 6: the signature over `header.payload`.
+/// Step 6: the signature over `header.payload`: with the key parsed when the JWK set
+/// loaded when there is one for `alg`, else through `jsonwebtoken`.
 pub(super) fn verify_signature(
     compact: &Compact<'_>,
     key: &DecodingKey,
+    parsed: Option<&VerifyingKey>,
     alg: Algorithm,
 ) -> Result<(), ValidationError> {
+    let input = compact.signing_input.as_bytes();
+    if let Some(valid) = parsed.and_then(|k| k.verify_parsed(alg, input, compact.signature)) {
+        return if valid {
+            Ok(())
+        } else {
+            Err(ValidationError::new(
+                ErrorKind::Signature,
+                "token signature is invalid",
+            ))
+        };
+    }
     crate::util::crypto_backend();
     match jsonwebtoken::crypto::verify(
         compact.signature,
@@ -523,10 +536,10 @@ mod tests {
             jsonwebtoken::encode(&jsonwebtoken::Header::default(), &json!({"a": 1}), &key).unwrap();
         let verifying = DecodingKey::from_secret(&[1u8; 32]);
         let compact = split(&token, 1000).unwrap();
-        assert!(verify_signature(&compact, &verifying, Algorithm::HS256).is_ok());
+        assert!(verify_signature(&compact, &verifying, None, Algorithm::HS256).is_ok());
         let other = DecodingKey::from_secret(&[2u8; 32]);
         assert_eq!(
-            verify_signature(&compact, &other, Algorithm::HS256)
+            verify_signature(&compact, &other, None, Algorithm::HS256)
                 .unwrap_err()
                 .kind(),
             ErrorKind::Signature
@@ -539,7 +552,7 @@ mod tests {
         );
         let compact = split(&tampered, 1000).unwrap();
         assert_eq!(
-            verify_signature(&compact, &verifying, Algorithm::HS256)
+            verify_signature(&compact, &verifying, None, Algorithm::HS256)
                 .unwrap_err()
                 .kind(),
             ErrorKind::Signature
