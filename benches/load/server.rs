@@ -1,0 +1,205 @@
+//! The load benchmark's server (see `benches/load/run.sh`): one process, one core, with
+//! the same handler behind each way of checking a bearer token.
+//!
+//! | route | check |
+//! |---|---|
+//! | `/open` | none (the baseline) |
+//! | `/layer` | this crate's layer (`Authenticator::layer`) |
+//! | `/protect` | a `#[protect]` handler |
+//! | `/jsonwebtoken` | a hand-written middleware: `jsonwebtoken::decode` with keys parsed at startup |
+//!
+//! It starts a dev issuer in process, writes tokens to `--tokens DIR` (`{alg}-repeat` with
+//! one token, `{alg}-distinct` with `--distinct N` tokens, one per line), the JWKS URL to
+//! `DIR/jwks-url`, then serves on `--port`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use oauth2::dev::{DEFAULT_AUDIENCE, DevIssuer};
+use oauth2::{Authenticated, FromClaims, protect, providers};
+
+static ISSUER: OnceLock<String> = OnceLock::new();
+
+fn issuer() -> String {
+    ISSUER.get().expect("set before load").clone()
+}
+
+providers! {
+    dev {
+        issuer: issuer(),
+        audience: DEFAULT_AUDIENCE,
+    }
+}
+
+#[derive(FromClaims)]
+struct User {
+    sub: String,
+}
+
+#[protect(provider = "dev", claims = User)]
+async fn protected(user: User) -> String {
+    user.sub
+}
+
+async fn layered(auth: Extension<Authenticated>) -> String {
+    auth.subject().unwrap_or_default().to_owned()
+}
+
+/// The hand-written middleware most apps have: find the key by `kid`, decode.
+#[derive(Clone)]
+struct Plain {
+    keys: Arc<HashMap<String, DecodingKey>>,
+    validations: Arc<HashMap<Algorithm, Validation>>,
+}
+
+async fn plain_middleware(
+    State(plain): State<Plain>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let Ok(header) = jsonwebtoken::decode_header(token) else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    let (Some(key), Some(validation)) = (
+        header.kid.as_ref().and_then(|kid| plain.keys.get(kid)),
+        plain.validations.get(&header.alg),
+    ) else {
+        return StatusCode::UNAUTHORIZED.into_response();
+    };
+    match jsonwebtoken::decode::<serde_json::Value>(token, key, validation) {
+        Ok(data) => {
+            request.extensions_mut().insert(data.claims);
+            next.run(request).await
+        }
+        Err(_) => StatusCode::UNAUTHORIZED.into_response(),
+    }
+}
+
+async fn plain_handler(Extension(claims): Extension<serde_json::Value>) -> String {
+    claims["sub"].as_str().unwrap_or_default().to_owned()
+}
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == name)?;
+    args.get(i + 1).cloned()
+}
+
+const ALGORITHMS: [(&str, Algorithm); 3] = [
+    ("RS256", Algorithm::RS256),
+    ("ES256", Algorithm::ES256),
+    ("EdDSA", Algorithm::EdDSA),
+];
+
+/// Writes the token files: generated on every core before the server is pinned.
+fn write_tokens(idp: &DevIssuer, dir: &std::path::Path, distinct: usize) {
+    for (name, alg) in ALGORITHMS {
+        let one = idp.token().algorithm(alg).subject("repeat").sign();
+        std::fs::write(dir.join(format!("{name}-repeat")), format!("{one}\n")).unwrap();
+        let threads = std::thread::available_parallelism().map_or(2, usize::from);
+        let chunks: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    s.spawn(move || {
+                        let mut out = String::new();
+                        for i in (t..distinct).step_by(threads) {
+                            let token = idp
+                                .token()
+                                .algorithm(alg)
+                                .subject(&format!("user-{i}"))
+                                .sign();
+                            out.push_str(&token);
+                            out.push('\n');
+                        }
+                        out
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        std::fs::write(dir.join(format!("{name}-distinct")), chunks.concat()).unwrap();
+    }
+}
+
+fn main() {
+    let port: u16 = arg("--port").map_or(8700, |p| p.parse().unwrap());
+    let dir = std::path::PathBuf::from(arg("--tokens").unwrap_or_else(|| "target/load".into()));
+    let distinct: usize = arg("--distinct").map_or(1000, |n| n.parse().unwrap());
+    std::fs::create_dir_all(&dir).unwrap();
+    // One worker thread: the run script pins the process to one core.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let idp = DevIssuer::start().await.unwrap();
+        ISSUER.set(idp.issuer().to_owned()).unwrap();
+        write_tokens(&idp, &dir, distinct);
+        let providers = Providers::load().unwrap();
+        providers.ready().await;
+
+        let jwks: JwkSet = serde_json::from_value(idp.jwks()).unwrap();
+        let keys = jwks
+            .keys
+            .iter()
+            .map(|k| {
+                (
+                    k.common.key_id.clone().unwrap(),
+                    DecodingKey::from_jwk(k).unwrap(),
+                )
+            })
+            .collect();
+        let validations = ALGORITHMS
+            .iter()
+            .map(|(_, alg)| {
+                let mut v = Validation::new(*alg);
+                v.set_issuer(&[idp.issuer()]);
+                v.set_audience(&[DEFAULT_AUDIENCE]);
+                (*alg, v)
+            })
+            .collect();
+        let plain = Plain {
+            keys: Arc::new(keys),
+            validations: Arc::new(validations),
+        };
+
+        let app = Router::new()
+            .route("/open", get(|| async { "open" }))
+            .route("/protect", get(protected))
+            .layer(providers.layer())
+            .merge(
+                Router::new()
+                    .route("/layer", get(layered))
+                    .route_layer(providers.authenticator().layer()),
+            )
+            .merge(
+                Router::new()
+                    .route("/jsonwebtoken", get(plain_handler))
+                    .route_layer(middleware::from_fn_with_state(plain, plain_middleware)),
+            );
+        std::fs::write(dir.join("jwks-url"), idp.jwks_url()).unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        std::fs::write(dir.join("ready"), "").unwrap();
+        axum::serve(listener, app).await.unwrap();
+        drop(idp);
+    });
+}
