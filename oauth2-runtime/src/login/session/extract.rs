@@ -204,7 +204,7 @@ impl LoginSession {
         let loaded = self.slot.lock().loaded.clone().flatten();
         let loaded = loaded.unwrap_or_else(|| self.loaded.clone());
         let fresh = self.slot.login.fresh_tokens(&self.slot, loaded).await?;
-        Ok(fresh.record.tokens.access_token)
+        Ok(fresh.record.tokens.access_token.clone())
     }
 }
 

@@ -45,11 +45,13 @@ struct Id {
     id: String,
 }
 
-/// A loaded session and, for a stateful one, its id.
+/// A loaded session and, for a stateful one, its id. The record is shared: the layer,
+/// the extractors and the handler see one copy, and a change (a refresh, the idle
+/// timestamp) copies it once.
 #[derive(Debug, Clone)]
 pub(crate) struct Loaded {
     pub(crate) id: Option<String>,
-    pub(crate) record: Record,
+    pub(crate) record: std::sync::Arc<Record>,
 }
 
 pub(crate) use crate::util::store_key;
@@ -72,7 +74,10 @@ impl Login {
         let i = &self.inner;
         let loaded = match &i.store {
             None => match i.cookie.open::<Record>(headers) {
-                Ok(Some(record)) => Loaded { id: None, record },
+                Ok(Some(record)) => Loaded {
+                    id: None,
+                    record: record.into(),
+                },
                 Ok(None) => return Ok(None),
                 Err(e) => {
                     tracing::debug!("session cookie refused: {e}");
@@ -95,7 +100,7 @@ impl Login {
                     .map_err(|e| LoginError::server(format!("stored session is invalid: {e}")))?;
                 Loaded {
                     id: Some(id),
-                    record,
+                    record: record.into(),
                 }
             }
         };
@@ -117,7 +122,7 @@ impl Login {
         let remaining = std::time::Duration::from_secs(self.remaining(&loaded.record));
         let sealed = match (&i.store, &loaded.id) {
             (Some(store), Some(id)) => {
-                let json = serde_json::to_string(&loaded.record)
+                let json = serde_json::to_string(&*loaded.record)
                     .map_err(|e| LoginError::server(e.to_string()))?;
                 store
                     .save(&store_key(id), &json, remaining.min(i.idle))
@@ -125,7 +130,7 @@ impl Login {
                     .map_err(store_error)?;
                 i.cookie.seal(&Id { id: id.clone() }, remaining)
             }
-            _ => i.cookie.seal(&loaded.record, remaining),
+            _ => i.cookie.seal(&*loaded.record, remaining),
         };
         sealed.map_err(|e| LoginError::server(e.to_string()))
     }
@@ -143,7 +148,10 @@ impl Login {
             }
             None => None,
         };
-        let loaded = Loaded { id, record };
+        let loaded = Loaded {
+            id,
+            record: record.into(),
+        };
         let cookies = self.save(&loaded).await?;
         if let Some(id) = &loaded.id {
             let ttl = std::time::Duration::from_secs(self.remaining(&loaded.record));

@@ -146,7 +146,7 @@ impl Login {
         match stored {
             Some(record) => Ok(Loaded {
                 id: Some(id.clone()),
-                record,
+                record: record.into(),
             }),
             None => Err(SessionRejection::missing(None)),
         }
@@ -171,7 +171,7 @@ impl Login {
         let used = store_key(loaded.record.tokens.refresh_token.as_deref().unwrap_or(""));
         match refreshed {
             Ok(tokens) => {
-                loaded.record.tokens = tokens;
+                std::sync::Arc::make_mut(&mut loaded.record).tokens = tokens;
                 let cookies = self.save(&loaded).await.map_err(SessionRejection::from)?;
                 slot.push_cookies(cookies);
                 if loaded.id.is_none() {

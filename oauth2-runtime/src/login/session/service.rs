@@ -56,7 +56,7 @@ impl SessionSlot {
             let t = now();
             let every = (self.login.inner.idle.as_secs() / 8).clamp(1, 60);
             if t >= l.record.seen + every {
-                l.record.seen = t;
+                std::sync::Arc::make_mut(&mut l.record).seen = t;
                 let cookies = self.login.save(l).await?;
                 self.push_cookies(cookies);
             }
