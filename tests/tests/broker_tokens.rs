@@ -23,6 +23,12 @@ fn login(base: &str, store: &Arc<dyn SessionStore>, secret: &str, broker: Broker
     oauth2_tests::broker_login(base, store, secret, broker)
 }
 
+/// An access token of `login`'s broker for the test user.
+async fn mint(login: &Login) -> String {
+    let broker = login.broker().expect("a broker");
+    broker.access_token(&user(), None).await.unwrap().token
+}
+
 fn user() -> serde_json::Map<String, serde_json::Value> {
     json!({"sub": "alice"}).as_object().unwrap().clone()
 }
@@ -111,13 +117,8 @@ async fn only_the_brokers_own_valid_tokens_pass() {
         "another app's secret, also 32 bytes long",
         Broker::builder().audience(AUDIENCE),
     );
-    let forged = impostor
-        .broker()
-        .unwrap()
-        .access_token(&user(), None)
-        .await
-        .unwrap();
-    refused("foreign key", forged.token).await;
+    let forged = mint(&impostor).await;
+    refused("foreign key", forged).await;
     // The same keys, but another audience.
     let other_audience = login(
         &base,
@@ -125,13 +126,8 @@ async fn only_the_brokers_own_valid_tokens_pass() {
         SECRET,
         Broker::builder().audience("https://other.example"),
     );
-    let other = other_audience
-        .broker()
-        .unwrap()
-        .access_token(&user(), None)
-        .await
-        .unwrap();
-    refused("audience", other.token).await;
+    let other = mint(&other_audience).await;
+    refused("audience", other).await;
     // The identity provider's own token, even with the broker's audience.
     let idp = DevIssuer::start().await.unwrap();
     refused(
@@ -181,13 +177,8 @@ async fn a_trusted_issuers_tokens_pass_only_with_that_issuers_keys() {
         .expect("the peer's keys load through its discovery document");
     let url = protected(&auth).await;
 
-    let genuine = peer
-        .broker()
-        .unwrap()
-        .access_token(&user(), None)
-        .await
-        .unwrap();
-    let ok = get_with_token(&url, "/api/me", &genuine.token).await;
+    let genuine = mint(&peer).await;
+    let ok = get_with_token(&url, "/api/me", &genuine).await;
     assert_eq!(ok.status(), 200);
     assert_eq!(
         ok.text().await.unwrap(),
@@ -203,13 +194,8 @@ async fn a_trusted_issuers_tokens_pass_only_with_that_issuers_keys() {
         SECRET,
         Broker::builder().audience(AUDIENCE),
     );
-    let forged = mallory
-        .broker()
-        .unwrap()
-        .access_token(&user(), None)
-        .await
-        .unwrap();
-    let e = error_of(get_with_token(&url, "/api/me", &forged.token).await).await;
+    let forged = mint(&mallory).await;
+    let e = error_of(get_with_token(&url, "/api/me", &forged).await).await;
     assert_eq!(e.status, 401, "{e:?}");
     // The peer's token for another audience.
     let elsewhere = login(
@@ -218,12 +204,7 @@ async fn a_trusted_issuers_tokens_pass_only_with_that_issuers_keys() {
         SECRET,
         Broker::builder().audience("https://other.example"),
     );
-    let other = elsewhere
-        .broker()
-        .unwrap()
-        .access_token(&user(), None)
-        .await
-        .unwrap();
-    let e = error_of(get_with_token(&url, "/api/me", &other.token).await).await;
+    let other = mint(&elsewhere).await;
+    let e = error_of(get_with_token(&url, "/api/me", &other).await).await;
     assert_eq!(e.status, 401, "{e:?}");
 }

@@ -188,6 +188,7 @@ pub(super) async fn token(
             .broker_login_grant(broker, p, endpoints, tokens, id_token)
             .await;
     }
+    #[cfg(not(feature = "broker"))]
     let _ = id_token;
     Ok(no_store(StatusCode::OK, token_response(&tokens)))
 }
