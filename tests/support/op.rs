@@ -86,9 +86,23 @@ impl OpenIdProvider {
         .await
     }
 
-    /// Starts one on a free port; waits until it listens.
+    /// Starts one on a free port; waits until it listens. A start that fails (the
+    /// port taken in the moment between choosing and binding it, a stall of a loaded
+    /// machine) is reported and tried once more on another port.
     pub async fn start(options: Options) -> Self {
         ensure_installed();
+        match Self::try_start(&options).await {
+            Ok(op) => op,
+            Err(why) => {
+                eprintln!("oidc-provider did not start ({why}); trying once more");
+                Self::try_start(&options)
+                    .await
+                    .unwrap_or_else(|why| panic!("oidc-provider does not start: {why}"))
+            }
+        }
+    }
+
+    async fn try_start(options: &Options) -> Result<Self, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -121,25 +135,25 @@ impl OpenIdProvider {
                     keys = serde_json::from_str(json).expect("the provider's keys");
                 }
                 if line.contains("listening on") {
-                    return keys;
+                    return Ok(keys);
                 }
             }
-            panic!("oidc-provider exited before listening");
+            Err("it exited before listening".to_owned())
         };
         let signing_keys = tokio::time::timeout(Duration::from_secs(30), ready)
             .await
-            .expect("oidc-provider starts");
+            .map_err(|_| "no `listening` line within 30 s".to_owned())??;
         // Keep reading, so that the provider never writes to a closed pipe.
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
                 eprintln!("oidc-provider: {line}");
             }
         });
-        OpenIdProvider {
+        Ok(OpenIdProvider {
             _child: child,
             issuer: format!("http://127.0.0.1:{port}"),
             signing_keys,
-        }
+        })
     }
 
     /// A JWT with `claims`, signed with the provider's key for `alg` and that key's
