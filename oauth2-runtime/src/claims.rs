@@ -51,6 +51,18 @@ impl Authenticated {
         }
     }
 
+    /// Claims already shared as an object (a session's), without copying them.
+    #[cfg(feature = "login")]
+    pub(crate) fn shared(provider: impl Into<Arc<str>>, claims: Arc<Value>) -> Self {
+        if !claims.is_object() {
+            return Self::new(provider, Value::Null);
+        }
+        Self {
+            provider: provider.into(),
+            claims,
+        }
+    }
+
     /// The name of the provider that issued the token.
     pub fn provider(&self) -> &str {
         &self.provider

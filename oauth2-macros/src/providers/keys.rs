@@ -166,6 +166,7 @@ pub(crate) const KEYS: &[Key] = &[
     login("logout_store", App, Expr, "logout_store"),
     login("session_ttl", App, Duration, "session_ttl"),
     login("idle_timeout", App, Duration, "idle_timeout"),
+    login("session_cache", App, Number, "session_cache"),
     Key {
         target: Target::Login,
         ..each("allowed_origins", "allowed_origin")

@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::session::SessionCache;
 use super::{
-    AppToken, DEFAULT_IDLE_TIMEOUT, DEFAULT_PREFIX, DEFAULT_SESSION_TTL, Login, LoginEvent,
-    LoginInner, LoginProvider, LoginProviderBuilder, LoginRejected, OnLogin,
+    AppToken, DEFAULT_IDLE_TIMEOUT, DEFAULT_PREFIX, DEFAULT_SESSION_CACHE_BYTES,
+    DEFAULT_SESSION_TTL, Login, LoginEvent, LoginInner, LoginProvider, LoginProviderBuilder,
+    LoginRejected, OnLogin,
 };
 use crate::config::{ConfigError, Provider, check_duration};
 use crate::jwks::{KeyRegistry, default_http_client};
@@ -31,6 +33,7 @@ impl Login {
             broker: None,
             ttl: DEFAULT_SESSION_TTL,
             idle: DEFAULT_IDLE_TIMEOUT,
+            session_cache: DEFAULT_SESSION_CACHE_BYTES,
             origins: Vec::new(),
             on_login: None,
             app_token: None,
@@ -54,6 +57,7 @@ pub struct LoginBuilder {
     broker: Option<crate::issuer::BrokerBuilder>,
     ttl: Duration,
     idle: Duration,
+    session_cache: usize,
     origins: Vec<String>,
     on_login: Option<OnLogin>,
     app_token: Option<AppToken>,
@@ -146,6 +150,16 @@ impl LoginBuilder {
     /// How long a session lives without requests; default 1 hour.
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle = idle;
+        self
+    }
+
+    /// How many bytes of parsed sessions to keep, so that a read of a session whose
+    /// bytes have not changed since the last read skips decrypting and parsing it;
+    /// default 16 MiB ([`DEFAULT_SESSION_CACHE_BYTES`]), `0` turns it off. A record is
+    /// used only for the exact bytes it was parsed from, and the timeouts and
+    /// back-channel logouts are checked on every read, cached or not.
+    pub fn session_cache(mut self, bytes: usize) -> Self {
+        self.session_cache = bytes;
         self
     }
 
@@ -259,6 +273,7 @@ impl LoginBuilder {
                 store: self.store,
                 ttl: self.ttl,
                 idle: self.idle,
+                parsed: SessionCache::new(self.session_cache),
                 origins,
                 on_login: self.on_login,
                 app_token: self.app_token,

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::provider::{Endpoints, Userinfo};
 use super::routes::{see_other, with_cookies};
-use super::session::Record;
+use super::session::{Record, SessionClaims};
 use super::tokens::{Tokens, check_login_binding, printable, token_request, userinfo};
 use super::transaction::Transaction;
 use super::{Login, LoginError, LoginEvent, LoginProvider};
@@ -295,7 +295,7 @@ async fn start_session(
     let t = now();
     let record = Record {
         provider: provider.to_owned(),
-        claims,
+        claims: SessionClaims::new(claims),
         app,
         tokens,
         created: t,

@@ -89,8 +89,8 @@ pub use self::provider::{
     ClientAuth, DEFAULT_SCOPES, LoginProvider, LoginProviderBuilder, Preset, Userinfo,
 };
 pub use self::session::{
-    LoginSession, Session, SessionLayer, SessionProtected, SessionRejection, SessionRejectionKind,
-    SessionService,
+    DEFAULT_SESSION_CACHE_BYTES, LoginSession, Session, SessionLayer, SessionProtected,
+    SessionRejection, SessionRejectionKind, SessionService,
 };
 pub use self::tokens::Tokens;
 pub use self::transaction::{AuthorizationRequest, Transaction};
@@ -142,6 +142,8 @@ pub(crate) struct LoginInner {
     pub(crate) logout_store: Arc<dyn SessionStore>,
     pub(crate) ttl: Duration,
     pub(crate) idle: Duration,
+    /// Sessions parsed before, by the bytes they were parsed from.
+    pub(crate) parsed: Option<session::SessionCache>,
     pub(crate) origins: Vec<String>,
     pub(crate) on_login: Option<OnLogin>,
     pub(crate) app_token: Option<AppToken>,

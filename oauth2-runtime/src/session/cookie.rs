@@ -210,12 +210,19 @@ impl SessionCookie {
         &self,
         headers: &HeaderMap,
     ) -> Result<Option<T>, SessionError> {
-        let cookies = request_cookies(headers);
+        match self.sealed(headers)? {
+            Some(sealed) => self.open_sealed(&sealed).map(|(data, _)| Some(data)),
+            None => Ok(None),
+        }
+    }
+
+    /// The sealed value the request's cookies carry, its chunks joined: `Ok(None)` when
+    /// there is none, an error when the chunks don't fit together.
+    pub(crate) fn sealed(&self, headers: &HeaderMap) -> Result<Option<String>, SessionError> {
         let get = |name: &str| {
-            cookies
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
+            crate::http::cookies(headers)
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v)
         };
         let Some(first) = get(&self.name) else {
             return Ok(None);
@@ -229,12 +236,20 @@ impl SessionCookie {
         for i in 1..count {
             sealed.push_str(get(&self.chunk_name(i)).ok_or(SessionError::Invalid)?);
         }
+        Ok(Some(sealed))
+    }
+
+    /// Opens a sealed value; the data and when it expires (seconds since the epoch).
+    pub(crate) fn open_sealed<T: DeserializeOwned>(
+        &self,
+        sealed: &str,
+    ) -> Result<(T, u64), SessionError> {
         let json = self
             .keys
             .iter()
             .find_map(|key| {
                 let mut jar = CookieJar::new();
-                jar.add_original(Cookie::new(self.name.clone(), sealed.clone()));
+                jar.add_original(Cookie::new(self.name.clone(), sealed.to_owned()));
                 jar.private(key).get(&self.name)
             })
             .ok_or(SessionError::Invalid)?;
@@ -243,21 +258,20 @@ impl SessionCookie {
         if envelope.exp <= now() {
             return Err(SessionError::Expired);
         }
-        Ok(Some(envelope.data))
+        Ok((envelope.data, envelope.exp))
     }
 
     /// Removal cookies for every chunk of this session the request carries.
     pub fn clear(&self, headers: &HeaderMap) -> Vec<Cookie<'static>> {
         let prefix = format!("{}.", self.name);
-        request_cookies(headers)
-            .into_iter()
+        crate::http::cookies(headers)
             .filter(|(n, _)| {
                 *n == self.name
                     || n.strip_prefix(&prefix)
                         .is_some_and(|i| i.parse::<usize>().is_ok())
             })
             .map(|(name, _)| {
-                let mut c = self.attributes(Cookie::new(name, ""), Duration::ZERO);
+                let mut c = self.attributes(Cookie::new(name.to_owned(), ""), Duration::ZERO);
                 c.make_removal();
                 c
             })
@@ -311,13 +325,6 @@ impl SessionCookie {
         ));
         cookie
     }
-}
-
-/// Every `name=value` of the request's `Cookie` headers.
-fn request_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
-    crate::http::cookies(headers)
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .collect()
 }
 
 #[cfg(test)]

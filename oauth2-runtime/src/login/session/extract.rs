@@ -181,9 +181,9 @@ impl LoginSession {
 
     /// The claims as [`Authenticated`], as the bearer extractors give them.
     pub fn user(&self) -> Authenticated {
-        Authenticated::new(
-            self.loaded.record.provider.clone(),
-            Value::Object(self.loaded.record.claims.clone()),
+        Authenticated::shared(
+            self.loaded.record.provider.as_str(),
+            self.loaded.record.claims.shared(),
         )
     }
 

@@ -5,12 +5,17 @@
 
 mod extract;
 mod guard;
+mod parsed;
 mod refresh;
 mod service;
 
 pub use extract::{LoginSession, Session, SessionRejection, SessionRejectionKind};
 pub use guard::SessionProtected;
+pub use parsed::DEFAULT_SESSION_CACHE_BYTES;
+pub(crate) use parsed::SessionCache;
 pub use service::{SessionLayer, SessionService};
+
+use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use cookie::Cookie;
@@ -26,7 +31,7 @@ use crate::util::now;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Record {
     pub(crate) provider: String,
-    pub(crate) claims: Map<String, Value>,
+    pub(crate) claims: SessionClaims,
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub(crate) app: Value,
     pub(crate) tokens: Tokens,
@@ -37,6 +42,44 @@ pub(crate) struct Record {
     /// began before it, not one begun in the same second after it.
     #[serde(default)]
     pub(crate) started_ms: u64,
+}
+
+/// The user's claims, shared (not copied) with the [`Authenticated`] that the session
+/// extractors hand out. Always a JSON object; reads as its map.
+///
+/// [`Authenticated`]: crate::claims::Authenticated
+#[derive(Debug, Clone)]
+pub(crate) struct SessionClaims(Arc<Value>);
+
+impl SessionClaims {
+    pub(crate) fn new(claims: Map<String, Value>) -> Self {
+        Self(Arc::new(Value::Object(claims)))
+    }
+
+    pub(crate) fn shared(&self) -> Arc<Value> {
+        Arc::clone(&self.0)
+    }
+}
+
+impl std::ops::Deref for SessionClaims {
+    type Target = Map<String, Value>;
+
+    fn deref(&self) -> &Map<String, Value> {
+        static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+        self.0.as_object().unwrap_or(&EMPTY)
+    }
+}
+
+impl Serialize for SessionClaims {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SessionClaims {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Map::deserialize(d).map(Self::new)
+    }
 }
 
 /// What the cookie holds for a stateful session.
@@ -51,7 +94,7 @@ struct Id {
 #[derive(Debug, Clone)]
 pub(crate) struct Loaded {
     pub(crate) id: Option<String>,
-    pub(crate) record: std::sync::Arc<Record>,
+    pub(crate) record: Arc<Record>,
 }
 
 pub(crate) use crate::util::store_key;
@@ -72,35 +115,32 @@ impl Login {
     /// The session of a request, if it has a live one. Invalid cookies count as none.
     pub(crate) async fn load(&self, headers: &HeaderMap) -> Result<Option<Loaded>, LoginError> {
         let i = &self.inner;
+        let refused = |e: crate::session::SessionError| {
+            tracing::debug!("session cookie refused: {e}");
+            Ok(None)
+        };
         let loaded = match &i.store {
-            None => match i.cookie.open::<Record>(headers) {
-                Ok(Some(record)) => Loaded {
-                    id: None,
-                    record: record.into(),
+            None => match i.cookie.sealed(headers) {
+                Ok(Some(sealed)) => match self.open_record(&sealed) {
+                    Ok(record) => Loaded { id: None, record },
+                    Err(e) => return refused(e),
                 },
                 Ok(None) => return Ok(None),
-                Err(e) => {
-                    tracing::debug!("session cookie refused: {e}");
-                    return Ok(None);
-                }
+                Err(e) => return refused(e),
             },
             Some(store) => {
                 let id = match i.cookie.open::<Id>(headers) {
                     Ok(Some(Id { id })) => id,
                     Ok(None) => return Ok(None),
-                    Err(e) => {
-                        tracing::debug!("session cookie refused: {e}");
-                        return Ok(None);
-                    }
+                    Err(e) => return refused(e),
                 };
-                let Some(json) = store.load(&store_key(&id)).await.map_err(store_error)? else {
+                let key = store_key(&id);
+                let Some(json) = store.load(&key).await.map_err(store_error)? else {
                     return Ok(None);
                 };
-                let record: Record = serde_json::from_str(&json)
-                    .map_err(|e| LoginError::server(format!("stored session is invalid: {e}")))?;
                 Loaded {
+                    record: self.parse_record(&key, &json)?,
                     id: Some(id),
-                    record: record.into(),
                 }
             }
         };
@@ -109,11 +149,54 @@ impl Login {
         let timed_out = self.remaining(r) == 0 || t >= r.seen.saturating_add(i.idle.as_secs());
         if timed_out || self.ended_by_logout(r).await? {
             if let (Some(store), Some(id)) = (&i.store, &loaded.id) {
+                self.forget(&store_key(id));
                 store.delete(&store_key(id)).await.map_err(store_error)?;
             }
             return Ok(None);
         }
         Ok(Some(loaded))
+    }
+
+    /// The record sealed in a cookie, from the parsed-session cache when it holds these
+    /// bytes.
+    fn open_record(&self, sealed: &str) -> Result<Arc<Record>, crate::session::SessionError> {
+        let i = &self.inner;
+        let key = SessionCache::cookie_key(sealed);
+        if let Some((record, expires)) = i.parsed.as_ref().and_then(|c| c.get(key, sealed)) {
+            if expires <= now() {
+                return Err(crate::session::SessionError::Expired);
+            }
+            return Ok(record);
+        }
+        let (record, expires) = i.cookie.open_sealed::<Record>(sealed)?;
+        let record = Arc::new(record);
+        if let Some(cache) = &i.parsed {
+            cache.insert(key, sealed, &record, expires);
+        }
+        Ok(record)
+    }
+
+    /// The record stored as `json` under `key`, from the parsed-session cache when it
+    /// holds this JSON.
+    fn parse_record(&self, key: &str, json: &str) -> Result<Arc<Record>, LoginError> {
+        let cache = self.inner.parsed.as_ref();
+        if let Some((record, _)) = cache.and_then(|c| c.get(key, json)) {
+            return Ok(record);
+        }
+        let record: Record = serde_json::from_str(json)
+            .map_err(|e| LoginError::server(format!("stored session is invalid: {e}")))?;
+        let record = Arc::new(record);
+        if let Some(cache) = cache {
+            cache.insert(key, json, &record, u64::MAX);
+        }
+        Ok(record)
+    }
+
+    /// Drops a deleted session from the parsed-session cache.
+    fn forget(&self, key: &str) {
+        if let Some(cache) = &self.inner.parsed {
+            cache.remove(key);
+        }
     }
 
     /// Saves `loaded` (a new or changed session); returns the cookies to set.
@@ -124,10 +207,14 @@ impl Login {
             (Some(store), Some(id)) => {
                 let json = serde_json::to_string(&*loaded.record)
                     .map_err(|e| LoginError::server(e.to_string()))?;
+                let key = store_key(id);
                 store
-                    .save(&store_key(id), &json, remaining.min(i.idle))
+                    .save(&key, &json, remaining.min(i.idle))
                     .await
                     .map_err(store_error)?;
+                if let Some(cache) = &i.parsed {
+                    cache.insert(&key, &json, &loaded.record, u64::MAX);
+                }
                 i.cookie.seal(&Id { id: id.clone() }, remaining)
             }
             _ => i.cookie.seal(&*loaded.record, remaining),
@@ -168,6 +255,7 @@ impl Login {
     ) -> Result<Vec<Cookie<'static>>, LoginError> {
         let i = &self.inner;
         if let (Some(store), Ok(Some(Id { id }))) = (&i.store, i.cookie.open::<Id>(headers)) {
+            self.forget(&store_key(&id));
             store.delete(&store_key(&id)).await.map_err(store_error)?;
         }
         Ok(i.cookie.clear(headers))
@@ -177,38 +265,28 @@ impl Login {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::login::LoginProvider;
+    use crate::login::{LoginBuilder, LoginProvider};
     use crate::session::cookie::tests::request;
     use crate::session::{MemoryStore, SessionStore};
     use std::time::Duration;
 
     fn login(store: bool) -> Login {
-        let mut b = Login::builder()
-            .base_url("https://app.example")
-            .session_secret("a unit test secret of at least 32 bytes")
-            .session_ttl(Duration::from_secs(3600))
-            .idle_timeout(Duration::from_secs(600))
-            .provider(
-                LoginProvider::builder("plain")
-                    .client_id("app")
-                    .authorize_url("https://idp.example/authorize")
-                    .token_url("https://idp.example/token")
-                    .userinfo_url("https://idp.example/user"),
-            );
-        if store {
-            b = b.store(MemoryStore::new());
-        }
-        b.build().unwrap()
+        login_with(store.then(MemoryStore::new), |b| {
+            b.session_ttl(Duration::from_secs(3600))
+                .idle_timeout(Duration::from_secs(600))
+        })
     }
 
     fn record(age: u64, idle: u64) -> Record {
         let t = now();
         Record {
             provider: "plain".into(),
-            claims: serde_json::json!({"sub": "alice"})
-                .as_object()
-                .unwrap()
-                .clone(),
+            claims: SessionClaims::new(
+                serde_json::json!({"sub": "alice"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
             app: Value::Null,
             tokens: Tokens {
                 access_token: "at".into(),
@@ -252,19 +330,7 @@ mod tests {
     #[tokio::test]
     async fn a_stored_session_is_keyed_by_a_hash_and_gone_after_logout() {
         let store = MemoryStore::new();
-        let l = Login::builder()
-            .base_url("https://app.example")
-            .session_secret("a unit test secret of at least 32 bytes")
-            .store(store.clone())
-            .provider(
-                LoginProvider::builder("plain")
-                    .client_id("app")
-                    .authorize_url("https://idp.example/authorize")
-                    .token_url("https://idp.example/token")
-                    .userinfo_url("https://idp.example/user"),
-            )
-            .build()
-            .unwrap();
+        let l = login_with(Some(store.clone()), |b| b);
         let cookies = l.start(&HeaderMap::new(), record(0, 0)).await.unwrap();
         let headers = request(&cookies);
         let id = l.load(&headers).await.unwrap().unwrap().id.unwrap();
@@ -282,5 +348,116 @@ mod tests {
         l.end(&request(&again)).await.unwrap();
         assert!(store.is_empty());
         assert!(l.load(&request(&again)).await.unwrap().is_none());
+    }
+
+    fn login_with(
+        store: Option<MemoryStore>,
+        configure: impl FnOnce(LoginBuilder) -> LoginBuilder,
+    ) -> Login {
+        let mut b = Login::builder()
+            .base_url("https://app.example")
+            .session_secret("a unit test secret of at least 32 bytes")
+            .provider(
+                LoginProvider::builder("plain")
+                    .client_id("app")
+                    .authorize_url("https://idp.example/authorize")
+                    .token_url("https://idp.example/token")
+                    .userinfo_url("https://idp.example/user"),
+            );
+        if let Some(store) = store {
+            b = b.store(store);
+        }
+        configure(b).build().unwrap()
+    }
+
+    fn subject(loaded: &Loaded) -> &str {
+        loaded.record.claims["sub"].as_str().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_parsed_session_is_reused_only_for_the_bytes_it_was_parsed_from() {
+        // Stateful: another instance changes the stored record; the next read sees it.
+        let store = MemoryStore::new();
+        let l = login_with(Some(store.clone()), |b| b);
+        let headers = request(&l.start(&HeaderMap::new(), record(0, 0)).await.unwrap());
+        let first = l.load(&headers).await.unwrap().unwrap();
+        let again = l.load(&headers).await.unwrap().unwrap();
+        assert!(
+            Arc::ptr_eq(&first.record, &again.record),
+            "read from the cache"
+        );
+        let key = store_key(first.id.as_deref().unwrap());
+        let mut changed = (*first.record).clone();
+        changed.claims = SessionClaims::new(
+            serde_json::json!({"sub": "bob"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        let json = serde_json::to_string(&changed).unwrap();
+        store
+            .save(&key, &json, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert_eq!(subject(&l.load(&headers).await.unwrap().unwrap()), "bob");
+        // Deleted elsewhere (a back-channel logout on another instance): gone here too.
+        store.delete(&key).await.unwrap();
+        assert!(l.load(&headers).await.unwrap().is_none());
+
+        // Stateless: a cookie changed after its cached start is opened, and refused.
+        let l = login_with(None, |b| b);
+        let cookies = l.start(&HeaderMap::new(), record(0, 0)).await.unwrap();
+        let headers = request(&cookies);
+        assert_eq!(subject(&l.load(&headers).await.unwrap().unwrap()), "alice");
+        let mut forged = cookies.clone();
+        let value = forged[0].value().to_owned();
+        let last = if value.ends_with('A') { 'B' } else { 'A' };
+        forged[0].set_value(format!("{}{last}", &value[..value.len() - 1]));
+        assert!(l.load(&request(&forged)).await.unwrap().is_none());
+        assert_eq!(
+            l.inner.parsed.as_ref().unwrap().len(),
+            1,
+            "nothing cached for it"
+        );
+        assert!(l.load(&headers).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn the_timeouts_are_checked_on_a_cached_read() {
+        for stateful in [false, true] {
+            let l = login_with(stateful.then(MemoryStore::new), |b| {
+                b.idle_timeout(Duration::from_secs(1))
+            });
+            let headers = request(&l.start(&HeaderMap::new(), record(0, 0)).await.unwrap());
+            assert!(l.load(&headers).await.unwrap().is_some());
+            assert!(l.load(&headers).await.unwrap().is_some());
+            tokio::time::sleep(Duration::from_millis(2100)).await;
+            assert!(
+                l.load(&headers).await.unwrap().is_none(),
+                "idle timeout on a cached read, stateful={stateful}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_parsed_session_cache_stays_within_its_bytes_or_is_off() {
+        let l = login_with(Some(MemoryStore::new()), |b| b.session_cache(64 * 1024));
+        for _ in 0..300 {
+            let headers = request(&l.start(&HeaderMap::new(), record(0, 0)).await.unwrap());
+            assert!(l.load(&headers).await.unwrap().is_some());
+        }
+        let cache = l.inner.parsed.as_ref().unwrap();
+        assert!(cache.weight() <= 64 * 1024, "{} bytes", cache.weight());
+        assert!(cache.len() > 10, "it still holds sessions: {}", cache.len());
+
+        let off = login_with(None, |b| b.session_cache(0));
+        assert!(off.inner.parsed.is_none());
+        let headers = request(&off.start(&HeaderMap::new(), record(0, 0)).await.unwrap());
+        let first = off.load(&headers).await.unwrap().unwrap();
+        let again = off.load(&headers).await.unwrap().unwrap();
+        assert!(
+            !Arc::ptr_eq(&first.record, &again.record),
+            "parsed each time"
+        );
     }
 }
