@@ -5,6 +5,12 @@
 //! the time checks still made) per algorithm: all run in the same process, so the
 //! ratios hold on a noisy machine where absolute times do not.
 //!
+//!
+//! `keys` parses the dev issuer's JWK set (one key per algorithm it signs with) as a
+//! fetch does: `KeySet::from_json`, which also parses each key into aws-lc-rs's verifying
+//! key, next to `jsonwebtoken` parsing the set and making a `DecodingKey` per key. It is
+//! paid once per fetch, not per request.
+//!
 //! `cargo bench -p oauth2-benches`
 
 use std::hint::black_box;
@@ -13,6 +19,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use oauth2::dev::{DEFAULT_AUDIENCE, DevIssuer};
+use oauth2::jwks::KeySet;
 use oauth2::validation::Validator;
 
 fn validation(c: &mut Criterion) {
@@ -70,6 +77,24 @@ fn validation(c: &mut Criterion) {
             |b, t| b.iter(|| rt.block_on(cached.validate(black_box(t))).unwrap()),
         );
     }
+    group.finish();
+
+    let json = serde_json::to_vec(&idp.jwks()).unwrap();
+    let mut group = c.benchmark_group("keys");
+    group.bench_function("jsonwebtoken", |b| {
+        b.iter(|| {
+            let set: JwkSet = serde_json::from_slice(black_box(&json)).unwrap();
+            let keys: Vec<DecodingKey> = set
+                .keys
+                .iter()
+                .map(|k| DecodingKey::from_jwk(k).unwrap())
+                .collect();
+            keys
+        })
+    });
+    group.bench_function("oauth2", |b| {
+        b.iter(|| KeySet::from_json(black_box(&json)).unwrap())
+    });
     group.finish();
 }
 

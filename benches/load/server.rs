@@ -7,6 +7,7 @@
 //! | `/layer` | this crate's layer (`Authenticator::layer`) |
 //! | `/protect` | a `#[protect]` handler |
 //! | `/jsonwebtoken` | a hand-written middleware: `jsonwebtoken::decode` with keys parsed at startup |
+//! | `/limit` | the machine's limit: split and parse the token, verify with an aws-lc-rs key parsed at startup, no claim checks |
 //!
 //! It starts a dev issuer in process, writes tokens to `--tokens DIR` (`{alg}-repeat` with
 //! one token, `{alg}-distinct` with `--distinct N` tokens, one per line), the JWKS URL to
@@ -15,13 +16,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use jsonwebtoken::jwk::JwkSet;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use oauth2::dev::{DEFAULT_AUDIENCE, DevIssuer};
 use oauth2::{Authenticated, FromClaims, protect, providers};
@@ -88,6 +92,100 @@ async fn plain_middleware(
             next.run(request).await
         }
         Err(_) => StatusCode::UNAUTHORIZED.into_response(),
+    }
+}
+
+/// The least any validator must do: the header's `kid`, the payload parsed, one
+/// signature check with a key parsed at startup (aws-lc-rs). No claim is checked.
+#[derive(Clone)]
+struct Limit {
+    keys: Arc<HashMap<String, ParsedPublicKey>>,
+}
+
+impl Limit {
+    fn new(jwks: &JwkSet) -> Self {
+        let b64 = |s: &str| URL_SAFE_NO_PAD.decode(s).unwrap();
+        let keys = jwks
+            .keys
+            .iter()
+            .filter_map(|k| {
+                let (alg, bytes): (&'static dyn VerificationAlgorithm, Vec<u8>) =
+                    match (&k.algorithm, k.common.key_algorithm) {
+                        (AlgorithmParameters::RSA(r), Some(KeyAlgorithm::RS256)) => (
+                            &signature::RSA_PKCS1_2048_8192_SHA256,
+                            rsa_der(&b64(&r.n), &b64(&r.e)),
+                        ),
+                        (AlgorithmParameters::EllipticCurve(ec), Some(KeyAlgorithm::ES256)) => (
+                            &signature::ECDSA_P256_SHA256_FIXED,
+                            [vec![4], b64(&ec.x), b64(&ec.y)].concat(),
+                        ),
+                        (AlgorithmParameters::OctetKeyPair(okp), Some(KeyAlgorithm::EdDSA)) => {
+                            (&signature::ED25519, b64(&okp.x))
+                        }
+                        _ => return None,
+                    };
+                let key = ParsedPublicKey::new(alg, bytes).unwrap();
+                Some((k.common.key_id.clone()?, key))
+            })
+            .collect();
+        Limit {
+            keys: Arc::new(keys),
+        }
+    }
+
+    fn verify(&self, token: &str) -> Option<serde_json::Value> {
+        #[derive(serde::Deserialize)]
+        struct JoseHeader {
+            kid: String,
+        }
+        let (message, signature) = token.rsplit_once('.')?;
+        let (header, payload) = message.split_once('.')?;
+        let header: JoseHeader =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+        let claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        let key = self.keys.get(&header.kid)?;
+        key.verify_sig(message.as_bytes(), &signature).ok()?;
+        Some(claims)
+    }
+}
+
+/// PKCS#1 `RSAPublicKey` DER of a modulus and an exponent (big-endian, no leading zeros).
+fn rsa_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+        let len = body.len();
+        let mut out = match len {
+            0..0x80 => vec![tag, len as u8],
+            0x80..0x100 => vec![tag, 0x81, len as u8],
+            _ => vec![tag, 0x82, (len >> 8) as u8, len as u8],
+        };
+        out.extend_from_slice(body);
+        out
+    }
+    let integer = |v: &[u8]| {
+        let sign = if v[0] & 0x80 != 0 { &[0u8][..] } else { &[] };
+        tlv(0x02, &[sign, v].concat())
+    };
+    tlv(0x30, &[integer(n), integer(e)].concat())
+}
+
+async fn limit_middleware(
+    State(limit): State<Limit>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let claims = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|token| limit.verify(token));
+    match claims {
+        Some(claims) => {
+            request.extensions_mut().insert(claims);
+            next.run(request).await
+        }
+        None => StatusCode::UNAUTHORIZED.into_response(),
     }
 }
 
@@ -175,6 +273,7 @@ fn main() {
                 (*alg, v)
             })
             .collect();
+        let limit = Limit::new(&jwks);
         let plain = Plain {
             keys: Arc::new(keys),
             validations: Arc::new(validations),
@@ -193,6 +292,11 @@ fn main() {
                 Router::new()
                     .route("/jsonwebtoken", get(plain_handler))
                     .route_layer(middleware::from_fn_with_state(plain, plain_middleware)),
+            )
+            .merge(
+                Router::new()
+                    .route("/limit", get(plain_handler))
+                    .route_layer(middleware::from_fn_with_state(limit, limit_middleware)),
             );
         std::fs::write(dir.join("jwks-url"), idp.jwks_url()).unwrap();
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))

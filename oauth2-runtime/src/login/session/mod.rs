@@ -13,6 +13,7 @@ pub use extract::{LoginSession, Session, SessionRejection, SessionRejectionKind}
 pub use guard::SessionProtected;
 pub use parsed::DEFAULT_SESSION_CACHE_BYTES;
 pub(crate) use parsed::SessionCache;
+use parsed::{OpenedId, cookie_key};
 pub use service::{SessionLayer, SessionService};
 
 use std::sync::Arc;
@@ -129,18 +130,20 @@ impl Login {
                 Err(e) => return refused(e),
             },
             Some(store) => {
-                let id = match i.cookie.open::<Id>(headers) {
-                    Ok(Some(Id { id })) => id,
+                let opened = match i.cookie.sealed(headers) {
+                    Ok(Some(sealed)) => match self.open_id(&sealed) {
+                        Ok(opened) => opened,
+                        Err(e) => return refused(e),
+                    },
                     Ok(None) => return Ok(None),
                     Err(e) => return refused(e),
                 };
-                let key = store_key(&id);
-                let Some(json) = store.load(&key).await.map_err(store_error)? else {
+                let Some(json) = store.load(&opened.key).await.map_err(store_error)? else {
                     return Ok(None);
                 };
                 Loaded {
-                    record: self.parse_record(&key, &json)?,
-                    id: Some(id),
+                    record: self.parse_record(&opened.key, &json)?,
+                    id: Some(opened.id.clone()),
                 }
             }
         };
@@ -161,8 +164,8 @@ impl Login {
     /// bytes.
     fn open_record(&self, sealed: &str) -> Result<Arc<Record>, crate::session::SessionError> {
         let i = &self.inner;
-        let key = SessionCache::cookie_key(sealed);
-        if let Some((record, expires)) = i.parsed.as_ref().and_then(|c| c.get(key, sealed)) {
+        let key = cookie_key(sealed);
+        if let Some((record, expires)) = i.parsed.as_ref().and_then(|c| c.record(key, sealed)) {
             if expires <= now() {
                 return Err(crate::session::SessionError::Expired);
             }
@@ -171,23 +174,44 @@ impl Login {
         let (record, expires) = i.cookie.open_sealed::<Record>(sealed)?;
         let record = Arc::new(record);
         if let Some(cache) = &i.parsed {
-            cache.insert(key, sealed, &record, expires);
+            cache.insert_record(key, sealed, &record, expires);
         }
         Ok(record)
+    }
+
+    /// The id in a stateful session's cookie and its store key, from the parsed-session
+    /// cache when it holds this cookie.
+    fn open_id(&self, sealed: &str) -> Result<Arc<OpenedId>, crate::session::SessionError> {
+        let i = &self.inner;
+        if let Some((opened, expires)) = i.parsed.as_ref().and_then(|c| c.id(sealed)) {
+            if expires <= now() {
+                return Err(crate::session::SessionError::Expired);
+            }
+            return Ok(opened);
+        }
+        let (Id { id }, expires) = i.cookie.open_sealed::<Id>(sealed)?;
+        let opened = Arc::new(OpenedId {
+            key: store_key(&id),
+            id,
+        });
+        if let Some(cache) = &i.parsed {
+            cache.insert_id(sealed, &opened, expires);
+        }
+        Ok(opened)
     }
 
     /// The record stored as `json` under `key`, from the parsed-session cache when it
     /// holds this JSON.
     fn parse_record(&self, key: &str, json: &str) -> Result<Arc<Record>, LoginError> {
         let cache = self.inner.parsed.as_ref();
-        if let Some((record, _)) = cache.and_then(|c| c.get(key, json)) {
+        if let Some((record, _)) = cache.and_then(|c| c.record(key, json)) {
             return Ok(record);
         }
         let record: Record = serde_json::from_str(json)
             .map_err(|e| LoginError::server(format!("stored session is invalid: {e}")))?;
         let record = Arc::new(record);
         if let Some(cache) = cache {
-            cache.insert(key, json, &record, u64::MAX);
+            cache.insert_record(key, json, &record, u64::MAX);
         }
         Ok(record)
     }
@@ -213,7 +237,7 @@ impl Login {
                     .await
                     .map_err(store_error)?;
                 if let Some(cache) = &i.parsed {
-                    cache.insert(&key, &json, &loaded.record, u64::MAX);
+                    cache.insert_record(&key, &json, &loaded.record, u64::MAX);
                 }
                 i.cookie.seal(&Id { id: id.clone() }, remaining)
             }
@@ -370,6 +394,18 @@ mod tests {
         configure(b).build().unwrap()
     }
 
+    /// The cookies with a character in the middle of the sealed value changed: the same
+    /// cache key (its start), other bytes.
+    fn forge(cookies: &[Cookie<'static>]) -> Vec<Cookie<'static>> {
+        let mut forged = cookies.to_vec();
+        let mut value = forged[0].value().as_bytes().to_vec();
+        let mid = value.len() / 2;
+        assert!(mid > 40, "past the cache key");
+        value[mid] = if value[mid] == b'A' { b'B' } else { b'A' };
+        forged[0].set_value(String::from_utf8(value).unwrap());
+        forged
+    }
+
     fn subject(loaded: &Loaded) -> &str {
         loaded.record.claims["sub"].as_str().unwrap()
     }
@@ -379,13 +415,15 @@ mod tests {
         // Stateful: another instance changes the stored record; the next read sees it.
         let store = MemoryStore::new();
         let l = login_with(Some(store.clone()), |b| b);
-        let headers = request(&l.start(&HeaderMap::new(), record(0, 0)).await.unwrap());
+        let cookies = l.start(&HeaderMap::new(), record(0, 0)).await.unwrap();
+        let headers = request(&cookies);
         let first = l.load(&headers).await.unwrap().unwrap();
         let again = l.load(&headers).await.unwrap().unwrap();
         assert!(
             Arc::ptr_eq(&first.record, &again.record),
             "read from the cache"
         );
+        assert!(l.load(&request(&forge(&cookies))).await.unwrap().is_none());
         let key = store_key(first.id.as_deref().unwrap());
         let mut changed = (*first.record).clone();
         changed.claims = SessionClaims::new(
@@ -409,11 +447,7 @@ mod tests {
         let cookies = l.start(&HeaderMap::new(), record(0, 0)).await.unwrap();
         let headers = request(&cookies);
         assert_eq!(subject(&l.load(&headers).await.unwrap().unwrap()), "alice");
-        let mut forged = cookies.clone();
-        let value = forged[0].value().to_owned();
-        let last = if value.ends_with('A') { 'B' } else { 'A' };
-        forged[0].set_value(format!("{}{last}", &value[..value.len() - 1]));
-        assert!(l.load(&request(&forged)).await.unwrap().is_none());
+        assert!(l.load(&request(&forge(&cookies))).await.unwrap().is_none());
         assert_eq!(
             l.inner.parsed.as_ref().unwrap().len(),
             1,
