@@ -7,11 +7,15 @@
 //! - `bearer`: `Claims<T>` with an RS256 token from the dev issuer;
 //! - `session/cookie`: `Session<T>` from the encrypted cookie (a real login's session:
 //!   ID token, access token, claims; AES-256-GCM, about 3 KB);
-//! - `session/memory`: `Session<T>` from a `MemoryStore`, the cookie holding only an id.
+//! - `session/memory`: `Session<T>` from a `MemoryStore`, the cookie holding only an id;
+//! - `session/redis`, `session/postgres`: the same from Redis and PostgreSQL on
+//!   127.0.0.1 (a network round trip per read). Without them these two are skipped, and
+//!   say so; `OAUTH2_REQUIRE_SERVICES=1` (CI) makes them required.
 //!
 //! `cargo bench -p oauth2-benches --bench session`
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -20,7 +24,7 @@ use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use oauth2::dev::DevIssuer;
 use oauth2::login::{Login, LoginProvider, Session};
-use oauth2::session::MemoryStore;
+use oauth2::session::{MemoryStore, PostgresStore, RedisStore, SessionStore};
 use oauth2::{Authenticator, Claims};
 use tower::ServiceExt as _;
 
@@ -97,16 +101,31 @@ async fn log_in(app: &Router) -> String {
     cookie_pairs(&done).join("; ")
 }
 
+/// A store on this machine, or `None` (said loudly) when it is not there and not
+/// required.
+fn service<T>(name: &str, store: Result<T, oauth2::session::StoreError>) -> Option<T> {
+    match store {
+        Ok(store) => Some(store),
+        Err(e) if std::env::var("OAUTH2_REQUIRE_SERVICES").is_ok_and(|v| v == "1") => {
+            panic!("{name} is required (OAUTH2_REQUIRE_SERVICES=1) but not reachable: {e}")
+        }
+        Err(e) => {
+            eprintln!("\n*** SKIPPED session/{name}: not reachable on 127.0.0.1 ({e}) ***\n");
+            None
+        }
+    }
+}
+
 fn sessions(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (_idp, cookie_app, cookie, memory_app, memory_cookie, token) = rt.block_on(async {
+    let (_idp, cookie_app, cookie, stored, token) = rt.block_on(async {
         let idp = DevIssuer::start().await.unwrap();
         let auth = Authenticator::builder()
             .provider(idp.provider("dev"))
             .build()
             .unwrap();
         auth.ready().await;
-        let login = |store: bool| {
+        let login = |store: Option<Arc<dyn SessionStore>>| {
             let mut b = Login::builder()
                 .base_url("http://127.0.0.1:3000")
                 .session_secret("the benchmark's session secret, 32+ bytes")
@@ -115,17 +134,31 @@ fn sessions(c: &mut Criterion) {
                         .issuer(idp.issuer())
                         .client_id("bench"),
                 );
-            if store {
-                b = b.store(MemoryStore::new());
+            if let Some(store) = store {
+                b = b.store(store);
             }
             b.build().unwrap()
         };
-        let cookie_app = app(&login(false), &auth);
+        let cookie_app = app(&login(None), &auth);
         let cookie = log_in(&cookie_app).await;
-        let memory_app = app(&login(true), &auth);
-        let memory_cookie = log_in(&memory_app).await;
+        let mut stores: Vec<(&str, Arc<dyn SessionStore>)> =
+            vec![("memory", Arc::new(MemoryStore::new()))];
+        let redis = RedisStore::connect("redis://127.0.0.1:6379").await;
+        if let Some(redis) = service("redis", redis) {
+            stores.push(("redis", Arc::new(redis)));
+        }
+        let postgres = PostgresStore::connect("postgres://postgres@127.0.0.1:5432/test").await;
+        if let Some(postgres) = service("postgres", postgres) {
+            stores.push(("postgres", Arc::new(postgres)));
+        }
+        let mut stored = Vec::new();
+        for (name, store) in stores {
+            let app = app(&login(Some(store)), &auth);
+            let cookie = log_in(&app).await;
+            stored.push((name, app, cookie));
+        }
         let token = idp.token().claim("email", "alice@example.com").sign();
-        (idp, cookie_app, cookie, memory_app, memory_cookie, token)
+        (idp, cookie_app, cookie, stored, token)
     });
     println!("session cookie: {} bytes", cookie.len());
 
@@ -156,9 +189,11 @@ fn sessions(c: &mut Criterion) {
     group.bench_function("session/cookie", |b| {
         b.iter(|| run(&cookie_app, with_cookie, &cookie))
     });
-    group.bench_function("session/memory", |b| {
-        b.iter(|| run(&memory_app, with_cookie, &memory_cookie))
-    });
+    for (name, app, cookie) in &stored {
+        group.bench_function(format!("session/{name}"), |b| {
+            b.iter(|| run(app, with_cookie, cookie))
+        });
+    }
     group.finish();
 }
 
