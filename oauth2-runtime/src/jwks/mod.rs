@@ -23,7 +23,6 @@
 //! validation and browser login share it.
 
 mod cache;
-#[cfg(feature = "aws-lc-rs")]
 mod parsed;
 mod registry;
 mod set;

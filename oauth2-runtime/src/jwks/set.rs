@@ -55,14 +55,13 @@ impl KeyKind {
     }
 }
 
-/// One key of a set: for `jsonwebtoken`, and (with aws-lc-rs) parsed once for its
-/// algorithm.
+/// One key of a set: for `jsonwebtoken`, and parsed once for its algorithm by the
+/// crypto backend (aws-lc-rs, or RustCrypto alone).
 pub(crate) struct VerifyingKey {
     kid: Option<String>,
     alg: Option<Algorithm>,
     kind: KeyKind,
     key: DecodingKey,
-    #[cfg(feature = "aws-lc-rs")]
     parsed: Option<super::parsed::Parsed>,
 }
 
@@ -84,21 +83,12 @@ impl VerifyingKey {
         message: &[u8],
         signature: &str,
     ) -> Option<bool> {
-        #[cfg(feature = "aws-lc-rs")]
-        {
-            self.parsed.as_ref()?.verify(alg, message, signature)
-        }
-        #[cfg(not(feature = "aws-lc-rs"))]
-        {
-            let _ = (alg, message, signature);
-            None
-        }
+        self.parsed.as_ref()?.verify(alg, message, signature)
     }
 }
 
 impl KeyKind {
     /// The algorithm a key of this kind is parsed for when its JWK names none.
-    #[cfg(feature = "aws-lc-rs")]
     fn usual(self) -> Algorithm {
         match self {
             Self::Rsa => Algorithm::RS256,
@@ -234,14 +224,12 @@ fn parse_key(value: serde_json::Value) -> Option<VerifyingKey> {
     }
     crate::util::crypto_backend();
     let key = DecodingKey::from_jwk(&jwk).ok()?;
-    #[cfg(feature = "aws-lc-rs")]
     let parsed = super::parsed::parse(&jwk, alg.unwrap_or_else(|| kind.usual()));
     Some(VerifyingKey {
         kid: jwk.common.key_id,
         alg,
         kind,
         key,
-        #[cfg(feature = "aws-lc-rs")]
         parsed,
     })
 }

@@ -1,8 +1,5 @@
-//! Verifying keys parsed once, when the JWK set loads, into aws-lc-rs's own key type,
-//! so that a signature check does not rebuild the RSA or EC public key from the JWK's
-//! components on every request (as `jsonwebtoken::crypto::verify` does). Only with the
-//! `aws-lc-rs` backend; with `rust-crypto` alone, verification goes through
-//! `jsonwebtoken` as before.
+//! The aws-lc-rs backend of [`super`]: a JWK's key in the form aws-lc-rs parses (PKCS#1
+//! DER for RSA, the uncompressed point for EC, the raw key for Ed25519).
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
 use base64::Engine as _;
@@ -10,23 +7,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 
-/// A key parsed for one algorithm.
-pub(crate) struct Parsed {
-    pub(crate) alg: Algorithm,
-    key: ParsedPublicKey,
-}
+/// A key parsed by aws-lc-rs.
+pub(super) struct Key(ParsedPublicKey);
 
-impl Parsed {
-    /// Whether `signature` (base64url) is `alg`'s signature of `message` by this key;
-    /// `None` when this key was parsed for another algorithm.
-    pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &str) -> Option<bool> {
-        if alg != self.alg {
-            return None;
-        }
-        let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
-            return Some(false);
-        };
-        Some(self.key.verify_sig(message, &signature).is_ok())
+impl Key {
+    /// Whether `signature` is a signature of `message` by this key, for the algorithm it
+    /// was parsed for.
+    pub(super) fn verify(&self, _: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        self.0.verify_sig(message, signature).is_ok()
     }
 }
 
@@ -130,11 +118,11 @@ fn public_key_bytes(jwk: &Jwk, alg: Algorithm) -> Option<Vec<u8>> {
 }
 
 /// `jwk` parsed for `alg`, if aws-lc-rs takes it.
-pub(crate) fn parse(jwk: &Jwk, alg: Algorithm) -> Option<Parsed> {
+pub(super) fn parse(jwk: &Jwk, alg: Algorithm) -> Option<Key> {
     let algorithm = verification(alg)?;
     let bytes = public_key_bytes(jwk, alg)?;
     match ParsedPublicKey::new(algorithm, bytes) {
-        Ok(key) => Some(Parsed { alg, key }),
+        Ok(key) => Some(Key(key)),
         Err(e) => {
             tracing::debug!(error = %e, "a JWK is verified through jsonwebtoken: aws-lc-rs refuses it");
             None
@@ -144,6 +132,7 @@ pub(crate) fn parse(jwk: &Jwk, alg: Algorithm) -> Option<Parsed> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::parse;
     use super::*;
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
