@@ -81,6 +81,8 @@ async fn failed_refreshes_keep_the_previous_keys() {
         Fault::Down,
         Fault::MalformedJwks,
         Fault::InvalidJwks,
+        Fault::EmptyJwks,
+        Fault::HugeJwks,
         Fault::Slow(Duration::from_secs(2)),
     ] {
         let before = auth.key_stats("dev").unwrap().failures;
@@ -232,4 +234,134 @@ async fn keys_from_a_jwks_url_a_file_or_inline_json() {
     }
     assert_eq!(idp.stats().discovery, 0);
     std::fs::remove_file(path).unwrap();
+}
+
+#[tokio::test]
+async fn an_unchanged_key_set_costs_a_304_and_keeps_the_cached_tokens() {
+    let idp = DevIssuer::start().await.unwrap();
+    let (auth, url) = app(idp.provider("dev").unknown_kid_cooldown(Duration::ZERO)).await;
+    ready(&auth).await;
+    let token = idp.token().sign();
+    assert_eq!(status(&url, &token).await, 200);
+
+    // A made-up kid makes the cache ask again, conditionally: nothing changed.
+    assert_eq!(status(&url, &idp.token().kid("made-up").sign()).await, 401);
+    assert_eq!(idp.stats().jwks_not_modified, 1);
+    let keys = auth.key_stats("dev").unwrap();
+    assert_eq!((keys.unknown_kid_refetches, keys.unchanged), (1, 1));
+    let before = auth.token_cache_stats().unwrap();
+    assert_eq!(status(&url, &token).await, 200);
+    let after = auth.token_cache_stats().unwrap();
+    assert_eq!(after.hits, before.hits + 1, "the token is still cached");
+    assert_eq!(after.misses, before.misses);
+
+    // After a rotation the answer is the new set, and the old key's token is refused.
+    idp.rotate();
+    assert_eq!(status(&url, &idp.token().sign()).await, 200);
+    assert_eq!(idp.stats().jwks_not_modified, 1, "a full answer");
+    assert_eq!(status(&url, &token).await, 401);
+}
+
+#[tokio::test]
+async fn a_key_file_read_again_unchanged_keeps_its_keys() {
+    let idp = DevIssuer::start().await.unwrap();
+    let path = std::env::temp_dir().join(format!("oauth2-jwks-same-{}.json", idp.addr().port()));
+    std::fs::write(&path, idp.jwks().to_string()).unwrap();
+    let provider = idp.provider("dev").jwks_file(&path);
+    let (auth, url) = app(provider.unknown_kid_cooldown(Duration::ZERO)).await;
+    ready(&auth).await;
+    let token = idp.token().sign();
+    assert_eq!(status(&url, &token).await, 200);
+    assert_eq!(status(&url, &idp.token().kid("made-up").sign()).await, 401);
+    assert_eq!(
+        auth.key_stats("dev").unwrap().unchanged,
+        1,
+        "the same document"
+    );
+    let hits = auth.token_cache_stats().unwrap().hits;
+    assert_eq!(status(&url, &token).await, 200);
+    assert_eq!(auth.token_cache_stats().unwrap().hits, hits + 1);
+
+    idp.rotate();
+    std::fs::write(&path, idp.jwks().to_string()).unwrap();
+    assert_eq!(
+        status(&url, &idp.token().sign()).await,
+        200,
+        "a changed file"
+    );
+    assert_eq!(auth.key_stats("dev").unwrap().unchanged, 1);
+    std::fs::remove_file(path).unwrap();
+}
+
+/// An attacker's flood of tokens with made-up `kid`s keeps the refetch cooldown armed;
+/// a key the provider adds meanwhile is still picked up within one cooldown, and the
+/// flood costs the provider at most one (conditional) request per cooldown.
+#[tokio::test]
+async fn a_new_key_is_picked_up_within_the_cooldown_under_a_flood_of_made_up_kids() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let cooldown = Duration::from_millis(500);
+    let idp = DevIssuer::start().await.unwrap();
+    let (auth, url) = app(idp.provider("dev").unknown_kid_cooldown(cooldown)).await;
+    ready(&auth).await;
+    let made_up: Vec<String> = (0..50)
+        .map(|i| idp.token().kid(&format!("made-up-{i}")).sign())
+        .collect();
+    let (stop, refused) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let flood = {
+        let (url, stop, refused) = (url.clone(), stop.clone(), refused.clone());
+        tokio::spawn(async move {
+            for token in made_up.iter().cycle() {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                assert_eq!(status(&url, token).await, 401);
+                refused.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    let started = std::time::Instant::now();
+    let jwks_before = idp.stats().jwks;
+    tokio::time::sleep(cooldown * 2).await;
+    // Rotate just after a refetch, so the cooldown has all its time to run: the worst case.
+    let refetches = auth.key_stats("dev").unwrap().unknown_kid_refetches;
+    eventually("the flood refetches", || {
+        auth.key_stats("dev").unwrap().unknown_kid_refetches > refetches
+    })
+    .await;
+    idp.rotate();
+    let rotated = std::time::Instant::now();
+    let fresh = idp.token().sign();
+    while status(&url, &fresh).await != 200 {
+        assert!(
+            rotated.elapsed() < cooldown * 4,
+            "the new key was not picked up"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let delay = rotated.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    flood.await.unwrap();
+    let elapsed = started.elapsed();
+    let fetches = idp.stats().jwks - jwks_before;
+    println!(
+        "picked up {delay:?} after the rotation (cooldown {cooldown:?}); {} made-up tokens \
+         refused, {fetches} JWKS requests in {elapsed:?} ({} answered 304)",
+        refused.load(Ordering::SeqCst),
+        idp.stats().jwks_not_modified
+    );
+    assert!(delay <= cooldown + Duration::from_millis(500), "{delay:?}");
+    assert!(refused.load(Ordering::SeqCst) > 20, "the flood ran");
+    let most = elapsed.as_millis() / cooldown.as_millis() + 1;
+    assert!(
+        u128::from(fetches) <= most,
+        "{fetches} fetches, at most {most}"
+    );
+    assert!(
+        idp.stats().jwks_not_modified >= 1,
+        "the refetches were conditional"
+    );
 }

@@ -222,7 +222,10 @@ impl ProviderBuilder {
     }
 
     /// Minimum time between two key refetches triggered by a token with an unknown
-    /// `kid`; default 30 s.
+    /// `kid`; default 5 s ([`DEFAULT_UNKNOWN_KID_COOLDOWN`]). A new key is picked up
+    /// within it even under a flood of tokens with made-up `kid`s.
+    ///
+    /// [`DEFAULT_UNKNOWN_KID_COOLDOWN`]: crate::jwks::DEFAULT_UNKNOWN_KID_COOLDOWN
     pub fn unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
         self.refresh.unknown_kid_cooldown = cooldown;
         self

@@ -63,6 +63,10 @@ pub enum Fault {
     MalformedJwks,
     /// The JWKS endpoint answers 200 with JSON that is not a JWK set.
     InvalidJwks,
+    /// The JWKS endpoint answers 200 with a JWK set without keys.
+    EmptyJwks,
+    /// The JWKS endpoint answers 200 with a JWK set of 2 MiB (over the 1 MiB limit).
+    HugeJwks,
 }
 
 /// Request counters of the dev issuer.
@@ -73,6 +77,8 @@ pub struct DevStats {
     pub discovery: u64,
     /// Requests to `/jwks`.
     pub jwks: u64,
+    /// Of those, conditional requests answered 304 (the keys had not changed).
+    pub jwks_not_modified: u64,
     /// Requests to `/token`.
     pub token: u64,
 }
@@ -85,6 +91,7 @@ pub(crate) struct State {
     jwks_max_age: Mutex<Option<u64>>,
     discovery: AtomicU64,
     jwks: AtomicU64,
+    jwks_not_modified: AtomicU64,
     token: AtomicU64,
     /// Lifetime of the access tokens of the code and refresh grants, in seconds.
     token_lifetime: AtomicU64,
@@ -173,6 +180,7 @@ impl DevIssuer {
             jwks_max_age: Mutex::new(None),
             discovery: AtomicU64::new(0),
             jwks: AtomicU64::new(0),
+            jwks_not_modified: AtomicU64::new(0),
             token: AtomicU64::new(0),
             logins: Mutex::default(),
             token_lifetime: AtomicU64::new(3600),
@@ -281,6 +289,7 @@ impl DevIssuer {
         DevStats {
             discovery: self.state.discovery.load(Ordering::SeqCst),
             jwks: self.state.jwks.load(Ordering::SeqCst),
+            jwks_not_modified: self.state.jwks_not_modified.load(Ordering::SeqCst),
             token: self.state.token.load(Ordering::SeqCst),
         }
     }

@@ -4,12 +4,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::extract::{Form, State as Extract};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::json;
+use sha2::Digest as _;
 
 use super::{DEFAULT_AUDIENCE, Fault, State};
 
@@ -59,7 +62,9 @@ async fn discovery(Extract(state): Extract<Arc<State>>) -> Response {
     .into_response()
 }
 
-async fn jwks(Extract(state): Extract<Arc<State>>) -> Response {
+/// The JWK set, with an `ETag` (a digest of the document) that a conditional request
+/// (`If-None-Match`) is answered 304 for while the keys stay the same.
+async fn jwks(Extract(state): Extract<Arc<State>>, headers: HeaderMap) -> Response {
     state.jwks.fetch_add(1, Ordering::SeqCst);
     let json = header::CONTENT_TYPE;
     match fault(&state).await {
@@ -68,15 +73,30 @@ async fn jwks(Extract(state): Extract<Arc<State>>) -> Response {
             ([(json, "application/json")], "<html>oops</html>").into_response()
         }
         Ok(Fault::InvalidJwks) => Json(json!({"keys": "none today"})).into_response(),
+        Ok(Fault::EmptyJwks) => Json(json!({"keys": []})).into_response(),
+        Ok(Fault::HugeJwks) => {
+            let padding = "x".repeat(2 << 20);
+            Json(json!({"keys": state.jwks()["keys"], "padding": padding})).into_response()
+        }
         Ok(_) => {
-            let mut response = Json(state.jwks()).into_response();
-            if let Some(age) = *state.jwks_max_age.lock().expect("max-age lock") {
-                response.headers_mut().insert(
-                    header::CACHE_CONTROL,
-                    format!("public, max-age={age}")
-                        .parse()
-                        .expect("valid header"),
-                );
+            let body = state.jwks().to_string();
+            let digest = sha2::Sha256::digest(body.as_bytes());
+            let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest[..12]));
+            let max_age = *state.jwks_max_age.lock().expect("max-age lock");
+            let cache_control = max_age.map(|age| format!("public, max-age={age}"));
+            let mut response = if headers
+                .get(header::IF_NONE_MATCH)
+                .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+            {
+                state.jwks_not_modified.fetch_add(1, Ordering::SeqCst);
+                StatusCode::NOT_MODIFIED.into_response()
+            } else {
+                ([(json, "application/json")], body).into_response()
+            };
+            let h = response.headers_mut();
+            h.insert(header::ETAG, etag.parse().expect("valid header"));
+            if let Some(value) = cache_control {
+                h.insert(header::CACHE_CONTROL, value.parse().expect("valid header"));
             }
             response
         }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
+use sha2::Digest as _;
 use tokio::sync::{OnceCell, watch};
 use url::Url;
 
@@ -23,6 +24,9 @@ pub struct KeyStats {
     pub fetches: u64,
     /// Fetches that failed; the previous keys were kept.
     pub failures: u64,
+    /// Fetches that found the keys unchanged (HTTP 304 to a conditional request, or the
+    /// same document): the keys, and the tokens cached as verified by them, were kept.
+    pub unchanged: u64,
     /// Fetches triggered by a token with an unknown `kid`.
     pub unknown_kid_refetches: u64,
     /// Discovery documents fetched (one, unless fetching it failed).
@@ -63,6 +67,48 @@ pub(crate) enum FetchError {
     Local(String),
 }
 
+/// The response validator and the digest of the document the keys were loaded from.
+#[derive(Default)]
+struct LoadedFrom {
+    etag: Option<String>,
+    digest: Option<[u8; 32]>,
+}
+
+/// What one fetch brought.
+enum Fetched {
+    /// A JWK set document, from where `origin` says.
+    Document {
+        body: Vec<u8>,
+        max_age: Option<Duration>,
+        etag: Option<String>,
+        origin: Origin,
+    },
+    /// HTTP 304: the keys have not changed since the `ETag` sent.
+    NotModified { max_age: Option<Duration> },
+}
+
+/// Where a document came from, for the error when it is not a usable JWK set.
+enum Origin {
+    Url(String),
+    File(String),
+    #[cfg(feature = "broker")]
+    Local,
+}
+
+impl Origin {
+    fn error(self, e: JwksError) -> FetchError {
+        match self {
+            Origin::Url(url) => FetchError::Jwks { url, source: e },
+            Origin::File(path) => FetchError::File {
+                path,
+                reason: e.to_string(),
+            },
+            #[cfg(feature = "broker")]
+            Origin::Local => FetchError::Local(e.to_string()),
+        }
+    }
+}
+
 /// The keys and discovery metadata of one issuer. Cheap to clone; every clone shares
 /// one background task, one unknown-`kid` cooldown and one discovery.
 #[derive(Clone)]
@@ -82,10 +128,13 @@ struct CacheInner {
     metadata: OnceCell<Arc<ProviderMetadata>>,
     /// Serializes unknown-`kid` refetches; holds when the last one started.
     refetch: tokio::sync::Mutex<Option<Instant>>,
-    /// Bumped on every successful load; watchers wait for the first.
+    /// Bumped on every load that changed the keys; watchers wait for the first.
     generation: watch::Sender<u64>,
+    /// What identifies the keys loaded last, to ask for and to recognise them again.
+    loaded_from: Mutex<LoadedFrom>,
     fetches: AtomicU64,
     failures: AtomicU64,
+    unchanged: AtomicU64,
     unknown_kid_refetches: AtomicU64,
     discoveries: AtomicU64,
     last_success_ms: AtomicU64,
@@ -126,8 +175,10 @@ impl KeyCache {
             metadata: OnceCell::new(),
             refetch: tokio::sync::Mutex::new(None),
             generation: watch::Sender::new(0),
+            loaded_from: Mutex::default(),
             fetches: AtomicU64::new(0),
             failures: AtomicU64::new(0),
+            unchanged: AtomicU64::new(0),
             unknown_kid_refetches: AtomicU64::new(0),
             discoveries: AtomicU64::new(0),
             last_success_ms: AtomicU64::new(0),
@@ -210,6 +261,7 @@ impl KeyCache {
         KeyStats {
             fetches: i.fetches.load(Ordering::Relaxed),
             failures: i.failures.load(Ordering::Relaxed),
+            unchanged: i.unchanged.load(Ordering::Relaxed),
             unknown_kid_refetches: i.unknown_kid_refetches.load(Ordering::Relaxed),
             discoveries: i.discoveries.load(Ordering::Relaxed),
             last_success: (last > 0).then(|| UNIX_EPOCH + Duration::from_millis(last)),
@@ -259,26 +311,73 @@ impl KeyCache {
             .store(unix_ms(SystemTime::now()), Ordering::Relaxed);
     }
 
-    /// Fetches and stores the keys once. Returns the `max-age` of the response.
+    /// Fetches the keys once and stores them if they changed. Returns the `max-age` of
+    /// the response.
     async fn fetch(&self) -> Result<Option<Duration>, FetchError> {
         let i = &self.inner;
         i.fetches.fetch_add(1, Ordering::Relaxed);
-        let result = self.fetch_inner().await;
-        match &result {
-            Ok((set, _)) => {
-                tracing::debug!(provider = %i.provider, keys = set.len(), "keys loaded");
-            }
-            Err(_) => {
-                i.failures.fetch_add(1, Ordering::Relaxed);
-            }
+        let result = match self.fetch_inner().await {
+            Ok(fetched) => self.load(fetched),
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            i.failures.fetch_add(1, Ordering::Relaxed);
         }
-        result.map(|(set, max_age)| {
-            self.store(set);
-            max_age
-        })
+        result
     }
 
-    async fn fetch_inner(&self) -> Result<(KeySet, Option<Duration>), FetchError> {
+    /// Stores what a fetch brought, unless it is the keys held already: then the set and
+    /// its generation stay, and with them the tokens cached as verified by it.
+    fn load(&self, fetched: Fetched) -> Result<Option<Duration>, FetchError> {
+        let i = &self.inner;
+        let (body, max_age, etag, origin) = match fetched {
+            Fetched::NotModified { max_age } => {
+                self.unchanged(None);
+                return Ok(max_age);
+            }
+            Fetched::Document {
+                body,
+                max_age,
+                etag,
+                origin,
+            } => (body, max_age, etag, origin),
+        };
+        let digest: [u8; 32] = sha2::Sha256::digest(&body).into();
+        let held = i.keys.load().is_some();
+        if held && self.loaded_from().digest == Some(digest) {
+            self.unchanged(etag);
+            return Ok(max_age);
+        }
+        let set = KeySet::from_json(&body).map_err(|e| origin.error(e))?;
+        tracing::debug!(provider = %i.provider, keys = set.len(), "keys loaded");
+        self.store(set);
+        *self.loaded_from() = LoadedFrom {
+            etag,
+            digest: Some(digest),
+        };
+        Ok(max_age)
+    }
+
+    fn loaded_from(&self) -> std::sync::MutexGuard<'_, LoadedFrom> {
+        self.inner
+            .loaded_from
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a fetch that found the keys unchanged; keeps a new `ETag` for them.
+    fn unchanged(&self, etag: Option<String>) {
+        let i = &self.inner;
+        i.unchanged.fetch_add(1, Ordering::Relaxed);
+        if etag.is_some() {
+            self.loaded_from().etag = etag;
+        }
+        i.last_success_ms
+            .store(unix_ms(SystemTime::now()), Ordering::Relaxed);
+        tracing::debug!(provider = %i.provider, "keys unchanged");
+    }
+
+    async fn fetch_inner(&self) -> Result<Fetched, FetchError> {
         let i = &self.inner;
         let url = match &i.source {
             KeySource::Url(url) => url.clone(),
@@ -295,18 +394,25 @@ impl KeyCache {
                     path: path.display().to_string(),
                     reason,
                 };
-                let bytes = tokio::fs::read(path)
+                let body = tokio::fs::read(path)
                     .await
                     .map_err(|e| file_err(e.to_string()))?;
-                let set = KeySet::from_json(&bytes).map_err(|e| file_err(e.to_string()))?;
-                return Ok((set, None));
+                return Ok(Fetched::Document {
+                    body,
+                    max_age: None,
+                    etag: None,
+                    origin: Origin::File(path.display().to_string()),
+                });
             }
             #[cfg(feature = "broker")]
             KeySource::Local(local) => {
-                let bytes = local.0.jwks_json().await.map_err(FetchError::Local)?;
-                let set =
-                    KeySet::from_json(&bytes).map_err(|e| FetchError::Local(e.to_string()))?;
-                return Ok((set, Some(local.0.max_age())));
+                let body = local.0.jwks_json().await.map_err(FetchError::Local)?;
+                return Ok(Fetched::Document {
+                    body,
+                    max_age: Some(local.0.max_age()),
+                    etag: None,
+                    origin: Origin::Local,
+                });
             }
             // Given keys are never fetched: no task runs and refetches return early.
             KeySource::Static(_) | KeySource::Secret(_) => return Err(FetchError::NotFetched),
@@ -315,25 +421,33 @@ impl KeyCache {
             url: url.to_string(),
             source,
         };
-        let mut response = i
-            .client
-            .get(url.clone())
-            .timeout(i.policy.fetch_timeout)
-            .send()
-            .await
-            .map_err(http)?;
-        if !response.status().is_success() {
-            return Err(FetchError::Status {
-                url: url.to_string(),
-                status: response.status().as_u16(),
-            });
+        let mut request = i.client.get(url.clone()).timeout(i.policy.fetch_timeout);
+        // A conditional request once keys are held: an unchanged set costs a 304.
+        let etag = self.loaded_from().etag.clone();
+        if let (Some(etag), true) = (etag, i.keys.load().is_some()) {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
         }
+        let mut response = request.send().await.map_err(http)?;
         let max_age = response
             .headers()
             .get_all(reqwest::header::CACHE_CONTROL)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .find_map(parse_max_age);
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified { max_age });
+        }
+        if !response.status().is_success() {
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status: response.status().as_u16(),
+            });
+        }
+        let etag = response
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(http)? {
             if body.len() + chunk.len() > MAX_JWKS_BYTES {
@@ -343,11 +457,12 @@ impl KeyCache {
             }
             body.extend_from_slice(&chunk);
         }
-        let set = KeySet::from_json(&body).map_err(|source| FetchError::Jwks {
-            url: url.to_string(),
-            source,
-        })?;
-        Ok((set, max_age))
+        Ok(Fetched::Document {
+            body,
+            max_age,
+            etag,
+            origin: Origin::Url(url.to_string()),
+        })
     }
 
     fn next_interval(&self, max_age: Option<Duration>) -> Duration {

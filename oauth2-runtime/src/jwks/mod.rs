@@ -6,9 +6,11 @@
 //!
 //! The cache behind each issuer loads keys in the background at startup (retrying
 //! with capped backoff), refreshes them periodically (`Cache-Control: max-age` clamped to
-//! [5 min, 24 h], else every hour), refetches at most once per cooldown when a token names
-//! an unknown `kid` (concurrent requests share one fetch), and keeps its previous keys
-//! when a fetch fails. Requests read the current set without taking a lock.
+//! [5 min, 24 h], else every hour), refetches at most once per cooldown (5 s) when a token
+//! names an unknown `kid` (concurrent requests share one fetch), and keeps its previous
+//! keys when a fetch fails. Once keys are held, fetches are conditional (`If-None-Match`
+//! with the last `ETag`); a 304 or the same document keeps the set as it is, so tokens
+//! cached as verified stay cached. Requests read the current set without taking a lock.
 //!
 //! ```
 //! let jwks = r#"{"keys":[
@@ -36,6 +38,7 @@ pub(crate) use registry::RegistryError;
 pub(crate) use registry::default_http_client;
 pub use set::{JwksError, KeySet};
 pub(crate) use set::{KeyMiss, VerifyingKey};
+pub use source::DEFAULT_UNKNOWN_KID_COOLDOWN;
 pub(crate) use source::{KeySource, RefreshPolicy};
 #[cfg(feature = "broker")]
 pub(crate) use source::{LocalJwks, LocalKeys, LocalSource};

@@ -95,6 +95,12 @@ impl KeySource {
     }
 }
 
+/// The default least time between two refetches caused by unknown `kid`s: a key the
+/// provider adds is picked up within it even while tokens with made-up `kid`s keep
+/// arriving, and those tokens cost the provider at most one conditional request (a 304
+/// when nothing changed) per cooldown.
+pub const DEFAULT_UNKNOWN_KID_COOLDOWN: Duration = Duration::from_secs(5);
+
 /// Timing of the background key cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RefreshPolicy {
@@ -118,7 +124,7 @@ impl Default for RefreshPolicy {
             interval: Duration::from_secs(3600),
             min_interval: Duration::from_secs(300),
             max_interval: Duration::from_secs(24 * 3600),
-            unknown_kid_cooldown: Duration::from_secs(30),
+            unknown_kid_cooldown: DEFAULT_UNKNOWN_KID_COOLDOWN,
             fetch_timeout: Duration::from_secs(5),
             backoff_initial: Duration::from_millis(500),
             backoff_max: Duration::from_secs(60),
