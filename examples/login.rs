@@ -11,7 +11,7 @@
 //! | `OIDC_SCOPES` | scopes, space-separated (default `openid profile email`) |
 //! | `OAUTH2_BIND` | listen address (default `127.0.0.1:3000`) |
 //!
-//! Routes: `/` a public page with a login or logout link; `/me` the logged-in user as
+//! Routes: `/` a public page with a login link or a logout form; `/me` the logged-in user as
 //! JSON (401 for API clients, a redirect to the login for browsers); `/me/provider` the
 //! provider's userinfo, fetched with the session's access token (refreshed first when
 //! it expires within a minute: a call on the user's behalf); the generated
@@ -43,8 +43,9 @@ struct User {
 async fn home(user: Option<Session<User>>) -> Html<String> {
     Html(match user {
         Some(Session(user)) => format!(
-            "<h1>Hello, {}</h1><p><a id=\"me\" href=\"/me\">Your profile</a> · \
-             <a id=\"logout\" href=\"/auth/logout\">Log out</a></p>",
+            "<h1>Hello, {}</h1><p><a id=\"me\" href=\"/me\">Your profile</a></p>\
+             <form method=\"post\" action=\"/auth/logout\">\
+             <button id=\"logout\">Log out</button></form>",
             escape(user.name.as_deref().unwrap_or(&user.sub))
         ),
         None => "<h1>Welcome</h1><p><a id=\"login\" href=\"/auth/oidc/login?return_to=/me\">\

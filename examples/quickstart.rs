@@ -70,8 +70,8 @@ async fn profile(visitor: Visitor) -> Json<Visitor> {
 async fn home(visitor: Option<Visitor>) -> Html<String> {
     Html(match visitor {
         Some(v) => format!(
-            "<p>Signed in as {} &lt;{}&gt;. <a href=\"/profile\">/profile</a> · \
-             <a href=\"/auth/logout\">log out</a></p>",
+            "<p>Signed in as {} &lt;{}&gt;. <a href=\"/profile\">/profile</a></p>\
+             <form method=\"post\" action=\"/auth/logout\"><button>Log out</button></form>",
             v.name, v.email
         ),
         None => "<p><a href=\"/auth/dev/login?return_to=/profile\">Log in</a> (the dev issuer \

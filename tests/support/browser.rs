@@ -51,6 +51,19 @@ impl Browser {
         self.client.get(url).send().await.unwrap()
     }
 
+    /// POST `url` as a browser submits a form of the same site (`Origin`,
+    /// `Sec-Fetch-Site: same-origin`).
+    pub async fn post_form(&self, url: &str) -> Response {
+        let origin = url::Url::parse(url).unwrap().origin().ascii_serialization();
+        self.client
+            .post(url)
+            .header("origin", origin)
+            .header("sec-fetch-site", "same-origin")
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// GET `url` as a browser's navigation (`Accept: text/html`).
     pub async fn navigate(&self, url: &str) -> Response {
         self.client

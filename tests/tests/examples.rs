@@ -174,7 +174,7 @@ async fn login_example_logs_in_and_out_with_sessions_in_redis() {
     let home = b.get(&format!("{base}/")).await.text().await.unwrap();
     assert!(home.contains("Hello, Alice Example"), "{home}");
 
-    let out = b.get(&format!("{base}/auth/logout")).await;
+    let out = b.post_form(&format!("{base}/auth/logout")).await;
     let end_session = location(&out);
     assert!(end_session.starts_with(&op.issuer), "{end_session}");
     assert_eq!(b.confirm_logout(&end_session).await, format!("{base}/"));

@@ -15,7 +15,7 @@ use oauth2::session::{MemoryStore, PostgresStore, RedisStore, SessionStore};
 use oauth2::{Authenticator, Claims};
 use oauth2_tests::browser::{Browser, location};
 use oauth2_tests::op::{OpenIdProvider, Options, POST_CLIENT, PUBLIC_CLIENT, WEB_CLIENT};
-use oauth2_tests::services;
+use oauth2_tests::{error_of, services};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -327,7 +327,9 @@ async fn store_suite(kind: Store) {
 
     // Logout: the session ends here, then at the provider.
     let copied = b.cookies(&base);
-    let out = b.get(&format!("{base}/auth/logout?return_to=/bye")).await;
+    let out = b
+        .post_form(&format!("{base}/auth/logout?return_to=/bye"))
+        .await;
     assert_eq!(out.status(), 303);
     let end_session = location(&out);
     assert!(
@@ -525,7 +527,7 @@ async fn return_to_never_leaves_the_site_or_its_allowed_origins() {
     // Logout without a session goes straight to return_to, checked the same way.
     let b = Browser::new();
     let out = b
-        .get(&format!(
+        .post_form(&format!(
             "{base}/auth/logout?return_to=https%3A%2F%2Fevil.example"
         ))
         .await;
@@ -537,6 +539,62 @@ async fn return_to_never_leaves_the_site_or_its_allowed_origins() {
         .await
         .unwrap();
     assert_eq!(location(&out), format!("{base}/bye"));
+}
+
+/// Logout is a form post from this site: a cross-site link or form cannot log users out
+/// (`SameSite=Lax` cookies ride along with a cross-site top-level navigation).
+#[tokio::test]
+async fn logout_is_a_post_from_this_site_unless_get_is_allowed() {
+    let (_op, base) = start(|b| b.allowed_origin("https://admin.example")).await;
+    let b = Browser::new();
+    assert_eq!(log_in(&b, &base, "oidc", "alice", "/").await.status(), 303);
+    let logout = format!("{base}/auth/logout");
+    let me = format!("{base}/me");
+    assert_eq!(b.get(&logout).await.status(), 405, "GET is not a logout");
+    for (header, value) in [
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ] {
+        let out = b
+            .client
+            .post(&logout)
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.status(), 403, "{header}: {value}");
+        let e = error_of(out).await;
+        assert_eq!(e.error, "invalid_request");
+        assert!(e.description.contains("another site"), "{}", e.description);
+        assert_eq!(
+            b.get(&me).await.status(),
+            200,
+            "still logged in after {value}"
+        );
+    }
+    // An allowed origin may post it (a same-site admin app says `same-site`).
+    let admin = b
+        .client
+        .post(&logout)
+        .header("origin", "https://admin.example")
+        .header("sec-fetch-site", "same-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), 303);
+    assert_eq!(b.get(&me).await.status(), 401);
+
+    assert_eq!(log_in(&b, &base, "oidc", "alice", "/").await.status(), 303);
+    assert_eq!(b.post_form(&logout).await.status(), 303, "this site's form");
+    assert_eq!(b.get(&me).await.status(), 401);
+
+    let (_op, base) = start(|b| b.get_logout(true)).await;
+    let b = Browser::new();
+    assert_eq!(log_in(&b, &base, "oidc", "alice", "/").await.status(), 303);
+    assert_eq!(b.get(&format!("{base}/auth/logout")).await.status(), 303);
+    assert_eq!(b.get(&format!("{base}/me")).await.status(), 401);
 }
 
 #[tokio::test]
@@ -683,7 +741,12 @@ async fn two_instances_share_sessions_in_one_redis() {
     );
 
     // Logging out on B ends it for A too.
-    let out = get_with_cookie(&format!("{b_url}/auth/logout"), &cookie).await;
+    let out = oauth2_tests::client()
+        .post(format!("{b_url}/auth/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), 303);
     assert_eq!(get_with_cookie(&me_on(&a), &cookie).await.status(), 401);
 }
@@ -831,7 +894,7 @@ async fn the_apps_own_jwt_cookie_is_accepted_by_the_bearer_layer() {
     assert!(other.decode::<Value>(token).is_err());
 
     // Logout removes it too.
-    let out = b.get(&format!("{base}/auth/logout")).await;
+    let out = b.post_form(&format!("{base}/auth/logout")).await;
     assert!(
         set_cookies(&out)
             .iter()

@@ -167,6 +167,7 @@ pub(crate) const KEYS: &[Key] = &[
     login("session_ttl", App, Duration, "session_ttl"),
     login("idle_timeout", App, Duration, "idle_timeout"),
     login("session_cache", App, Number, "session_cache"),
+    login("get_logout", App, Bool, "get_logout"),
     Key {
         target: Target::Login,
         ..each("allowed_origins", "allowed_origin")

@@ -34,6 +34,7 @@ impl Login {
             ttl: DEFAULT_SESSION_TTL,
             idle: DEFAULT_IDLE_TIMEOUT,
             session_cache: DEFAULT_SESSION_CACHE_BYTES,
+            get_logout: false,
             origins: Vec::new(),
             on_login: None,
             app_token: None,
@@ -58,6 +59,7 @@ pub struct LoginBuilder {
     ttl: Duration,
     idle: Duration,
     session_cache: usize,
+    get_logout: bool,
     origins: Vec<String>,
     on_login: Option<OnLogin>,
     app_token: Option<AppToken>,
@@ -160,6 +162,15 @@ impl LoginBuilder {
     /// back-channel logouts are checked on every read, cached or not.
     pub fn session_cache(mut self, bytes: usize) -> Self {
         self.session_cache = bytes;
+        self
+    }
+
+    /// Whether `GET {prefix}/logout` logs out too; default `false`: logout is a `POST`
+    /// (a form), refused when a browser says it comes from another site (`Sec-Fetch-Site`
+    /// or `Origin`). `SameSite=Lax` cookies travel with a cross-site top-level `GET`, so
+    /// with this on any page can log your users out with a link.
+    pub fn get_logout(mut self, allow: bool) -> Self {
+        self.get_logout = allow;
         self
     }
 
@@ -274,6 +285,7 @@ impl LoginBuilder {
                 ttl: self.ttl,
                 idle: self.idle,
                 parsed: SessionCache::new(self.session_cache),
+                get_logout: self.get_logout,
                 origins,
                 on_login: self.on_login,
                 app_token: self.app_token,

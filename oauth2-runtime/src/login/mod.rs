@@ -145,6 +145,8 @@ pub(crate) struct LoginInner {
     /// Sessions parsed before, by the bytes they were parsed from.
     pub(crate) parsed: Option<session::SessionCache>,
     pub(crate) origins: Vec<String>,
+    /// Whether `GET {prefix}/logout` logs out (a cross-site link could then log users out).
+    pub(crate) get_logout: bool,
     pub(crate) on_login: Option<OnLogin>,
     pub(crate) app_token: Option<AppToken>,
     pub(crate) http: reqwest::Client,

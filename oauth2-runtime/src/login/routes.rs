@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use cookie::Cookie;
@@ -24,7 +24,9 @@ use crate::session::SessionCookie;
 
 impl Login {
     /// The login routes under the prefix (default `/auth`): `/{provider}/login`,
-    /// `/{provider}/callback`, `/logout`, `/userinfo`. Merge them into the app's router.
+    /// `/{provider}/callback`, `/logout` (`POST`, and `GET` only with
+    /// [`get_logout`](super::LoginBuilder::get_logout)), `/userinfo`. Merge them into the
+    /// app's router.
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         let prefix = &self.inner.prefix;
         let router = Router::new()
@@ -42,7 +44,14 @@ impl Login {
                 &format!("{prefix}/{{provider}}/backchannel-logout"),
                 post(backchannel::backchannel_logout),
             )
-            .route(&format!("{prefix}/logout"), get(logout).post(logout))
+            .route(
+                &format!("{prefix}/logout"),
+                if self.inner.get_logout {
+                    get(logout).post(logout)
+                } else {
+                    post(logout)
+                },
+            )
             .route(&format!("{prefix}/userinfo"), get(userinfo_route));
         #[cfg(feature = "broker")]
         let router = match &self.inner.broker {
@@ -212,9 +221,13 @@ async fn login(
 
 async fn logout(
     State(login): State<Login>,
+    method: Method,
     Query(query): Query<LoginQuery>,
     headers: HeaderMap,
 ) -> Result<Response, LoginError> {
+    if method == Method::POST {
+        check_same_origin(&login, &headers)?;
+    }
     let session: Option<Loaded> = login.load(&headers).await.unwrap_or(None);
     let mut cookies = login.end(&headers).await?;
     if let Some(app) = &login.inner.app_token {
@@ -252,6 +265,32 @@ async fn logout(
             .append_pair("post_logout_redirect_uri", &target);
     }
     Ok(see_other(url.as_str(), cookies))
+}
+
+/// Refuses a browser's request sent from another site (a cross-site form posting to
+/// logout). It passes when `Sec-Fetch-Site` is `same-origin` (or `none`: typed by the
+/// user), or when `Origin` is the base URL's or an allowed origin; a request with neither
+/// header is not from a browser and cannot carry a victim's cookies, so it passes too.
+fn check_same_origin(login: &Login, headers: &HeaderMap) -> Result<(), LoginError> {
+    let refused = |why: String| {
+        Err(LoginError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_request",
+            format!("refused a request from another site: {why}"),
+        ))
+    };
+    let header = |name| headers.get(name).map(|v| v.to_str().unwrap_or("?"));
+    let site = header(header::HeaderName::from_static("sec-fetch-site"));
+    if matches!(site, Some("same-origin" | "none")) {
+        return Ok(());
+    }
+    match (header(header::ORIGIN), site) {
+        (Some(origin), _) if origin == login.base_origin() => Ok(()),
+        (Some(origin), _) if login.inner.origins.iter().any(|o| o == origin) => Ok(()),
+        (Some(origin), _) => refused(format!("Origin {}", printable(origin))),
+        (None, Some(site)) => refused(format!("Sec-Fetch-Site {}", printable(site))),
+        (None, None) => Ok(()),
+    }
 }
 
 async fn userinfo_route(State(login): State<Login>, headers: HeaderMap) -> Response {

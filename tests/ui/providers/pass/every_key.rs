@@ -55,6 +55,7 @@ mod login {
         session_ttl: 8h,
         idle_timeout: std::time::Duration::from_secs(1800),
         session_cache: 4194304,
+        get_logout: true,
         allowed_origins: ["https://admin.example"],
         on_login: |_event: oauth2::login::LoginEvent| async { Ok::<_, oauth2::login::LoginRejected>(()) },
         app_token: oauth2::login::AppToken::hs256("https://app.example", "app", [7u8; 32]).unwrap(),
