@@ -56,6 +56,8 @@ struct Inner {
     public_prefixes: Vec<String>,
     cookie: Option<String>,
     realm: Arc<str>,
+    /// A missing token gets a bare 401 challenge instead of a 400.
+    challenge_missing: bool,
     handler: Option<ErrorHandler>,
 }
 
@@ -79,6 +81,7 @@ pub struct AuthenticatorBuilder {
     public_prefixes: Vec<String>,
     cookie: Option<String>,
     realm: String,
+    challenge_missing: bool,
     max_token_size: usize,
     token_cache: usize,
     token_cache_max_age: Duration,
@@ -119,6 +122,16 @@ impl AuthenticatorBuilder {
     /// The `realm` of `WWW-Authenticate` challenges; default `api`.
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = realm.into();
+        self
+    }
+
+    /// How a request without any token is answered: by default 400 `invalid_request`
+    /// with an error description (what the Python libraries do, and clearer to a
+    /// developer); with `true`, as RFC 6750 §3.1 recommends, 401 with a bare
+    /// `WWW-Authenticate: Bearer realm="..."` and no error code in the header (the JSON
+    /// body still says what was missing). A malformed `Authorization` header stays 400.
+    pub fn missing_token_challenge(mut self, bare_401: bool) -> Self {
+        self.challenge_missing = bare_401;
         self
     }
 
@@ -191,6 +204,7 @@ impl AuthenticatorBuilder {
                 public_prefixes: self.public_prefixes,
                 cookie: self.cookie,
                 realm: self.realm.into(),
+                challenge_missing: self.challenge_missing,
                 handler: self.handler,
             }),
         })
@@ -206,6 +220,7 @@ impl Authenticator {
             public_prefixes: Vec::new(),
             cookie: None,
             realm: "api".into(),
+            challenge_missing: false,
             max_token_size: DEFAULT_MAX_TOKEN_SIZE,
             token_cache: DEFAULT_TOKEN_CACHE_SIZE,
             token_cache_max_age: DEFAULT_TOKEN_CACHE_MAX_AGE,
@@ -262,7 +277,11 @@ impl Authenticator {
 
     /// Gives an error this authenticator's realm and error handler.
     pub(crate) fn reject(&self, error: AuthError) -> AuthError {
-        error.with_context(&self.inner.realm, self.inner.handler.as_ref())
+        error.with_context(
+            &self.inner.realm,
+            self.inner.handler.as_ref(),
+            self.inner.challenge_missing,
+        )
     }
 
     /// The token of a request, from the first source that has one.

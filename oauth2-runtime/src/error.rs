@@ -9,7 +9,10 @@
 //! | 500 | `server_error` | an extractor is used where no authenticator is installed |
 //!
 //! 400, 401 and 403 carry `WWW-Authenticate: Bearer realm="...", error="...",
-//! error_description="..."`; every response has a JSON body
+//! error_description="..."`. With
+//! [`missing_token_challenge`](crate::AuthenticatorBuilder::missing_token_challenge), a
+//! request without any token gets what RFC 6750 §3.1 recommends instead: 401 with a bare
+//! `WWW-Authenticate: Bearer realm="..."`. Every response has a JSON body
 //! `{"error": ..., "error_description": ...}`. Replace them all with
 //! [`AuthenticatorBuilder::on_error`](crate::AuthenticatorBuilder::on_error).
 //!
@@ -73,6 +76,8 @@ pub struct AuthError {
     retry_after: Option<Duration>,
     realm: Option<Arc<str>>,
     handler: Option<ErrorHandler>,
+    /// Answer a missing token with a bare 401 challenge (RFC 6750 §3.1).
+    challenge_missing: bool,
 }
 
 impl fmt::Debug for AuthError {
@@ -104,6 +109,7 @@ impl AuthError {
             retry_after: None,
             realm: None,
             handler: None,
+            challenge_missing: false,
         }
     }
 
@@ -168,6 +174,7 @@ impl AuthError {
     /// The HTTP status of the default response.
     pub fn status(&self) -> StatusCode {
         match self.kind {
+            AuthErrorKind::MissingToken if self.challenge_missing => StatusCode::UNAUTHORIZED,
             AuthErrorKind::MissingToken | AuthErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
             AuthErrorKind::InvalidToken => StatusCode::UNAUTHORIZED,
             AuthErrorKind::InsufficientScope | AuthErrorKind::Forbidden => StatusCode::FORBIDDEN,
@@ -188,9 +195,15 @@ impl AuthError {
         }
     }
 
-    pub(crate) fn with_context(mut self, realm: &Arc<str>, handler: Option<&ErrorHandler>) -> Self {
+    pub(crate) fn with_context(
+        mut self,
+        realm: &Arc<str>,
+        handler: Option<&ErrorHandler>,
+        challenge_missing: bool,
+    ) -> Self {
         self.realm = Some(realm.clone());
         self.handler = handler.cloned();
+        self.challenge_missing = challenge_missing;
         self
     }
 
@@ -213,6 +226,7 @@ impl AuthError {
                 | AuthErrorKind::InsufficientScope
         ) {
             let realm = self.realm.as_deref().unwrap_or("api");
+            let bare = self.kind == AuthErrorKind::MissingToken && self.challenge_missing;
             let mut value = format!(
                 r#"Bearer realm="{}", error="{}", error_description="{}""#,
                 quoted(realm),
@@ -221,6 +235,10 @@ impl AuthError {
             );
             if let Some(scope) = &self.scope {
                 value.push_str(&format!(r#", scope="{}""#, quoted(scope)));
+            }
+            if bare {
+                // No credentials, no error code (RFC 6750 §3.1).
+                value = format!(r#"Bearer realm="{}""#, quoted(realm));
             }
             if let Ok(v) = HeaderValue::from_str(&value) {
                 headers.insert(header::WWW_AUTHENTICATE, v);
@@ -281,7 +299,9 @@ mod tests {
     #[test]
     fn statuses_and_headers() {
         let e: AuthError = ValidationError::new(ErrorKind::Expired, "token has expired").into();
-        let res = e.with_context(&Arc::from("corp"), None).into_response();
+        let res = e
+            .with_context(&Arc::from("corp"), None, false)
+            .into_response();
         assert_eq!(res.status(), 401);
         assert_eq!(
             res.headers()["www-authenticate"],
@@ -307,7 +327,7 @@ mod tests {
             (StatusCode::IM_A_TEAPOT, e.description().to_owned()).into_response()
         });
         let res = AuthError::missing_token()
-            .with_context(&Arc::from("x"), Some(&handler))
+            .with_context(&Arc::from("x"), Some(&handler), false)
             .into_response();
         assert_eq!(res.status(), StatusCode::IM_A_TEAPOT);
     }

@@ -65,6 +65,40 @@ async fn missing_or_malformed_header_is_400_invalid_request() {
     }
 }
 
+/// The RFC 6750 §3.1 answer, when asked for: no credentials → 401 and a bare challenge;
+/// a malformed header is still a 400 and a bad token a 401 with its error code.
+#[tokio::test]
+async fn a_missing_token_can_get_the_bare_rfc6750_challenge() {
+    let app = TestApp::start_with(|b| b.realm("test-api").missing_token_challenge(true)).await;
+    let res = client()
+        .get(format!("{}/me", app.url))
+        .send()
+        .await
+        .unwrap();
+    let e = error_of(res).await;
+    assert_eq!(e.status, 401);
+    assert_eq!(e.challenge.as_deref(), Some(r#"Bearer realm="test-api""#));
+    assert!(
+        e.description.contains("no bearer token"),
+        "{}",
+        e.description
+    );
+
+    let res = client()
+        .get(format!("{}/me", app.url))
+        .header("authorization", "Basic dXNlcjpwYXNz")
+        .send()
+        .await
+        .unwrap();
+    let e = error_of(res).await;
+    assert_eq!((e.status, e.error.as_str()), (400, "invalid_request"));
+    assert!(e.challenge.unwrap().contains(r#"error="invalid_request""#));
+
+    let e = error_of(app.get("/me", "not.a.token").await).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
+    assert!(e.challenge.unwrap().contains(r#"error="invalid_token""#));
+}
+
 #[tokio::test]
 async fn bad_tokens_are_401_invalid_token_with_a_reason() {
     let app = TestApp::start().await;

@@ -139,6 +139,12 @@ pub(crate) const KEYS: &[Key] = &[
     each("public_prefixes", "public_prefix"),
     key("cookie", App, Str, "cookie"),
     key("realm", App, Str, "realm"),
+    key(
+        "missing_token_challenge",
+        App,
+        Bool,
+        "missing_token_challenge",
+    ),
     key("max_token_size", App, Number, "max_token_size"),
     key("token_cache", App, Number, "token_cache"),
     key("token_cache_max_age", App, Duration, "token_cache_max_age"),

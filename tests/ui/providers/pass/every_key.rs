@@ -10,6 +10,7 @@ oauth2::providers! {
     public_prefixes: env("PUBLIC_PREFIXES", default = "/docs,/static"),
     cookie: "access_token",
     realm: "corp-api",
+    missing_token_challenge: true,
     max_token_size: 16384,
     token_cache: 50000,
     token_cache_max_age: 15m,
