@@ -9,8 +9,9 @@
 //!
 //! Routes: `GET /` public; `GET /me` the validated claims as JSON; `GET /admin` needs
 //! scope `admin`; `GET /ws` a WebSocket echo behind the same auth (token in the
-//! `access_token` query parameter or the `Sec-WebSocket-Protocol` pair
-//! `access_token, <token>`; a rejected socket is closed with 1008). Every path but `/`
+//! `Sec-WebSocket-Protocol` pair `access_token, <token>`; the `access_token` query
+//! parameter only with `websocket_query_token: true`; a rejected socket is closed with
+//! 1008). Every path but `/`
 //! needs a token, as with the Python middleware's `public_paths`. A permissive CORS
 //! layer sits outside the auth layer.
 

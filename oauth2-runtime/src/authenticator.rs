@@ -37,7 +37,7 @@ use crate::claims::Authenticated;
 use crate::config::{ConfigError, ProviderBuilder};
 use crate::error::{AuthError, ErrorHandler};
 pub use crate::http::WEBSOCKET_TOKEN_PROTOCOL;
-use crate::http::find_token;
+use crate::http::{Sources, find_token};
 use crate::jwks::{KeyRegistry, KeyStats};
 use crate::validation::{
     DEFAULT_MAX_TOKEN_SIZE, DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, TokenCacheStats,
@@ -58,6 +58,8 @@ struct Inner {
     realm: Arc<str>,
     /// A missing token gets a bare 401 challenge instead of a 400.
     challenge_missing: bool,
+    /// WebSocket upgrades may carry the token in the `access_token` query parameter.
+    websocket_query: bool,
     handler: Option<ErrorHandler>,
 }
 
@@ -82,6 +84,7 @@ pub struct AuthenticatorBuilder {
     cookie: Option<String>,
     realm: String,
     challenge_missing: bool,
+    websocket_query: bool,
     max_token_size: usize,
     token_cache: usize,
     token_cache_max_age: Duration,
@@ -125,13 +128,23 @@ impl AuthenticatorBuilder {
         self
     }
 
-    /// How a request without any token is answered: by default 400 `invalid_request`
-    /// with an error description (what the Python libraries do, and clearer to a
-    /// developer); with `true`, as RFC 6750 §3.1 recommends, 401 with a bare
+    /// Answers a request without any token as RFC 6750 §3.1 recommends: 401 with a bare
     /// `WWW-Authenticate: Bearer realm="..."` and no error code in the header (the JSON
-    /// body still says what was missing). A malformed `Authorization` header stays 400.
-    pub fn missing_token_challenge(mut self, bare_401: bool) -> Self {
-        self.challenge_missing = bare_401;
+    /// body still says what was missing). Without it: 400 `invalid_request` with an
+    /// error description (what the Python libraries do, and clearer to a developer). A
+    /// malformed `Authorization` header is a 400 either way.
+    pub fn missing_token_challenge(mut self) -> Self {
+        self.challenge_missing = true;
+        self
+    }
+
+    /// Lets a WebSocket upgrade carry its token in the `access_token` query parameter
+    /// (`wss://.../ws?access_token=...`); off by default. Browsers cannot set headers on
+    /// a WebSocket, so the default source is `Sec-WebSocket-Protocol: access_token,
+    /// <token>`; a URL with the token ends up in access logs and proxies' logs, where
+    /// anyone who reads them can replay it until it expires.
+    pub fn allow_websocket_query_token(mut self) -> Self {
+        self.websocket_query = true;
         self
     }
 
@@ -205,6 +218,7 @@ impl AuthenticatorBuilder {
                 cookie: self.cookie,
                 realm: self.realm.into(),
                 challenge_missing: self.challenge_missing,
+                websocket_query: self.websocket_query,
                 handler: self.handler,
             }),
         })
@@ -221,6 +235,7 @@ impl Authenticator {
             cookie: None,
             realm: "api".into(),
             challenge_missing: false,
+            websocket_query: false,
             max_token_size: DEFAULT_MAX_TOKEN_SIZE,
             token_cache: DEFAULT_TOKEN_CACHE_SIZE,
             token_cache_max_age: DEFAULT_TOKEN_CACHE_MAX_AGE,
@@ -286,6 +301,10 @@ impl Authenticator {
 
     /// The token of a request, from the first source that has one.
     pub(crate) fn token<'a>(&self, parts: &'a Parts) -> Result<Cow<'a, str>, AuthError> {
-        find_token(parts, self.inner.cookie.as_deref()).map_err(|e| self.reject(e))
+        let sources = Sources {
+            cookie: self.inner.cookie.as_deref(),
+            websocket_query: self.inner.websocket_query,
+        };
+        find_token(parts, sources).map_err(|e| self.reject(e))
     }
 }

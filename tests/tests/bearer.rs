@@ -69,7 +69,7 @@ async fn missing_or_malformed_header_is_400_invalid_request() {
 /// a malformed header is still a 400 and a bad token a 401 with its error code.
 #[tokio::test]
 async fn a_missing_token_can_get_the_bare_rfc6750_challenge() {
-    let app = TestApp::start_with(|b| b.realm("test-api").missing_token_challenge(true)).await;
+    let app = TestApp::start_with(|b| b.realm("test-api").missing_token_challenge()).await;
     let res = client()
         .get(format!("{}/me", app.url))
         .send()

@@ -15,6 +15,7 @@ use oauth2_tests::op::{OpenIdProvider, WEB_CLIENT};
 use oauth2_tests::{client, error_of, example, free_addr, get_with_token, wait_until_up};
 use tokio::process::Command;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 fn resource_server(env: &[(&str, &str)]) -> Command {
@@ -75,13 +76,29 @@ async fn resource_server_keeps_its_environment_contract() {
         "admin"
     );
 
-    // `/ws`: echo with a token; closed with 1008 without one.
+    // `/ws`: echo with a token in the subprotocol; closed with 1008 without one, or with
+    // one in the query (not accepted unless the app turns it on).
     let ws_url = url.replacen("http://", "ws://", 1);
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{ws_url}/ws?access_token={token}"))
+    let mut request = format!("{ws_url}/ws").into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("access_token, {token}").parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("websocket with token");
     ws.send(Message::text("ping")).await.unwrap();
     assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("ping"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{ws_url}/ws?access_token={token}"))
+        .await
+        .expect("websocket with a token in the query");
+    match ws.next().await.unwrap().unwrap() {
+        Message::Close(Some(frame)) => {
+            assert_eq!(frame.code, CloseCode::Policy);
+            assert!(frame.reason.contains("query parameter"), "{}", frame.reason);
+        }
+        other => panic!("expected close 1008, got {other:?}"),
+    }
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("{ws_url}/ws"))
         .await
         .expect("websocket without token");

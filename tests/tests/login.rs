@@ -590,7 +590,7 @@ async fn logout_is_a_post_from_this_site_unless_get_is_allowed() {
     assert_eq!(b.post_form(&logout).await.status(), 303, "this site's form");
     assert_eq!(b.get(&me).await.status(), 401);
 
-    let (_op, base) = start(|b| b.get_logout(true)).await;
+    let (_op, base) = start(|b| b.allow_get_logout()).await;
     let b = Browser::new();
     assert_eq!(log_in(&b, &base, "oidc", "alice", "/").await.status(), 303);
     assert_eq!(b.get(&format!("{base}/auth/logout")).await.status(), 303);

@@ -23,9 +23,14 @@ async fn echo(ws: WebSocketUpgrade) -> axum::response::Response {
 }
 
 async fn start() -> (DevIssuer, String) {
+    start_with(|b| b).await
+}
+
+async fn start_with(
+    configure: impl FnOnce(oauth2::AuthenticatorBuilder) -> oauth2::AuthenticatorBuilder,
+) -> (DevIssuer, String) {
     let idp = DevIssuer::start().await.unwrap();
-    let auth = Authenticator::builder()
-        .provider(idp.provider("dev"))
+    let auth = configure(Authenticator::builder().provider(idp.provider("dev")))
         .build()
         .unwrap();
     auth.ready().await;
@@ -50,8 +55,18 @@ async fn close_frame(mut ws: Ws) -> (CloseCode, String) {
 }
 
 #[tokio::test]
-async fn token_in_query_or_subprotocol_opens_the_socket() {
+async fn token_in_the_subprotocol_or_when_allowed_the_query_opens_the_socket() {
+    // The query parameter ends up in access logs: refused, and told why, by default.
     let (idp, url) = start().await;
+    let token = idp.token().sign();
+    let (ws, _) = tokio_tungstenite::connect_async(format!("{url}/ws?access_token={token}"))
+        .await
+        .unwrap();
+    let (code, reason) = close_frame(ws).await;
+    assert_eq!(code, CloseCode::Policy);
+    assert!(reason.contains("query parameter"), "{reason}");
+
+    let (idp, url) = start_with(|b| b.allow_websocket_query_token()).await;
     let token = idp.token().sign();
     let (ws, _) = tokio_tungstenite::connect_async(format!("{url}/ws?access_token={token}"))
         .await
@@ -70,7 +85,7 @@ async fn token_in_query_or_subprotocol_opens_the_socket() {
 
 #[tokio::test]
 async fn missing_or_bad_token_is_accepted_then_closed_with_1008() {
-    let (idp, url) = start().await;
+    let (idp, url) = start_with(|b| b.allow_websocket_query_token()).await;
     let (ws, response) = tokio_tungstenite::connect_async(format!("{url}/ws"))
         .await
         .unwrap();

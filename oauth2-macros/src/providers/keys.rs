@@ -145,6 +145,12 @@ pub(crate) const KEYS: &[Key] = &[
         Bool,
         "missing_token_challenge",
     ),
+    key(
+        "websocket_query_token",
+        App,
+        Bool,
+        "allow_websocket_query_token",
+    ),
     key("max_token_size", App, Number, "max_token_size"),
     key("token_cache", App, Number, "token_cache"),
     key("token_cache_max_age", App, Duration, "token_cache_max_age"),
@@ -173,7 +179,7 @@ pub(crate) const KEYS: &[Key] = &[
     login("session_ttl", App, Duration, "session_ttl"),
     login("idle_timeout", App, Duration, "idle_timeout"),
     login("session_cache", App, Number, "session_cache"),
-    login("get_logout", App, Bool, "get_logout"),
+    login("get_logout", App, Bool, "allow_get_logout"),
     Key {
         target: Target::Login,
         ..each("allowed_origins", "allowed_origin")

@@ -11,6 +11,6 @@ pub(crate) use cookies::cookie;
 #[cfg(feature = "session")]
 pub(crate) use cookies::cookies;
 pub use token::WEBSOCKET_TOKEN_PROTOCOL;
-pub(crate) use token::find_token;
 #[cfg(feature = "ws")]
 pub(crate) use token::offers_token_protocol;
+pub(crate) use token::{Sources, find_token};

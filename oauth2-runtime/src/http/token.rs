@@ -1,6 +1,6 @@
 //! Where a request's token is: the `Authorization: Bearer` header; an optional cookie;
-//! for WebSocket upgrades only, the `access_token` query parameter or the
-//! `Sec-WebSocket-Protocol` pair `access_token, <token>`.
+//! for WebSocket upgrades only, the `Sec-WebSocket-Protocol` pair `access_token, <token>`
+//! and, when turned on, the `access_token` query parameter.
 
 use std::borrow::Cow;
 
@@ -13,10 +13,19 @@ use crate::error::AuthError;
 /// The subprotocol that precedes the token in `Sec-WebSocket-Protocol`.
 pub const WEBSOCKET_TOKEN_PROTOCOL: &str = "access_token";
 
+/// Where [`find_token`] looks besides the `Authorization` header.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Sources<'a> {
+    /// A cookie that may hold the token.
+    pub(crate) cookie: Option<&'a str>,
+    /// Whether a WebSocket upgrade may carry it in the `access_token` query parameter.
+    pub(crate) websocket_query: bool,
+}
+
 /// The token of a request, from the first source that has one.
 pub(crate) fn find_token<'a>(
     parts: &'a Parts,
-    cookie_name: Option<&str>,
+    sources: Sources<'_>,
 ) -> Result<Cow<'a, str>, AuthError> {
     let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
     if let Some(value) = values.next() {
@@ -28,21 +37,28 @@ pub(crate) fn find_token<'a>(
             .map_err(|_| AuthError::invalid_request("Authorization header is not visible ASCII"))?;
         return bearer(value).map(Cow::Borrowed);
     }
-    if let Some(token) = cookie_name.and_then(|name| cookie(&parts.headers, name)) {
+    if let Some(token) = sources.cookie.and_then(|name| cookie(&parts.headers, name)) {
         let token = strip_bearer(token);
         if !token.is_empty() {
             return Ok(Cow::Borrowed(token));
         }
     }
     if is_websocket_upgrade(parts) {
+        if let Some(token) = protocol_token(&parts.headers) {
+            return Ok(Cow::Owned(token));
+        }
         if let Some(token) = parts.uri.query().and_then(|q| {
             url::form_urlencoded::parse(q.as_bytes())
                 .find(|(k, _)| k == "access_token")
                 .map(|(_, v)| v.into_owned())
         }) {
-            return Ok(Cow::Owned(token));
-        }
-        if let Some(token) = protocol_token(&parts.headers) {
+            if !sources.websocket_query {
+                return Err(AuthError::invalid_request(
+                    "the access_token query parameter is not accepted (URLs end up in access \
+                     logs): send `Sec-WebSocket-Protocol: access_token, <token>`, or turn on \
+                     `allow_websocket_query_token`",
+                ));
+            }
             return Ok(Cow::Owned(token));
         }
     }
@@ -119,7 +135,11 @@ mod tests {
     }
 
     fn token(p: &Parts, cookie: Option<&str>) -> Result<String, AuthErrorKind> {
-        find_token(p, cookie)
+        let sources = Sources {
+            cookie,
+            websocket_query: true,
+        };
+        find_token(p, sources)
             .map(|t| t.into_owned())
             .map_err(|e| e.kind())
     }
@@ -180,5 +200,10 @@ mod tests {
         assert_eq!(token(&p, None), Ok("p.t.s".into()));
         let p = parts(|b| ws(b).header("sec-websocket-protocol", "access_token"));
         assert_eq!(token(&p, None), Err(AuthErrorKind::MissingToken));
+        // The query source is off unless turned on, and says so.
+        let q = parts(|b| ws(b.uri("/ws?access_token=q.t.s")));
+        let off = find_token(&q, Sources::default()).unwrap_err();
+        assert_eq!(off.kind(), AuthErrorKind::InvalidRequest);
+        assert!(off.description().contains("allow_websocket_query_token"));
     }
 }

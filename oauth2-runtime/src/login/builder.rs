@@ -165,12 +165,12 @@ impl LoginBuilder {
         self
     }
 
-    /// Whether `GET {prefix}/logout` logs out too; default `false`: logout is a `POST`
-    /// (a form), refused when a browser says it comes from another site (`Sec-Fetch-Site`
-    /// or `Origin`). `SameSite=Lax` cookies travel with a cross-site top-level `GET`, so
+    /// Makes `GET {prefix}/logout` log out too. Without it, logout is a `POST` (a form),
+    /// refused when a browser says it comes from another site (`Sec-Fetch-Site` or
+    /// `Origin`). `SameSite=Lax` cookies travel with a cross-site top-level `GET`, so
     /// with this on any page can log your users out with a link.
-    pub fn get_logout(mut self, allow: bool) -> Self {
-        self.get_logout = allow;
+    pub fn allow_get_logout(mut self) -> Self {
+        self.get_logout = true;
         self
     }
 

@@ -25,7 +25,7 @@ use crate::session::SessionCookie;
 impl Login {
     /// The login routes under the prefix (default `/auth`): `/{provider}/login`,
     /// `/{provider}/callback`, `/logout` (`POST`, and `GET` only with
-    /// [`get_logout`](super::LoginBuilder::get_logout)), `/userinfo`. Merge them into the
+    /// [`allow_get_logout`](super::LoginBuilder::allow_get_logout)), `/userinfo`. Merge them into the
     /// app's router.
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         let prefix = &self.inner.prefix;

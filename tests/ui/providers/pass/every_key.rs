@@ -11,6 +11,7 @@ oauth2::providers! {
     cookie: "access_token",
     realm: "corp-api",
     missing_token_challenge: true,
+    websocket_query_token: true,
     max_token_size: 16384,
     token_cache: 50000,
     token_cache_max_age: 15m,
