@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 pub mod browser;
 pub mod op;
+pub mod outage;
 pub mod services;
 
 /// Serves `app` on a free port of 127.0.0.1; returns its base URL.

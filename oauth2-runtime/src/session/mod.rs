@@ -43,3 +43,9 @@ pub use self::postgres::{PostgresStore, SCHEMA};
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
 pub use self::store::{BoxFuture, MemoryStore, SessionStore, StoreError};
+
+/// How long `RedisStore::connect` and `PostgresStore::connect` let a request wait
+/// for the store (a connection, a command) before it fails: session requests then get
+/// 503 `temporarily_unavailable` while the store is down, not a hang.
+#[cfg(any(feature = "redis", feature = "postgres"))]
+pub const STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);

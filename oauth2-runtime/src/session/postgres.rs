@@ -49,9 +49,16 @@ const MIGRATION_LOCK: i64 = 0x6f61_7574_6832;
 const SWEEP_EVERY: u32 = 256;
 
 impl PostgresStore {
-    /// Connects to `url` and creates the table if it is not there.
+    /// Connects to `url` and creates the table if it is not there. A request waits at
+    /// most [`STORE_TIMEOUT`](crate::session::STORE_TIMEOUT) for a connection, so that
+    /// while PostgreSQL is unreachable session requests fail (503) instead of hanging;
+    /// give your own pool to [`migrate`](Self::migrate) for other settings.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPool::connect(url).await.map_err(StoreError::new)?;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(crate::session::STORE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(StoreError::new)?;
         Self::migrate(pool).await
     }
 
