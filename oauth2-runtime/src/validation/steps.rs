@@ -274,7 +274,9 @@ pub(super) fn check_times(
         }
         None => None,
     };
-    if exp.is_some_and(|exp| now > exp + leeway) {
+    // RFC 7519 §4.1.4: not accepted "on or after" `exp`. With `now` in whole seconds, a
+    // token is refused from the second its `exp` names.
+    if exp.is_some_and(|exp| now >= exp + leeway) {
         return Err(ValidationError::new(
             ErrorKind::Expired,
             "token has expired",
@@ -358,6 +360,11 @@ mod tests {
         );
         assert_eq!(check(json!({"aud": "api", "exp": 999_945})), Ok(()));
         assert_eq!(check(json!({"aud": "api", "exp": 999_940.5})), Ok(()));
+        // Refused on the second `exp` names (plus the leeway), not one second later.
+        assert_eq!(
+            check(json!({"aud": "api", "exp": 999_940})),
+            Err(ErrorKind::Expired)
+        );
         assert_eq!(
             check(json!({"aud": "api", "exp": 999_939})),
             Err(ErrorKind::Expired)
