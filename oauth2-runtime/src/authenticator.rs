@@ -37,7 +37,7 @@ use crate::claims::Authenticated;
 use crate::config::{ConfigError, ProviderBuilder};
 use crate::error::{AuthError, ErrorHandler};
 pub use crate::http::WEBSOCKET_TOKEN_PROTOCOL;
-use crate::http::{Sources, find_token};
+use crate::http::{Sources, decision, find_token};
 use crate::jwks::{KeyRegistry, KeyStats};
 use crate::validation::{
     DEFAULT_MAX_TOKEN_SIZE, DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, TokenCacheStats,
@@ -282,12 +282,22 @@ impl Authenticator {
 
     /// Finds and validates the request's token.
     pub async fn authenticate(&self, parts: &Parts) -> Result<Authenticated, AuthError> {
-        let token = self.token(parts)?;
-        self.inner
-            .validator
-            .validate(&token)
-            .await
-            .map_err(|e| self.reject(e.into()))
+        let started = std::time::Instant::now();
+        let route = parts.uri.path();
+        let token = self.token(parts).inspect_err(|e| {
+            decision::refused(route, None, None, e, Some(started));
+        })?;
+        match self.inner.validator.validate(&token).await {
+            Ok(auth) => {
+                decision::accepted(route, Some(&token), &auth, started);
+                Ok(auth)
+            }
+            Err(e) => {
+                let e = self.reject(e.into());
+                decision::refused(route, Some(&token), None, &e, Some(started));
+                Err(e)
+            }
+        }
     }
 
     /// Gives an error this authenticator's realm and error handler.

@@ -53,6 +53,7 @@ use axum::http::request::Parts;
 use crate::claims::{Authenticated, FromClaims};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::extract::{is_absent_or_bad, reject};
+use crate::http::decision;
 use crate::validation::{ErrorKind, ValidationError};
 
 /// The static rules of one protected route, for claims of type `T`; `#[protect]`
@@ -91,6 +92,13 @@ impl<G, T: std::fmt::Debug> std::fmt::Debug for Protected<G, T> {
     }
 }
 
+/// `e` in the authenticator's form, recorded as the request's decision.
+fn refuse(parts: &Parts, auth: &Authenticated, e: AuthError) -> AuthError {
+    let e = reject(parts, e);
+    decision::refused(parts.uri.path(), None, Some(auth.provider()), &e, None);
+    e
+}
+
 /// Provider, then claims: the checks whose failure means "not authenticated here".
 fn authenticate<G: Guard<T>, T: FromClaims + Send>(
     parts: &Parts,
@@ -104,9 +112,9 @@ fn authenticate<G: Guard<T>, T: FromClaims + Send>(
                 auth.provider()
             ),
         );
-        return Err(reject(parts, e.into()));
+        return Err(refuse(parts, auth, e.into()));
     }
-    T::from_claims(auth).map_err(|e| reject(parts, e.into()))
+    T::from_claims(auth).map_err(|e| refuse(parts, auth, e.into()))
 }
 
 /// Scopes, then the condition: the checks whose failure means "not allowed".
@@ -119,12 +127,13 @@ fn authorize<G: Guard<T>, T: FromClaims + Send>(
     if !G::SCOPES.is_empty() {
         let missing = auth.scopes().missing(G::SCOPES.iter().copied());
         if !missing.is_empty() {
-            return Err(reject(parts, AuthError::insufficient_scope(&missing)));
+            return Err(refuse(parts, auth, AuthError::insufficient_scope(&missing)));
         }
     }
     if !G::require(claims) {
-        return Err(reject(
+        return Err(refuse(
             parts,
+            auth,
             AuthError::forbidden("the token does not meet this route's requirement"),
         ));
     }

@@ -148,6 +148,7 @@ pub use claims::{Authenticated, ClaimError, FromClaims, Scopes};
 pub use config::{Audience, ConfigError, Provider, ProviderBuilder};
 pub use error::AuthError;
 pub use extract::Claims;
+pub use http::DECISION_TARGET;
 pub use jsonwebtoken::Algorithm;
 pub use layer::{AuthLayer, RequireScopes};
 /// Derives [`FromClaims`](trait@FromClaims): typed access to a token's claims.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use arc_swap::ArcSwapOption;
 use sha2::Digest as _;
 use tokio::sync::{OnceCell, watch};
+use tracing::Instrument as _;
 use url::Url;
 
 use super::{JwksError, KeySet, KeySource, RefreshPolicy};
@@ -287,7 +288,7 @@ impl KeyCache {
         self.inner
             .unknown_kid_refetches
             .fetch_add(1, Ordering::Relaxed);
-        match self.fetch().await {
+        match self.fetch("unknown_kid").await {
             Ok(_) => *self.inner.generation.borrow() != seen,
             Err(e) => {
                 self.warn(&e);
@@ -313,11 +314,19 @@ impl KeyCache {
 
     /// Fetches the keys once and stores them if they changed. Returns the `max-age` of
     /// the response.
-    async fn fetch(&self) -> Result<Option<Duration>, FetchError> {
+    /// In a span `oauth2.keys.fetch` with the provider, the issuer and why (`load`,
+    /// `refresh`, `unknown_kid`).
+    async fn fetch(&self, reason: &'static str) -> Result<Option<Duration>, FetchError> {
         let i = &self.inner;
         i.fetches.fetch_add(1, Ordering::Relaxed);
-        let result = match self.fetch_inner().await {
-            Ok(fetched) => self.load(fetched),
+        let span = tracing::info_span!(
+            "oauth2.keys.fetch",
+            provider = %i.provider,
+            issuer = %i.issuer,
+            reason,
+        );
+        let result = match self.fetch_inner().instrument(span.clone()).await {
+            Ok(fetched) => span.in_scope(|| self.load(fetched)),
             Err(e) => Err(e),
         };
         if result.is_err() {
@@ -503,7 +512,12 @@ async fn refresh_loop(weak: Weak<CacheInner>) {
     loop {
         let Some(inner) = weak.upgrade() else { return };
         let cache = KeyCache { inner };
-        let wait = match cache.fetch().await {
+        let reason = if cache.inner.keys.load().is_some() {
+            "refresh"
+        } else {
+            "load"
+        };
+        let wait = match cache.fetch(reason).await {
             Ok(max_age) => {
                 previous = None;
                 cache.next_interval(max_age)

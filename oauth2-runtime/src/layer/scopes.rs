@@ -9,6 +9,7 @@ use tower::{Layer, Service};
 
 use super::ResponseFuture;
 use crate::error::AuthError;
+use crate::http::decision;
 use crate::{Authenticated, Authenticator};
 
 /// Requires every listed scope (from `scope` or `scp`); otherwise 403
@@ -79,6 +80,11 @@ where
             Some(auth) => auth.reject(error),
             None => error,
         };
+        let provider = request
+            .extensions()
+            .get::<Authenticated>()
+            .map(Authenticated::provider);
+        decision::refused(request.uri().path(), None, provider, &error, None);
         ResponseFuture::ready(error.into_response())
     }
 }

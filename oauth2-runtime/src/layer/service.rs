@@ -1,6 +1,7 @@
 //! The service behind [`AuthLayer`](super::AuthLayer).
 
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use axum::extract::Request;
 use axum::http::request::Parts;
@@ -10,7 +11,7 @@ use tower::{Service, ServiceExt};
 use super::ResponseFuture;
 use crate::Authenticator;
 use crate::error::AuthError;
-use crate::http::{is_cors_preflight, is_websocket_upgrade};
+use crate::http::{decision, is_cors_preflight, is_websocket_upgrade};
 use crate::validation::{NotYet, UnknownKey};
 
 /// Requires a valid token on non-public paths; see [`AuthLayer`](super::AuthLayer).
@@ -57,11 +58,23 @@ where
             return ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)));
         }
 
+        let started = Instant::now();
+        let route = parts.uri.path();
         let outcome = match self.auth.token(&parts) {
-            Err(e) => Outcome::Invalid(e),
+            Err(e) => {
+                decision::refused(route, None, None, &e, Some(started));
+                Outcome::Invalid(e)
+            }
             Ok(token) => match self.auth.validator().validate_with_held_keys(&token) {
-                Ok(auth) => Outcome::Valid(auth),
-                Err(NotYet::Invalid(e)) => Outcome::Invalid(self.auth.reject(e.into())),
+                Ok(auth) => {
+                    decision::accepted(route, Some(&token), &auth, started);
+                    Outcome::Valid(auth)
+                }
+                Err(NotYet::Invalid(e)) => {
+                    let e = self.auth.reject(e.into());
+                    decision::refused(route, Some(&token), None, &e, Some(started));
+                    Outcome::Invalid(e)
+                }
                 Err(NotYet::UnknownKey(unknown)) => Outcome::Refetch {
                     token: token.into_owned(),
                     unknown,
@@ -80,12 +93,18 @@ where
                 let inner = std::mem::replace(&mut self.inner, clone);
                 let auth = self.auth.clone();
                 ResponseFuture::boxed(async move {
+                    let route = parts.uri.path().to_owned();
                     match auth.validator().refetch_and_validate(&token, unknown).await {
                         Ok(valid) => {
+                            decision::accepted(&route, Some(&token), &valid, started);
                             parts.extensions.insert(valid);
                             inner.oneshot(Request::from_parts(parts, body)).await
                         }
-                        Err(e) => Ok(rejection(parts, auth.reject(e.into())).await),
+                        Err(e) => {
+                            let e = auth.reject(e.into());
+                            decision::refused(&route, Some(&token), None, &e, Some(started));
+                            Ok(rejection(parts, e).await)
+                        }
                     }
                 })
             }

@@ -1,0 +1,200 @@
+//! The auth decision of every request as a `tracing` event (target `oauth2::decision`),
+//! read back with a capturing subscriber: what an operator sees, and never the token.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use oauth2::dev::DevIssuer;
+use oauth2_tests::{TestApp, client, get_with_token};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::{Context, SubscriberExt as _};
+
+/// One captured event or span: its name, level, target and fields as text.
+#[derive(Debug, Clone)]
+struct Record {
+    kind: &'static str,
+    name: String,
+    level: tracing::Level,
+    target: String,
+    fields: BTreeMap<String, String>,
+}
+
+impl Record {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+}
+
+struct Fields<'a>(&'a mut BTreeMap<String, String>);
+
+impl Visit for Fields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+}
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Record>>>);
+
+impl<S: tracing::Subscriber> Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        let mut fields = BTreeMap::new();
+        event.record(&mut Fields(&mut fields));
+        self.push("event", event.metadata(), fields);
+    }
+
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: Context<'_, S>,
+    ) {
+        let mut fields = BTreeMap::new();
+        attrs.record(&mut Fields(&mut fields));
+        self.push("span", attrs.metadata(), fields);
+    }
+}
+
+impl Capture {
+    fn push(
+        &self,
+        kind: &'static str,
+        meta: &tracing::Metadata<'_>,
+        fields: BTreeMap<String, String>,
+    ) {
+        self.0.lock().unwrap().push(Record {
+            kind,
+            name: meta.name().to_owned(),
+            level: *meta.level(),
+            target: meta.target().to_owned(),
+            fields,
+        });
+    }
+
+    fn decisions(&self) -> Vec<Record> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.kind == "event" && r.target == "oauth2::decision")
+            .cloned()
+            .collect()
+    }
+
+    fn all(&self) -> Vec<Record> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+}
+
+#[tokio::test]
+async fn every_auth_decision_is_an_event_without_the_token() {
+    let capture = Capture::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let app = TestApp::start().await;
+    let idp: &DevIssuer = &app.idp;
+
+    let good = idp.token().subject("ada").sign();
+    assert_eq!(get_with_token(&app.url, "/me", &good).await.status(), 200);
+    let expired = idp.token().expires_in(-3600).sign();
+    assert_eq!(
+        get_with_token(&app.url, "/me", &expired).await.status(),
+        401
+    );
+    let narrow = idp.token().scope("read").sign();
+    assert_eq!(
+        get_with_token(&app.url, "/admin", &narrow).await.status(),
+        403
+    );
+    let none = client()
+        .get(format!("{}/me?access_token=x", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 400);
+
+    let decisions = capture.decisions();
+    let by_outcome = |outcome: &str| {
+        decisions
+            .iter()
+            .filter(|d| d.field("outcome") == Some(outcome))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let accepted = by_outcome("accepted");
+    // The good token, and the narrow one (valid, refused later for its scope).
+    assert_eq!(accepted.len(), 2, "{decisions:#?}");
+    let a = &accepted[0];
+    assert_eq!(a.level, tracing::Level::DEBUG);
+    assert_eq!(a.field("provider"), Some("dev"));
+    assert_eq!(a.field("route"), Some("/me"));
+    assert_eq!(a.field("kid"), Some(kid_of(&good).as_str()));
+    assert!(a.field("micros").is_some());
+
+    let expired_event = &by_outcome("invalid_token")[0];
+    assert_eq!(expired_event.level, tracing::Level::INFO);
+    assert_eq!(expired_event.field("kind"), Some("Expired"));
+    assert_eq!(expired_event.field("kid"), Some(kid_of(&expired).as_str()));
+    assert_eq!(expired_event.field("reason"), Some("token has expired"));
+
+    let scope = &by_outcome("insufficient_scope")[0];
+    assert_eq!(scope.field("provider"), Some("dev"));
+    assert_eq!(scope.field("route"), Some("/admin"));
+
+    let missing = &by_outcome("invalid_request")[0];
+    assert_eq!(
+        missing.field("route"),
+        Some("/me"),
+        "the path, not the query"
+    );
+    assert_eq!(missing.field("kid"), None);
+
+    // Nothing anywhere carries a token or its signature.
+    for token in [&good, &expired, &narrow] {
+        let signature = token.rsplit('.').next().unwrap();
+        for r in capture.all() {
+            for (name, value) in &r.fields {
+                assert!(
+                    !value.contains(signature),
+                    "{} {}: field {name} holds a token",
+                    r.kind,
+                    r.name
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn key_fetches_run_in_a_span_naming_the_provider() {
+    let capture = Capture::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let app = TestApp::start().await;
+    app.idp.rotate();
+    let fresh = app.idp.token().sign();
+    assert_eq!(get_with_token(&app.url, "/me", &fresh).await.status(), 200);
+    let spans: Vec<Record> = capture
+        .all()
+        .into_iter()
+        .filter(|r| r.kind == "span" && r.name == "oauth2.keys.fetch")
+        .collect();
+    assert!(
+        spans.len() >= 2,
+        "the first load and the refetch: {spans:#?}"
+    );
+    assert!(spans.iter().all(|s| s.field("provider") == Some("dev")));
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.field("reason") == Some("unknown_kid"))
+    );
+}
