@@ -134,6 +134,77 @@ async fn bent_id_tokens_and_userinfo_are_refused() {
     );
 }
 
+/// A login whose ID token must be refused: 400 `invalid_id_token` naming `reason`, and
+/// no session.
+async fn refused(base: &str, case: &str, reason: &str) {
+    let (done, b) = log_in(base).await;
+    assert!(
+        !done
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("session=")),
+        "{case}: no session"
+    );
+    assert_eq!(done.status(), 400, "{case}");
+    let body: Value = done.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_id_token", "{case}");
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.to_lowercase().contains(reason),
+        "{case}: {description}"
+    );
+    assert_eq!(b.get(&format!("{base}/me")).await.status(), 401, "{case}");
+}
+
+/// A login that must work: the session reads the dev user.
+async fn accepted(base: &str, case: &str) {
+    let (done, b) = log_in(base).await;
+    let status = done.status();
+    assert_eq!(status, 303, "{case}: {}", done.text().await.unwrap());
+    let me: Value = b.get(&format!("{base}/me")).await.json().await.unwrap();
+    assert_eq!(me["sub"], "dev-user", "{case}");
+}
+
+/// The OpenID Connect RP certification's signature and key cases, each through the real
+/// login flow with the dev issuer bent to produce it (the claim cases are above).
+#[tokio::test]
+async fn the_rp_certifications_signature_and_key_cases() {
+    use oauth2::Algorithm::{ES256, EdDSA, RS256};
+    use oauth2::dev::IdTokenSigning::*;
+    let idp = DevIssuer::start().await.unwrap();
+    let base = app(&idp).await;
+    for (signing, reason) in [
+        (BadSignature(RS256), "signature"),
+        (BadSignature(ES256), "signature"),
+        (Unsigned, "none"),
+    ] {
+        idp.set_id_token_signing(signing);
+        refused(&base, &format!("{signing:?}"), reason).await;
+    }
+    // Other algorithms the provider announces, and no `kid` while one key fits.
+    for signing in [Algorithm(ES256), Algorithm(EdDSA), NoKid] {
+        idp.set_id_token_signing(signing);
+        accepted(&base, &format!("{signing:?}")).await;
+    }
+
+    // The provider's keys rotated between two logins: the second refetches them.
+    let idp = DevIssuer::start().await.unwrap();
+    let base = app(&idp).await;
+    accepted(&base, "before the rotation").await;
+    idp.rotate();
+    accepted(&base, "after the rotation").await;
+
+    // No `kid` while two RS256 keys are published (a roll-over): which one signed it
+    // cannot be told, and OpenID Connect Core §10.1 requires a `kid` then.
+    let idp = DevIssuer::start().await.unwrap();
+    let base = app(&idp).await;
+    idp.roll_keys();
+    accepted(&base, "signed by the new key, both published").await;
+    idp.set_id_token_signing(NoKid);
+    refused(&base, "no kid, two RS256 keys", "kid").await;
+}
+
 #[tokio::test]
 async fn an_id_token_from_a_refresh_is_checked_before_it_is_stored() {
     let idp = DevIssuer::start().await.unwrap();

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::digest::{SHA256, SHA384, SHA512, digest};
 use axum::Json;
 use axum::extract::{Query, State as Extract};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{State, TokenBuilder};
+use crate::Algorithm;
 
 /// A code waiting to be exchanged.
 #[derive(Clone)]
@@ -41,6 +42,32 @@ pub(crate) struct Logins {
     pub(crate) id_token_claims: Map<String, Value>,
     /// Merged into userinfo answers.
     pub(crate) userinfo_claims: Map<String, Value>,
+    /// How the next ID tokens are signed.
+    pub(crate) id_token_signing: super::IdTokenSigning,
+}
+
+/// The ID token, signed as [`IdTokenSigning`](super::IdTokenSigning) says.
+fn sign_id_token(id: TokenBuilder, signing: super::IdTokenSigning) -> String {
+    use super::IdTokenSigning::*;
+    match signing {
+        Normal => id.sign(),
+        Algorithm(alg) => id.algorithm(alg).sign(),
+        NoKid => id.without_kid().sign(),
+        BadSignature(alg) => {
+            let token = id.algorithm(alg).sign();
+            let (signed, signature) = token.rsplit_once('.').expect("a compact JWS");
+            let mut bytes = URL_SAFE_NO_PAD.decode(signature).expect("base64url");
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0x01;
+            format!("{signed}.{}", URL_SAFE_NO_PAD.encode(bytes))
+        }
+        Unsigned => {
+            let token = id.sign();
+            let payload = token.split('.').nth(1).expect("a compact JWS");
+            let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+            format!("{header}.{payload}.")
+        }
+    }
 }
 
 fn random() -> String {
@@ -221,9 +248,17 @@ fn issue_tokens(state: &Arc<State>, grant: Grant) -> Response {
         .scope(&grant.scope)
         .expires_in(lifetime)
         .sign();
+    let signing = state.logins.lock().expect("logins lock").id_token_signing;
+    // The left half of the access token's hash, by the ID token's `alg` (OpenID Connect
+    // Core §3.1.3.6; SHA-512 for EdDSA).
     let at_hash = {
-        let d = digest(&SHA256, access_token.as_bytes());
-        URL_SAFE_NO_PAD.encode(&d.as_ref()[..16])
+        let hash = match signing.algorithm() {
+            Algorithm::RS384 | Algorithm::PS384 | Algorithm::ES384 => &SHA384,
+            Algorithm::RS512 | Algorithm::PS512 | Algorithm::EdDSA => &SHA512,
+            _ => &SHA256,
+        };
+        let d = digest(hash, access_token.as_bytes());
+        URL_SAFE_NO_PAD.encode(&d.as_ref()[..d.as_ref().len() / 2])
     };
     let mut id = TokenBuilder::new(state.clone())
         .subject(&grant.sub)
@@ -255,7 +290,7 @@ fn issue_tokens(state: &Arc<State>, grant: Grant) -> Response {
         "token_type": "Bearer",
         "expires_in": lifetime,
         "refresh_token": refresh_token,
-        "id_token": id.sign(),
+        "id_token": sign_id_token(id, signing),
         "scope": scope,
     }))
     .into_response()

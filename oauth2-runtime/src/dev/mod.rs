@@ -69,6 +69,34 @@ pub enum Fault {
     HugeJwks,
 }
 
+/// How the dev issuer signs the ID tokens it issues from now on, to test a relying
+/// party's checks (the OpenID Connect RP certification's key and signature cases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum IdTokenSigning {
+    /// RS256 with the current key, `kid` set (the default).
+    #[default]
+    Normal,
+    /// With this algorithm's current key.
+    Algorithm(Algorithm),
+    /// Signed with this algorithm, then the signature changed: it does not verify.
+    BadSignature(Algorithm),
+    /// `alg: none` and an empty signature.
+    Unsigned,
+    /// RS256 without a `kid` header.
+    NoKid,
+}
+
+impl IdTokenSigning {
+    /// The `alg` the ID token's header names (or whose hash `at_hash` uses).
+    fn algorithm(self) -> Algorithm {
+        match self {
+            Self::Algorithm(alg) | Self::BadSignature(alg) => alg,
+            Self::Normal | Self::Unsigned | Self::NoKid => Algorithm::RS256,
+        }
+    }
+}
+
 /// Request counters of the dev issuer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -243,6 +271,28 @@ impl DevIssuer {
         let generation = self.state.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let keys = generate_keys(generation);
         *self.state.keys.write().expect("keys lock") = keys;
+    }
+
+    /// Rolls the keys over as providers do on schedule: a new key per algorithm signs
+    /// from now on, and the current ones stay published (tokens they signed still
+    /// verify) until the next roll-over or [`rotate`](Self::rotate).
+    pub fn roll_keys(&self) {
+        let generation = self.state.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut keys = self.state.keys.write().expect("keys lock");
+        let current: Vec<_> = keys.iter().take(DEV_ALGORITHMS.len()).cloned().collect();
+        *keys = generate_keys(generation)
+            .into_iter()
+            .chain(current)
+            .collect();
+    }
+
+    /// How the ID tokens of logins and refreshes are signed from now on.
+    pub fn set_id_token_signing(&self, signing: IdTokenSigning) {
+        self.state
+            .logins
+            .lock()
+            .expect("logins lock")
+            .id_token_signing = signing;
     }
 
     /// Switches a fault mode on (or off with [`Fault::None`]).
