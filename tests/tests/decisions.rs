@@ -198,3 +198,50 @@ async fn key_fetches_run_in_a_span_naming_the_provider() {
             .any(|s| s.field("reason") == Some("unknown_kid"))
     );
 }
+
+#[tokio::test]
+async fn logins_and_logouts_run_in_spans_with_their_outcome() {
+    use oauth2::login::{Login, LoginProvider};
+    use oauth2_tests::browser::{Browser, location};
+    let capture = Capture::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let idp = DevIssuer::start().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let provider = LoginProvider::builder("dev")
+        .issuer(idp.issuer())
+        .client_id("web");
+    let login = Login::builder()
+        .base_url(&base)
+        .session_secret("the decision test's session secret, 32+ bytes")
+        .provider(provider)
+        .build()
+        .unwrap();
+    let app = login.router().layer(login.layer());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let b = Browser::new();
+    let start = b.get(&format!("{base}/auth/dev/login")).await;
+    let back = b.get(&location(&start)).await;
+    assert_eq!(b.get(&location(&back)).await.status(), 303, "logged in");
+    assert_eq!(
+        b.post_form(&format!("{base}/auth/logout")).await.status(),
+        303
+    );
+
+    let all = capture.all();
+    let span = |name: &str| all.iter().find(|r| r.kind == "span" && r.name == name);
+    assert_eq!(span("oauth2.login").unwrap().field("provider"), Some("dev"));
+    assert!(span("oauth2.logout").is_some(), "{all:#?}");
+    let event = |message: &str| {
+        all.iter()
+            .find(|r| r.kind == "event" && r.field("message") == Some(message))
+            .unwrap_or_else(|| panic!("no event {message:?}: {all:#?}"))
+    };
+    assert_eq!(
+        event("login callback answered").field("status"),
+        Some("303")
+    );
+    assert_eq!(event("logout answered").field("status"), Some("303"));
+}

@@ -196,8 +196,23 @@ impl Login {
 /// `Cache-Control: no-store` when the token is valid, whether or not a session matched;
 /// 400 `invalid_request` with the reason (never the token) otherwise.
 pub(super) async fn backchannel_logout(
-    State(login): State<Login>,
+    login: State<Login>,
     Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, LoginError> {
+    let span = tracing::info_span!("oauth2.backchannel_logout", provider = %super::tokens::printable(&name));
+    let work = receive_logout(login, name, headers, body);
+    crate::util::traced(span, work, |result| match result {
+        Ok(_) => tracing::info!("back-channel logout handled"),
+        Err(e) => tracing::info!(error = %e.description(), "back-channel logout refused"),
+    })
+    .await
+}
+
+async fn receive_logout(
+    State(login): State<Login>,
+    name: String,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, LoginError> {

@@ -27,8 +27,22 @@ pub(super) struct CallbackQuery {
 }
 
 pub(super) async fn callback(
-    State(login): State<Login>,
+    login: State<Login>,
     Path(provider): Path<String>,
+    query: Query<CallbackQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let span = tracing::info_span!("oauth2.login", provider = %printable(&provider));
+    let work = finish_login(login, provider, query, headers);
+    crate::util::traced(span, work, |r| {
+        tracing::info!(status = r.status().as_u16(), "login callback answered");
+    })
+    .await
+}
+
+async fn finish_login(
+    State(login): State<Login>,
+    provider: String,
     Query(query): Query<CallbackQuery>,
     headers: HeaderMap,
 ) -> Response {

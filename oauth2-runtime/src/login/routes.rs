@@ -220,6 +220,24 @@ async fn login(
 }
 
 async fn logout(
+    login: State<Login>,
+    method: Method,
+    query: Query<LoginQuery>,
+    headers: HeaderMap,
+) -> Result<Response, LoginError> {
+    let span = tracing::info_span!("oauth2.logout");
+    let work = end_session(login, method, query, headers);
+    crate::util::traced(span, work, |result| match result {
+        Ok(r) => tracing::info!(status = r.status().as_u16(), "logout answered"),
+        Err(e) => {
+            let status = e.status().as_u16();
+            tracing::info!(status, error = %e.description(), "logout refused");
+        }
+    })
+    .await
+}
+
+async fn end_session(
     State(login): State<Login>,
     method: Method,
     Query(query): Query<LoginQuery>,

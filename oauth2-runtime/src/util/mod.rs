@@ -73,6 +73,20 @@ pub(crate) fn printable(text: &str, max: usize) -> String {
         .collect()
 }
 
+/// Runs `work` in `span`, then records its outcome in the same span (an event of the
+/// login flows: what happened, once it is known).
+#[cfg(feature = "login")]
+pub(crate) async fn traced<T>(
+    span: tracing::Span,
+    work: impl std::future::Future<Output = T>,
+    outcome: impl FnOnce(&T),
+) -> T {
+    use tracing::Instrument as _;
+    let result = work.instrument(span.clone()).await;
+    span.in_scope(|| outcome(&result));
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

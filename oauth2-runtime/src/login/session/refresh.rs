@@ -154,10 +154,16 @@ impl Login {
 
     /// The refresh token grant at the session's provider (see
     /// [`Login::refresh_upstream`]).
+    /// In a span `oauth2.refresh` naming the provider.
     async fn refresh_at_provider(&self, loaded: &Loaded) -> Result<Tokens, LoginError> {
         let r = &loaded.record;
-        self.refresh_upstream(&r.provider, &r.tokens, r.claims.get("sub"))
-            .await
+        let span = tracing::info_span!("oauth2.refresh", provider = %r.provider);
+        let work = self.refresh_upstream(&r.provider, &r.tokens, r.claims.get("sub"));
+        crate::util::traced(span, work, |result| match result {
+            Ok(_) => tracing::info!("session tokens refreshed"),
+            Err(e) => tracing::info!(error = %e.description(), "session refresh failed"),
+        })
+        .await
     }
 
     /// Saves refreshed tokens, or ends the session when the provider refused (an
