@@ -282,10 +282,10 @@ impl Authenticator {
 
     /// Finds and validates the request's token.
     pub async fn authenticate(&self, parts: &Parts) -> Result<Authenticated, AuthError> {
-        let started = std::time::Instant::now();
+        let started = decision::clock();
         let route = parts.uri.path();
         let token = self.token(parts).inspect_err(|e| {
-            decision::refused(route, None, None, e, Some(started));
+            decision::refused(route, None, None, e, started);
         })?;
         match self.inner.validator.validate(&token).await {
             Ok(auth) => {
@@ -294,7 +294,7 @@ impl Authenticator {
             }
             Err(e) => {
                 let e = self.reject(e.into());
-                decision::refused(route, Some(&token), None, &e, Some(started));
+                decision::refused(route, Some(&token), None, &e, started);
                 Err(e)
             }
         }

@@ -25,12 +25,23 @@ fn kid(token: Option<&str>) -> Option<String> {
         .map(|kid| crate::util::printable(&kid, 64))
 }
 
+/// When a check starts: the time, if a decision event could be emitted (reading the
+/// clock costs more than asking whether anyone listens).
+pub(crate) fn clock() -> Option<Instant> {
+    tracing::enabled!(target: DECISION_TARGET, Level::WARN).then(Instant::now)
+}
+
 fn micros(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
 /// A request whose token was accepted.
-pub(crate) fn accepted(route: &str, token: Option<&str>, auth: &Authenticated, started: Instant) {
+pub(crate) fn accepted(
+    route: &str,
+    token: Option<&str>,
+    auth: &Authenticated,
+    started: Option<Instant>,
+) {
     if tracing::enabled!(target: DECISION_TARGET, Level::DEBUG) {
         tracing::debug!(
             target: DECISION_TARGET,
@@ -38,14 +49,15 @@ pub(crate) fn accepted(route: &str, token: Option<&str>, auth: &Authenticated, s
             outcome = "accepted",
             kid = kid(token).as_deref(),
             route,
-            micros = micros(started),
+            micros = started.map(micros),
             "request accepted"
         );
     }
 }
 
 /// A request refused with `error`; `started` when the refusal came from a token check
-/// that began then (an authorization refusal after it has no time of its own).
+/// that began then (from [`clock`]; an authorization refusal after the check has no
+/// time of its own).
 pub(crate) fn refused(
     route: &str,
     token: Option<&str>,

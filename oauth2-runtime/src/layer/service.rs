@@ -1,7 +1,6 @@
 //! The service behind [`AuthLayer`](super::AuthLayer).
 
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use axum::extract::Request;
 use axum::http::request::Parts;
@@ -58,11 +57,11 @@ where
             return ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)));
         }
 
-        let started = Instant::now();
+        let started = decision::clock();
         let route = parts.uri.path();
         let outcome = match self.auth.token(&parts) {
             Err(e) => {
-                decision::refused(route, None, None, &e, Some(started));
+                decision::refused(route, None, None, &e, started);
                 Outcome::Invalid(e)
             }
             Ok(token) => match self.auth.validator().validate_with_held_keys(&token) {
@@ -72,7 +71,7 @@ where
                 }
                 Err(NotYet::Invalid(e)) => {
                     let e = self.auth.reject(e.into());
-                    decision::refused(route, Some(&token), None, &e, Some(started));
+                    decision::refused(route, Some(&token), None, &e, started);
                     Outcome::Invalid(e)
                 }
                 Err(NotYet::UnknownKey(unknown)) => Outcome::Refetch {
@@ -102,7 +101,7 @@ where
                         }
                         Err(e) => {
                             let e = auth.reject(e.into());
-                            decision::refused(&route, Some(&token), None, &e, Some(started));
+                            decision::refused(&route, Some(&token), None, &e, started);
                             Ok(rejection(parts, e).await)
                         }
                     }
