@@ -64,7 +64,7 @@ impl Key {
     }
 
     fn sign(&self, sub: &str) -> String {
-        let now = oauth2_now();
+        let now = unix_now();
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
         let claims = json!({
@@ -74,7 +74,7 @@ impl Key {
     }
 }
 
-fn oauth2_now() -> u64 {
+fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

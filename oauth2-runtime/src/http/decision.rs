@@ -76,6 +76,8 @@ pub(crate) fn refused(
     }
     let kind = error.validation_kind().map(|k| format!("{k:?}"));
     let kid = kid(token);
+    // Descriptions may quote what the client sent: keep a log line one line.
+    let reason = crate::util::printable(error.description(), 300);
     macro_rules! event {
         ($level:ident) => {
             tracing::$level!(
@@ -86,7 +88,7 @@ pub(crate) fn refused(
                 kid = kid.as_deref(),
                 route,
                 micros = started.map(micros),
-                reason = error.description(),
+                reason = reason.as_str(),
                 "request refused"
             )
         };
