@@ -84,8 +84,11 @@ enum Fetched {
         etag: Option<String>,
         origin: Origin,
     },
-    /// HTTP 304: the keys have not changed since the `ETag` sent.
-    NotModified { max_age: Option<Duration> },
+    /// HTTP 304 from `url`: the keys have not changed since the `ETag` sent.
+    NotModified {
+        max_age: Option<Duration>,
+        url: String,
+    },
 }
 
 /// Where a document came from, for the error when it is not a usable JWK set.
@@ -314,6 +317,7 @@ impl KeyCache {
 
     /// Fetches the keys once and stores them if they changed. Returns the `max-age` of
     /// the response.
+    ///
     /// In a span `oauth2.keys.fetch` with the provider, the issuer and why (`load`,
     /// `refresh`, `unknown_kid`).
     async fn fetch(&self, reason: &'static str) -> Result<Option<Duration>, FetchError> {
@@ -340,7 +344,11 @@ impl KeyCache {
     fn load(&self, fetched: Fetched) -> Result<Option<Duration>, FetchError> {
         let i = &self.inner;
         let (body, max_age, etag, origin) = match fetched {
-            Fetched::NotModified { max_age } => {
+            // Only an answer to our conditional request, sent while keys are held.
+            Fetched::NotModified { url, .. } if i.keys.load().is_none() => {
+                return Err(FetchError::Status { url, status: 304 });
+            }
+            Fetched::NotModified { max_age, .. } => {
                 self.unchanged(None);
                 return Ok(max_age);
             }
@@ -444,7 +452,10 @@ impl KeyCache {
             .filter_map(|v| v.to_str().ok())
             .find_map(parse_max_age);
         if response.status() == reqwest::StatusCode::NOT_MODIFIED {
-            return Ok(Fetched::NotModified { max_age });
+            return Ok(Fetched::NotModified {
+                max_age,
+                url: url.to_string(),
+            });
         }
         if !response.status().is_success() {
             return Err(FetchError::Status {
