@@ -173,6 +173,26 @@ pub fn example(name: &str) -> std::path::PathBuf {
     path
 }
 
+/// The example `name` as a process: the variables in `cleared` removed from its
+/// environment (so the developer's own settings do not leak in), then `env` set; quiet
+/// logs, stderr piped, killed when dropped.
+pub fn example_process(
+    name: &str,
+    cleared: &[&str],
+    env: &[(&str, &str)],
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(example(name));
+    for var in cleared {
+        cmd.env_remove(var);
+    }
+    cmd.env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
 /// A free address on 127.0.0.1.
 pub fn free_addr() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

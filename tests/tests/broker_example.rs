@@ -4,11 +4,9 @@
 //! before it, another broker accepts its tokens only when it trusts its issuer, and a
 //! missing variable exits 1 naming it.
 
-use std::process::Stdio;
-
 use oauth2_tests::browser::Browser;
 use oauth2_tests::op::{OpenIdProvider, WEB_CLIENT};
-use oauth2_tests::{example, free_addr, get_with_token, services, wait_until_up};
+use oauth2_tests::{example_process, free_addr, get_with_token, services, wait_until_up};
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
@@ -29,16 +27,7 @@ const VARS: [&str; 10] = [
 ];
 
 fn broker(env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(example("broker"));
-    for var in VARS {
-        cmd.env_remove(var);
-    }
-    cmd.env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    cmd
+    example_process("broker", &VARS, env)
 }
 
 /// A running broker process on `bind`, with public URL `base` and `store`.

@@ -12,24 +12,22 @@ use futures_util::{SinkExt, StreamExt};
 use oauth2::dev::DevIssuer;
 use oauth2_tests::browser::{Browser, location};
 use oauth2_tests::op::{OpenIdProvider, WEB_CLIENT};
-use oauth2_tests::{client, error_of, example, free_addr, get_with_token, wait_until_up};
+use oauth2_tests::{
+    client, error_of, example, example_process, free_addr, get_with_token, wait_until_up,
+};
 use tokio::process::Command;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 fn resource_server(env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(example("resource_server"));
-    cmd.env_remove("OAUTH2_ISSUER")
-        .env_remove("OAUTH2_AUDIENCE")
-        .env_remove("OAUTH2_JWKS_URL")
-        .env_remove("OAUTH2_BIND")
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    cmd
+    let cleared = [
+        "OAUTH2_ISSUER",
+        "OAUTH2_AUDIENCE",
+        "OAUTH2_JWKS_URL",
+        "OAUTH2_BIND",
+    ];
+    example_process("resource_server", &cleared, env)
 }
 
 #[tokio::test]
@@ -136,16 +134,7 @@ const LOGIN_VARS: [&str; 8] = [
 ];
 
 fn login_example(env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(example("login"));
-    for var in LOGIN_VARS {
-        cmd.env_remove(var);
-    }
-    cmd.env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    cmd
+    example_process("login", &LOGIN_VARS, env)
 }
 
 #[tokio::test]
