@@ -245,6 +245,16 @@ impl Authenticator {
         }
     }
 
+    /// The provider a refusal is logged and counted for: the only one, when there is
+    /// one (a refused token's `iss` is not trusted to name one).
+    pub(crate) fn sole_provider(&self) -> Option<&str> {
+        let mut providers = self.inner.validator.providers();
+        match (providers.next(), providers.next()) {
+            (Some(p), None) => Some(p.name()),
+            _ => None,
+        }
+    }
+
     /// The validation core.
     pub fn validator(&self) -> &Validator {
         &self.inner.validator
@@ -285,7 +295,7 @@ impl Authenticator {
         let started = decision::clock();
         let route = parts.uri.path();
         let token = self.token(parts).inspect_err(|e| {
-            decision::refused(route, None, None, e, started);
+            decision::refused(route, None, self.sole_provider(), e, started);
         })?;
         match self.inner.validator.validate(&token).await {
             Ok(auth) => {
@@ -294,7 +304,7 @@ impl Authenticator {
             }
             Err(e) => {
                 let e = self.reject(e.into());
-                decision::refused(route, Some(&token), None, &e, started);
+                decision::refused(route, Some(&token), self.sole_provider(), &e, started);
                 Err(e)
             }
         }

@@ -135,8 +135,18 @@ pub(crate) async fn fetch(
         });
     }
     let body = response.bytes().await.map_err(http)?;
+    parse(url, issuer, &body)
+}
+
+/// Checks a discovery document fetched from `url` for `issuer`: valid JSON with the
+/// required members, the same issuer (§4.3), and every endpoint an allowed URL.
+pub(crate) fn parse(
+    url: &Url,
+    issuer: &str,
+    body: &[u8],
+) -> Result<ProviderMetadata, DiscoveryError> {
     let meta: ProviderMetadata =
-        serde_json::from_slice(&body).map_err(|e| DiscoveryError::Invalid {
+        serde_json::from_slice(body).map_err(|e| DiscoveryError::Invalid {
             url: url.to_string(),
             reason: e.to_string(),
         })?;

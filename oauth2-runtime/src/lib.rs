@@ -115,6 +115,9 @@ struct ReadmeDoctests;
 // it); inside the crate that path must resolve too.
 extern crate self as oauth2;
 
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod __fuzz;
 #[doc(hidden)]
 pub mod __private;
 pub mod authenticator;
@@ -133,6 +136,7 @@ pub mod jwks;
 pub mod layer;
 #[cfg(feature = "login")]
 pub mod login;
+pub mod metrics;
 #[cfg(feature = "session")]
 pub mod session;
 mod util;

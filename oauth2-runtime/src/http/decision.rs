@@ -5,7 +5,8 @@
 //! Never the token, a claim value or a secret.
 //!
 //! The `kid` is read from the token's header only when the event is enabled, so a
-//! disabled level costs nothing but the check.
+//! disabled level costs nothing but the check. The same calls count the decisions in
+//! [`crate::metrics`] (feature `metrics`).
 
 use std::time::Instant;
 
@@ -25,10 +26,11 @@ fn kid(token: Option<&str>) -> Option<String> {
         .map(|kid| crate::util::printable(&kid, 64))
 }
 
-/// When a check starts: the time, if a decision event could be emitted (reading the
-/// clock costs more than asking whether anyone listens).
+/// When a check starts: the time, if metrics are on or a decision event could be
+/// emitted (reading the clock costs more than asking whether anyone listens).
 pub(crate) fn clock() -> Option<Instant> {
-    tracing::enabled!(target: DECISION_TARGET, Level::WARN).then(Instant::now)
+    (crate::metrics::ENABLED || tracing::enabled!(target: DECISION_TARGET, Level::WARN))
+        .then(Instant::now)
 }
 
 fn micros(started: Instant) -> u64 {
@@ -42,6 +44,7 @@ pub(crate) fn accepted(
     auth: &Authenticated,
     started: Option<Instant>,
 ) {
+    crate::metrics::validation(Some(auth.provider()), "accepted", started);
     if tracing::enabled!(target: DECISION_TARGET, Level::DEBUG) {
         tracing::debug!(
             target: DECISION_TARGET,
@@ -65,6 +68,7 @@ pub(crate) fn refused(
     error: &AuthError,
     started: Option<Instant>,
 ) {
+    crate::metrics::validation(provider, error.error_code(), started);
     let unavailable = error.kind() == AuthErrorKind::Unavailable;
     let level_on = if unavailable {
         tracing::enabled!(target: DECISION_TARGET, Level::WARN)

@@ -333,15 +333,21 @@ impl KeyCache {
             Ok(fetched) => span.in_scope(|| self.load(fetched)),
             Err(e) => Err(e),
         };
-        if result.is_err() {
-            i.failures.fetch_add(1, Ordering::Relaxed);
-        }
-        result
+        let found = match &result {
+            Ok((_, found)) => found,
+            Err(_) => {
+                i.failures.fetch_add(1, Ordering::Relaxed);
+                "failed"
+            }
+        };
+        crate::metrics::key_fetch(&i.provider, reason, found);
+        result.map(|(max_age, _)| max_age)
     }
 
     /// Stores what a fetch brought, unless it is the keys held already: then the set and
-    /// its generation stay, and with them the tokens cached as verified by it.
-    fn load(&self, fetched: Fetched) -> Result<Option<Duration>, FetchError> {
+    /// its generation stay, and with them the tokens cached as verified by it. Returns
+    /// the `max-age` and what the fetch found (`updated` or `unchanged`).
+    fn load(&self, fetched: Fetched) -> Result<(Option<Duration>, &'static str), FetchError> {
         let i = &self.inner;
         let (body, max_age, etag, origin) = match fetched {
             // Only an answer to our conditional request, sent while keys are held.
@@ -350,7 +356,7 @@ impl KeyCache {
             }
             Fetched::NotModified { max_age, .. } => {
                 self.unchanged(None);
-                return Ok(max_age);
+                return Ok((max_age, "unchanged"));
             }
             Fetched::Document {
                 body,
@@ -363,7 +369,7 @@ impl KeyCache {
         let held = i.keys.load().is_some();
         if held && self.loaded_from().digest == Some(digest) {
             self.unchanged(etag);
-            return Ok(max_age);
+            return Ok((max_age, "unchanged"));
         }
         let set = KeySet::from_json(&body).map_err(|e| origin.error(e))?;
         tracing::debug!(provider = %i.provider, keys = set.len(), "keys loaded");
@@ -372,7 +378,7 @@ impl KeyCache {
             etag,
             digest: Some(digest),
         };
-        Ok(max_age)
+        Ok((max_age, "updated"))
     }
 
     fn loaded_from(&self) -> std::sync::MutexGuard<'_, LoadedFrom> {

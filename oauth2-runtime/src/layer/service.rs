@@ -61,7 +61,7 @@ where
         let route = parts.uri.path();
         let outcome = match self.auth.token(&parts) {
             Err(e) => {
-                decision::refused(route, None, None, &e, started);
+                decision::refused(route, None, self.auth.sole_provider(), &e, started);
                 Outcome::Invalid(e)
             }
             Ok(token) => match self.auth.validator().validate_with_held_keys(&token) {
@@ -71,7 +71,7 @@ where
                 }
                 Err(NotYet::Invalid(e)) => {
                     let e = self.auth.reject(e.into());
-                    decision::refused(route, Some(&token), None, &e, started);
+                    decision::refused(route, Some(&token), self.auth.sole_provider(), &e, started);
                     Outcome::Invalid(e)
                 }
                 Err(NotYet::UnknownKey(unknown)) => Outcome::Refetch {
@@ -101,7 +101,13 @@ where
                         }
                         Err(e) => {
                             let e = auth.reject(e.into());
-                            decision::refused(&route, Some(&token), None, &e, started);
+                            decision::refused(
+                                &route,
+                                Some(&token),
+                                auth.sole_provider(),
+                                &e,
+                                started,
+                            );
                             Ok(rejection(parts, e).await)
                         }
                     }

@@ -202,10 +202,20 @@ pub(super) async fn backchannel_logout(
     body: Bytes,
 ) -> Result<Response, LoginError> {
     let span = tracing::info_span!("oauth2.backchannel_logout", provider = %super::tokens::printable(&name));
+    let label = super::callback::known_provider(&login, &name);
     let work = receive_logout(login, name, headers, body);
-    crate::util::traced(span, work, |result| match result {
-        Ok(_) => tracing::info!("back-channel logout handled"),
-        Err(e) => tracing::info!(error = %e.description(), "back-channel logout refused"),
+    crate::util::traced(span, work, |result| {
+        let outcome = match result {
+            Ok(_) => {
+                tracing::info!("back-channel logout handled");
+                "ok"
+            }
+            Err(e) => {
+                tracing::info!(error = %e.description(), "back-channel logout refused");
+                crate::metrics::outcome(e.status())
+            }
+        };
+        crate::metrics::logout(&label, "back", outcome);
     })
     .await
 }

@@ -228,10 +228,13 @@ async fn logout(
     let span = tracing::info_span!("oauth2.logout");
     let work = end_session(login, method, query, headers);
     crate::util::traced(span, work, |result| match result {
+        // Counted in `end_session`, which knows the session's provider.
         Ok(r) => tracing::info!(status = r.status().as_u16(), "logout answered"),
         Err(e) => {
             let status = e.status().as_u16();
             tracing::info!(status, error = %e.description(), "logout refused");
+            let outcome = crate::metrics::outcome(e.status());
+            crate::metrics::logout(crate::metrics::UNKNOWN_PROVIDER, "front", outcome);
         }
     })
     .await
@@ -248,6 +251,11 @@ async fn end_session(
     }
     let session: Option<Loaded> = login.load(&headers).await.unwrap_or(None);
     let mut cookies = login.end(&headers).await?;
+    let ended = session
+        .as_ref()
+        .and_then(|s| login.provider(&s.record.provider));
+    let label = ended.map_or(crate::metrics::UNKNOWN_PROVIDER, |p| p.name());
+    crate::metrics::logout(label, "front", "ok");
     if let Some(app) = &login.inner.app_token {
         let mut removal = login.app_token_cookie(app, String::new(), Duration::ZERO);
         removal.make_removal();

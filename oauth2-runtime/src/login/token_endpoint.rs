@@ -122,9 +122,58 @@ pub(super) async fn device(
 
 /// `POST {prefix}/{provider}/token` (form): the refresh, device code and (for native
 /// clients, RFC 8252) authorization code grants.
+///
+/// In a span `oauth2.token` with the provider and the grant; refreshes are counted in
+/// [`crate::metrics::REFRESHES`].
 pub(super) async fn token(
-    State(login): State<Login>,
+    login: State<Login>,
     Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, LoginError> {
+    let grant_type = form(&headers, &body)
+        .ok()
+        .and_then(|f| f.get("grant_type").and_then(Value::as_str).map(grant_name));
+    let span = tracing::info_span!(
+        "oauth2.token",
+        provider = %printable(&name),
+        grant = grant_type.unwrap_or("none"),
+    );
+    let label = super::callback::known_provider(&login, &name);
+    let work = grant(login, name, headers, body);
+    crate::util::traced(span, work, |result| {
+        let outcome = match result {
+            Ok(r) => {
+                tracing::info!(status = r.status().as_u16(), "token request answered");
+                "ok"
+            }
+            Err(e) => {
+                tracing::info!(status = e.status().as_u16(), error = %e.description(), "token request refused");
+                crate::metrics::outcome(e.status())
+            }
+        };
+        if grant_type == Some("refresh_token") {
+            crate::metrics::refresh(&label, "token_endpoint", outcome);
+        }
+    })
+    .await
+}
+
+/// A grant's name for logs: one of those served, or `other` (never the request's text).
+fn grant_name(grant_type: &str) -> &'static str {
+    match grant_type {
+        "refresh_token" => "refresh_token",
+        "authorization_code" => "authorization_code",
+        DEVICE_CODE_GRANT => DEVICE_CODE_GRANT,
+        #[cfg(feature = "broker")]
+        super::broker_grants::TOKEN_EXCHANGE => super::broker_grants::TOKEN_EXCHANGE,
+        _ => "other",
+    }
+}
+
+async fn grant(
+    State(login): State<Login>,
+    name: String,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, LoginError> {

@@ -118,6 +118,7 @@ impl TokenCache {
             now() < v.cached_at.saturating_add(self.max_age)
                 && current(v.provider) == Some(v.generation)
         });
+        crate::metrics::token_cache(hit.is_some());
         match hit {
             Some(v) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);

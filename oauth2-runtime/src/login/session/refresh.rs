@@ -159,9 +159,15 @@ impl Login {
         let r = &loaded.record;
         let span = tracing::info_span!("oauth2.refresh", provider = %r.provider);
         let work = self.refresh_upstream(&r.provider, &r.tokens, r.claims.get("sub"));
-        crate::util::traced(span, work, |result| match result {
-            Ok(_) => tracing::info!("session tokens refreshed"),
-            Err(e) => tracing::info!(error = %e.description(), "session refresh failed"),
+        crate::util::traced(span, work, |result| {
+            match result {
+                Ok(_) => tracing::info!("session tokens refreshed"),
+                Err(e) => tracing::info!(error = %e.description(), "session refresh failed"),
+            }
+            let outcome = result
+                .as_ref()
+                .map_or_else(|e| crate::metrics::outcome(e.status()), |_| "ok");
+            crate::metrics::refresh(&r.provider, "session", outcome);
         })
         .await
     }
