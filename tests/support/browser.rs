@@ -8,7 +8,9 @@ use reqwest::cookie::{CookieStore, Jar};
 use reqwest::{Response, StatusCode};
 use url::Url;
 
-/// A client with its own cookie jar; does not follow redirects by itself.
+/// A client with its own cookie jar; does not follow redirects by itself. A clone is
+/// the same browser (another tab: the same jar).
+#[derive(Clone)]
 pub struct Browser {
     /// The client, sending the jar's cookies.
     pub client: reqwest::Client,

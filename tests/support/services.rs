@@ -61,6 +61,30 @@ pub fn chromium(test: &str) -> Option<&'static str> {
     available(test, "Chromium", Path::new(CHROMIUM).exists(), how).map(|()| CHROMIUM)
 }
 
+/// Every server-side session store this machine has, by name: the memory store, and
+/// Redis and PostgreSQL when they are there (skipped loudly otherwise).
+pub async fn session_stores(
+    test: &str,
+) -> Vec<(
+    &'static str,
+    std::sync::Arc<dyn oauth2::session::SessionStore>,
+)> {
+    use oauth2::session::{MemoryStore, PostgresStore, RedisStore, SessionStore};
+    use std::sync::Arc;
+    let mut stores: Vec<(&'static str, Arc<dyn SessionStore>)> =
+        vec![("memory", Arc::new(MemoryStore::new()))];
+    if let Some(url) = redis(test) {
+        stores.push(("redis", Arc::new(RedisStore::connect(url).await.unwrap())));
+    }
+    if let Some(url) = postgres(test) {
+        stores.push((
+            "postgres",
+            Arc::new(PostgresStore::connect(url).await.unwrap()),
+        ));
+    }
+    stores
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,11 +1,10 @@
 //! The session stores' contract, over real connections: what back-channel logout and
 //! the cross-instance refresh lock rely on. `save_new` lets exactly one of many racing
-//! callers win, and a tag finds the sessions filed under it.
+//! callers win, `save_existing` never brings back a deleted entry, and a tag finds the
+//! sessions filed under it.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use oauth2::session::{MemoryStore, PostgresStore, RedisStore, SessionStore};
 use oauth2_tests::services;
 
 /// Keys of this run only (Redis and PostgreSQL outlive it).
@@ -13,24 +12,11 @@ fn unique(name: &str) -> String {
     format!("{name}-{}-{}", std::process::id(), oauth2_tests::nanos())
 }
 
-async fn stores(test: &str) -> Vec<(&'static str, Arc<dyn SessionStore>)> {
-    let mut stores: Vec<(&'static str, Arc<dyn SessionStore>)> =
-        vec![("memory", Arc::new(MemoryStore::new()))];
-    if let Some(url) = services::redis(test) {
-        stores.push(("redis", Arc::new(RedisStore::connect(url).await.unwrap())));
-    }
-    if let Some(url) = services::postgres(test) {
-        stores.push((
-            "postgres",
-            Arc::new(PostgresStore::connect(url).await.unwrap()),
-        ));
-    }
-    stores
-}
-
 #[tokio::test]
 async fn of_many_racing_save_new_calls_exactly_one_wins() {
-    for (name, store) in stores("of_many_racing_save_new_calls_exactly_one_wins").await {
+    for (name, store) in
+        services::session_stores("of_many_racing_save_new_calls_exactly_one_wins").await
+    {
         let key = unique("jti");
         let racers = (0..32).map(|i| {
             let (store, key) = (store.clone(), key.clone());
@@ -66,8 +52,52 @@ async fn of_many_racing_save_new_calls_exactly_one_wins() {
 }
 
 #[tokio::test]
+async fn save_existing_replaces_a_live_entry_and_never_brings_back_a_deleted_one() {
+    let test = "save_existing_replaces_a_live_entry_and_never_brings_back_a_deleted_one";
+    for (name, store) in services::session_stores(test).await {
+        let key = unique("session");
+        let ttl = Duration::from_secs(60);
+        assert!(
+            !store.save_existing(&key, "a", ttl).await.unwrap(),
+            "{name}"
+        );
+        assert_eq!(store.load(&key).await.unwrap(), None, "{name}: not created");
+        store.save(&key, "a", ttl).await.unwrap();
+        assert!(store.save_existing(&key, "b", ttl).await.unwrap(), "{name}");
+        assert_eq!(
+            store.load(&key).await.unwrap().as_deref(),
+            Some("b"),
+            "{name}"
+        );
+        store.delete(&key).await.unwrap();
+        assert!(
+            !store.save_existing(&key, "c", ttl).await.unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            store.load(&key).await.unwrap(),
+            None,
+            "{name}: stays deleted"
+        );
+        // An expired entry counts as gone.
+        store
+            .save(&key, "d", Duration::from_millis(200))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert!(
+            !store.save_existing(&key, "e", ttl).await.unwrap(),
+            "{name}"
+        );
+        assert_eq!(store.load(&key).await.unwrap(), None, "{name}");
+    }
+}
+
+#[tokio::test]
 async fn save_new_wins_again_once_the_entry_has_expired() {
-    for (name, store) in stores("save_new_wins_again_once_the_entry_has_expired").await {
+    for (name, store) in
+        services::session_stores("save_new_wins_again_once_the_entry_has_expired").await
+    {
         let key = unique("lock");
         let ttl = Duration::from_millis(300);
         assert!(store.save_new(&key, "a", ttl).await.unwrap(), "{name}");
@@ -80,7 +110,9 @@ async fn save_new_wins_again_once_the_entry_has_expired() {
 
 #[tokio::test]
 async fn delete_tagged_ends_every_session_of_its_tag_and_no_other() {
-    for (name, store) in stores("delete_tagged_ends_every_session_of_its_tag_and_no_other").await {
+    for (name, store) in
+        services::session_stores("delete_tagged_ends_every_session_of_its_tag_and_no_other").await
+    {
         assert!(store.supports_tags(), "{name}");
         let ttl = Duration::from_secs(60);
         let (a, b, c) = (unique("a"), unique("b"), unique("c"));

@@ -152,6 +152,28 @@ impl SessionStore for PostgresStore {
         })
     }
 
+    fn save_existing<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE oauth2_sessions
+                 SET data = $2, expires_at = now() + make_interval(secs => $3)
+                 WHERE id = $1 AND expires_at > now()",
+            )
+            .bind(key)
+            .bind(value)
+            .bind(ttl.as_secs_f64())
+            .execute(&self.pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+            .map_err(StoreError::new)
+        })
+    }
+
     fn save_new<'a>(
         &'a self,
         key: &'a str,

@@ -228,6 +228,29 @@ impl SessionStore for RedisStore {
         })
     }
 
+    fn save_existing<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.link.manager();
+            let set: Option<String> = self
+                .run(
+                    redis::cmd("SET")
+                        .arg(self.key(key))
+                        .arg(value)
+                        .arg("XX")
+                        .arg("PX")
+                        .arg(millis(ttl))
+                        .query_async(&mut conn),
+                )
+                .await?;
+            Ok(set.is_some())
+        })
+    }
+
     fn save_new<'a>(
         &'a self,
         key: &'a str,

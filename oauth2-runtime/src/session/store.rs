@@ -65,6 +65,28 @@ pub trait SessionStore: Send + Sync + 'static {
         })
     }
 
+    /// Replaces the value under `key` only if a live value is there; whether it did. A
+    /// session's refresh saves this way, so that a logout (or a back-channel logout on
+    /// another instance) that deleted the session meanwhile is not undone.
+    ///
+    /// The default loads, then saves: right for a store of one process only. A store
+    /// shared by instances overrides it with one atomic operation (`SET XX`, `UPDATE`),
+    /// as the stores of this crate do.
+    fn save_existing<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            if self.load(key).await?.is_none() {
+                return Ok(false);
+            }
+            self.save(key, value, ttl).await?;
+            Ok(true)
+        })
+    }
+
     /// Whether the store implements [`tag`](Self::tag) and
     /// [`delete_tagged`](Self::delete_tagged). Back-channel logout then deletes the
     /// sessions it ends; without tags it records what ended and every session read
@@ -114,6 +136,15 @@ impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         (**self).save_new(key, value, ttl)
+    }
+
+    fn save_existing<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        (**self).save_existing(key, value, ttl)
     }
     fn supports_tags(&self) -> bool {
         (**self).supports_tags()
@@ -217,6 +248,21 @@ impl SessionStore for MemoryStore {
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         self.memory().entries.remove(key);
         ready(())
+    }
+
+    fn save_existing<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let now = Instant::now();
+        let mut memory = self.memory();
+        let live = memory.live(key, now).is_some();
+        if live {
+            memory.insert(key, value, ttl, now);
+        }
+        ready(live)
     }
 
     fn save_new<'a>(

@@ -223,8 +223,27 @@ impl Login {
         }
     }
 
-    /// Saves `loaded` (a new or changed session); returns the cookies to set.
+    /// Saves `loaded` (a new session); returns the cookies to set.
     pub(crate) async fn save(&self, loaded: &Loaded) -> Result<Vec<Cookie<'static>>, LoginError> {
+        let saved = self.write(loaded, false).await?;
+        Ok(saved.expect("a save without condition always saves"))
+    }
+
+    /// Saves a changed session only if it still exists in the store (a logout during a
+    /// refresh is not undone); `None` when it is gone. A stateless session has no
+    /// store to ask: its new cookie is always returned.
+    pub(crate) async fn save_changed(
+        &self,
+        loaded: &Loaded,
+    ) -> Result<Option<Vec<Cookie<'static>>>, LoginError> {
+        self.write(loaded, true).await
+    }
+
+    async fn write(
+        &self,
+        loaded: &Loaded,
+        only_existing: bool,
+    ) -> Result<Option<Vec<Cookie<'static>>>, LoginError> {
         let i = &self.inner;
         let remaining = std::time::Duration::from_secs(self.remaining(&loaded.record));
         let sealed = match (&i.store, &loaded.id) {
@@ -232,10 +251,19 @@ impl Login {
                 let json = serde_json::to_string(&*loaded.record)
                     .map_err(|e| LoginError::server(e.to_string()))?;
                 let key = store_key(id);
-                store
-                    .save(&key, &json, remaining.min(i.idle))
-                    .await
-                    .map_err(store_error)?;
+                let ttl = remaining.min(i.idle);
+                if only_existing {
+                    if !store
+                        .save_existing(&key, &json, ttl)
+                        .await
+                        .map_err(store_error)?
+                    {
+                        self.forget(&key);
+                        return Ok(None);
+                    }
+                } else {
+                    store.save(&key, &json, ttl).await.map_err(store_error)?;
+                }
                 if let Some(cache) = &i.parsed {
                     cache.insert_record(&key, &json, &loaded.record, u64::MAX);
                 }
@@ -243,7 +271,9 @@ impl Login {
             }
             _ => i.cookie.seal(&*loaded.record, remaining),
         };
-        sealed.map_err(|e| LoginError::server(e.to_string()))
+        sealed
+            .map(Some)
+            .map_err(|e| LoginError::server(e.to_string()))
     }
 
     /// Starts a new session (a new id: no fixation), ending the request's old one.

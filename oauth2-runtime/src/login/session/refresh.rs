@@ -184,7 +184,15 @@ impl Login {
         match refreshed {
             Ok(tokens) => {
                 std::sync::Arc::make_mut(&mut loaded.record).tokens = tokens;
-                let cookies = self.save(&loaded).await.map_err(SessionRejection::from)?;
+                let saved = self.save_changed(&loaded).await;
+                let Some(cookies) = saved.map_err(SessionRejection::from)? else {
+                    // Logged out while the provider answered: the session stays ended.
+                    slot.end();
+                    return Err(SessionRejection::new(
+                        SessionRejectionKind::LoginRequired,
+                        "the session ended (a logout) while its tokens were refreshed",
+                    ));
+                };
                 slot.push_cookies(cookies);
                 if loaded.id.is_none() {
                     self.remember_refresh(used, loaded.clone());
