@@ -20,8 +20,11 @@ use serde_json::{Value, json};
 const SESSION_TTL: Duration = Duration::from_secs(20);
 
 fn arg(name: &str) -> String {
-    let mut args = std::env::args().skip_while(|a| a != name).skip(1);
-    args.next().unwrap_or_else(|| panic!("{name} is required"))
+    opt(name).unwrap_or_else(|| panic!("{name} is required"))
+}
+
+fn opt(name: &str) -> Option<String> {
+    std::env::args().skip_while(|a| a != name).nth(1)
 }
 
 async fn me(session: LoginSession) -> String {
@@ -55,6 +58,7 @@ async fn main() {
         .session_secret("the soak test's session secret, 32+ bytes long")
         .store(store.clone())
         .session_ttl(SESSION_TTL)
+        .session_cache(opt("--session-cache").map_or(16 << 20, |b| b.parse().expect("bytes")))
         .provider(
             LoginProvider::builder("dev")
                 .issuer(&issuer)
