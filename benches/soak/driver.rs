@@ -305,7 +305,11 @@ async fn main() {
     idp.set_token_lifetime(Duration::from_secs(62));
     let mut server = Command::new(&server_bin)
         .args(["--port", &port, "--issuer", idp.issuer()])
-        .args(std::env::var("SOAK_SERVER_ARGS").unwrap_or_default().split_whitespace())
+        .args(
+            std::env::var("SOAK_SERVER_ARGS")
+                .unwrap_or_default()
+                .split_whitespace(),
+        )
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{server_bin}: {e}"));

@@ -245,3 +245,56 @@ async fn logins_and_logouts_run_in_spans_with_their_outcome() {
     );
     assert_eq!(event("logout answered").field("status"), Some("303"));
 }
+
+#[tokio::test]
+async fn a_bad_key_set_is_logged_once_per_refresh_not_once_per_request() {
+    use oauth2::dev::Fault;
+    use std::time::Duration;
+    let capture = Capture::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    let idp = DevIssuer::start().await.unwrap();
+    let provider = idp
+        .provider("dev")
+        .refresh_interval(Duration::from_millis(100))
+        .retry_backoff(Duration::from_millis(50), Duration::from_millis(100));
+    let auth = oauth2::Authenticator::builder()
+        .provider(provider)
+        .build()
+        .unwrap();
+    auth.ready().await;
+    let url = oauth2_tests::serve(oauth2_tests::routes().layer(auth.layer())).await;
+    let token = idp.token().sign();
+    let failures = || auth.key_stats("dev").unwrap().failures;
+
+    idp.set_fault(Fault::MalformedJwks);
+    let mut requests = 0;
+    while failures() < 3 {
+        assert_eq!(get_with_token(&url, "/me", &token).await.status(), 200);
+        requests += 1;
+    }
+    idp.set_fault(Fault::None);
+    // Once a fetch succeeded again, no failed one is still under way.
+    let recovered = auth.key_stats("dev").unwrap().fetches;
+    while auth.key_stats("dev").unwrap().fetches < recovered + 2 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let warnings: Vec<Record> = capture
+        .all()
+        .into_iter()
+        .filter(|r| r.kind == "event" && r.level == tracing::Level::WARN)
+        .filter(|r| r.field("message") == Some("fetching keys failed"))
+        .collect();
+    assert!(requests > warnings.len(), "{requests} requests");
+    assert_eq!(
+        warnings.len() as u64,
+        failures(),
+        "one warning per failed fetch: {warnings:#?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .all(|w| w.field("provider") == Some("dev") && w.field("keys_kept") == Some("3")),
+        "{warnings:#?}"
+    );
+}

@@ -365,3 +365,42 @@ async fn a_new_key_is_picked_up_within_the_cooldown_under_a_flood_of_made_up_kid
         "the refetches were conditional"
     );
 }
+
+#[tokio::test]
+async fn a_slow_provider_makes_no_request_wait_longer_than_the_fetch_timeout() {
+    let idp = DevIssuer::start().await.unwrap();
+    // Far slower than the 300 ms fetch timeout.
+    idp.set_fault(Fault::Slow(Duration::from_secs(10)));
+    let (auth, url) = app(fast(idp.provider("dev"))).await;
+    let token = idp.token().sign();
+    let timed = |url: String, token: String| async move {
+        let started = std::time::Instant::now();
+        let status = status(&url, &token).await;
+        (status, started.elapsed())
+    };
+    // Before any key was fetched: 503 for every request, none waiting on the provider
+    // (discovery and the JWKS each time out after 300 ms).
+    let waiting: Vec<_> = (0..8)
+        .map(|_| tokio::spawn(timed(url.clone(), token.clone())))
+        .collect();
+    for w in waiting {
+        let (status, took) = w.await.unwrap();
+        assert_eq!(status, 503);
+        assert!(took < Duration::from_secs(3), "waited {took:?}");
+    }
+
+    idp.set_fault(Fault::None);
+    ready(&auth).await;
+    assert_eq!(status(&url, &token).await, 200);
+    // With keys held: a token with a new kid while the provider is slow is answered
+    // when the refetch times out; tokens of known keys do not wait at all.
+    idp.rotate();
+    idp.set_fault(Fault::Slow(Duration::from_secs(10)));
+    let (status_new, took) = timed(url.clone(), idp.token().sign()).await;
+    assert_eq!(status_new, 401, "the new kid is not known yet");
+    assert!(took < Duration::from_secs(3), "waited {took:?}");
+    let (status_old, took) = timed(url.clone(), token).await;
+    assert_eq!(status_old, 200);
+    assert!(took < Duration::from_secs(1), "waited {took:?}");
+    idp.set_fault(Fault::None);
+}
