@@ -9,7 +9,7 @@
 //! | `OIDC_CLIENT_SECRET` | its secret (optional) |
 //! | `APP_BASE_URL` | this broker's public URL (default `http://127.0.0.1:3000`); its issuer is `{APP_BASE_URL}/auth` |
 //! | `SESSION_SECRET` | 32 bytes or more; seals the signing keys in the store (required) |
-//! | `BROKER_STORE` | `memory` (default), `redis://...` or `postgres://...`: processes with one `APP_BASE_URL` and one store act as one broker |
+//! | `BROKER_STORE` | `memory` (default), `redis://...`, `redis+cluster://host:port,...` (a Redis Cluster) or `postgres://...`: processes with one `APP_BASE_URL` and one store act as one broker |
 //! | `BROKER_AUDIENCE` | the `aud` of the broker's tokens (required) |
 //! | `TRUSTED_ISSUERS` | other brokers' issuers whose tokens for this audience `/api/me` accepts (comma-separated, optional) |
 //! | `BROKER_KEY_ROTATE_SECS` | age at which the signing key is replaced (default 30 days); the previous key stays published while its tokens live |
@@ -38,15 +38,13 @@ fn var(name: &str) -> Result<String, String> {
 async fn store(spec: &str) -> Result<std::sync::Arc<dyn SessionStore>, Box<dyn Error>> {
     Ok(match spec {
         "memory" => std::sync::Arc::new(MemoryStore::new()),
-        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
-            std::sync::Arc::new(RedisStore::connect(url).await?)
-        }
+        url if url.starts_with("redis") => std::sync::Arc::new(RedisStore::connect(url).await?),
         url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             std::sync::Arc::new(PostgresStore::connect(url).await?)
         }
         other => {
             return Err(format!(
-                "BROKER_STORE `{other}` is not memory, redis://... or postgres://..."
+                "BROKER_STORE `{other}` is not memory, redis://..., redis+cluster://... or postgres://..."
             )
             .into());
         }

@@ -7,7 +7,7 @@
 //! | `OIDC_CLIENT_SECRET` | its secret (optional: without one the client is public, PKCE only) |
 //! | `APP_BASE_URL` | this app's public URL (default `http://127.0.0.1:3000`); register `{APP_BASE_URL}/auth/oidc/callback` as redirect URI and `{APP_BASE_URL}/` as post-logout redirect URI |
 //! | `SESSION_SECRET` | 32 bytes or more that encrypt the cookies (required) |
-//! | `SESSION_STORE` | `cookie` (default: the session in encrypted cookies), `memory`, `redis://...` or `postgres://...` |
+//! | `SESSION_STORE` | `cookie` (default: the session in encrypted cookies), `memory`, `redis://...`, `redis+cluster://host:port,...` (a Redis Cluster) or `postgres://...` |
 //! | `OIDC_SCOPES` | scopes, space-separated (default `openid profile email`) |
 //! | `OAUTH2_BIND` | listen address (default `127.0.0.1:3000`) |
 //!
@@ -140,15 +140,13 @@ async fn run() -> Result<(), Box<dyn Error>> {
     login = match store.as_str() {
         "cookie" => login,
         "memory" => login.store(MemoryStore::new()),
-        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
-            login.store(RedisStore::connect(url).await?)
-        }
+        url if url.starts_with("redis") => login.store(RedisStore::connect(url).await?),
         url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
             login.store(PostgresStore::connect(url).await?)
         }
         other => {
             return Err(format!(
-                "SESSION_STORE `{other}` is not cookie, memory, redis://... or postgres://..."
+                "SESSION_STORE `{other}` is not cookie, memory, redis://..., redis+cluster://... or postgres://..."
             )
             .into());
         }

@@ -11,6 +11,7 @@ use oauth2::{Authenticated, AuthenticatorBuilder, Claims, RequireScopes};
 use serde::Deserialize;
 
 pub mod browser;
+mod cluster;
 pub mod op;
 pub mod outage;
 pub mod services;

@@ -22,8 +22,11 @@ pub fn interop_dir() -> PathBuf {
 }
 
 /// Installs the npm packages (oidc-provider, playwright-core) from the lock file unless
-/// they are there.
+/// they are there. One install at a time: the tests of a binary run in parallel, and two
+/// `npm ci` in one folder break each other (cargo runs test binaries one after another).
 pub fn ensure_installed() {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = interop_dir();
     let installed = ["oidc-provider", "playwright-core"].iter().all(|p| {
         dir.join("node_modules")

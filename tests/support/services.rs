@@ -55,6 +55,15 @@ pub fn postgres(test: &str) -> Option<&'static str> {
     available(test, "PostgreSQL", listening(5432), how).map(|()| POSTGRES)
 }
 
+/// The connection string of a three-node Redis Cluster on 127.0.0.1, started once per
+/// test process with the machine's `redis-server` (see `cluster.rs`).
+pub fn redis_cluster(test: &str) -> Option<&'static str> {
+    match crate::cluster::url() {
+        Ok(url) => Some(url),
+        Err(why) => available(test, "a Redis Cluster", false, why).map(|()| unreachable!()),
+    }
+}
+
 /// Chromium's path, if Debian's Chromium is installed (tests never install it).
 pub fn chromium(test: &str) -> Option<&'static str> {
     let how = "install it with `apt-get install chromium`";
@@ -62,7 +71,7 @@ pub fn chromium(test: &str) -> Option<&'static str> {
 }
 
 /// Every server-side session store this machine has, by name: the memory store, and
-/// Redis and PostgreSQL when they are there (skipped loudly otherwise).
+/// Redis, PostgreSQL and a Redis Cluster when they are there (skipped loudly otherwise).
 pub async fn session_stores(
     test: &str,
 ) -> Vec<(
@@ -80,6 +89,12 @@ pub async fn session_stores(
         stores.push((
             "postgres",
             Arc::new(PostgresStore::connect(url).await.unwrap()),
+        ));
+    }
+    if let Some(url) = redis_cluster(test) {
+        stores.push((
+            "redis cluster",
+            Arc::new(RedisStore::connect(url).await.unwrap()),
         ));
     }
     stores

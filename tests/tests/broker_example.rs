@@ -163,6 +163,14 @@ async fn two_broker_processes_on_redis_act_as_one() {
 }
 
 #[tokio::test]
+async fn two_broker_processes_on_a_redis_cluster_act_as_one() {
+    let test = "two_broker_processes_on_a_redis_cluster_act_as_one";
+    if let Some(cluster) = services::redis_cluster(test) {
+        two_processes_act_as_one_broker(cluster).await;
+    }
+}
+
+#[tokio::test]
 async fn two_broker_processes_on_postgres_act_as_one() {
     if let Some(pg) = services::postgres("two_broker_processes_on_postgres_act_as_one") {
         two_processes_act_as_one_broker(pg).await;
