@@ -51,6 +51,7 @@ pub const LOGOUTS: &str = "oauth2_logouts_total";
 pub(crate) const ENABLED: bool = cfg!(feature = "metrics");
 
 /// The `provider` label of a request that named no declared provider.
+#[cfg(any(feature = "metrics", feature = "login"))]
 pub(crate) const UNKNOWN_PROVIDER: &str = "unknown";
 
 #[cfg(feature = "metrics")]
