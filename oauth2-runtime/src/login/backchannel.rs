@@ -202,7 +202,7 @@ pub(super) async fn backchannel_logout(
     body: Bytes,
 ) -> Result<Response, LoginError> {
     let span = tracing::info_span!("oauth2.backchannel_logout", provider = %super::tokens::printable(&name));
-    let label = super::callback::known_provider(&login, &name);
+    let label = login.metrics_label(&name);
     let work = receive_logout(login, name, headers, body);
     crate::util::traced(span, work, |result| {
         let outcome = match result {

@@ -33,22 +33,13 @@ pub(super) async fn callback(
     headers: HeaderMap,
 ) -> Response {
     let span = tracing::info_span!("oauth2.login", provider = %printable(&provider));
-    let label = known_provider(&login, &provider);
+    let label = login.metrics_label(&provider);
     let work = finish_login(login, provider, query, headers);
     crate::util::traced(span, work, |r| {
         tracing::info!(status = r.status().as_u16(), "login callback answered");
         crate::metrics::login(&label, crate::metrics::outcome(r.status()));
     })
     .await
-}
-
-/// `name` if it is a declared provider, for a metrics label (never the request's
-/// own text, which would give a label without bound).
-pub(super) fn known_provider(login: &Login, name: &str) -> String {
-    match login.provider(name) {
-        Some(p) => p.name().to_owned(),
-        None => crate::metrics::UNKNOWN_PROVIDER.to_owned(),
-    }
 }
 
 async fn finish_login(

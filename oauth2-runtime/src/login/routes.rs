@@ -105,6 +105,15 @@ impl Login {
         c
     }
 
+    /// `name` if it is a declared provider, else `unknown`: a metrics label, never the
+    /// request's own text (which would make a label without bound).
+    pub(super) fn metrics_label(&self, name: &str) -> String {
+        match self.provider(name) {
+            Some(p) => p.name().to_owned(),
+            None => crate::metrics::UNKNOWN_PROVIDER.to_owned(),
+        }
+    }
+
     pub(super) fn find(&self, provider: &str) -> Result<&super::LoginProvider, LoginError> {
         self.provider(provider).ok_or_else(|| {
             LoginError::new(

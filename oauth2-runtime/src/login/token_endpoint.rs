@@ -139,7 +139,7 @@ pub(super) async fn token(
         provider = %printable(&name),
         grant = grant_type.unwrap_or("none"),
     );
-    let label = super::callback::known_provider(&login, &name);
+    let label = login.metrics_label(&name);
     let work = grant(login, name, headers, body);
     crate::util::traced(span, work, |result| {
         let outcome = match result {
