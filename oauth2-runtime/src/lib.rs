@@ -78,17 +78,7 @@
 //!
 //! # Features
 //!
-//! | feature | default | what it adds |
-//! |---|---|---|
-//! | `aws-lc-rs` | yes | the fast crypto backend for `jsonwebtoken` |
-//! | `rust-crypto` | no | the pure-Rust backend for `jsonwebtoken` instead (disable default features); with both on, aws-lc-rs is used |
-//! | `ws` | yes | WebSocket token sources and close code 1008 on rejection |
-//! | `dev-issuer` | no | [`dev::DevIssuer`], an in-process identity provider for demos and tests |
-//! | `session` | no | [`session`]: encrypted cookie sessions, the store trait, the memory store |
-//! | `login` | no | [`login`]: browser login as an OIDC relying party: routes, sessions, refresh |
-//! | `redis` | no | [`session::SessionStore`] in Redis |
-//! | `postgres` | no | [`session::SessionStore`] in PostgreSQL (sqlx) |
-//! | `broker` | no | `issuer::Broker`: the app issues its own access tokens and publishes its keys (needs `aws-lc-rs` to make keys) |
+#![doc = document_features::document_features!()]
 //!
 //! One crypto backend is needed: without `aws-lc-rs` and `rust-crypto` the crate does
 //! not compile, and says so. `rust-crypto` changes only how JWT signatures are verified.
