@@ -185,6 +185,8 @@ pub(crate) const KEYS: &[Key] = &[
         ..each("allowed_origins", "allowed_origin")
     },
     login("on_login", App, Expr, "on_login"),
+    login("error_page", App, Expr, "error_page"),
+    login("error_redirect", App, Str, "error_redirect"),
     login("app_token", App, Expr, "app_token"),
     // The broker: the block named `broker`.
     broker("audience", Str, "audience"),

@@ -4,8 +4,10 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::response::Response;
 use serde::Serialize;
 
+use super::error_page::{ErrorPages, LoginFailure};
 use super::session::SessionCache;
 use super::{
     AppToken, DEFAULT_IDLE_TIMEOUT, DEFAULT_PREFIX, DEFAULT_SESSION_CACHE_BYTES,
@@ -38,6 +40,7 @@ impl Login {
             origins: Vec::new(),
             on_login: None,
             app_token: None,
+            error_pages: ErrorPages::Builtin,
             http: None,
             registry: None,
         }
@@ -63,6 +66,7 @@ pub struct LoginBuilder {
     origins: Vec<String>,
     on_login: Option<OnLogin>,
     app_token: Option<AppToken>,
+    error_pages: ErrorPages,
     http: Option<reqwest::Client>,
     registry: Option<KeyRegistry>,
 }
@@ -203,6 +207,26 @@ impl LoginBuilder {
         self
     }
 
+    /// What a browser sees when a login route fails (the user cancelled at the provider,
+    /// the login expired, the provider is down): the response `page` makes. Without it
+    /// (and without [`error_redirect`](Self::error_redirect)) browsers get a plain page
+    /// that says what happened and offers to try again. API clients get the JSON error
+    /// either way.
+    pub fn error_page<F>(mut self, page: F) -> Self
+    where
+        F: Fn(&LoginFailure<'_>) -> Response + Send + Sync + 'static,
+    {
+        self.error_pages = ErrorPages::Custom(Arc::new(page));
+        self
+    }
+
+    /// Sends browsers whose login failed to `path` (of this app, say `/signin`) with
+    /// `?error=CODE&provider=NAME`, instead of a page of the library's.
+    pub fn error_redirect(mut self, path: impl Into<String>) -> Self {
+        self.error_pages = ErrorPages::Redirect(path.into());
+        self
+    }
+
     /// Also issues the app's own JWT after each login, as a cookie the bearer layer can
     /// read (see [`AppToken`]); logout removes it.
     pub fn app_token(mut self, token: AppToken) -> Self {
@@ -251,6 +275,18 @@ impl LoginBuilder {
             .iter()
             .map(|o| check_origin(o))
             .collect::<Result<_, _>>()?;
+        if let ErrorPages::Redirect(path) = &self.error_pages {
+            let local = path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains(['\\', '#'])
+                && !path.chars().any(char::is_control);
+            if !local {
+                return Err(setting(
+                    "error_redirect",
+                    format!("`{path}` must be a path of this app, starting with one `/`"),
+                ));
+            }
+        }
         let providers = build_providers(self.providers)?;
         let http = match self.http {
             Some(c) => c,
@@ -289,6 +325,7 @@ impl LoginBuilder {
                 origins,
                 on_login: self.on_login,
                 app_token: self.app_token,
+                error_pages: self.error_pages,
                 http,
                 refreshing: Mutex::default(),
                 refreshed: Mutex::default(),

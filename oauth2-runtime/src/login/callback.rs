@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use cookie::Cookie;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -50,20 +50,22 @@ async fn finish_login(
 ) -> Response {
     let Some(state) = query.state.clone().filter(|s| !s.is_empty()) else {
         if let Some(error) = &query.error {
-            return provider_error(error, query.error_description.as_deref()).into_response();
+            let e = provider_error(error, query.error_description.as_deref());
+            return login.failure(&headers, Some(&provider), e);
         }
-        return LoginError::request("the callback has no `state` parameter").into_response();
+        let e = LoginError::request("the callback has no `state` parameter");
+        return login.failure(&headers, Some(&provider), e);
     };
     if state.len() > 128
         || !state
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return LoginError::state("the `state` parameter is not one this application issues")
-            .into_response();
+        let e = LoginError::state("the `state` parameter is not one this application issues");
+        return login.failure(&headers, Some(&provider), e);
     }
     if let Err(e) = login.find(&provider) {
-        return e.into_response();
+        return login.failure(&headers, None, e);
     }
     let jar = login.transaction_cookie(&provider, &state);
     // The transaction is used once, whatever happens next.
@@ -83,7 +85,7 @@ async fn finish_login(
             cookies.extend(clear);
             see_other(&location, cookies)
         }
-        Err(e) => with_cookies(e.into_response(), clear),
+        Err(e) => with_cookies(login.failure(&headers, Some(&provider), e), clear),
     }
 }
 

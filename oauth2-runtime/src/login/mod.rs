@@ -61,6 +61,7 @@ mod broker_grants;
 mod builder;
 mod callback;
 mod error;
+mod error_page;
 mod form;
 mod native;
 mod provider;
@@ -85,6 +86,7 @@ use crate::validation::Validator;
 pub use self::app_token::AppToken;
 pub use self::builder::LoginBuilder;
 pub use self::error::{LoginError, LoginRejected};
+pub use self::error_page::LoginFailure;
 pub use self::provider::{
     ClientAuth, DEFAULT_SCOPES, LoginProvider, LoginProviderBuilder, Preset, Userinfo,
 };
@@ -149,6 +151,8 @@ pub(crate) struct LoginInner {
     pub(crate) get_logout: bool,
     pub(crate) on_login: Option<OnLogin>,
     pub(crate) app_token: Option<AppToken>,
+    /// What browsers see when a login route fails.
+    pub(crate) error_pages: error_page::ErrorPages,
     pub(crate) http: reqwest::Client,
     /// One refresh at a time per session.
     pub(crate) refreshing: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,

@@ -168,13 +168,27 @@ fn waiting_transactions(headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
+/// `GET {prefix}/{provider}/login`; a browser whose login cannot start gets the
+/// app's error page.
 async fn login(
     State(login): State<Login>,
     Path(provider): Path<String>,
-    Query(query): Query<LoginQuery>,
+    query: Query<LoginQuery>,
     headers: HeaderMap,
+) -> Response {
+    match start_login(&login, &provider, query, &headers).await {
+        Ok(response) => response,
+        Err(e) => login.failure(&headers, Some(&provider), e),
+    }
+}
+
+async fn start_login(
+    login: &Login,
+    provider: &str,
+    Query(query): Query<LoginQuery>,
+    headers: &HeaderMap,
 ) -> Result<Response, LoginError> {
-    let p = login.find(&provider)?;
+    let p = login.find(provider)?;
     if let Some(redirect_uri) = &query.redirect_uri {
         let native = NativeLogin {
             redirect_uri,
@@ -194,14 +208,14 @@ async fn login(
         .as_deref()
         .and_then(|r| login.safe_return_to(r));
     let tx =
-        Transaction::new(&provider, return_to).map_err(|e| LoginError::server(e.to_string()))?;
+        Transaction::new(provider, return_to).map_err(|e| LoginError::server(e.to_string()))?;
     let params: Vec<(&str, &str)> = p
         .inner
         .params
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let redirect_uri = login.redirect_uri(&provider);
+    let redirect_uri = login.redirect_uri(provider);
     let url = AuthorizationRequest {
         endpoint: endpoints.authorization.as_str(),
         client_id: &p.inner.client_id,
@@ -212,15 +226,15 @@ async fn login(
     .url(&tx)
     .map_err(|e| LoginError::server(e.to_string()))?;
     let mut cookies = login
-        .transaction_cookie(&provider, &tx.state)
+        .transaction_cookie(provider, &tx.state)
         .seal(&tx, TRANSACTION_TTL)
         .map_err(|e| LoginError::server(e.to_string()))?;
     // Abandoned logins leave cookies until they expire; past a few, drop the older ones
     // so that the browser's Cookie header stays small.
-    let waiting = waiting_transactions(&headers);
+    let waiting = waiting_transactions(headers);
     if waiting.len() >= MAX_WAITING_LOGINS {
         for name in waiting {
-            let mut removal = login.transaction_cookie(&provider, "").clear_named(name);
+            let mut removal = login.transaction_cookie(provider, "").clear_named(name);
             removal.make_removal();
             cookies.push(removal);
         }
@@ -233,9 +247,10 @@ async fn logout(
     method: Method,
     query: Query<LoginQuery>,
     headers: HeaderMap,
-) -> Result<Response, LoginError> {
+) -> Response {
     let span = tracing::info_span!("oauth2.logout");
-    let work = end_session(login, method, query, headers);
+    let app = login.0.clone();
+    let work = end_session(login, method, query, headers.clone());
     crate::util::traced(span, work, |result| match result {
         // Counted in `end_session`, which knows the session's provider.
         Ok(r) => tracing::info!(status = r.status().as_u16(), "logout answered"),
@@ -247,6 +262,7 @@ async fn logout(
         }
     })
     .await
+    .unwrap_or_else(|e| app.failure(&headers, None, e))
 }
 
 async fn end_session(

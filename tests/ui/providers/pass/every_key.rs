@@ -60,6 +60,7 @@ mod login {
         get_logout: true,
         allowed_origins: ["https://admin.example"],
         on_login: |_event: oauth2::login::LoginEvent| async { Ok::<_, oauth2::login::LoginRejected>(()) },
+        error_redirect: "/signin-failed",
         app_token: oauth2::login::AppToken::hs256("https://app.example", "app", [7u8; 32]).unwrap(),
         public_paths: ["/"],
         logout_store: oauth2::session::MemoryStore::new(),
