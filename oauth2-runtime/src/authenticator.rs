@@ -91,9 +91,26 @@ pub struct AuthenticatorBuilder {
     handler: Option<ErrorHandler>,
     http: Option<reqwest::Client>,
     registry: Option<KeyRegistry>,
+    /// A provider [`map_provider`](Self::map_provider) was given that none has.
+    unknown: Option<String>,
 }
 
 impl AuthenticatorBuilder {
+    /// Changes the provider named `name` (added before) with `change`: in a test, the
+    /// declared provider pointed at a development issuer
+    /// (`.map_provider("corp", |p| p.retarget(&idp))`, feature `test-kit`).
+    /// [`build`](Self::build) fails when no provider has that name.
+    pub fn map_provider(
+        mut self,
+        name: &str,
+        change: impl FnOnce(ProviderBuilder) -> ProviderBuilder,
+    ) -> Self {
+        if !crate::util::map_named(&mut self.providers, name, ProviderBuilder::name, change) {
+            self.unknown = Some(name.to_owned());
+        }
+        self
+    }
+
     /// Adds a provider. Tokens are matched to providers by their exact `iss`.
     pub fn provider(mut self, provider: ProviderBuilder) -> Self {
         self.providers.push(provider);
@@ -198,6 +215,13 @@ impl AuthenticatorBuilder {
     /// Checks the configuration and starts loading keys in the background.
     /// Must be called inside a Tokio runtime.
     pub fn build(self) -> Result<Authenticator, ConfigError> {
+        if let Some(name) = self.unknown {
+            return Err(ConfigError::Field {
+                provider: name,
+                field: "map_provider",
+                problem: "names no provider of this authenticator".into(),
+            });
+        }
         let providers = self
             .providers
             .into_iter()
@@ -242,6 +266,7 @@ impl Authenticator {
             handler: None,
             http: None,
             registry: None,
+            unknown: None,
         }
     }
 

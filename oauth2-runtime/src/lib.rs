@@ -61,7 +61,7 @@
 //!
 //! | layer | modules | what lives there |
 //! |---|---|---|
-//! | utilities | `util` (private) | the clock, random tokens, printable text, URL rules (shared with the macros through `oauth2-syntax`) |
+//! | utilities | `util` (private), [`metrics`] | the clock, random tokens, printable text, URL rules (shared with the macros through `oauth2-syntax`); the metrics' names and their recording |
 //! | discovery | [`discovery`] | OpenID Provider metadata |
 //! | keys | [`jwks`] | JWK sets, the per-issuer key cache, and the [`KeyRegistry`](jwks::KeyRegistry) that holds one cache and one discovery document per issuer |
 //! | configuration | [`config`] | [`Provider`], its builder, [`Audience`], [`ConfigError`] |
@@ -73,6 +73,7 @@
 //! | issuer | `issuer` (feature `broker`) | the broker's signing keys in the store, their rotation, its access tokens, sessions and JWKS |
 //! | login | [`login`] | browser login as an OpenID Connect relying party |
 //! | dev issuer | [`dev`] | the development identity provider |
+//! | test kit | `test_kit` (feature `test-kit`) | tests of your app: providers retargeted to a dev issuer, browser logins |
 //!
 //! The macros only emit paths into this crate (its hidden `__private` module).
 //!
@@ -136,6 +137,8 @@ mod ws;
 
 #[cfg(feature = "dev-issuer")]
 pub mod dev;
+#[cfg(feature = "test-kit")]
+pub mod test_kit;
 
 pub use authenticator::{Authenticator, AuthenticatorBuilder};
 pub use claims::{Authenticated, ClaimError, FromClaims, Scopes};

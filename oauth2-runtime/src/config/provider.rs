@@ -125,6 +125,22 @@ pub struct ProviderBuilder {
 }
 
 impl ProviderBuilder {
+    /// The provider's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The same provider at another issuer, its keys from that issuer's discovery (a
+    /// test's development issuer): audience, algorithms, leeway and `typ` stay.
+    #[cfg(feature = "test-kit")]
+    pub(crate) fn point_at(mut self, issuer: &str) -> Self {
+        self.issuer = Some(issuer.to_owned());
+        self.keys = KeyChoice::Discovery;
+        self.hmac_secret = None;
+        self.trusted_issuers.clear();
+        self
+    }
+
     /// The issuer URL: tokens must carry exactly this `iss`, and discovery reads
     /// `{issuer}/.well-known/openid-configuration`. Required; `https://` unless the
     /// host is loopback.

@@ -43,6 +43,7 @@ impl Login {
             error_pages: ErrorPages::Builtin,
             http: None,
             registry: None,
+            unknown: None,
         }
     }
 }
@@ -69,6 +70,8 @@ pub struct LoginBuilder {
     error_pages: ErrorPages,
     http: Option<reqwest::Client>,
     registry: Option<KeyRegistry>,
+    /// A provider [`map_provider`](Self::map_provider) was given that none has.
+    unknown: Option<String>,
 }
 
 impl std::fmt::Debug for LoginBuilder {
@@ -207,6 +210,22 @@ impl LoginBuilder {
         self
     }
 
+    /// Changes the login provider named `name` (added before) with `change`: in a
+    /// test, the declared provider pointed at a development issuer
+    /// (`.map_provider("corp", |p| p.retarget(&idp))`, feature `test-kit`).
+    /// [`build`](Self::build) fails when no provider has that name.
+    pub fn map_provider(
+        mut self,
+        name: &str,
+        change: impl FnOnce(LoginProviderBuilder) -> LoginProviderBuilder,
+    ) -> Self {
+        let name_of = LoginProviderBuilder::name;
+        if !crate::util::map_named(&mut self.providers, name, name_of, change) {
+            self.unknown = Some(name.to_owned());
+        }
+        self
+    }
+
     /// What a browser sees when a login route fails (the user cancelled at the provider,
     /// the login expired, the provider is down): the response `page` makes. Without it
     /// (and without [`error_redirect`](Self::error_redirect)) browsers get a plain page
@@ -253,6 +272,13 @@ impl LoginBuilder {
     /// Checks the configuration and starts loading the providers' keys (so it must
     /// run inside a Tokio runtime).
     pub fn build(self) -> Result<Login, ConfigError> {
+        if let Some(name) = self.unknown {
+            return Err(ConfigError::Field {
+                provider: name,
+                field: "map_provider",
+                problem: "names no login provider".into(),
+            });
+        }
         let (base, secure) = check_base_url(self.base_url.as_deref())?;
         let prefix = self.prefix.trim_end_matches('/').to_owned();
         if !prefix.starts_with('/') || prefix.contains(['?', '#', '{', '}']) {

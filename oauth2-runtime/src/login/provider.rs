@@ -318,6 +318,25 @@ impl std::fmt::Debug for LoginProviderBuilder {
 }
 
 impl LoginProviderBuilder {
+    /// The provider's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The same login at another OpenID Provider, everything from its discovery (a
+    /// test's development issuer): the client id, scopes and parameters stay; a preset
+    /// and explicit endpoints go.
+    #[cfg(feature = "test-kit")]
+    pub(crate) fn point_at(mut self, issuer: &str) -> Self {
+        self.issuer = Some(issuer.to_owned());
+        self.preset = None;
+        self.authorize_url = None;
+        self.token_url = None;
+        self.userinfo_url = None;
+        self.client_auth = None;
+        self
+    }
+
     /// The OpenID Provider's issuer; its endpoints come from discovery, its ID tokens
     /// are validated against its JWKS.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {

@@ -87,6 +87,22 @@ pub(crate) async fn traced<T>(
     result
 }
 
+/// Replaces the item of `items` whose `name` is `wanted` by `change(item)`, in its
+/// place; whether there was one (the builders' `map_provider`).
+pub(crate) fn map_named<T>(
+    items: &mut Vec<T>,
+    wanted: &str,
+    name: impl Fn(&T) -> &str,
+    change: impl FnOnce(T) -> T,
+) -> bool {
+    let Some(i) = items.iter().position(|t| name(t) == wanted) else {
+        return false;
+    };
+    let item = items.remove(i);
+    items.insert(i, change(item));
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
