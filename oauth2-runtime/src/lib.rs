@@ -102,6 +102,25 @@ compile_error!(
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+/// The provider guides' examples compile (`docs/providers/`).
+#[cfg(all(doctest, feature = "login"))]
+mod provider_guides {
+    #[doc = include_str!("../../docs/providers/google.md")]
+    struct Google;
+    #[doc = include_str!("../../docs/providers/entra.md")]
+    struct Entra;
+    #[doc = include_str!("../../docs/providers/auth0.md")]
+    struct Auth0;
+    #[doc = include_str!("../../docs/providers/keycloak.md")]
+    struct Keycloak;
+    #[doc = include_str!("../../docs/providers/okta.md")]
+    struct Okta;
+    #[doc = include_str!("../../docs/providers/cognito.md")]
+    struct Cognito;
+    #[doc = include_str!("../../docs/providers/github.md")]
+    struct GitHub;
+}
+
 // Generated code names the runtime `::oauth2` (or as the user's Cargo.toml renames
 // it); inside the crate that path must resolve too.
 extern crate self as oauth2;
