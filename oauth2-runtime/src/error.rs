@@ -207,6 +207,35 @@ impl AuthError {
         self
     }
 
+    /// The RFC 6750 `WWW-Authenticate` value of this error (`Bearer realm=..., error=...`),
+    /// for errors a token can cure; `None` for 403 `access_denied`, 503 and 500.
+    pub fn challenge(&self) -> Option<String> {
+        if !matches!(
+            self.kind,
+            AuthErrorKind::MissingToken
+                | AuthErrorKind::InvalidRequest
+                | AuthErrorKind::InvalidToken
+                | AuthErrorKind::InsufficientScope
+        ) {
+            return None;
+        }
+        let realm = self.realm.as_deref().unwrap_or("api");
+        if self.kind == AuthErrorKind::MissingToken && self.challenge_missing {
+            // No credentials, no error code (RFC 6750 §3.1).
+            return Some(format!(r#"Bearer realm="{}""#, quoted(realm)));
+        }
+        let mut value = format!(
+            r#"Bearer realm="{}", error="{}", error_description="{}""#,
+            quoted(realm),
+            self.error_code(),
+            quoted(&self.description)
+        );
+        if let Some(scope) = &self.scope {
+            value.push_str(&format!(r#", scope="{}""#, quoted(scope)));
+        }
+        Some(value)
+    }
+
     /// The response this library sends unless an error handler replaces it.
     pub fn default_response(&self) -> Response {
         let mut response = (
@@ -218,31 +247,11 @@ impl AuthError {
         )
             .into_response();
         let headers = response.headers_mut();
-        if matches!(
-            self.kind,
-            AuthErrorKind::MissingToken
-                | AuthErrorKind::InvalidRequest
-                | AuthErrorKind::InvalidToken
-                | AuthErrorKind::InsufficientScope
-        ) {
-            let realm = self.realm.as_deref().unwrap_or("api");
-            let bare = self.kind == AuthErrorKind::MissingToken && self.challenge_missing;
-            let mut value = format!(
-                r#"Bearer realm="{}", error="{}", error_description="{}""#,
-                quoted(realm),
-                self.error_code(),
-                quoted(&self.description)
-            );
-            if let Some(scope) = &self.scope {
-                value.push_str(&format!(r#", scope="{}""#, quoted(scope)));
-            }
-            if bare {
-                // No credentials, no error code (RFC 6750 §3.1).
-                value = format!(r#"Bearer realm="{}""#, quoted(realm));
-            }
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                headers.insert(header::WWW_AUTHENTICATE, v);
-            }
+        if let Some(v) = self
+            .challenge()
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
+            headers.insert(header::WWW_AUTHENTICATE, v);
         }
         if let Some(after) = self.retry_after {
             headers.insert(

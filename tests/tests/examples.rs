@@ -472,3 +472,40 @@ async fn quickstart_serves_an_api_and_a_browser_login() {
     let api = client().get(format!("{base}/me")).send().await.unwrap();
     assert_eq!(api.status(), 400, "the API wants a bearer token");
 }
+
+#[tokio::test]
+async fn the_grpc_example_refuses_and_accepts_calls_as_it_prints() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = Command::new(example("grpc"))
+        .env("OAUTH2_BIND", free_addr())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the grpc example");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let read = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.starts_with("serving on") {
+                break;
+            }
+            printed.push(line);
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), read)
+        .await
+        .expect("the example printed its calls");
+    assert!(
+        printed[0].starts_with("no token: Unauthenticated"),
+        "{printed:?}"
+    );
+    assert!(
+        printed[1].starts_with("a token without health:read: PermissionDenied"),
+        "{printed:?}"
+    );
+    assert_eq!(
+        printed[2], "a token with health:read: OK, Serving",
+        "{printed:?}"
+    );
+}
