@@ -629,3 +629,48 @@ async fn hostile_inputs_never_crash_the_server() {
     }
     assert_eq!(app.get("/me", &valid).await.status(), 200);
 }
+
+#[tokio::test]
+async fn the_audience_can_come_from_another_claim_as_cognito_access_tokens_need() {
+    let idp = DevIssuer::start().await.unwrap();
+    let auth = Authenticator::builder()
+        .provider(
+            idp.provider("cognito")
+                .audience("app-client-1")
+                .audience_claim("client_id"),
+        )
+        .build()
+        .unwrap();
+    auth.ready().await;
+    let url = serve(routes().layer(auth.layer())).await;
+    // An access token: `client_id`, no `aud`.
+    let access = idp
+        .token()
+        .without_claim("aud")
+        .claim("client_id", "app-client-1")
+        .claim("token_use", "access")
+        .sign();
+    assert_eq!(get_with_token(&url, "/me", &access).await.status(), 200);
+    // The pool's ID token: an `aud` naming the client, but no `client_id`.
+    let id_token = idp
+        .token()
+        .audience("app-client-1")
+        .claim("token_use", "id")
+        .sign();
+    let e = error_of(get_with_token(&url, "/me", &id_token).await).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
+    assert!(
+        e.description.contains("no `client_id` claim"),
+        "{}",
+        e.description
+    );
+    // Another app client's access token.
+    let other = idp
+        .token()
+        .without_claim("aud")
+        .claim("client_id", "app-client-2")
+        .sign();
+    let e = error_of(get_with_token(&url, "/me", &other).await).await;
+    assert_eq!(e.status, 401);
+    assert!(e.description.contains("audience"), "{}", e.description);
+}

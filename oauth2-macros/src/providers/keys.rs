@@ -112,6 +112,7 @@ pub(crate) const KEYS: &[Key] = &[
         ..key("issuer", Provider, ISSUER, "issuer")
     },
     key("audience", Provider, StrList, "audience"),
+    key("audience_claim", Provider, Str, "audience_claim"),
     key(
         "danger_accept_any_audience",
         Provider,

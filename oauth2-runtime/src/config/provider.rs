@@ -38,6 +38,8 @@ pub struct Provider {
     pub(crate) issuer: String,
     /// `None`: any audience is accepted (see [`ProviderBuilder::danger_accept_any_audience`]).
     pub(crate) audience: Option<Audience>,
+    /// The claim the audience is read from: `aud`, or e.g. Cognito's `client_id`.
+    pub(crate) audience_claim: Arc<str>,
     pub(crate) keys: KeySource,
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) leeway: Duration,
@@ -57,6 +59,7 @@ impl Provider {
             name: name.into(),
             issuer: None,
             audience: None,
+            audience_claim: None,
             any_audience: false,
             keys: KeyChoice::Discovery,
             algorithms: None,
@@ -113,6 +116,7 @@ pub struct ProviderBuilder {
     name: String,
     issuer: Option<String>,
     audience: Option<Audience>,
+    audience_claim: Option<String>,
     any_audience: bool,
     keys: KeyChoice,
     algorithms: Option<Vec<Algorithm>>,
@@ -152,6 +156,15 @@ impl ProviderBuilder {
     /// The accepted audiences (`aud` must contain at least one). Required.
     pub fn audience(mut self, audience: impl Into<Audience>) -> Self {
         self.audience = Some(audience.into());
+        self
+    }
+
+    /// Reads the audience from `claim` instead of `aud`. Amazon Cognito's access tokens
+    /// carry the app client in `client_id` and have no `aud`
+    /// (`.audience_claim("client_id").audience(CLIENT_ID)`); its ID tokens, which have an
+    /// `aud` but no `client_id`, are then refused.
+    pub fn audience_claim(mut self, claim: impl Into<String>) -> Self {
+        self.audience_claim = Some(claim.into());
         self
     }
 
@@ -287,6 +300,10 @@ impl ProviderBuilder {
             .ok_or_else(|| ("issuer", "is missing".to_owned()))?;
         check_url(&issuer, UrlUse::Issuer).map_err(|p| ("issuer", p))?;
         let audience = check_audience(self.audience, self.any_audience)?;
+        let audience_claim = self.audience_claim.unwrap_or_else(|| "aud".into());
+        if audience_claim.is_empty() {
+            return Err(("audience_claim", "is empty".into()));
+        }
         let (keys, algorithms) = match self.hmac_secret {
             Some(secret) => hmac_keys(&secret, &self.keys, self.algorithms)?,
             None => jwks_keys(&issuer, self.keys, self.algorithms)?,
@@ -299,6 +316,7 @@ impl ProviderBuilder {
             name: self.name.as_str().into(),
             issuer,
             audience,
+            audience_claim: audience_claim.into(),
             keys,
             algorithms,
             leeway: self.leeway,

@@ -250,7 +250,8 @@ pub(super) fn check_claims(
 ) -> Result<(), ValidationError> {
     check_times(config, claims, now, exp_required)?;
     if let Some(accepted) = &config.audience {
-        check_audience(accepted.values(), claims.get("aud"))?;
+        let claim = &*config.audience_claim;
+        check_audience(accepted.values(), claim, claims.get(claim))?;
     }
     Ok(())
 }
@@ -297,11 +298,15 @@ pub(super) fn check_times(
     Ok(())
 }
 
-fn check_audience(accepted: &[String], aud: Option<&Value>) -> Result<(), ValidationError> {
+fn check_audience(
+    accepted: &[String],
+    claim: &str,
+    aud: Option<&Value>,
+) -> Result<(), ValidationError> {
     let not_strings = || {
         ValidationError::new(
             ErrorKind::InvalidClaim,
-            "token `aud` claim is not a string or an array of strings",
+            format!("token `{claim}` claim is not a string or an array of strings"),
         )
     };
     let ok = |aud: &str| accepted.iter().any(|a| a == aud);
@@ -309,7 +314,7 @@ fn check_audience(accepted: &[String], aud: Option<&Value>) -> Result<(), Valida
         None => {
             return Err(ValidationError::new(
                 ErrorKind::MissingClaim,
-                "token has no `aud` claim",
+                format!("token has no `{claim}` claim"),
             ));
         }
         Some(Value::String(aud)) => ok(aud),

@@ -21,6 +21,11 @@ oauth2::providers! {
         issuer: "https://accounts.google.com",
         audience: "1234.apps.googleusercontent.com",
     }
+    cognito {
+        issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",
+        audience: "5f7k2example3n8clientid",
+        audience_claim: "client_id",
+    }
     local {
         issuer: "http://127.0.0.1:8080/realms/dev",
         audience: vec!["a".to_owned(), "b".to_owned()],
@@ -120,5 +125,5 @@ mod login {
 
 fn main() {
     let _: fn() -> Result<oauth2::ProviderBuilder, oauth2::ConfigError> = SharedSecret::builder;
-    assert_eq!(Providers::NAMES, ["google", "local", "shared_secret"]);
+    assert_eq!(Providers::NAMES, ["google", "cognito", "local", "shared_secret"]);
 }
