@@ -255,6 +255,30 @@ impl RedisStore {
         self.link.checked(result)
     }
 
+    /// `SET key value {condition} PX ttl` (`NX`: only if absent, `XX`: only if there):
+    /// whether it was set.
+    async fn set_if(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+        condition: &str,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.link.conn();
+        let set: Option<String> = self
+            .run(
+                redis::cmd("SET")
+                    .arg(self.key(key))
+                    .arg(value)
+                    .arg(condition)
+                    .arg("PX")
+                    .arg(millis(ttl))
+                    .query_async(&mut conn),
+            )
+            .await?;
+        Ok(set.is_some())
+    }
+
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
@@ -324,21 +348,7 @@ impl SessionStore for RedisStore {
         value: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            let mut conn = self.link.conn();
-            let set: Option<String> = self
-                .run(
-                    redis::cmd("SET")
-                        .arg(self.key(key))
-                        .arg(value)
-                        .arg("XX")
-                        .arg("PX")
-                        .arg(millis(ttl))
-                        .query_async(&mut conn),
-                )
-                .await?;
-            Ok(set.is_some())
-        })
+        Box::pin(self.set_if(key, value, ttl, "XX"))
     }
 
     fn save_new<'a>(
@@ -347,21 +357,7 @@ impl SessionStore for RedisStore {
         value: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            let mut conn = self.link.conn();
-            let set: Option<String> = self
-                .run(
-                    redis::cmd("SET")
-                        .arg(self.key(key))
-                        .arg(value)
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(millis(ttl))
-                        .query_async(&mut conn),
-                )
-                .await?;
-            Ok(set.is_some())
-        })
+        Box::pin(self.set_if(key, value, ttl, "NX"))
     }
 
     fn supports_tags(&self) -> bool {
