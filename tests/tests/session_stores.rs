@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use oauth2::session::{PostgresStore, SessionStore};
 use oauth2_tests::services;
 
 /// Keys of this run only (Redis and PostgreSQL outlive it).
@@ -143,4 +144,52 @@ async fn delete_tagged_ends_every_session_of_its_tag_and_no_other() {
         );
         store.delete(&c).await.unwrap();
     }
+}
+
+/// `psql` on the test database, for what the store does not do itself.
+fn psql(sql: &str) {
+    let status = std::process::Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "-qc",
+            sql,
+        ])
+        .status()
+        .expect("psql runs");
+    assert!(status.success(), "psql -c {sql}");
+}
+
+#[tokio::test]
+async fn postgres_instances_starting_at_once_on_an_empty_database_create_the_tables_once() {
+    let test = "postgres_instances_starting_at_once_on_an_empty_database_create_the_tables_once";
+    let Some(url) = services::postgres(test) else {
+        return;
+    };
+    // A schema of its own, as an empty database would be.
+    let schema = format!("fresh_{}", oauth2_tests::nanos());
+    psql(&format!("CREATE SCHEMA {schema}"));
+    let url = format!("{url}?options=-c%20search_path%3D{schema}");
+    let starting = (0..4).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move { PostgresStore::connect(&url).await })
+    });
+    let stores: Vec<_> = futures_util::future::join_all(starting)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().expect("every instance starts"))
+        .collect();
+    stores[0]
+        .save("s", "v", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(stores[3].load("s").await.unwrap().as_deref(), Some("v"));
+    // An instance started later runs no DDL: the tables are there.
+    let later = PostgresStore::connect(&url).await.unwrap();
+    assert_eq!(later.load("s").await.unwrap().as_deref(), Some("v"));
+    psql(&format!("DROP SCHEMA {schema} CASCADE"));
 }

@@ -64,18 +64,34 @@ impl PostgresStore {
 
     /// Creates the tables if they are not there, then uses `pool`. Instances starting
     /// at once take turns (an advisory lock), since PostgreSQL's `CREATE TABLE IF NOT
-    /// EXISTS` fails when two sessions create the same table at the same moment.
+    /// EXISTS` fails when two sessions create the same table at the same moment. When
+    /// the tables are there, it runs no DDL: even `CREATE INDEX IF NOT EXISTS` locks the
+    /// table first, so an instance starting during a back-channel logout (which locks
+    /// both tables' rows) could otherwise deadlock with it.
     pub async fn migrate(pool: PgPool) -> Result<Self, StoreError> {
+        // The last object SCHEMA creates.
+        let present: bool =
+            sqlx::query_scalar("SELECT to_regclass('oauth2_session_tags_expires_at') IS NOT NULL")
+                .fetch_one(&pool)
+                .await
+                .map_err(StoreError::new)?;
+        if present {
+            return Ok(Self::new(pool));
+        }
         let mut tx = pool.begin().await.map_err(StoreError::new)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(MIGRATION_LOCK)
-            .execute(&mut *tx)
+            .execute(tx.as_mut())
             .await
             .map_err(StoreError::new)?;
-        sqlx::raw_sql(SCHEMA)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::new)?;
+        // One statement at a time (`raw_sql`'s future is not `Send` for every lifetime,
+        // which made `connect` unusable in `tokio::spawn`).
+        for statement in SCHEMA.split(';').filter(|s| !s.trim().is_empty()) {
+            sqlx::query(statement)
+                .execute(tx.as_mut())
+                .await
+                .map_err(StoreError::new)?;
+        }
         tx.commit().await.map_err(StoreError::new)?;
         Ok(Self::new(pool))
     }

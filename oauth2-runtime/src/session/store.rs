@@ -184,6 +184,17 @@ impl Memory {
         self.entries.get(key).map(|(value, _)| value)
     }
 
+    /// Inserts only if a live entry is there (`live`) or is not (`!live`), under the
+    /// one lock: `save_existing` and `save_new`. Whether it inserted.
+    fn insert_if(&mut self, key: &str, value: &str, ttl: Duration, live: bool) -> bool {
+        let now = Instant::now();
+        let fits = self.live(key, now).is_some() == live;
+        if fits {
+            self.insert(key, value, ttl, now);
+        }
+        fits
+    }
+
     fn insert(&mut self, key: &str, value: &str, ttl: Duration, now: Instant) {
         // Expired entries go when new ones come, so the maps cannot grow without bound.
         if self.entries.len() >= 1024 && self.entries.len().is_power_of_two() {
@@ -256,13 +267,7 @@ impl SessionStore for MemoryStore {
         value: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let now = Instant::now();
-        let mut memory = self.memory();
-        let live = memory.live(key, now).is_some();
-        if live {
-            memory.insert(key, value, ttl, now);
-        }
-        ready(live)
+        ready(self.memory().insert_if(key, value, ttl, true))
     }
 
     fn save_new<'a>(
@@ -271,13 +276,7 @@ impl SessionStore for MemoryStore {
         value: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let now = Instant::now();
-        let mut memory = self.memory();
-        let saved = memory.live(key, now).is_none();
-        if saved {
-            memory.insert(key, value, ttl, now);
-        }
-        ready(saved)
+        ready(self.memory().insert_if(key, value, ttl, false))
     }
 
     fn supports_tags(&self) -> bool {
