@@ -159,6 +159,7 @@ fn psql(sql: &str) {
             "-qc",
             sql,
         ])
+        .env("PGOPTIONS", "-c client_min_messages=warning")
         .status()
         .expect("psql runs");
     assert!(status.success(), "psql -c {sql}");
