@@ -674,3 +674,25 @@ async fn the_audience_can_come_from_another_claim_as_cognito_access_tokens_need(
     assert_eq!(e.status, 401);
     assert!(e.description.contains("audience"), "{}", e.description);
 }
+
+#[tokio::test]
+async fn an_issuer_that_differs_only_by_a_trailing_slash_is_refused_with_a_hint() {
+    let app = TestApp::start().await;
+    let slashed = format!("{}/", app.idp.issuer());
+    let token = app.idp.token().claim("iss", slashed).sign();
+    let e = error_of(app.get("/me", &token).await).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
+    assert!(
+        e.description.contains("only by a trailing `/`"),
+        "{}",
+        e.description
+    );
+    // Another issuer altogether gets no hint.
+    let token = app
+        .idp
+        .token()
+        .claim("iss", "https://elsewhere.example")
+        .sign();
+    let e = error_of(app.get("/me", &token).await).await;
+    assert_eq!(e.description, "token issuer is not accepted");
+}

@@ -333,6 +333,22 @@ impl Validator {
         Ok(auth)
     }
 
+    /// Why `iss` names no provider, with a hint when a configured issuer differs from it
+    /// only by a trailing `/` (Auth0's issuers end with one; many others' do not).
+    fn unknown_issuer(&self, iss: &str) -> &'static str {
+        let trimmed = iss.trim_end_matches('/');
+        let near = self
+            .providers
+            .iter()
+            .any(|p| p.config.issuer.trim_end_matches('/') == trimmed);
+        if near {
+            "token issuer is not accepted: it differs from a configured issuer only by a \
+             trailing `/` (issuers must match exactly, as the provider's tokens write them)"
+        } else {
+            "token issuer is not accepted"
+        }
+    }
+
     /// The full check of `token`: its claims, which provider, and the generation of
     /// the keys that verified it.
     fn verify(&self, token: &str, profile: Profile) -> Result<(Authenticated, usize, u64), NotYet> {
@@ -341,9 +357,7 @@ impl Validator {
         let header = steps::parse_header(&header_bytes)?;
         let iss = steps::issuer(&claims)?;
         let Some(index) = self.providers.iter().position(|p| p.config.issuer == iss) else {
-            return Err(
-                ValidationError::new(ErrorKind::Issuer, "token issuer is not accepted").into(),
-            );
+            return Err(ValidationError::new(ErrorKind::Issuer, self.unknown_issuer(iss)).into());
         };
         let provider = &self.providers[index];
         let config = &provider.config;
