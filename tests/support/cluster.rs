@@ -18,15 +18,6 @@ pub(crate) fn url() -> Result<&'static str, &'static str> {
         .map_err(String::as_str)
 }
 
-fn installed(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// A port that is free, and whose cluster bus port (+10000) is free too.
 fn free_port(taken: &[u16]) -> u16 {
     let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
@@ -63,7 +54,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Result<(), String> {
 }
 
 fn start() -> Result<String, String> {
-    if !installed("redis-server") || !installed("redis-cli") {
+    if !crate::services::runs("redis-server") || !crate::services::runs("redis-cli") {
         return Err(
             "redis-server and redis-cli are not installed (apt-get install redis-server)".into(),
         );

@@ -64,6 +64,22 @@ pub fn redis_cluster(test: &str) -> Option<&'static str> {
     }
 }
 
+/// `Some(())` if the program `name` runs (`name --version`); otherwise skipped loudly
+/// (or a failure when services are required), with `how` to get it.
+pub fn program(test: &str, name: &str, how: &str) -> Option<()> {
+    available(test, name, runs(name), how)
+}
+
+/// Whether `name --version` runs and succeeds.
+pub(crate) fn runs(name: &str) -> bool {
+    std::process::Command::new(name)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Chromium's path, if Debian's Chromium is installed (tests never install it).
 pub fn chromium(test: &str) -> Option<&'static str> {
     let how = "install it with `apt-get install chromium`";

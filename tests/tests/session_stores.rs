@@ -171,6 +171,15 @@ async fn postgres_instances_starting_at_once_on_an_empty_database_create_the_tab
     let Some(url) = services::postgres(test) else {
         return;
     };
+    if services::program(
+        test,
+        "psql",
+        "install PostgreSQL's client (apt-get install postgresql-client)",
+    )
+    .is_none()
+    {
+        return;
+    }
     // A schema of its own, as an empty database would be.
     let schema = format!("fresh_{}", oauth2_tests::nanos());
     psql(&format!("CREATE SCHEMA {schema}"));
