@@ -57,8 +57,13 @@ async fn log_in(base: &str, b: &Browser) {
 /// `GET /me` with exactly these cookies, from a client without a jar: what a copy of
 /// the cookie (kept by the browser, or stolen) can still do.
 async fn replay(base: &str, cookies: &str) -> u16 {
+    get_with_cookies(format!("{base}/me"), cookies.to_owned()).await
+}
+
+/// `GET url` with exactly these cookies, from a client without a jar.
+async fn get_with_cookies(url: String, cookies: String) -> u16 {
     client()
-        .get(format!("{base}/me"))
+        .get(url)
         .header("cookie", cookies)
         .send()
         .await
@@ -88,19 +93,7 @@ async fn a_logout_during_a_refresh_is_not_undone_by_the_refresh() {
 
         // The provider now takes 600 ms to answer: the logout lands mid-refresh.
         idp.set_fault(Fault::Slow(Duration::from_millis(600)));
-        let refresh = {
-            let (base, cookies) = (base.clone(), cookies.clone());
-            tokio::spawn(async move {
-                client()
-                    .get(format!("{base}/token"))
-                    .header("cookie", cookies)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            })
-        };
+        let refresh = tokio::spawn(get_with_cookies(format!("{base}/token"), cookies.clone()));
         tokio::time::sleep(Duration::from_millis(150)).await;
         let logout = b.post_form(&format!("{base}/auth/logout")).await;
         assert_eq!(logout.status(), 303, "{name}");

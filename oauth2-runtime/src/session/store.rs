@@ -56,13 +56,7 @@ pub trait SessionStore: Send + Sync + 'static {
         value: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            if self.load(key).await?.is_some() {
-                return Ok(false);
-            }
-            self.save(key, value, ttl).await?;
-            Ok(true)
-        })
+        Box::pin(load_then_save(self, key, value, ttl, false))
     }
 
     /// Replaces the value under `key` only if a live value is there; whether it did. A
@@ -78,13 +72,7 @@ pub trait SessionStore: Send + Sync + 'static {
         value: &'a str,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            if self.load(key).await?.is_none() {
-                return Ok(false);
-            }
-            self.save(key, value, ttl).await?;
-            Ok(true)
-        })
+        Box::pin(load_then_save(self, key, value, ttl, true))
     }
 
     /// Whether the store implements [`tag`](Self::tag) and
@@ -112,6 +100,22 @@ pub trait SessionStore: Send + Sync + 'static {
         let _ = tag;
         Box::pin(std::future::ready(Ok(0)))
     }
+}
+
+/// The defaults of `save_new` (`live: false`) and `save_existing` (`live: true`): saves
+/// only if a live value is there as `live` says; whether it saved. Not atomic.
+async fn load_then_save<S: SessionStore + ?Sized>(
+    store: &S,
+    key: &str,
+    value: &str,
+    ttl: Duration,
+    live: bool,
+) -> Result<bool, StoreError> {
+    if store.load(key).await?.is_some() != live {
+        return Ok(false);
+    }
+    store.save(key, value, ttl).await?;
+    Ok(true)
 }
 
 impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
