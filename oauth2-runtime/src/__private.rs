@@ -228,6 +228,24 @@ impl<'de> Deserializer<'de> for Absent {
     }
 }
 
+/// The items given, when the runtime has the `utoipa` feature (`Providers::openapi`).
+#[cfg(feature = "utoipa")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_utoipa {
+    ($($item:tt)*) => { $($item)* };
+}
+
+/// Nothing, without the `utoipa` feature.
+#[cfg(not(feature = "utoipa"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_utoipa {
+    ($($item:tt)*) => {};
+}
+
+pub use crate::__with_utoipa as with_utoipa;
+
 #[cfg(test)]
 mod tests {
     use super::*;

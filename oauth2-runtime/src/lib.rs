@@ -158,6 +158,8 @@ mod ws;
 
 #[cfg(feature = "dev-issuer")]
 pub mod dev;
+#[cfg(feature = "utoipa")]
+pub mod openapi;
 #[cfg(feature = "test-kit")]
 pub mod test_kit;
 

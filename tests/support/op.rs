@@ -21,19 +21,30 @@ pub fn interop_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop")
 }
 
-/// Installs the npm packages (oidc-provider, playwright-core) from the lock file unless
-/// they are there. One install at a time: the tests of a binary run in parallel, and two
+/// Installs the npm packages `tests/interop/package.json` names from the lock file
+/// unless they are there. One install at a time: the tests of a binary run in parallel, and two
 /// `npm ci` in one folder break each other (cargo runs test binaries one after another).
 pub fn ensure_installed() {
     static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
     let dir = interop_dir();
-    let installed = ["oidc-provider", "playwright-core"].iter().all(|p| {
-        dir.join("node_modules")
-            .join(p)
-            .join("package.json")
-            .exists()
-    });
+    // Every dependency package.json names (the provider, the browser driver, the
+    // OpenAPI validator) is there.
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("package.json"))
+            .expect("read tests/interop/package.json"),
+    )
+    .expect("tests/interop/package.json is JSON");
+    let installed = manifest["dependencies"]
+        .as_object()
+        .expect("package.json has dependencies")
+        .keys()
+        .all(|p| {
+            dir.join("node_modules")
+                .join(p)
+                .join("package.json")
+                .exists()
+        });
     if installed {
         return;
     }

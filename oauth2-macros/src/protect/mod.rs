@@ -1,8 +1,10 @@
 //! `#[protect(...)]`: parse the arguments (`attr.rs`) → check them against the handler
-//! (`valid.rs`) → generate the guard and the rewritten handler (`expand.rs`).
+//! (`valid.rs`) → fill in or check its OpenAPI security (`openapi.rs`) → generate the
+//! guard and the rewritten handler (`expand.rs`).
 
 mod attr;
 mod expand;
+mod openapi;
 mod valid;
 
 use proc_macro2::TokenStream;
@@ -12,7 +14,7 @@ use syn::parse::{ParseStream, Parser};
 use crate::ctxt::{Ctxt, with_errors};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let func: ItemFn = match syn::parse2(item.clone()) {
+    let mut func: ItemFn = match syn::parse2(item.clone()) {
         Ok(func) => func,
         Err(_) => {
             let e = syn::Error::new_spanned(&item, "#[protect] goes on an `async fn` handler");
@@ -30,6 +32,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let claims_param = valid::check(&mut cx, &args, &func);
+    openapi::apply(&mut cx, &args, &mut func);
     match cx.check() {
         Ok(()) => expand::expand(&args, func, claims_param),
         // The handler as written, so the router still finds it; the errors say why.

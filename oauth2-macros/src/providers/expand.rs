@@ -292,6 +292,7 @@ fn providers_type(krate: &TokenStream, config: &Config, declared: &[Declared<'_>
         methods,
     } = side;
     let (layer_type, layer_value) = layer(krate, any_bearer, any_login);
+    let openapi = openapi_method(krate, any_bearer, any_login);
     let from_authenticator = (any_bearer && !any_login).then(|| {
         quote! {
             impl ::core::convert::From<#krate::Authenticator> for Providers {
@@ -343,9 +344,31 @@ fn providers_type(krate: &TokenStream, config: &Config, declared: &[Declared<'_>
             pub fn layer(&self) -> #layer_type {
                 #layer_value
             }
+
+            #openapi
         }
 
         #from_authenticator
+    }
+}
+
+/// `Providers::openapi`, emitted through the runtime's `with_utoipa!`, so that it
+/// exists when the runtime has the `utoipa` feature.
+fn openapi_method(krate: &TokenStream, bearer: bool, login: bool) -> TokenStream {
+    let bearer = bearer.then(|| quote!(let schemes = schemes.bearer(&self.authenticator);));
+    let login = login.then(|| quote!(let schemes = schemes.login(&self.login).await?;));
+    quote! {
+        #krate::__private::with_utoipa! {
+            /// The OpenAPI security schemes of the declared providers, by name (see
+            /// `oauth2::openapi`): add them to a `utoipa` document with `.apply(&mut doc)`.
+            /// Fetches the login providers' discovery documents if not fetched yet.
+            pub async fn openapi(&self) -> ::core::result::Result<#krate::openapi::SecuritySchemes, #krate::discovery::DiscoveryError> {
+                let schemes = #krate::openapi::SecuritySchemes::new();
+                #bearer
+                #login
+                ::core::result::Result::Ok(schemes)
+            }
+        }
     }
 }
 

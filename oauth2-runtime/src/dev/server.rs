@@ -24,6 +24,10 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/authorize", get(super::login::authorize))
         .route("/userinfo", get(super::login::userinfo))
         .route("/logout", get(super::login::end_session))
+        // Browser apps on other origins (Swagger UI's "Authorize", a single-page app)
+        // read the discovery document and keys and call the token endpoint, as they
+        // may at real providers.
+        .layer(tower_http::cors::CorsLayer::permissive())
         .with_state(state)
 }
 

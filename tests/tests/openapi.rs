@@ -1,0 +1,364 @@
+//! OpenAPI (feature `utoipa`): the security schemes come from `providers!`, each
+//! `#[protect]` path's requirement from its guard; the `openapi` example's document
+//! validates as OpenAPI 3.1 (the specification's JSON Schema, through npm
+//! `@seriousme/openapi-schema-validator`), and Swagger UI's "Authorize" signs in at the
+//! dev issuer in a real headless Chromium.
+
+use std::process::Stdio;
+
+use axum::body::Body;
+use axum::http::Request;
+use axum::routing::get;
+
+use oauth2::dev::DevIssuer;
+use oauth2::openapi::SESSION_SCHEME;
+use oauth2::{FromClaims, Scopes, protect, providers};
+use oauth2_tests::op::{ensure_installed, interop_dir};
+use oauth2_tests::{client, example, free_addr, services, wait_until_up};
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+use tower::ServiceExt;
+use utoipa::OpenApi;
+
+const SESSION_SECRET: &str = "the OpenAPI test's session secret, 32+ bytes";
+
+providers! {
+    base_url: "https://app.corp.example",
+    session_secret: SESSION_SECRET,
+    session_cookie: "corp_session",
+    // Bearer only, keys by discovery: an `openIdConnect` scheme.
+    corp {
+        issuer: "https://login.corp.example",
+        audience: "api://corp",
+    }
+    // Bearer only, keys from a JWKS URL: an `http` bearer JWT scheme.
+    partner {
+        issuer: "https://partner.example",
+        audience: "partner-api",
+        jwks: "https://partner.example/keys.json",
+    }
+    // Browser login only: an `oauth2` authorization-code scheme.
+    web {
+        issuer: "https://accounts.example",
+        client_id: "corp-web",
+        scopes: ["openid", "email"],
+    }
+}
+
+#[derive(FromClaims)]
+struct User {
+    sub: String,
+    #[claim(scopes)]
+    scopes: Scopes,
+}
+
+/// Either provider, with a scope.
+#[protect(provider = any("corp", "partner"), claims = User, scopes = ["orders:read"])]
+#[utoipa::path(get, path = "/orders", responses((status = 200, description = "Orders")))]
+async fn orders(user: User) -> String {
+    format!("{} {}", user.sub, user.scopes.iter().count())
+}
+
+/// A token is optional.
+#[protect(provider = "corp", claims = User, optional)]
+#[utoipa::path(get, path = "/catalog", responses((status = 200, description = "Catalog")))]
+async fn catalog(user: Option<User>) -> String {
+    user.map(|u| u.sub).unwrap_or_default()
+}
+
+/// The requirement stated by hand, in another order and with the scopes reordered: it
+/// agrees with the guard, so it compiles and stays as written.
+#[protect(provider = "corp", claims = User, scopes = ["a", "b"], optional)]
+#[utoipa::path(
+    post,
+    path = "/stated",
+    security((), ("corp" = ["b", "a"])),
+    responses((status = 200, description = "Stated"))
+)]
+async fn stated(user: Option<User>) -> String {
+    user.map(|u| u.sub).unwrap_or_default()
+}
+
+/// A session route, with a scope.
+#[protect(session, provider = "web", claims = User, scopes = ["email"])]
+#[utoipa::path(get, path = "/profile", responses((status = 200, description = "Profile")))]
+async fn profile(user: User) -> String {
+    user.sub
+}
+
+/// A path with a requirement no provider declares (no `#[protect]` checks it).
+#[utoipa::path(
+    get,
+    path = "/legacy",
+    security(("api_key" = [])),
+    responses((status = 200, description = "Legacy"))
+)]
+async fn legacy() {}
+
+#[derive(OpenApi)]
+#[openapi(paths(orders, catalog, stated, profile, legacy))]
+struct ApiDoc;
+
+/// The providers, with `web`'s discovery at an in-process dev issuer.
+fn providers_at(idp: &DevIssuer) -> Providers {
+    Providers::build(
+        Providers::builder().unwrap(),
+        Providers::login_builder()
+            .unwrap()
+            .map_provider("web", |p| p.retarget(idp)),
+    )
+    .unwrap()
+}
+
+fn security_of(doc: &Value, method: &str, path: &str) -> Value {
+    doc["paths"][path][method]["security"].clone()
+}
+
+#[tokio::test]
+async fn schemes_come_from_providers_and_requirements_from_protect() {
+    let idp = DevIssuer::start().await.unwrap();
+    let providers = providers_at(&idp);
+    let schemes = providers.openapi().await.unwrap();
+    assert_eq!(
+        schemes.names().collect::<Vec<_>>(),
+        ["corp", "partner", SESSION_SCHEME, "web"]
+    );
+    let mut doc = ApiDoc::openapi();
+    schemes.apply(&mut doc);
+    let json = serde_json::to_value(&doc).unwrap();
+
+    let defined = &json["components"]["securitySchemes"];
+    assert_eq!(
+        defined["corp"],
+        json!({
+            "type": "openIdConnect",
+            "openIdConnectUrl": "https://login.corp.example/.well-known/openid-configuration",
+            "description": "A bearer JWT from https://login.corp.example (audience api://corp).",
+        })
+    );
+    assert_eq!(defined["partner"]["type"], "http");
+    assert_eq!(defined["partner"]["scheme"], "bearer");
+    assert_eq!(defined["partner"]["bearerFormat"], "JWT");
+    let web = &defined["web"];
+    assert_eq!(web["type"], "oauth2");
+    let flow = &web["flows"]["authorizationCode"];
+    assert_eq!(flow["authorizationUrl"], idp.authorize_url());
+    assert_eq!(flow["tokenUrl"], idp.token_url());
+    let scopes: Vec<&String> = flow["scopes"].as_object().unwrap().keys().collect();
+    assert_eq!(scopes, ["email", "openid"]);
+    assert_eq!(
+        defined[SESSION_SCHEME],
+        json!({
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "corp_session",
+            "description": "The login session cookie, set by logging in at /auth/web/login.",
+        })
+    );
+
+    assert_eq!(
+        security_of(&json, "get", "/orders"),
+        json!([{"corp": ["orders:read"]}, {"partner": ["orders:read"]}])
+    );
+    assert_eq!(
+        security_of(&json, "get", "/catalog"),
+        json!([{}, {"corp": []}])
+    );
+    assert_eq!(
+        security_of(&json, "post", "/stated"),
+        json!([{}, {"corp": ["b", "a"]}]),
+        "a stated requirement that agrees is kept as written"
+    );
+    assert_eq!(
+        security_of(&json, "get", "/profile"),
+        json!([{SESSION_SCHEME: ["email"]}])
+    );
+    // A requirement that names no declared scheme is found.
+    assert_eq!(schemes.undeclared(&doc), ["GET /legacy: api_key"]);
+
+    // The documented handlers are the served ones: without a token, the guarded ones
+    // refuse and the optional one answers.
+    let app = axum::Router::new()
+        .route("/orders", get(orders))
+        .route("/catalog", get(catalog))
+        .route("/stated", axum::routing::post(stated))
+        .route("/profile", get(profile))
+        .route("/legacy", get(legacy))
+        .layer(providers.layer());
+    for (method, path, status) in [
+        ("GET", "/orders", 400),
+        ("GET", "/catalog", 200),
+        ("POST", "/stated", 200),
+        ("GET", "/profile", 401),
+        ("GET", "/legacy", 200),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty());
+        let response = app.clone().oneshot(request.unwrap()).await.unwrap();
+        assert_eq!(response.status(), status, "{method} {path}");
+    }
+}
+
+/// The example's document, as `/openapi.json` serves it, and its validation.
+#[tokio::test]
+async fn the_example_document_validates_as_openapi_3_1_and_its_discovery_url_answers() {
+    ensure_installed();
+    let bind = free_addr();
+    let issuer_bind = free_addr();
+    let base = format!("http://{bind}");
+    let mut app = Command::new(example("openapi"))
+        .env("OAUTH2_BIND", &bind)
+        .env("DEV_ISSUER_BIND", &issuer_bind)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the openapi example");
+    wait_until_up(&mut app, &base).await;
+    let doc: Value = client()
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(
+        security_of(&doc, "get", "/items"),
+        json!([{"dev": ["items:read"]}])
+    );
+    assert_eq!(security_of(&doc, "get", "/me"), json!([{"dev": []}]));
+    assert_eq!(
+        security_of(&doc, "get", "/profile"),
+        json!([{SESSION_SCHEME: []}])
+    );
+    assert!(doc["paths"]["/health"]["get"].get("security").is_none());
+    let dev = &doc["components"]["securitySchemes"]["dev"];
+    assert_eq!(dev["type"], "openIdConnect");
+    // The discovery URL answers, to a browser on another origin too.
+    let discovery = client()
+        .get(dev["openIdConnectUrl"].as_str().unwrap())
+        .header("origin", &base)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(discovery.status(), 200);
+    assert_eq!(discovery.headers()["access-control-allow-origin"], "*");
+    let metadata: Value = discovery.json().await.unwrap();
+    assert_eq!(metadata["issuer"], format!("http://{issuer_bind}"));
+
+    let verdict = validate(&doc).await;
+    assert_eq!(verdict["version"], "3.1");
+    assert_eq!(verdict["valid"], true, "{verdict}");
+    // The validator does refuse a broken document: a scheme without its URL.
+    let mut broken = doc.clone();
+    broken["components"]["securitySchemes"]["dev"]
+        .as_object_mut()
+        .unwrap()
+        .remove("openIdConnectUrl");
+    let verdict = validate(&broken).await;
+    assert_eq!(verdict["valid"], false, "{verdict}");
+    assert!(
+        verdict.to_string().contains("openIdConnectUrl"),
+        "{verdict}"
+    );
+}
+
+async fn validate(doc: &Value) -> Value {
+    let mut node = Command::new("node")
+        .arg("validate-openapi.mjs")
+        .current_dir(interop_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run node validate-openapi.mjs");
+    let mut stdin = node.stdin.take().unwrap();
+    stdin.write_all(doc.to_string().as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = node.wait_with_output().await.unwrap();
+    assert!(out.status.success(), "the validator failed to run");
+    serde_json::from_slice(&out.stdout).expect("the validator prints JSON")
+}
+
+/// Swagger UI as a user clicks it: a call without a token is refused; "Authorize" on the
+/// `dev` scheme runs the authorization-code flow with PKCE in a popup at the dev issuer;
+/// then "Try it out" sends the token and the calls succeed.
+#[tokio::test]
+async fn swagger_ui_authorize_signs_in_at_the_dev_issuer_and_try_it_out_sends_the_token() {
+    let Some(chromium) = services::chromium(
+        "swagger_ui_authorize_signs_in_at_the_dev_issuer_and_try_it_out_sends_the_token",
+    ) else {
+        return;
+    };
+    ensure_installed();
+    let bind = free_addr();
+    let base = format!("http://{bind}");
+    let mut app = Command::new(example("openapi"))
+        .env("OAUTH2_BIND", &bind)
+        .env("DEV_ISSUER_BIND", free_addr())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the openapi example");
+    wait_until_up(&mut app, &base).await;
+    let output = Command::new("node")
+        .arg("swagger.mjs")
+        .env("APP", &base)
+        .env("CHROMIUM", chromium)
+        .current_dir(interop_dir())
+        .output()
+        .await
+        .expect("run node swagger.mjs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let steps: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let step = |name: &str| -> &Value {
+        steps.iter().find(|s| s["step"] == name).unwrap_or_else(|| {
+            panic!(
+                "Swagger UI never reached `{name}`:\n{stdout}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+    };
+    assert!(
+        step("loaded")["title"]
+            .as_str()
+            .unwrap()
+            .contains("OAS 3.1")
+    );
+    let refused = step("without_token");
+    assert!(refused["code"].as_str().unwrap().starts_with("400"));
+    assert!(
+        refused["body"]
+            .as_str()
+            .unwrap()
+            .contains("no bearer token")
+    );
+    let schemes = step("schemes")["schemes"].to_string();
+    assert!(
+        schemes.contains("dev (OAuth2, authorization_code with PKCE)"),
+        "{schemes}"
+    );
+    assert!(schemes.contains("session (apiKey)"), "{schemes}");
+    assert!(
+        step("authorized")["text"]
+            .as_str()
+            .unwrap()
+            .contains("Authorized")
+    );
+    let items = step("items_with_token");
+    assert_eq!(items["code"], "200", "{items}");
+    let body: Value = serde_json::from_str(items["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["owner"], "dev-user");
+    let me = step("me_with_token");
+    assert_eq!(me["code"], "200", "{me}");
+    let body: Value = serde_json::from_str(me["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["scopes"], json!(["openid", "items:read"]));
+}
