@@ -97,8 +97,8 @@ compile_error!(
 );
 
 /// The README's Rust examples, compiled as doc tests so they stay true (they use the
-/// login and broker features, on in `cargo test --workspace`).
-#[cfg(all(doctest, feature = "broker"))]
+/// login, broker and utoipa features, on in `cargo test --workspace`).
+#[cfg(all(doctest, feature = "broker", feature = "utoipa"))]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 

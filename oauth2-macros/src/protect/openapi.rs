@@ -62,7 +62,7 @@ pub(crate) fn apply(cx: &mut Ctxt, args: &Args, func: &mut ItemFn) {
     }
 }
 
-/// `#[utoipa::path(...)]`, or `#[path(...)]` after `use utoipa::path`.
+/// `#[utoipa::path(...)]` (a bare `#[path]` would be the built-in attribute).
 fn is_utoipa_path(attr: &Attribute) -> bool {
     let names: Vec<String> = attr
         .path()
@@ -70,7 +70,7 @@ fn is_utoipa_path(attr: &Attribute) -> bool {
         .iter()
         .map(|s| s.ident.to_string())
         .collect();
-    names == ["utoipa", "path"] || names == ["path"]
+    names == ["utoipa", "path"]
 }
 
 /// What the guard accepts, as the set of OpenAPI alternatives.
