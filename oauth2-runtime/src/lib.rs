@@ -165,7 +165,7 @@ pub mod test_kit;
 
 pub use authenticator::{Authenticator, AuthenticatorBuilder};
 pub use claims::{Authenticated, ClaimError, FromClaims, Scopes};
-pub use config::{Audience, ConfigError, Provider, ProviderBuilder};
+pub use config::{Audience, ConfigError, Preset, Provider, ProviderBuilder};
 pub use error::AuthError;
 pub use extract::Claims;
 pub use http::DECISION_TARGET;
@@ -332,7 +332,7 @@ pub use oauth2_macros::protect;
 /// | `scopes` | the scopes asked at login | `["openid", "profile", "email"]` |
 /// | `prompt` | the `prompt` parameter, e.g. `"consent"` | |
 /// | `authorize_params` | extra authorization request parameters, `[("audience", "..."), ...]`; they cannot replace the flow's own | |
-/// | `preset` | `google`, `microsoft`, `github`, `gitlab`, `auth0`, `okta` or `keycloak` ([`login::Preset`]) | |
+/// | `preset` | `google`, `microsoft`, `github`, `gitlab`, `auth0`, `okta`, `keycloak` or `cognito` ([`Preset`]): for login, endpoints, scopes and claim names; for bearer tokens, the trap it removes (Google's two `iss` forms, Auth0's trailing `/`, Cognito's `client_id`; GitHub refused) | |
 /// | `userinfo` | `auto`, `required` or `never` ([`login::Userinfo`]): whether login reads userinfo and whether its refusal fails the login | `auto` |
 /// | `token_endpoint` | `true`: serve `POST {prefix}/{provider}/token` (refresh grant) with the app's client authentication | `false` |
 /// | `device_flow` | `true`: serve `POST {prefix}/{provider}/device` (RFC 8628) and the token endpoint with the device code grant | `false` |

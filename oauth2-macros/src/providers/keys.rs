@@ -158,7 +158,10 @@ pub(crate) const KEYS: &[Key] = &[
     key("http_client", App, Expr, "http_client"),
     // Browser login: a provider with `client_id` is a login provider.
     login("client_id", Provider, Str, "client_id"),
-    login("preset", Provider, Choice(&PRESETS), "preset"),
+    Key {
+        target: Target::Both,
+        ..key("preset", Provider, Choice(&PRESETS), "preset")
+    },
     login("client_secret", Provider, Secret, "client_secret"),
     login("scopes", Provider, StrList, "scopes"),
     login("prompt", Provider, Str, "prompt"),

@@ -11,7 +11,7 @@ pub const ALGORITHMS: &[&str] = &[
 pub struct Choice {
     /// What a value is, for messages: `preset`.
     pub what: &'static str,
-    /// The runtime type, relative to the crate root: `login::Preset`.
+    /// The runtime type, relative to the crate root: `Preset`, `login::Userinfo`.
     pub runtime_type: &'static str,
     /// Each name and its variant.
     pub values: &'static [(&'static str, &'static str)],
@@ -32,10 +32,10 @@ impl Choice {
     }
 }
 
-/// `preset: ...`: the runtime's `login::Preset`.
+/// `preset: ...`: the runtime's `Preset`.
 pub const PRESETS: Choice = Choice {
     what: "preset",
-    runtime_type: "login::Preset",
+    runtime_type: "Preset",
     values: &[
         ("google", "Google"),
         ("microsoft", "Microsoft"),
@@ -44,6 +44,7 @@ pub const PRESETS: Choice = Choice {
         ("auth0", "Auth0"),
         ("okta", "Okta"),
         ("keycloak", "Keycloak"),
+        ("cognito", "Cognito"),
     ],
 };
 

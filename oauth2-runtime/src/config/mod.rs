@@ -26,9 +26,11 @@
 //! ```
 
 mod audience;
+mod preset;
 mod provider;
 
 pub use audience::Audience;
+pub use preset::Preset;
 pub(crate) use provider::normalize_typ;
 pub use provider::{DEFAULT_ALGORITHMS, DEFAULT_LEEWAY, Provider, ProviderBuilder};
 

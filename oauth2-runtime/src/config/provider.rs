@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use super::{Audience, ConfigError, check_duration};
+use super::{Audience, ConfigError, Preset, check_duration};
 use crate::jwks::{KeySet, KeySource, RefreshPolicy};
 use crate::util::url::{UrlUse, check_url};
 
@@ -49,6 +49,8 @@ pub struct Provider {
     /// Further issuers whose tokens count as this provider's, each with its keys from
     /// its own discovery document and every other rule the same (a broker's peers).
     pub(crate) trusted_issuers: Vec<String>,
+    /// Other `iss` values of this issuer, with its keys (Google's `accounts.google.com`).
+    pub(crate) issuer_aliases: Vec<String>,
 }
 
 impl Provider {
@@ -69,6 +71,8 @@ impl Provider {
             refresh: RefreshPolicy::default(),
             http: None,
             trusted_issuers: Vec::new(),
+            preset: None,
+            issuer_aliases: Vec::new(),
         }
     }
 
@@ -85,6 +89,17 @@ impl Provider {
     /// The accepted audiences; `None` when any audience is accepted.
     pub fn audience(&self) -> Option<&Audience> {
         self.audience.as_ref()
+    }
+
+    /// The claim the audience is read from: `aud`, or e.g. Cognito's `client_id`.
+    pub fn audience_claim(&self) -> &str {
+        &self.audience_claim
+    }
+
+    /// Whether a token's `iss` is this provider's: its issuer, or another value the
+    /// provider writes (Google's `accounts.google.com`).
+    pub(crate) fn is_issuer(&self, iss: &str) -> bool {
+        self.issuer == iss || self.issuer_aliases.iter().any(|a| a == iss)
     }
 
     /// The accepted signature algorithms.
@@ -114,9 +129,9 @@ enum KeyChoice {
 #[must_use = "call `.build()` or pass the builder to `Authenticator::builder().provider(...)`"]
 pub struct ProviderBuilder {
     name: String,
-    issuer: Option<String>,
+    pub(super) issuer: Option<String>,
     audience: Option<Audience>,
-    audience_claim: Option<String>,
+    pub(super) audience_claim: Option<String>,
     any_audience: bool,
     keys: KeyChoice,
     algorithms: Option<Vec<Algorithm>>,
@@ -126,6 +141,9 @@ pub struct ProviderBuilder {
     refresh: RefreshPolicy,
     http: Option<reqwest::Client>,
     trusted_issuers: Vec<String>,
+    pub(super) preset: Option<Preset>,
+    /// Other `iss` values the provider writes into its tokens (Google's bare host).
+    pub(super) issuer_aliases: Vec<String>,
 }
 
 impl ProviderBuilder {
@@ -291,7 +309,8 @@ impl ProviderBuilder {
         })
     }
 
-    fn check(self) -> Result<Provider, Problem> {
+    fn check(mut self) -> Result<Provider, Problem> {
+        self.apply_preset()?;
         if self.name.is_empty() {
             return Err(("name", "is empty".into()));
         }
@@ -324,12 +343,13 @@ impl ProviderBuilder {
             refresh: self.refresh,
             http: self.http,
             trusted_issuers: self.trusted_issuers,
+            issuer_aliases: self.issuer_aliases,
         })
     }
 }
 
 /// A field of the provider and what is wrong with it.
-type Problem = (&'static str, String);
+pub(super) type Problem = (&'static str, String);
 
 /// The accepted audiences: at least one, none empty; `None` when any is accepted.
 fn check_audience(audience: Option<Audience>, any: bool) -> Result<Option<Audience>, Problem> {

@@ -6,6 +6,7 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::config::ConfigError;
+pub use crate::config::Preset;
 use crate::discovery::{DiscoveryError, ProviderMetadata};
 use crate::jwks::KeyRegistry;
 use crate::util::url::{UrlUse, check_url};
@@ -49,39 +50,8 @@ impl From<bool> for Userinfo {
     }
 }
 
-/// Endpoints, scopes and claim names of common providers, for
-/// [`LoginProviderBuilder::preset`]. Explicit settings win over the preset's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Preset {
-    /// Google: issuer `https://accounts.google.com`.
-    Google,
-    /// Microsoft Entra ID: give the tenant's issuer,
-    /// `https://login.microsoftonline.com/{tenant}/v2.0`.
-    Microsoft,
-    /// GitHub: plain OAuth 2.0 (no ID token); the user comes from `api.github.com/user`,
-    /// with `id` as `sub`, `login` as `preferred_username`, `avatar_url` as `picture`.
-    GitHub,
-    /// GitLab.com (or give a self-managed instance's issuer).
-    GitLab,
-    /// Auth0: give the tenant's issuer, `https://{tenant}.auth0.com/`.
-    Auth0,
-    /// Okta: give the authorization server's issuer,
-    /// `https://{domain}/oauth2/default`.
-    Okta,
-    /// Keycloak: give the realm's issuer, `https://{host}/realms/{realm}`.
-    Keycloak,
-}
-
+/// The login side of a [`Preset`]: endpoints, scopes and claim names.
 impl Preset {
-    fn issuer(self) -> Option<&'static str> {
-        match self {
-            Preset::Google => Some("https://accounts.google.com"),
-            Preset::GitLab => Some("https://gitlab.com"),
-            _ => None,
-        }
-    }
-
     fn scopes(self) -> &'static [&'static str] {
         match self {
             Preset::GitHub => &["read:user", "user:email"],
@@ -100,6 +70,7 @@ impl Preset {
                 ("avatar_url", "picture"),
                 ("html_url", "profile"),
             ],
+            Preset::Cognito => &[("cognito:username", "preferred_username")],
             _ => &[],
         }
     }
@@ -592,7 +563,7 @@ impl LoginProviderBuilder {
             self.userinfo_url = Some("https://api.github.com/user".into());
         }
         if self.issuer.is_none() && self.authorize_url.is_none() {
-            let issuer = preset.issuer().ok_or_else(|| {
+            let issuer = preset.known_issuer().ok_or_else(|| {
                 (
                     "issuer",
                     format!(
@@ -601,6 +572,13 @@ impl LoginProviderBuilder {
                 )
             })?;
             self.issuer = Some(issuer.into());
+        }
+        // Auth0's issuers (and so its ID tokens' `iss`) end with `/`.
+        if preset == Preset::Auth0
+            && let Some(issuer) = &mut self.issuer
+            && !issuer.ends_with('/')
+        {
+            issuer.push('/');
         }
         Ok(())
     }
@@ -665,6 +643,7 @@ mod tests {
             Preset::Auth0,
             Preset::Okta,
             Preset::Keycloak,
+            Preset::Cognito,
         ];
         for p in &all {
             match p {
@@ -674,7 +653,8 @@ mod tests {
                 | Preset::GitLab
                 | Preset::Auth0
                 | Preset::Okta
-                | Preset::Keycloak => {}
+                | Preset::Keycloak
+                | Preset::Cognito => {}
             }
         }
         all
@@ -687,7 +667,7 @@ mod tests {
         let expected: Vec<&str> = syntax.values.iter().map(|(_, v)| *v).collect();
         assert_eq!(variants, expected);
         for (preset, (name, _)) in presets().into_iter().zip(syntax.values) {
-            let knows = preset.issuer().is_some() || preset == Preset::GitHub;
+            let knows = preset.known_issuer().is_some() || preset == Preset::GitHub;
             assert_eq!(
                 knows,
                 oauth2_syntax::PRESETS_WITH_ISSUER.contains(name),

@@ -167,6 +167,7 @@ impl Validator {
                     keys: KeySource::Discovery,
                     refresh: crate::jwks::RefreshPolicy::default(),
                     trusted_issuers: Vec::new(),
+                    issuer_aliases: Vec::new(),
                     ..p.clone()
                 })
                 .collect();
@@ -356,7 +357,7 @@ impl Validator {
         let (header_bytes, claims) = steps::decode(&compact)?;
         let header = steps::parse_header(&header_bytes)?;
         let iss = steps::issuer(&claims)?;
-        let Some(index) = self.providers.iter().position(|p| p.config.issuer == iss) else {
+        let Some(index) = self.providers.iter().position(|p| p.config.is_issuer(iss)) else {
             return Err(ValidationError::new(ErrorKind::Issuer, self.unknown_issuer(iss)).into());
         };
         let provider = &self.providers[index];
@@ -451,6 +452,83 @@ mod tests {
             .build()
             .unwrap();
         Validator::new(vec![provider]).unwrap()
+    }
+
+    /// What the presets change for bearer tokens, through the whole validation.
+    #[tokio::test]
+    async fn presets_remove_the_providers_traps() {
+        use crate::Preset;
+        let exp = now() + 60;
+        // Google writes `iss` as `https://accounts.google.com` or the bare host.
+        let google = Provider::builder("google")
+            .preset(Preset::Google)
+            .audience("client.apps.googleusercontent.com")
+            .jwks_json(EC_JWKS)
+            .build()
+            .unwrap();
+        assert_eq!(google.issuer(), "https://accounts.google.com");
+        let validator = Validator::new(vec![google]).unwrap();
+        for iss in ["https://accounts.google.com", "accounts.google.com"] {
+            let token = es256(
+                None,
+                &json!({"iss": iss, "aud": "client.apps.googleusercontent.com", "sub": "a", "exp": exp}),
+            );
+            let auth = validator.validate(&token).await.unwrap();
+            assert_eq!(auth.provider(), "google", "{iss}");
+        }
+        let other = es256(
+            None,
+            &json!({"iss": "accounts.google.com/", "aud": "client.apps.googleusercontent.com", "exp": exp}),
+        );
+        let e = validator.validate(&other).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Issuer);
+
+        // Auth0's tokens' `iss` ends with `/`; the preset adds it to the configured one.
+        let auth0 = Provider::builder("auth0")
+            .preset(Preset::Auth0)
+            .issuer("https://tenant.auth0.com")
+            .audience("https://api.example")
+            .jwks_json(EC_JWKS)
+            .build()
+            .unwrap();
+        assert_eq!(auth0.issuer(), "https://tenant.auth0.com/");
+        let validator = Validator::new(vec![auth0]).unwrap();
+        let token = es256(
+            None,
+            &json!({"iss": "https://tenant.auth0.com/", "aud": "https://api.example", "exp": exp}),
+        );
+        assert!(validator.validate(&token).await.is_ok());
+
+        // Cognito's access tokens carry the app client in `client_id`, and no `aud`.
+        let pool = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example";
+        let cognito = Provider::builder("cognito")
+            .preset(Preset::Cognito)
+            .issuer(pool)
+            .audience("app-client")
+            .jwks_json(EC_JWKS)
+            .build()
+            .unwrap();
+        let validator = Validator::new(vec![cognito]).unwrap();
+        let access = es256(
+            None,
+            &json!({"iss": pool, "client_id": "app-client", "token_use": "access", "exp": exp}),
+        );
+        assert!(validator.validate(&access).await.is_ok());
+        let other_client = es256(
+            None,
+            &json!({"iss": pool, "client_id": "another", "token_use": "access", "exp": exp}),
+        );
+        let e = validator.validate(&other_client).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Audience);
+
+        // GitHub's tokens are opaque: no bearer provider.
+        let e = Provider::builder("github")
+            .preset(Preset::GitHub)
+            .audience("x")
+            .build()
+            .unwrap_err();
+        assert_eq!(e.field(), Some("preset"));
+        assert!(e.to_string().contains("opaque"), "{e}");
     }
 
     /// A logout token goes through the same keys and signature check as an access

@@ -169,7 +169,20 @@ fn check_provider(
     let plain_oauth2 = login && (has("authorize_url") || preset_knows_issuer);
     // An invalid preset is reported already; its issuer cannot be known.
     let preset_invalid = preset_given && preset.is_none();
-    if !has("issuer") && !plain_oauth2 && !preset_invalid {
+    // GitHub's tokens are opaque: there is nothing to validate as a bearer token.
+    if bearer
+        && preset.as_deref() == Some("github")
+        && let Some(c) = settings.iter().find(|c| c.key.name == "preset")
+    {
+        cx.push(syn::Error::new(
+            value_span(&c.value),
+            format!(
+                "GitHub's access tokens are opaque, not JWTs, so provider `{name}` cannot validate them as bearer tokens: use `github` for browser login (`client_id`) and remove `audience`"
+            ),
+        ));
+    }
+    let bearer_knows_issuer = bearer && preset_knows_issuer && preset.as_deref() != Some("github");
+    if !has("issuer") && !plain_oauth2 && !bearer_knows_issuer && !preset_invalid {
         let why = match &preset {
             Some(p) => format!(": preset `{p}` needs your tenant's or realm's issuer"),
             None => String::new(),
