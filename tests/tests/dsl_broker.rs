@@ -84,4 +84,32 @@ async fn a_protect_broker_handler_takes_the_brokers_tokens_only() {
         .await
         .unwrap();
     assert!(!jwks["keys"].as_array().unwrap().is_empty());
+
+    // In OpenAPI, the broker is a bearer scheme found by its discovery document, and
+    // the login-only `dev` an authorization-code scheme.
+    let schemes = providers.openapi().await.unwrap();
+    let mut doc = utoipa::openapi::OpenApiBuilder::new().build();
+    schemes.apply(&mut doc);
+    let doc = serde_json::to_value(&doc).unwrap();
+    let defined = &doc["components"]["securitySchemes"];
+    assert_eq!(defined["broker"]["type"], "openIdConnect");
+    assert_eq!(
+        defined["broker"]["openIdConnectUrl"],
+        "https://broker.dsl.example/auth/.well-known/openid-configuration"
+    );
+    assert_eq!(defined["dev"]["type"], "oauth2");
+    assert_eq!(
+        defined["dev"]["flows"]["authorizationCode"]["tokenUrl"],
+        idp.token_url()
+    );
+    assert_eq!(defined[oauth2::openapi::SESSION_SCHEME]["in"], "cookie");
+    let discovery: serde_json::Value = oauth2_tests::client()
+        .get(format!("{url}/auth/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(discovery["issuer"], broker.issuer());
 }
