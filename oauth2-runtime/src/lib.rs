@@ -72,6 +72,7 @@
 //! | sessions | [`session`] | sealed cookies and session stores |
 //! | issuer | `issuer` (feature `broker`) | the broker's signing keys in the store, their rotation, its access tokens, sessions and JWKS |
 //! | login | [`login`] | browser login as an OpenID Connect relying party |
+//! | OpenAPI | `openapi` (feature `utoipa`) | the providers' OpenAPI security schemes |
 //! | dev issuer | [`dev`] | the development identity provider |
 //! | test kit | `test_kit` (feature `test-kit`) | tests of your app: providers retargeted to a dev issuer, browser logins |
 //!
@@ -260,13 +261,23 @@ pub use oauth2_macros::FromClaims;
 /// `providers!` must come before the handlers: earlier in the same module, or in a
 /// parent module before the `mod` that holds them (or in a `#[macro_use] mod`).
 ///
+/// # OpenAPI
+///
+/// Above a `#[utoipa::path(...)]`, `#[protect]` writes the path's `security`: one
+/// alternative per provider with the scopes (`("google" = ["items:read"])`), the
+/// `session` scheme for session routes, `()` too when `optional`. A path that states its
+/// own `security` must say the same, or the handler does not compile. The schemes those
+/// names refer to come from `Providers::openapi()` (feature `utoipa`, see [`openapi`]).
+/// Below `#[utoipa::path]` it cannot see the path: put it above.
+///
 /// # Compile-time errors
 ///
 /// Mistakes are compile errors at the mistaken tokens: an unknown provider (with the
 /// closest declared name), an unknown or repeated argument, a claims type that does
 /// not implement `FromClaims`, a claims parameter whose type differs from `claims = T`,
 /// `optional` without `Option<T>`, a handler that is not `async`, scopes that are not
-/// string literals, `provider = any()` with no provider (a guard no token could pass).
+/// string literals, `provider = any()` with no provider (a guard no token could pass),
+/// an OpenAPI `security` that disagrees with the guard.
 pub use oauth2_macros::protect;
 
 /// Declares the identity providers once: their configuration, one type per provider
