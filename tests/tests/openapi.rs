@@ -347,11 +347,22 @@ async fn swagger_ui_authorize_signs_in_at_the_dev_issuer_and_try_it_out_sends_th
         "{schemes}"
     );
     assert!(schemes.contains("session (apiKey)"), "{schemes}");
+    let authorized = step("authorized");
     assert!(
-        step("authorized")["text"]
-            .as_str()
-            .unwrap()
-            .contains("Authorized")
+        authorized["text"].as_str().unwrap().contains("Authorized"),
+        "{authorized}"
+    );
+    // The popup ran the authorization-code flow with PKCE at the dev issuer, then
+    // Swagger UI redeemed the code at its token endpoint.
+    let flow = authorized["flow"].as_array().unwrap();
+    let authorize = &flow[0];
+    assert_eq!(authorize["path"], "/authorize", "{authorized}");
+    assert_eq!(authorize["query"]["client_id"], "swagger-ui");
+    assert_eq!(authorize["query"]["code_challenge_method"], "S256");
+    assert!(
+        flow.iter()
+            .any(|r| r["method"] == "POST" && r["path"] == "/token"),
+        "{authorized}"
     );
     let items = step("items_with_token");
     assert_eq!(items["code"], "200", "{items}");
