@@ -99,6 +99,8 @@ impl ProviderBuilder {
                         .into(),
                 ));
             }
+            // A test's dev issuer stands in for the real one: no issuer rules.
+            Preset::Google | Preset::Auth0 if self.retargeted => {}
             Preset::Google if self.issuer.as_deref() == preset.known_issuer() => {
                 self.issuer_aliases.push("accounts.google.com".into());
             }
@@ -115,5 +117,40 @@ impl ProviderBuilder {
             _ => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(all(test, feature = "test-kit"))]
+mod tests {
+    use crate::{Preset, Provider};
+
+    /// A provider retargeted to a test's issuer keeps the preset's claim rules and
+    /// drops its rules about the real issuer.
+    #[test]
+    fn a_retargeted_provider_keeps_the_claim_rules_only() {
+        let dev = "http://127.0.0.1:9";
+        let auth0 = Provider::builder("auth0")
+            .preset(Preset::Auth0)
+            .issuer("https://tenant.auth0.com")
+            .audience("https://api.example")
+            .point_at(dev)
+            .build()
+            .unwrap();
+        assert_eq!(auth0.issuer(), dev, "no trailing slash added");
+        let google = Provider::builder("google")
+            .preset(Preset::Google)
+            .audience("client")
+            .point_at(dev)
+            .build()
+            .unwrap();
+        assert!(!google.is_issuer("accounts.google.com"));
+        let cognito = Provider::builder("cognito")
+            .preset(Preset::Cognito)
+            .issuer("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example")
+            .audience("app-client")
+            .point_at(dev)
+            .build()
+            .unwrap();
+        assert_eq!(cognito.audience_claim(), "client_id");
     }
 }

@@ -73,6 +73,7 @@ impl Provider {
             trusted_issuers: Vec::new(),
             preset: None,
             issuer_aliases: Vec::new(),
+            retargeted: false,
         }
     }
 
@@ -144,6 +145,8 @@ pub struct ProviderBuilder {
     pub(super) preset: Option<Preset>,
     /// Other `iss` values the provider writes into its tokens (Google's bare host).
     pub(super) issuer_aliases: Vec<String>,
+    /// Pointed at another issuer (a test's dev issuer): the preset's issuer rules stay off.
+    pub(super) retargeted: bool,
 }
 
 impl ProviderBuilder {
@@ -160,6 +163,9 @@ impl ProviderBuilder {
         self.keys = KeyChoice::Discovery;
         self.hmac_secret = None;
         self.trusted_issuers.clear();
+        // The preset's rules about the real issuer (Auth0's trailing `/`, Google's other
+        // `iss`) do not hold for this one; its claim rules (Cognito's) still do.
+        self.retargeted = true;
         self
     }
 
