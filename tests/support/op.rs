@@ -195,3 +195,55 @@ impl OpenIdProvider {
         jsonwebtoken::encode(&header, claims, &encoding).unwrap()
     }
 }
+
+/// What a browser script of `tests/interop/` printed: one JSON object per checkpoint,
+/// each with its `step` name.
+pub struct BrowserSteps {
+    steps: Vec<serde_json::Value>,
+    output: String,
+    succeeded: bool,
+}
+
+impl BrowserSteps {
+    /// The checkpoint `name`; panics, with everything the script printed, when the
+    /// browser never got there.
+    pub fn step(&self, name: &str) -> &serde_json::Value {
+        self.steps
+            .iter()
+            .find(|s| s["step"] == name)
+            .unwrap_or_else(|| panic!("the browser never reached `{name}`:\n{}", self.output))
+    }
+
+    /// Whether the script exited with success (every checkpoint reached).
+    pub fn succeeded(&self) -> bool {
+        self.succeeded
+    }
+
+    /// Everything it printed.
+    pub fn output(&self) -> &str {
+        &self.output
+    }
+}
+
+/// Runs `node {script}` in `tests/interop/` against the app at `app` in Debian's
+/// Chromium at `chromium`.
+pub async fn run_browser_script(script: &str, app: &str, chromium: &str) -> BrowserSteps {
+    let output = Command::new("node")
+        .arg(script)
+        .env("APP", app)
+        .env("CHROMIUM", chromium)
+        .current_dir(interop_dir())
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("run node {script}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let steps = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    BrowserSteps {
+        steps,
+        output: format!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr)),
+        succeeded: output.status.success(),
+    }
+}

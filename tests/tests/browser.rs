@@ -7,9 +7,9 @@
 //! `/usr/bin/chromium` it says that it is skipped (`.ci/run` installs Chromium and sets
 //! `OAUTH2_REQUIRE_SERVICES=1`, which makes it required).
 
-use oauth2_tests::op::{OpenIdProvider, WEB_CLIENT, ensure_installed, interop_dir};
+use oauth2_tests::op::{OpenIdProvider, WEB_CLIENT, ensure_installed, run_browser_script};
 use oauth2_tests::{example, free_addr, services, wait_until_up};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::process::Command;
 
 #[tokio::test]
@@ -39,27 +39,8 @@ async fn a_real_browser_logs_in_and_out() {
         .expect("start the login example");
     wait_until_up(&mut server, &app).await;
 
-    let output = Command::new("node")
-        .arg("browser.mjs")
-        .env("APP", &app)
-        .env("CHROMIUM", chromium)
-        .current_dir(interop_dir())
-        .output()
-        .await
-        .expect("run node browser.mjs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let steps: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
-        .collect();
-    let step = |name: &str| -> &Value {
-        steps.iter().find(|s| s["step"] == name).unwrap_or_else(|| {
-            panic!(
-                "the browser never reached `{name}`:\n{stdout}\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        })
-    };
+    let steps = run_browser_script("browser.mjs", &app, chromium).await;
+    let step = |name: &str| steps.step(name);
     assert!(step("home")["text"].as_str().unwrap().contains("Log in"));
     let login_page = step("provider_login_page");
     assert!(login_page["url"].as_str().unwrap().starts_with(&op.issuer));
@@ -108,5 +89,5 @@ async fn a_real_browser_logs_in_and_out() {
         .unwrap()
         .to_owned();
     assert!(again.starts_with(&op.issuer), "{again}");
-    assert!(output.status.success(), "{stdout}");
+    assert!(steps.succeeded(), "{}", steps.output());
 }

@@ -13,7 +13,7 @@ use axum::routing::get;
 use oauth2::dev::DevIssuer;
 use oauth2::openapi::SESSION_SCHEME;
 use oauth2::{FromClaims, Scopes, protect, providers};
-use oauth2_tests::op::{ensure_installed, interop_dir};
+use oauth2_tests::op::{ensure_installed, interop_dir, run_browser_script};
 use oauth2_tests::{client, example, free_addr, services, wait_until_up};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
@@ -306,27 +306,8 @@ async fn swagger_ui_authorize_signs_in_at_the_dev_issuer_and_try_it_out_sends_th
         .spawn()
         .expect("start the openapi example");
     wait_until_up(&mut app, &base).await;
-    let output = Command::new("node")
-        .arg("swagger.mjs")
-        .env("APP", &base)
-        .env("CHROMIUM", chromium)
-        .current_dir(interop_dir())
-        .output()
-        .await
-        .expect("run node swagger.mjs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let steps: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
-        .collect();
-    let step = |name: &str| -> &Value {
-        steps.iter().find(|s| s["step"] == name).unwrap_or_else(|| {
-            panic!(
-                "Swagger UI never reached `{name}`:\n{stdout}\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        })
-    };
+    let steps = run_browser_script("swagger.mjs", &base, chromium).await;
+    let step = |name: &str| steps.step(name);
     assert!(
         step("loaded")["title"]
             .as_str()
@@ -372,4 +353,5 @@ async fn swagger_ui_authorize_signs_in_at_the_dev_issuer_and_try_it_out_sends_th
     assert_eq!(me["code"], "200", "{me}");
     let body: Value = serde_json::from_str(me["body"].as_str().unwrap()).unwrap();
     assert_eq!(body["scopes"], json!(["openid", "items:read"]));
+    assert!(steps.succeeded(), "{}", steps.output());
 }
