@@ -37,6 +37,12 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
+/// GET `url` and its JSON body.
+pub async fn get_json(url: &str) -> serde_json::Value {
+    let response = client().get(url).send().await.expect("GET");
+    response.json().await.expect("a JSON body")
+}
+
 /// GET `{base}{path}` with `Authorization: Bearer <token>`.
 pub async fn get_with_token(base: &str, path: &str, token: &str) -> reqwest::Response {
     client()

@@ -75,14 +75,7 @@ async fn a_protect_broker_handler_takes_the_brokers_tokens_only() {
     let e = error_of(get_with_token(&url, "/me", &theirs).await).await;
     assert_eq!(e.status, 401, "{e:?}");
     // The broker's issuer routes are served.
-    let jwks: serde_json::Value = oauth2_tests::client()
-        .get(format!("{url}/auth/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = oauth2_tests::get_json(&format!("{url}/auth/.well-known/jwks.json")).await;
     assert!(!jwks["keys"].as_array().unwrap().is_empty());
 
     // In OpenAPI, the broker is a bearer scheme found by its discovery document, and
@@ -103,13 +96,7 @@ async fn a_protect_broker_handler_takes_the_brokers_tokens_only() {
         idp.token_url()
     );
     assert_eq!(defined[oauth2::openapi::SESSION_SCHEME]["in"], "cookie");
-    let discovery: serde_json::Value = oauth2_tests::client()
-        .get(format!("{url}/auth/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery =
+        oauth2_tests::get_json(&format!("{url}/auth/.well-known/openid-configuration")).await;
     assert_eq!(discovery["issuer"], broker.issuer());
 }

@@ -14,7 +14,7 @@ use oauth2::dev::DevIssuer;
 use oauth2::openapi::SESSION_SCHEME;
 use oauth2::{FromClaims, Scopes, protect, providers};
 use oauth2_tests::op::{ensure_installed, interop_dir, run_browser_script};
-use oauth2_tests::{client, example, free_addr, services, wait_until_up};
+use oauth2_tests::{client, example, free_addr, get_json, services, wait_until_up};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
@@ -218,14 +218,7 @@ async fn the_example_document_validates_as_openapi_3_1_and_its_discovery_url_ans
         .spawn()
         .expect("start the openapi example");
     wait_until_up(&mut app, &base).await;
-    let doc: Value = client()
-        .get(format!("{base}/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = get_json(&format!("{base}/openapi.json")).await;
     assert_eq!(doc["openapi"], "3.1.0");
     assert_eq!(
         security_of(&doc, "get", "/items"),
