@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | 400 | `invalid_request` | no token, an `Authorization` header that is not `Bearer`, or a malformed one |
 //! | 401 | `invalid_token` | the token fails validation (expired, wrong audience, unknown key, ...) |
+//! | 401 | `insufficient_user_authentication` | the user's login is not strong or recent enough for the route (RFC 9470): `acr_values="..."` and `max_age="..."` say what would pass |
 //! | 403 | `insufficient_scope` | a required scope is missing (`scope="..."` names them) |
 //! | 503 | `temporarily_unavailable` | the provider's keys are not loaded yet (`Retry-After` set) |
 //! | 500 | `server_error` | an extractor is used where no authenticator is installed |
@@ -39,7 +40,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::claims::ClaimError;
-use crate::validation::{ErrorKind, ValidationError};
+use crate::validation::{ErrorKind, StepUpError, ValidationError};
 
 /// Builds the response for every rejection; set with
 /// [`AuthenticatorBuilder::on_error`](crate::AuthenticatorBuilder::on_error).
@@ -57,6 +58,9 @@ pub enum AuthErrorKind {
     InvalidToken,
     /// A required scope was not granted (403 `insufficient_scope`).
     InsufficientScope,
+    /// The token is valid, but the user's authentication is not strong or recent
+    /// enough for the route (401 `insufficient_user_authentication`, RFC 9470).
+    InsufficientUserAuthentication,
     /// The application refused a valid token, e.g. a `require` condition is false
     /// (403 `access_denied`).
     Forbidden,
@@ -73,6 +77,8 @@ pub struct AuthError {
     description: Cow<'static, str>,
     validation: Option<ErrorKind>,
     scope: Option<String>,
+    /// What would pass a step-up check: `acr_values` and `max_age` (seconds).
+    step_up: Option<(Option<String>, Option<u64>)>,
     retry_after: Option<Duration>,
     realm: Option<Arc<str>>,
     handler: Option<ErrorHandler>,
@@ -106,6 +112,7 @@ impl AuthError {
             description: description.into(),
             validation: None,
             scope: None,
+            step_up: None,
             retry_after: None,
             realm: None,
             handler: None,
@@ -134,6 +141,17 @@ impl AuthError {
         );
         e.scope = Some(missing.join(" "));
         e
+    }
+
+    /// The user's authentication is not strong or recent enough (RFC 9470): the
+    /// challenge names the `acr_values` and `max_age` that would pass.
+    pub fn insufficient_user_authentication(e: &StepUpError) -> Self {
+        let mut out = Self::new(
+            AuthErrorKind::InsufficientUserAuthentication,
+            e.description().to_owned(),
+        );
+        out.step_up = Some((e.acr_values().map(str::to_owned), e.max_age()));
+        out
     }
 
     /// The token is valid but the application refuses it (a `require` condition).
@@ -166,6 +184,18 @@ impl AuthError {
         self.scope.as_deref()
     }
 
+    /// For [`AuthErrorKind::InsufficientUserAuthentication`]: the accepted `acr`
+    /// values, space-separated.
+    pub fn acr_values(&self) -> Option<&str> {
+        self.step_up.as_ref().and_then(|(acr, _)| acr.as_deref())
+    }
+
+    /// For [`AuthErrorKind::InsufficientUserAuthentication`]: the longest accepted time
+    /// since the user authenticated, in seconds.
+    pub fn max_age(&self) -> Option<u64> {
+        self.step_up.as_ref().and_then(|(_, max_age)| *max_age)
+    }
+
     /// For [`AuthErrorKind::Unavailable`]: when to retry.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
@@ -176,7 +206,9 @@ impl AuthError {
         match self.kind {
             AuthErrorKind::MissingToken if self.challenge_missing => StatusCode::UNAUTHORIZED,
             AuthErrorKind::MissingToken | AuthErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
-            AuthErrorKind::InvalidToken => StatusCode::UNAUTHORIZED,
+            AuthErrorKind::InvalidToken | AuthErrorKind::InsufficientUserAuthentication => {
+                StatusCode::UNAUTHORIZED
+            }
             AuthErrorKind::InsufficientScope | AuthErrorKind::Forbidden => StatusCode::FORBIDDEN,
             AuthErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AuthErrorKind::Misconfigured => StatusCode::INTERNAL_SERVER_ERROR,
@@ -189,6 +221,7 @@ impl AuthError {
             AuthErrorKind::MissingToken | AuthErrorKind::InvalidRequest => "invalid_request",
             AuthErrorKind::InvalidToken => "invalid_token",
             AuthErrorKind::InsufficientScope => "insufficient_scope",
+            AuthErrorKind::InsufficientUserAuthentication => "insufficient_user_authentication",
             AuthErrorKind::Forbidden => "access_denied",
             AuthErrorKind::Unavailable => "temporarily_unavailable",
             AuthErrorKind::Misconfigured => "server_error",
@@ -216,6 +249,7 @@ impl AuthError {
                 | AuthErrorKind::InvalidRequest
                 | AuthErrorKind::InvalidToken
                 | AuthErrorKind::InsufficientScope
+                | AuthErrorKind::InsufficientUserAuthentication
         ) {
             return None;
         }
@@ -232,6 +266,12 @@ impl AuthError {
         );
         if let Some(scope) = &self.scope {
             value.push_str(&format!(r#", scope="{}""#, quoted(scope)));
+        }
+        if let Some(acr_values) = self.acr_values() {
+            value.push_str(&format!(r#", acr_values="{}""#, quoted(acr_values)));
+        }
+        if let Some(max_age) = self.max_age() {
+            value.push_str(&format!(r#", max_age="{max_age}""#));
         }
         Some(value)
     }
@@ -323,6 +363,26 @@ mod tests {
         assert_eq!(res.headers()["retry-after"], "2");
         assert!(res.headers().get("www-authenticate").is_none());
         assert_eq!(AuthError::missing_token().into_response().status(), 400);
+    }
+
+    #[test]
+    fn step_up_challenge_names_what_would_pass() {
+        let step_up = crate::validation::StepUp {
+            acr_values: &["urn:example:mfa", "hwk"],
+            max_age: Some(Duration::from_secs(300)),
+        };
+        let claims = serde_json::json!({"acr": "pwd", "auth_time": 0});
+        let e = step_up.check(claims.as_object().unwrap(), 10).unwrap_err();
+        let res = AuthError::insufficient_user_authentication(&e)
+            .with_context(&Arc::from("api"), None, false)
+            .into_response();
+        assert_eq!(res.status(), 401);
+        assert_eq!(
+            res.headers()["www-authenticate"],
+            "Bearer realm=\"api\", error=\"insufficient_user_authentication\", \
+             error_description=\"the authentication context `pwd` is not one this route accepts\", \
+             acr_values=\"urn:example:mfa hwk\", max_age=\"300\""
+        );
     }
 
     #[test]

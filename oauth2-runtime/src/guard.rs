@@ -12,12 +12,13 @@
 //! | it validates (signature, `iss`, `aud`, `exp`, ...) | 401 `invalid_token` |
 //! | its provider is one the route accepts | 401 `invalid_token` |
 //! | its claims read as the claims type | 401 `invalid_token` naming the claim |
+//! | its `acr` is one of `acr = [...]`, its `auth_time` within `max_age` (RFC 9470) | 401 `insufficient_user_authentication` with `acr_values` and `max_age` |
 //! | it has every scope of `scopes = [...]` | 403 `insufficient_scope` |
 //! | `require = <condition>` is true | 403 `access_denied` |
 //!
 //! `Option<Protected<G, T>>` (the `optional` flag) gives `None` for the first four and
-//! still answers 403 for the last two: a caller without a token is anonymous, a caller
-//! whose token lacks rights is refused.
+//! still answers the last three: a caller without a token is anonymous, a caller whose
+//! token lacks rights (or a strong enough login) is refused.
 //!
 //! The macro is the intended way in; the types can also be written by hand:
 //!
@@ -54,7 +55,8 @@ use crate::claims::{Authenticated, FromClaims};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::extract::{is_absent_or_bad, reject};
 use crate::http::decision;
-use crate::validation::{ErrorKind, ValidationError};
+use crate::util::now;
+use crate::validation::{ErrorKind, StepUp, ValidationError};
 
 /// The static rules of one protected route, for claims of type `T`; `#[protect]`
 /// writes one per handler.
@@ -67,6 +69,8 @@ pub trait Guard<T>: 'static {
     const PROVIDERS: &'static [&'static str];
     /// The scopes a token must all have.
     const SCOPES: &'static [&'static str] = &[];
+    /// What the route asks of the user's authentication (`acr`, `max_age`).
+    const STEP_UP: StepUp<'static> = StepUp::NONE;
     /// An extra condition on the claims; `false` answers 403.
     fn require(claims: &T) -> bool {
         let _ = claims;
@@ -117,12 +121,20 @@ fn authenticate<G: Guard<T>, T: FromClaims + Send>(
     T::from_claims(auth).map_err(|e| refuse(parts, auth, e.into()))
 }
 
-/// Scopes, then the condition: the checks whose failure means "not allowed".
+/// Step-up, scopes, then the condition: the checks a valid token of the route's
+/// providers can still fail.
 fn authorize<G: Guard<T>, T: FromClaims + Send>(
     parts: &Parts,
     auth: &Authenticated,
     claims: &T,
 ) -> Result<(), AuthError> {
+    // Most routes ask nothing of the login: do not read the clock for them.
+    if !G::STEP_UP.is_empty()
+        && let Err(e) = G::STEP_UP.check(auth.claims(), now())
+    {
+        let e = AuthError::insufficient_user_authentication(&e);
+        return Err(refuse(parts, auth, e));
+    }
     // Most routes require no scope: do not parse the token's scopes for them.
     if !G::SCOPES.is_empty() {
         let missing = auth.scopes().missing(G::SCOPES.iter().copied());

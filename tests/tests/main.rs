@@ -27,6 +27,7 @@ mod readme_example;
 mod redis_cluster;
 mod registry;
 mod session_stores;
+mod step_up;
 mod store_outage;
 mod test_kit;
 mod token_cache;

@@ -3,13 +3,13 @@
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
 use syn::parse::ParseStream;
-use syn::{Expr, Ident, LitStr, Token, Type};
+use syn::{Expr, Ident, LitInt, LitStr, Token, Type};
 
 use crate::ctxt::{Ctxt, skip_to_comma};
 use crate::suggest;
 
 const ARGUMENTS: &[&str] = &[
-    "provider", "claims", "scopes", "require", "optional", "session", "crate",
+    "provider", "claims", "scopes", "acr", "max_age", "require", "optional", "session", "crate",
 ];
 
 pub(crate) struct Args {
@@ -17,6 +17,10 @@ pub(crate) struct Args {
     pub(crate) providers: Vec<LitStr>,
     pub(crate) claims: Option<Type>,
     pub(crate) scopes: Vec<LitStr>,
+    /// Accepted `acr` values (RFC 9470 step-up); empty accepts any.
+    pub(crate) acr: Vec<LitStr>,
+    /// The longest time since the user authenticated, in seconds.
+    pub(crate) max_age: Option<u64>,
     pub(crate) require: Option<(Ident, Expr)>,
     pub(crate) optional: Option<Ident>,
     /// The user comes from the login session instead of a bearer token.
@@ -29,6 +33,8 @@ pub(crate) fn parse(cx: &mut Ctxt, input: ParseStream<'_>) -> Args {
         providers: Vec::new(),
         claims: None,
         scopes: Vec::new(),
+        acr: Vec::new(),
+        max_age: None,
         require: None,
         optional: None,
         session: None,
@@ -95,7 +101,9 @@ fn parse_one(
     match name.as_str() {
         "provider" => args.providers = providers(input)?,
         "claims" => args.claims = Some(input.parse()?),
-        "scopes" => args.scopes = scopes(cx, input)?,
+        "scopes" => args.scopes = words(cx, input, SCOPES)?,
+        "acr" => args.acr = words(cx, input, ACR)?,
+        "max_age" => args.max_age = max_age(input)?,
         "require" => args.require = Some((key, input.parse()?)),
         "crate" => {
             let path: LitStr = input.parse()?;
@@ -148,16 +156,37 @@ fn providers(input: ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
         .collect()
 }
 
-fn scopes(cx: &mut Ctxt, input: ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
-    let usage =
-        "`scopes` takes a list of string literals: `scopes = [\"items:read\", \"items:write\"]`";
+/// A list argument of words: its usage, and what one word is.
+struct Words {
+    usage: &'static str,
+    word: &'static str,
+    empty: &'static str,
+}
+
+const SCOPES: Words = Words {
+    usage: "`scopes` takes a list of string literals: `scopes = [\"items:read\", \"items:write\"]`",
+    word: "a scope is one non-empty word without spaces: write several scopes as several strings",
+    empty: "",
+};
+
+const ACR: Words = Words {
+    usage: "`acr` takes a list of string literals, the accepted authentication context classes: `acr = [\"urn:example:mfa\"]`",
+    word: "an `acr` value is one non-empty word without spaces: write several values as several strings",
+    empty: "`acr = []` accepts no authentication context, so no token could pass: name at least one, or leave `acr` out",
+};
+
+fn words(cx: &mut Ctxt, input: ParseStream<'_>, kind: Words) -> syn::Result<Vec<LitStr>> {
+    let usage = kind.usage;
     if !input.peek(syn::token::Bracket) {
         let value: Expr = input.parse()?;
         return Err(syn::Error::new_spanned(value, usage));
     }
     let list;
-    syn::bracketed!(list in input);
+    let brackets = syn::bracketed!(list in input);
     let elems = syn::punctuated::Punctuated::<Expr, Token![,]>::parse_terminated(&list)?;
+    if elems.is_empty() && !kind.empty.is_empty() {
+        return Err(syn::Error::new(brackets.span.join(), kind.empty));
+    }
     let mut out = Vec::new();
     for elem in elems {
         match elem {
@@ -167,7 +196,7 @@ fn scopes(cx: &mut Ctxt, input: ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
             }) => {
                 let value = s.value();
                 if value.is_empty() || value.contains(char::is_whitespace) {
-                    cx.error_spanned_by(&s, "a scope is one non-empty word without spaces: write several scopes as several strings");
+                    cx.error_spanned_by(&s, kind.word);
                 } else {
                     out.push(s);
                 }
@@ -176,4 +205,41 @@ fn scopes(cx: &mut Ctxt, input: ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
         }
     }
     Ok(out)
+}
+
+/// `max_age = 5m`: a duration in whole seconds, as OpenID Connect's `max_age` is.
+fn max_age(input: ParseStream<'_>) -> syn::Result<Option<u64>> {
+    let usage = "`max_age` takes a duration with a unit, the longest time since the user logged in: `max_age = 5m`";
+    if !input.peek(LitInt) {
+        let value: Expr = input.parse()?;
+        return Err(syn::Error::new_spanned(value, usage));
+    }
+    let lit: LitInt = input.parse()?;
+    let unit = lit.suffix();
+    if unit.is_empty() {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`max_age` needs a unit: write `{}s` (units: `s`, `m`, `h`)",
+                lit.base10_digits()
+            ),
+        ));
+    }
+    let Some(value) = oauth2_syntax::parse_duration(&format!("{}{unit}", lit.base10_digits()))
+    else {
+        return Err(syn::Error::new(lit.span(), usage));
+    };
+    if let Some(problem) = oauth2_syntax::duration_problem(value, true) {
+        return Err(syn::Error::new(lit.span(), format!("`max_age` {problem}")));
+    }
+    if value.subsec_millis() != 0 {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`max_age` is in whole seconds, as OpenID Connect's `max_age` is: write `{}s`",
+                value.as_secs() + 1
+            ),
+        ));
+    }
+    Ok(Some(value.as_secs()))
 }

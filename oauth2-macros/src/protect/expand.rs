@@ -20,6 +20,7 @@ pub(crate) fn expand(args: &Args, mut func: ItemFn, claims_param: Option<usize>)
     let checks = compile_time_checks(&krate, args);
     let providers = &args.providers;
     let scopes = &args.scopes;
+    let step_up = step_up(&krate, args);
 
     let mut inputs: Vec<FnArg> = func.sig.inputs.iter().cloned().collect();
     let claims_pat: Option<Pat> = claims_param.map(|i| match inputs.remove(i) {
@@ -58,11 +59,32 @@ pub(crate) fn expand(args: &Args, mut func: ItemFn, claims_param: Option<usize>)
         impl #krate::guard::Guard<#claims_ty> for #guard {
             const PROVIDERS: &'static [&'static ::core::primitive::str] = &[#(#providers),*];
             const SCOPES: &'static [&'static ::core::primitive::str] = &[#(#scopes),*];
+            #step_up
             #require
         }
 
         #func
     }
+}
+
+/// `Guard::STEP_UP` from `acr` and `max_age`, when either is given.
+fn step_up(krate: &TokenStream, args: &Args) -> Option<TokenStream> {
+    if args.acr.is_empty() && args.max_age.is_none() {
+        return None;
+    }
+    let acr = &args.acr;
+    let max_age = match args.max_age {
+        Some(secs) => {
+            quote!(::core::option::Option::Some(::core::time::Duration::from_secs(#secs)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    Some(quote! {
+        const STEP_UP: #krate::validation::StepUp<'static> = #krate::validation::StepUp {
+            acr_values: &[#(#acr),*],
+            max_age: #max_age,
+        };
+    })
 }
 
 /// What the compiler checks where the user wrote it: each provider name against the

@@ -28,6 +28,10 @@ pub(crate) struct Grant {
     challenge: Option<String>,
     scope: String,
     sub: String,
+    /// When the user "authenticated": the authorization request's time.
+    auth_time: u64,
+    /// The first `acr_values` the request asked for: the dev issuer grants any.
+    acr: Option<String>,
 }
 
 /// Login state of the dev issuer.
@@ -113,6 +117,8 @@ pub(crate) struct AuthorizeQuery {
     scope: Option<String>,
     /// The user to sign in; default `dev-user`.
     login_hint: Option<String>,
+    /// Step-up (RFC 9470): the first value becomes the tokens' `acr`.
+    acr_values: Option<String>,
 }
 
 pub(crate) async fn authorize(
@@ -142,6 +148,12 @@ pub(crate) async fn authorize(
             challenge: q.code_challenge,
             scope: q.scope.unwrap_or_default(),
             sub,
+            auth_time: crate::util::now(),
+            acr: q
+                .acr_values
+                .as_deref()
+                .and_then(|v| v.split_ascii_whitespace().next())
+                .map(str::to_owned),
         },
     );
     {
@@ -242,12 +254,16 @@ fn issue_tokens(state: &Arc<State>, grant: Grant) -> Response {
         .token_lifetime
         .load(std::sync::atomic::Ordering::SeqCst);
     let lifetime = i64::try_from(lifetime).unwrap_or(3600);
-    let access_token = TokenBuilder::new(state.clone())
+    let mut access_token = TokenBuilder::new(state.clone())
         .subject(&grant.sub)
         .audience(grant.client_id.as_str())
         .scope(&grant.scope)
         .expires_in(lifetime)
-        .sign();
+        .claim("auth_time", grant.auth_time);
+    if let Some(acr) = &grant.acr {
+        access_token = access_token.claim("acr", acr.as_str());
+    }
+    let access_token = access_token.sign();
     let signing = state.logins.lock().expect("logins lock").id_token_signing;
     // The left half of the access token's hash, by the ID token's `alg` (OpenID Connect
     // Core §3.1.3.6; SHA-512 for EdDSA).
@@ -263,7 +279,11 @@ fn issue_tokens(state: &Arc<State>, grant: Grant) -> Response {
     let mut id = TokenBuilder::new(state.clone())
         .subject(&grant.sub)
         .audience(grant.client_id.as_str())
-        .claim("at_hash", at_hash);
+        .claim("at_hash", at_hash)
+        .claim("auth_time", grant.auth_time);
+    if let Some(acr) = &grant.acr {
+        id = id.claim("acr", acr.as_str());
+    }
     if let Some(nonce) = &grant.nonce {
         id = id.claim("nonce", nonce.as_str());
     }

@@ -1,6 +1,8 @@
 //! The callback route: the provider sends the browser back with a code, which becomes
 //! a session.
 
+use std::time::Duration;
+
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -16,6 +18,7 @@ use super::transaction::Transaction;
 use super::{Login, LoginError, LoginEvent, LoginProvider};
 use crate::claims::Authenticated;
 use crate::util::now;
+use crate::validation::StepUp;
 
 #[derive(Deserialize)]
 pub(super) struct CallbackQuery {
@@ -119,6 +122,7 @@ async fn finish(
         .map_err(|e| LoginError::unavailable(e.to_string()))?;
     let tokens = exchange(login, p, endpoints, code, &tx).await?;
     let from_id_token = id_token_claims(login, p, &tokens, &tx).await?;
+    check_step_up(&tx, from_id_token.as_ref())?;
     let info = read_userinfo(login, p, endpoints, &tokens, from_id_token.is_some()).await?;
     let mut claims = merge_user(from_id_token, info.as_ref())?;
     map_claims(&mut claims, p.inner.claim_map);
@@ -207,6 +211,45 @@ async fn id_token_claims(
     };
     check_login_binding(auth.claims(), id_token, &tx.nonce, &tokens.access_token)?;
     Ok(Some(auth.claims().clone()))
+}
+
+/// A step-up login's answer (RFC 9470): the ID token's `acr` is one the login asked
+/// for and its `auth_time` is within the `max_age` it asked for (OpenID Connect Core
+/// §3.1.3.7): the same check the session guard makes, so that a login that passes here
+/// is not sent straight back to log in again.
+fn check_step_up(
+    tx: &Transaction,
+    id_token: Option<&Map<String, Value>>,
+) -> Result<(), LoginError> {
+    if tx.acr_values.is_none() && tx.max_age.is_none() {
+        return Ok(());
+    }
+    let refused = |why: String| {
+        LoginError::new(
+            StatusCode::UNAUTHORIZED,
+            "insufficient_user_authentication",
+            why,
+        )
+    };
+    let Some(claims) = id_token else {
+        return Err(refused(
+            "a step-up login needs an OpenID Provider: this provider issues no ID token".into(),
+        ));
+    };
+    let acr_values: Vec<&str> = tx
+        .acr_values
+        .as_deref()
+        .map(|v| v.split(' ').collect())
+        .unwrap_or_default();
+    let step_up = StepUp {
+        acr_values: &acr_values,
+        max_age: tx.max_age.map(Duration::from_secs),
+    };
+    step_up.check(claims, now()).map_err(|e| {
+        refused(format!(
+            "the provider did not authenticate the user as asked: {e}"
+        ))
+    })
 }
 
 /// The userinfo response, as the provider's [`Userinfo`] mode says: with an ID token in

@@ -154,6 +154,103 @@ struct LoginQuery {
     code_challenge_method: Option<String>,
     state: Option<String>,
     nonce: Option<String>,
+    /// A step-up login (RFC 9470), as the session guard asks for one.
+    acr_values: Option<String>,
+    max_age: Option<String>,
+    prompt: Option<String>,
+}
+
+/// What a step-up login asks the provider for.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct StepUpRequest {
+    /// Space-separated, as the authorization request carries them.
+    acr_values: Option<String>,
+    max_age: Option<u64>,
+    /// `prompt=login`: authenticate again even with a session at the provider.
+    prompt_login: bool,
+}
+
+impl StepUpRequest {
+    /// The step-up parameters of a login request: `acr_values` (printable words), a
+    /// `max_age` in seconds (at most a year), and `prompt`, which may only be `login`.
+    fn from_query(query: &LoginQuery) -> Result<Self, LoginError> {
+        let acr_values = match query.acr_values.as_deref() {
+            None => None,
+            Some(v)
+                if v.len() > 1024
+                    || !v.bytes().all(|b| {
+                        b == b' ' || (b.is_ascii_graphic() && b != b'"' && b != b'\\')
+                    }) =>
+            {
+                return Err(LoginError::request(
+                    "`acr_values` is a space-separated list of printable values",
+                ));
+            }
+            Some(v) => Some(v.split_ascii_whitespace().collect::<Vec<_>>().join(" "))
+                .filter(|v| !v.is_empty()),
+        };
+        let max_age = match query.max_age.as_deref() {
+            None => None,
+            Some(v) => match v.parse::<u64>() {
+                Ok(secs) if secs <= oauth2_syntax::MAX_DURATION.as_secs() => Some(secs),
+                _ => {
+                    return Err(LoginError::request(
+                        "`max_age` is a number of seconds, at most a year",
+                    ));
+                }
+            },
+        };
+        let prompt_login = match query.prompt.as_deref() {
+            None => false,
+            Some("login") => true,
+            Some(_) => {
+                return Err(LoginError::request(
+                    "a login request may only ask for `prompt=login`",
+                ));
+            }
+        };
+        Ok(Self {
+            acr_values,
+            max_age,
+            prompt_login,
+        })
+    }
+
+    /// The authorization request's extra parameters: the provider's configured ones,
+    /// with this request's in place of theirs (`login` joins a configured `prompt`).
+    fn params<'a>(&'a self, configured: &'a [(String, String)]) -> Vec<(&'a str, String)> {
+        let mut params: Vec<(&str, String)> = Vec::with_capacity(configured.len() + 3);
+        let mut prompt = self.prompt_login.then(|| "login".to_owned());
+        for (k, v) in configured {
+            match k.as_str() {
+                "acr_values" if self.acr_values.is_some() => {}
+                "max_age" if self.max_age.is_some() => {}
+                // `none` forbids the login that `login` asks for.
+                "prompt" if self.prompt_login => {
+                    let others = v
+                        .split_ascii_whitespace()
+                        .filter(|p| !matches!(*p, "login" | "none"));
+                    prompt = Some(
+                        std::iter::once("login")
+                            .chain(others)
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    );
+                }
+                _ => params.push((k.as_str(), v.clone())),
+            }
+        }
+        if let Some(acr_values) = &self.acr_values {
+            params.push(("acr_values", acr_values.clone()));
+        }
+        if let Some(max_age) = self.max_age {
+            params.push(("max_age", max_age.to_string()));
+        }
+        if let Some(prompt) = prompt {
+            params.push(("prompt", prompt));
+        }
+        params
+    }
 }
 
 /// Logins of one provider that may wait at once in one browser.
@@ -207,14 +304,13 @@ async fn start_login(
         .return_to
         .as_deref()
         .and_then(|r| login.safe_return_to(r));
-    let tx =
+    let step_up = StepUpRequest::from_query(&query)?;
+    let mut tx =
         Transaction::new(provider, return_to).map_err(|e| LoginError::server(e.to_string()))?;
-    let params: Vec<(&str, &str)> = p
-        .inner
-        .params
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    tx.acr_values.clone_from(&step_up.acr_values);
+    tx.max_age = step_up.max_age;
+    let owned = step_up.params(&p.inner.params);
+    let params: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let redirect_uri = login.redirect_uri(provider);
     let url = AuthorizationRequest {
         endpoint: endpoints.authorization.as_str(),
@@ -362,5 +458,83 @@ async fn userinfo_route(State(login): State<Login>, headers: HeaderMap) -> Respo
         )
         .into_response(),
         Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(acr_values: Option<&str>, max_age: Option<&str>, prompt: Option<&str>) -> LoginQuery {
+        LoginQuery {
+            return_to: None,
+            redirect_uri: None,
+            code_challenge: None,
+            code_challenge_method: None,
+            state: None,
+            nonce: None,
+            acr_values: acr_values.map(str::to_owned),
+            max_age: max_age.map(str::to_owned),
+            prompt: prompt.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn step_up_parameters_are_checked() {
+        let ok = StepUpRequest::from_query(&query(Some(" mfa  hwk "), Some("300"), Some("login")));
+        assert_eq!(
+            ok.unwrap(),
+            StepUpRequest {
+                acr_values: Some("mfa hwk".into()),
+                max_age: Some(300),
+                prompt_login: true
+            }
+        );
+        assert_eq!(
+            StepUpRequest::from_query(&query(None, None, None)).unwrap(),
+            StepUpRequest::default()
+        );
+        for bad in [
+            query(Some("a\"b"), None, None),
+            query(Some("caf\u{e9}"), None, None),
+            query(None, Some("-1"), None),
+            query(None, Some("5m"), None),
+            query(None, Some("99999999999"), None),
+            query(None, None, Some("none")),
+            query(None, None, Some("consent")),
+        ] {
+            let e = StepUpRequest::from_query(&bad).unwrap_err();
+            assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        }
+    }
+
+    #[test]
+    fn step_up_parameters_replace_the_configured_ones() {
+        let configured = [
+            ("prompt".to_owned(), "none consent".to_owned()),
+            ("acr_values".to_owned(), "pwd".to_owned()),
+            ("audience".to_owned(), "api".to_owned()),
+        ];
+        let step_up = StepUpRequest {
+            acr_values: Some("mfa".into()),
+            max_age: Some(60),
+            prompt_login: true,
+        };
+        let params = step_up.params(&configured);
+        let pairs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("audience", "api"),
+                ("acr_values", "mfa"),
+                ("max_age", "60"),
+                ("prompt", "login consent")
+            ]
+        );
+        // Nothing asked: the configured parameters as they are.
+        let nothing = StepUpRequest::default();
+        let plain = nothing.params(&configured);
+        assert_eq!(plain.len(), 3);
+        assert_eq!(plain[0], ("prompt", "none consent".to_owned()));
     }
 }

@@ -25,6 +25,14 @@ pub struct Transaction {
     pub verifier: String,
     /// Where to go after login, if the request asked and it is allowed.
     pub return_to: Option<String>,
+    /// A step-up login (RFC 9470): the `acr` values asked for, space-separated; the
+    /// ID token's `acr` must be one of them.
+    #[serde(default)]
+    pub acr_values: Option<String>,
+    /// A step-up login: the `max_age` asked for, in seconds; the ID token's
+    /// `auth_time` must be within it.
+    #[serde(default)]
+    pub max_age: Option<u64>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -33,6 +41,8 @@ impl std::fmt::Debug for Transaction {
         f.debug_struct("Transaction")
             .field("provider", &self.provider)
             .field("return_to", &self.return_to)
+            .field("acr_values", &self.acr_values)
+            .field("max_age", &self.max_age)
             .finish_non_exhaustive()
     }
 }
@@ -50,6 +60,8 @@ impl Transaction {
             nonce: random_token()?,
             verifier: random_token()?,
             return_to,
+            acr_values: None,
+            max_age: None,
         })
     }
 
@@ -136,6 +148,8 @@ mod tests {
             nonce: String::new(),
             verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into(),
             return_to: None,
+            acr_values: None,
+            max_age: None,
         };
         assert_eq!(
             tx.challenge(),

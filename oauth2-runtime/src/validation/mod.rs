@@ -35,11 +35,13 @@
 mod cache;
 mod error;
 mod profile;
+mod step_up;
 mod steps;
 
 pub use cache::{DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, TokenCacheStats};
 pub use error::{ErrorKind, ValidationError};
 pub(crate) use profile::Profile;
+pub use step_up::{StepUp, StepUpError};
 
 use std::fmt;
 use std::sync::Arc;

@@ -13,6 +13,7 @@ use super::Loaded;
 use super::service::SessionSlot;
 use crate::claims::{Authenticated, ClaimError, FromClaims};
 use crate::login::{Login, LoginError};
+use crate::validation::StepUpError;
 
 /// Why a session extractor refused the request.
 ///
@@ -34,6 +35,10 @@ pub enum SessionRejectionKind {
     LoginRequired,
     /// The session's claims do not fit the extractor's type (401 `invalid_session`).
     InvalidSession,
+    /// The login is not strong or recent enough for the route (401
+    /// `insufficient_user_authentication`, RFC 9470); a browser is sent to log in again
+    /// with the route's `acr_values` and `max_age`.
+    InsufficientUserAuthentication,
     /// The access token expired and there is no refresh token (401 `token_expired`).
     TokenExpired,
     /// Refreshing the access token failed, so the session ended (401 `refresh_failed`).
@@ -55,6 +60,7 @@ impl SessionRejectionKind {
         match self {
             Self::LoginRequired
             | Self::InvalidSession
+            | Self::InsufficientUserAuthentication
             | Self::TokenExpired
             | Self::RefreshFailed => StatusCode::UNAUTHORIZED,
             Self::InsufficientScope | Self::AccessDenied => StatusCode::FORBIDDEN,
@@ -68,6 +74,7 @@ impl SessionRejectionKind {
         match self {
             Self::LoginRequired => "login_required",
             Self::InvalidSession => "invalid_session",
+            Self::InsufficientUserAuthentication => "insufficient_user_authentication",
             Self::TokenExpired => "token_expired",
             Self::RefreshFailed => "refresh_failed",
             Self::InsufficientScope => "insufficient_scope",
@@ -93,6 +100,18 @@ impl SessionRejection {
             ..Self::new(
                 SessionRejectionKind::LoginRequired,
                 "no session: log in first",
+            )
+        }
+    }
+
+    /// The session's login does not pass the route's step-up check: 401, or for a
+    /// browser a new login that asks for what would pass.
+    pub(super) fn step_up(e: &StepUpError, login: Option<String>) -> Self {
+        Self {
+            login,
+            ..Self::new(
+                SessionRejectionKind::InsufficientUserAuthentication,
+                e.description(),
             )
         }
     }
@@ -208,11 +227,15 @@ impl LoginSession {
     }
 }
 
-/// The login redirect for a browser's navigation, when the provider is known.
+/// The login redirect for a browser's navigation, when the provider is known; after a
+/// failed step-up check, it asks the provider for what would pass: the route's
+/// `acr_values` and `max_age`, and `prompt=login` when the `acr` was refused (the
+/// provider's own session may be the weak login).
 pub(super) fn login_redirect(
     login: &Login,
     parts: &Parts,
     provider: Option<&str>,
+    step_up: Option<&StepUpError>,
 ) -> Option<String> {
     let html = parts
         .headers
@@ -233,9 +256,20 @@ pub(super) fn login_redirect(
         .uri
         .path_and_query()
         .map_or("/", axum::http::uri::PathAndQuery::as_str);
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("return_to", here)
-        .finish();
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("return_to", here);
+    if let Some(e) = step_up {
+        if let Some(acr_values) = e.acr_values() {
+            query.append_pair("acr_values", acr_values);
+        }
+        if let Some(max_age) = e.max_age() {
+            query.append_pair("max_age", &max_age.to_string());
+        }
+        if e.acr_refused() {
+            query.append_pair("prompt", "login");
+        }
+    }
+    let query = query.finish();
     Some(format!("{}?{query}", login.login_path(provider)))
 }
 
@@ -268,7 +302,7 @@ impl<S: Send + Sync> FromRequestParts<S> for LoginSession {
             None => {
                 let login = slot(parts)?.login.clone();
                 Err(SessionRejection::missing(login_redirect(
-                    &login, parts, None,
+                    &login, parts, None, None,
                 )))
             }
         }

@@ -17,6 +17,7 @@ use crate::claims::FromClaims;
 /// |---|---|
 /// | a session of one of the providers | 401 `login_required`, or 303 to that provider's login for a browser |
 /// | its claims read as `T` | 401 `invalid_session` naming the claim |
+/// | its login's `acr` and `auth_time` pass `G::STEP_UP` (RFC 9470) | 401 `insufficient_user_authentication`, or 303 to a new login that asks for `acr_values`, `max_age` (and `prompt=login`) |
 /// | the granted scopes include `G::SCOPES` | 403 `insufficient_scope` |
 /// | `G::require` is true | 403 `access_denied` |
 ///
@@ -45,9 +46,21 @@ async fn guarded<G: crate::guard::Guard<T>, T: FromClaims>(
 }
 
 fn allowed<G: crate::guard::Guard<T>, T>(
+    parts: &Parts,
     session: &LoginSession,
     claims: &T,
 ) -> Result<(), SessionRejection> {
+    if !G::STEP_UP.is_empty()
+        && let Err(e) = G::STEP_UP.check(session.claims(), crate::util::now())
+    {
+        let redirect = login_redirect(
+            &session.slot.login,
+            parts,
+            Some(session.provider()),
+            Some(&e),
+        );
+        return Err(SessionRejection::step_up(&e, redirect));
+    }
     if !G::SCOPES.is_empty() {
         let granted = crate::Scopes::parse(
             session
@@ -86,14 +99,14 @@ where
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         match guarded::<G, T>(parts).await {
             Ok(Some((session, claims))) => {
-                allowed::<G, T>(&session, &claims)?;
+                allowed::<G, T>(parts, &session, &claims)?;
                 Ok(Self(claims, std::marker::PhantomData))
             }
             Ok(None) => {
                 let login = slot(parts)?.login.clone();
                 // Send browsers to the first of the route's providers that logs in.
                 let provider = G::PROVIDERS.iter().find(|p| login.provider(p).is_some());
-                let redirect = provider.and_then(|p| login_redirect(&login, parts, Some(p)));
+                let redirect = provider.and_then(|p| login_redirect(&login, parts, Some(p), None));
                 Err(SessionRejection::missing(redirect))
             }
             Err(e) => Err(e),
@@ -112,7 +125,7 @@ where
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
         match guarded::<G, T>(parts).await {
             Ok(Some((session, claims))) => {
-                allowed::<G, T>(&session, &claims)?;
+                allowed::<G, T>(parts, &session, &claims)?;
                 Ok(Some(Self(claims, std::marker::PhantomData)))
             }
             Ok(None) => Ok(None),

@@ -51,6 +51,15 @@ async fn maybe(user: Option<User>) -> String {
     user.map(|u| u.sub).unwrap_or_default()
 }
 
+// Step-up (RFC 9470): a strong and recent login.
+#[protect(provider = "corp", claims = User, acr = ["urn:example:mfa", "hwk"], max_age = 5m)]
+async fn payout(user: User) -> String {
+    user.sub
+}
+
+#[protect(provider = "corp", max_age = 1h)]
+async fn recent() {}
+
 #[protect(provider = "google")]
 async fn ping() -> &'static str {
     "pong"
@@ -74,10 +83,21 @@ fn app(providers: &Providers) -> Router {
         .route("/admin", get(admin))
         .route("/maybe", get(maybe))
         .route("/ping", get(ping))
+        .route("/payout", post(payout))
+        .route("/recent", get(recent))
         .route("/raw", get(nested::raw))
         .layer(providers.layer())
 }
 
 fn main() {
+    use oauth2::guard::Guard;
     let _ = app;
+    // The arguments become the guard's step-up rule; a route without them asks nothing.
+    let rule = <__oauth2_guard_payout as Guard<User>>::STEP_UP;
+    assert_eq!(rule.acr_values, ["urn:example:mfa", "hwk"]);
+    assert_eq!(rule.max_age, Some(std::time::Duration::from_secs(300)));
+    let rule = <__oauth2_guard_recent as Guard<oauth2::Authenticated>>::STEP_UP;
+    assert!(rule.acr_values.is_empty());
+    assert_eq!(rule.max_age, Some(std::time::Duration::from_secs(3600)));
+    assert!(<__oauth2_guard_me as Guard<User>>::STEP_UP.is_empty());
 }
