@@ -246,6 +246,8 @@ pub use oauth2_macros::FromClaims;
 /// | `provider = "name"`, `provider = any("a", "b")` | the providers whose tokens are accepted; required; checked against `providers!` at compile time |
 /// | `claims = T` | the claims parameter's type, `T: FromClaims`; without it the attribute is a guard only |
 /// | `scopes = ["a", "b"]` | scopes the token must all have, else 403 `insufficient_scope` |
+/// | `acr = ["urn:corp:mfa"]` | step-up (RFC 9470): the token's (or session's) `acr` must be one of these, else 401 `insufficient_user_authentication` with `acr_values`; a session route sends the browser to a new login that asks for them |
+/// | `max_age = 5m` | step-up: the user authenticated (`auth_time`) at most this long ago, in whole seconds, else 401 with `max_age` (a new login with `max_age` for a session route) |
 /// | `require = <condition>` | a `bool` expression over the claims parameter, else 403 `access_denied` |
 /// | `optional` | the claims parameter is `Option<T>`: `None` without a (valid) token |
 /// | `session` | the user comes from the browser login session ([`login::SessionProtected`]), not a bearer token; without one, 401 or a redirect to the login (feature `login`) |
@@ -277,6 +279,8 @@ pub use oauth2_macros::FromClaims;
 /// not implement `FromClaims`, a claims parameter whose type differs from `claims = T`,
 /// `optional` without `Option<T>`, a handler that is not `async`, scopes that are not
 /// string literals, `provider = any()` with no provider (a guard no token could pass),
+/// `acr = []` or an `acr` value with spaces, a `max_age` without a unit, of zero or not in
+/// whole seconds,
 /// an OpenAPI `security` that disagrees with the guard.
 pub use oauth2_macros::protect;
 

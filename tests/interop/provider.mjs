@@ -13,6 +13,9 @@
 // - back-channel logout (OpenID Connect Back-Channel Logout 1.0) to the first app's
 //   `{app}/auth/{oidc,post,public}/backchannel-logout`, with `sid`; its outgoing calls
 //   may go to loopback (the default fetch refuses special-use addresses).
+// - step-up (RFC 9470): the login form's `otp` field, when filled, authenticates with
+//   acr `urn:example:loa:2` (amr pwd, otp), else `urn:example:loa:1`; JWT access tokens
+//   of a user carry the login's `acr` and `auth_time` (`extraTokenClaims`).
 // - $EXTRA_REDIRECT_URIS (comma-separated) are registered too (a CLI's loopback).
 // - $ACCESS_TOKEN_TTL sets the access token lifetime in seconds (default 3600).
 // - $ALWAYS_REFRESH_TOKENS=1 issues refresh tokens to the web clients without
@@ -80,7 +83,16 @@ const provider = new Provider(issuer, {
   ] : []),
   ],
   scopes: ['openid', 'offline_access', 'profile', 'email', 'read', 'admin'],
-  claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
+  acrValues: ['urn:example:loa:1', 'urn:example:loa:2'],
+  // The user's login, as RFC 9068 allows in access tokens: what a step-up check reads.
+  extraTokenClaims: (ctx, token) => {
+    if (token.kind !== 'AccessToken' || !token.accountId) return undefined;
+    const { AuthorizationCode, RefreshToken, DeviceCode } = ctx.oidc.entities;
+    const login = AuthorizationCode || RefreshToken || DeviceCode;
+    return login?.acr ? { acr: login.acr, auth_time: login.authTime } : undefined;
+  },
+  // acr and auth_time go into ID tokens when the request asks (acr_values, max_age).
+  claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'], acr: null, auth_time: null },
   findAccount: (ctx, id) => ({
     accountId: id,
     claims: () => ({ sub: id, name: `${id[0].toUpperCase()}${id.slice(1)} Example`, email: `${id}@example.com`, email_verified: true }),
@@ -142,6 +154,7 @@ provider.use(async (ctx, next) => {
       ? page('Sign in', `<form method="post" action="/interaction/${uid}/login">
           <input id="login" name="login" placeholder="user name" autofocus>
           <input id="password" name="password" type="password" placeholder="password">
+          <input id="otp" name="otp" placeholder="one-time code (optional)">
           <button id="sign-in" type="submit">Sign in</button></form>
           <form method="post" action="/interaction/${uid}/abort"><button id="abort" type="submit">Cancel</button></form>`)
       : page('Allow access', `<p>${params.client_id} asks for: ${params.scope}</p>
@@ -152,11 +165,13 @@ provider.use(async (ctx, next) => {
   if (ctx.method !== 'POST') ctx.throw(405);
   let result;
   if (action === 'login') {
-    const { login } = await formBody(ctx.req);
+    const { login, otp } = await formBody(ctx.req);
     if (!login || login === 'nobody') {
       result = { error: 'access_denied', error_description: 'unknown user' };
     } else {
-      result = { login: { accountId: login } };
+      result = otp
+        ? { login: { accountId: login, acr: 'urn:example:loa:2', amr: ['pwd', 'otp'] } }
+        : { login: { accountId: login, acr: 'urn:example:loa:1', amr: ['pwd'] } };
     }
   } else if (action === 'confirm') {
     const grant = details.grantId

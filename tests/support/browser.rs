@@ -88,15 +88,29 @@ impl Browser {
     /// the browser back to `app`: signs in as `user` and allows access on the way.
     /// Returns the callback URL, not yet fetched.
     pub async fn authorize(&self, to_provider: &str, app: &str, user: &str) -> String {
-        self.through_provider(to_provider, app, Some(user)).await
+        self.through_provider(to_provider, app, Some(user), "")
+            .await
+    }
+
+    /// Like [`authorize`](Self::authorize), with a one-time code on the login page: the
+    /// provider then authenticates with acr `urn:example:loa:2` instead of `loa:1`.
+    pub async fn authorize_with_otp(&self, to_provider: &str, app: &str, user: &str) -> String {
+        self.through_provider(to_provider, app, Some(user), "123456")
+            .await
     }
 
     /// Like [`authorize`](Self::authorize), but cancels on the login page.
     pub async fn cancel(&self, to_provider: &str, app: &str) -> String {
-        self.through_provider(to_provider, app, None).await
+        self.through_provider(to_provider, app, None, "").await
     }
 
-    async fn through_provider(&self, start: &str, app: &str, user: Option<&str>) -> String {
+    async fn through_provider(
+        &self,
+        start: &str,
+        app: &str,
+        user: Option<&str>,
+        otp: &str,
+    ) -> String {
         let mut url = start.to_owned();
         for _ in 0..20 {
             if url.starts_with(app) {
@@ -113,10 +127,11 @@ impl Browser {
             let html = response.text().await.unwrap();
             let form = |action: &str| page.join(&format!("{}/{action}", page.path())).unwrap();
             let request = match (html.contains("<h1>Sign in"), user) {
-                (true, Some(user)) => self
-                    .client
-                    .post(form("login"))
-                    .form(&[("login", user), ("password", "any")]),
+                (true, Some(user)) => self.client.post(form("login")).form(&[
+                    ("login", user),
+                    ("password", "any"),
+                    ("otp", otp),
+                ]),
                 (true, None) => self.client.post(form("abort")),
                 (false, _) if html.contains("<h1>Allow access") => {
                     self.client.post(form("confirm"))
@@ -185,7 +200,9 @@ impl Browser {
         let device_pages = format!("{}://{}/device/", action.scheme(), action.authority());
         let mut url = location(&response);
         for _ in 0..5 {
-            let next = self.through_provider(&url, &device_pages, Some(user)).await;
+            let next = self
+                .through_provider(&url, &device_pages, Some(user), "")
+                .await;
             let page = self.get(&next).await;
             if !page.status().is_redirection() {
                 return page.text().await.unwrap();

@@ -28,6 +28,7 @@ mod redis_cluster;
 mod registry;
 mod session_stores;
 mod step_up;
+mod step_up_interop;
 mod store_outage;
 mod test_kit;
 mod token_cache;
