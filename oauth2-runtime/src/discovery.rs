@@ -46,6 +46,12 @@ pub struct ProviderMetadata {
     /// Where tokens are revoked (RFC 7009).
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
+    /// Where clients push authorization requests (RFC 9126).
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// The provider accepts authorization requests only through that endpoint.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     /// How clients may authenticate at the token endpoint; absent means
     /// `client_secret_basic` (OpenID Connect Discovery §3).
     #[serde(default)]

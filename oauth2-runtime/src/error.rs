@@ -77,8 +77,9 @@ pub struct AuthError {
     description: Cow<'static, str>,
     validation: Option<ErrorKind>,
     scope: Option<String>,
-    /// What would pass a step-up check: `acr_values` and `max_age` (seconds).
-    step_up: Option<(Option<String>, Option<u64>)>,
+    /// What would pass a step-up check: `acr_values` and `max_age` (seconds); boxed,
+    /// as rejections are returned by value on the request path.
+    step_up: Option<Box<(Option<String>, Option<u64>)>>,
     retry_after: Option<Duration>,
     realm: Option<Arc<str>>,
     handler: Option<ErrorHandler>,
@@ -150,7 +151,7 @@ impl AuthError {
             AuthErrorKind::InsufficientUserAuthentication,
             e.description().to_owned(),
         );
-        out.step_up = Some((e.acr_values().map(str::to_owned), e.max_age()));
+        out.step_up = Some(Box::new((e.acr_values().map(str::to_owned), e.max_age())));
         out
     }
 
@@ -187,13 +188,13 @@ impl AuthError {
     /// For [`AuthErrorKind::InsufficientUserAuthentication`]: the accepted `acr`
     /// values, space-separated.
     pub fn acr_values(&self) -> Option<&str> {
-        self.step_up.as_ref().and_then(|(acr, _)| acr.as_deref())
+        self.step_up.as_deref().and_then(|(acr, _)| acr.as_deref())
     }
 
     /// For [`AuthErrorKind::InsufficientUserAuthentication`]: the longest accepted time
     /// since the user authenticated, in seconds.
     pub fn max_age(&self) -> Option<u64> {
-        self.step_up.as_ref().and_then(|(_, max_age)| *max_age)
+        self.step_up.as_deref().and_then(|(_, max_age)| *max_age)
     }
 
     /// For [`AuthErrorKind::Unavailable`]: when to retry.

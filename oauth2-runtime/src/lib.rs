@@ -349,6 +349,7 @@ pub use oauth2_macros::protect;
 /// | `authorize_params` | extra authorization request parameters, `[("audience", "..."), ...]`; they cannot replace the flow's own | |
 /// | `preset` | `google`, `microsoft`, `github`, `gitlab`, `auth0`, `okta`, `keycloak` or `cognito` ([`Preset`]): for login, endpoints, scopes and claim names; for bearer tokens, the trap it removes (Google's two `iss` forms, Auth0's trailing `/`, Cognito's `client_id`; GitHub refused) | |
 /// | `userinfo` | `auto`, `required` or `never` ([`login::Userinfo`]): whether login reads userinfo and whether its refusal fails the login | `auto` |
+/// | `pushed_authorization` | `auto`, `required` or `never` ([`login::PushedAuthorization`]): whether the login pushes its authorization request first (RFC 9126) | `auto`: when the provider has the endpoint |
 /// | `token_endpoint` | `true`: serve `POST {prefix}/{provider}/token` (refresh grant) with the app's client authentication | `false` |
 /// | `device_flow` | `true`: serve `POST {prefix}/{provider}/device` (RFC 8628) and the token endpoint with the device code grant | `false` |
 /// | `authorize_url`, `token_url`, `userinfo_url` | a plain OAuth 2.0 provider's endpoints (no discovery, no ID token) | |

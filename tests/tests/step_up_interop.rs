@@ -13,11 +13,12 @@ use axum::routing::get;
 use oauth2::login::{LoginSession, SessionRejection};
 use oauth2::{FromClaims, protect, providers};
 use oauth2_tests::browser::{Browser, location};
-use oauth2_tests::op::{OpenIdProvider, Options, WEB_CLIENT};
+use oauth2_tests::op::{OpenIdProvider, WEB_CLIENT};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
 const LOA2: &str = "urn:example:loa:2";
+const SESSION_SECRET: &str = "the step-up interop test's secret, 32+ bytes";
 
 /// The provider's and the app's URLs, known once they run.
 static ISSUER: OnceLock<String> = OnceLock::new();
@@ -33,14 +34,14 @@ fn base() -> String {
 
 providers! {
     base_url: base(),
-    session_secret: "the step-up interop test's secret, 32+ bytes".to_owned(),
+    session_secret: SESSION_SECRET,
     // The web client of the interop provider, logging in for an API (resource
     // indicators), whose JWT access tokens the same app accepts as bearer tokens.
     oidc {
         issuer: issuer(),
         audience: "urn:example:api:rs256",
         client_id: WEB_CLIENT.0,
-        client_secret: WEB_CLIENT.1.to_owned(),
+        client_secret: WEB_CLIENT.1,
         scopes: ["openid", "profile", "read"],
         authorize_params: [("resource", "urn:example:api:rs256")],
     }

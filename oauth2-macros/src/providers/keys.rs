@@ -100,7 +100,7 @@ const fn each(name: &'static str, method: &'static str) -> Key {
 
 use Kind::*;
 use Scope::{App, Provider};
-use oauth2_syntax::{BROKER_ALGORITHMS, PRESETS, USERINFO_MODES};
+use oauth2_syntax::{BROKER_ALGORITHMS, PRESETS, PUSHED_AUTHORIZATION_MODES, USERINFO_MODES};
 pub(crate) use oauth2_syntax::{Choice, UrlUse};
 
 const ISSUER: Kind = Url(UrlUse::Issuer);
@@ -170,6 +170,12 @@ pub(crate) const KEYS: &[Key] = &[
     login("token_url", Provider, ENDPOINT, "token_url"),
     login("userinfo_url", Provider, ENDPOINT, "userinfo_url"),
     login("userinfo", Provider, Choice(&USERINFO_MODES), "userinfo"),
+    login(
+        "pushed_authorization",
+        Provider,
+        Choice(&PUSHED_AUTHORIZATION_MODES),
+        "pushed_authorization",
+    ),
     login("token_endpoint", Provider, Bool, "token_endpoint"),
     login("device_flow", Provider, Bool, "device_flow"),
     login("backchannel_logout", Provider, Bool, "backchannel_logout"),

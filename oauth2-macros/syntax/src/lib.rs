@@ -17,8 +17,8 @@ mod time;
 mod url;
 
 pub use names::{
-    ALGORITHMS, BROKER_ALGORITHMS, Choice, PRESETS, PRESETS_WITH_ISSUER, USERINFO_MODES,
-    provider_name_problem,
+    ALGORITHMS, BROKER_ALGORITHMS, Choice, PRESETS, PRESETS_WITH_ISSUER,
+    PUSHED_AUTHORIZATION_MODES, USERINFO_MODES, provider_name_problem,
 };
 pub use time::{MAX_DURATION, duration_problem, parse_duration};
 pub use url::{UrlUse, is_loopback_host, url_problem};

@@ -69,6 +69,17 @@ pub const USERINFO_MODES: Choice = Choice {
     ],
 };
 
+/// `pushed_authorization:` values (RFC 9126), the runtime's `login::PushedAuthorization`.
+pub const PUSHED_AUTHORIZATION_MODES: Choice = Choice {
+    what: "pushed authorization mode",
+    runtime_type: "login::PushedAuthorization",
+    values: &[
+        ("auto", "Auto"),
+        ("required", "Required"),
+        ("never", "Never"),
+    ],
+};
+
 /// Why `name` cannot name a provider, if it cannot: names are part of login URLs
 /// (`/auth/{name}/login`) and of `#[protect(provider = "...")]`, so they are lowercase
 /// ASCII letters, digits and `_`, starting with a letter.

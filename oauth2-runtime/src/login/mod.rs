@@ -64,6 +64,7 @@ mod error;
 mod error_page;
 mod form;
 mod native;
+mod par;
 mod provider;
 mod routes;
 mod session;
@@ -87,6 +88,7 @@ pub use self::app_token::AppToken;
 pub use self::builder::LoginBuilder;
 pub use self::error::{LoginError, LoginRejected};
 pub use self::error_page::LoginFailure;
+pub use self::par::PushedAuthorization;
 pub use self::provider::{
     ClientAuth, DEFAULT_SCOPES, LoginProvider, LoginProviderBuilder, Preset, Userinfo,
 };

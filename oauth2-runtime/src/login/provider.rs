@@ -9,6 +9,7 @@ use crate::config::ConfigError;
 pub use crate::config::Preset;
 use crate::discovery::{DiscoveryError, ProviderMetadata};
 use crate::jwks::KeyRegistry;
+use crate::login::PushedAuthorization;
 use crate::util::url::{UrlUse, check_url};
 
 /// Scopes asked for when none are configured.
@@ -94,6 +95,8 @@ pub(crate) struct ProviderInner {
     pub(crate) scope: String,
     pub(crate) params: Vec<(String, String)>,
     pub(crate) userinfo: Userinfo,
+    /// Whether logins push their authorization request first (RFC 9126).
+    pub(crate) par: PushedAuthorization,
     /// `POST {prefix}/{provider}/token` is served (refresh and device code grants).
     pub(crate) token_endpoint: bool,
     /// `POST {prefix}/{provider}/device` is served (and the token endpoint with it).
@@ -134,6 +137,10 @@ pub(crate) struct Endpoints {
     pub(crate) end_session: Option<Url>,
     /// RFC 8628 device authorization, when the provider has it.
     pub(crate) device: Option<Url>,
+    /// RFC 9126 pushed authorization requests, when the provider has them.
+    pub(crate) par: Option<Url>,
+    /// The provider takes authorization requests only pushed.
+    pub(crate) par_required: bool,
     /// RFC 7009 revocation, when the provider has it.
     #[cfg_attr(not(feature = "broker"), allow(dead_code))]
     pub(crate) revocation: Option<Url>,
@@ -159,6 +166,7 @@ impl LoginProvider {
             scopes: None,
             params: Vec::new(),
             userinfo: Userinfo::Auto,
+            par: PushedAuthorization::Auto,
             token_endpoint: false,
             device_flow: false,
             backchannel_logout: false,
@@ -244,6 +252,8 @@ impl LoginProvider {
                     end_session: meta.end_session_endpoint.and_then(parse),
                     device: meta.device_authorization_endpoint.and_then(parse),
                     revocation: meta.revocation_endpoint.and_then(parse),
+                    par: meta.pushed_authorization_request_endpoint.and_then(parse),
+                    par_required: meta.require_pushed_authorization_requests,
                     client_auth,
                 })
             })
@@ -263,6 +273,7 @@ pub struct LoginProviderBuilder {
     scopes: Option<Vec<String>>,
     params: Vec<(String, String)>,
     userinfo: Userinfo,
+    par: PushedAuthorization,
     token_endpoint: bool,
     device_flow: bool,
     backchannel_logout: bool,
@@ -376,6 +387,14 @@ impl LoginProviderBuilder {
     /// `sub` must always match the ID token's.
     pub fn userinfo(mut self, mode: impl Into<Userinfo>) -> Self {
         self.userinfo = mode.into();
+        self
+    }
+
+    /// Whether logins push their authorization request to the provider first (RFC 9126)
+    /// and send the browser with only its `request_uri`; default
+    /// [`PushedAuthorization::Auto`] (when the provider's metadata has the endpoint).
+    pub fn pushed_authorization(mut self, mode: PushedAuthorization) -> Self {
+        self.par = mode;
         self
     }
 
@@ -515,6 +534,14 @@ impl LoginProviderBuilder {
                 format!("`{bad}` is not an absolute URL without a fragment"),
             ));
         }
+        if issuer.is_none() && self.par == PushedAuthorization::Required {
+            return Err((
+                "pushed_authorization",
+                "is `required`, but a provider without an issuer has no discovered \
+                 pushed_authorization_request_endpoint"
+                    .into(),
+            ));
+        }
         if issuer.is_none() && self.backchannel_logout {
             return Err((
                 "backchannel_logout",
@@ -537,6 +564,7 @@ impl LoginProviderBuilder {
                 scope: scopes.join(" "),
                 params: self.params,
                 userinfo: self.userinfo,
+                par: self.par,
                 token_endpoint: self.token_endpoint || self.device_flow,
                 device_flow: self.device_flow,
                 backchannel_logout: self.backchannel_logout,
@@ -600,6 +628,8 @@ impl LoginProviderBuilder {
                 end_session: None,
                 device: None,
                 revocation: None,
+                par: None,
+                par_required: false,
                 client_auth: match (self.client_auth, &self.client_secret) {
                     (Some(a), _) => a,
                     (None, Some(_)) => ClientAuth::SecretBasic,

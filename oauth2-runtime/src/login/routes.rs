@@ -321,6 +321,10 @@ async fn start_login(
     }
     .url(&tx)
     .map_err(|e| LoginError::server(e.to_string()))?;
+    let url = match p.inner.par.endpoint(endpoints)? {
+        Some(par) => super::par::push(&login.inner.http, p, endpoints, par, &url).await?,
+        None => url,
+    };
     let mut cookies = login
         .transaction_cookie(provider, &tx.state)
         .seal(&tx, TRANSACTION_TTL)

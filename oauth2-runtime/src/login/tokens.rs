@@ -77,7 +77,15 @@ pub(crate) enum Answer {
     Refused(ProviderError),
 }
 
-/// POSTs `form` to `url` (a token or device authorization endpoint), authenticated as
+/// `client_id` in the form, unless it is there (a pushed authorization request has it).
+fn push_client_id<'a>(body: &mut Vec<(&'a str, &'a str)>, client_id: &'a str) {
+    if !body.iter().any(|(k, _)| *k == "client_id") {
+        body.push(("client_id", client_id));
+    }
+}
+
+/// POSTs `form` to `url` (a token, device authorization or pushed authorization
+/// endpoint), authenticated as
 /// the provider's client (`client_secret_basic`, `_post`, or `client_id` only).
 pub(crate) async fn post_form(
     http: &reqwest::Client,
@@ -104,10 +112,10 @@ pub(crate) async fn post_form(
             );
         }
         (ClientAuth::SecretPost, Some(secret)) => {
-            body.push(("client_id", &p.client_id));
+            push_client_id(&mut body, &p.client_id);
             body.push(("client_secret", secret));
         }
-        _ => body.push(("client_id", &p.client_id)),
+        _ => push_client_id(&mut body, &p.client_id),
     }
     let form = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(body)
