@@ -16,6 +16,8 @@
 // - step-up (RFC 9470): the login form's `otp` field, when filled, authenticates with
 //   acr `urn:example:loa:2` (amr pwd, otp), else `urn:example:loa:1`; JWT access tokens
 //   of a user carry the login's `acr` and `auth_time` (`extraTokenClaims`).
+// - pushed authorization requests (RFC 9126) are on, as by default; $REQUIRE_PAR=1
+//   makes the provider accept authorization requests only pushed.
 // - $EXTRA_REDIRECT_URIS (comma-separated) are registered too (a CLI's loopback).
 // - $ACCESS_TOKEN_TTL sets the access token lifetime in seconds (default 3600).
 // - $ALWAYS_REFRESH_TOKENS=1 issues refresh tokens to the web clients without
@@ -118,6 +120,10 @@ const provider = new Provider(issuer, {
     deviceFlow: { enabled: true },
     backchannelLogout: { enabled: true },
     revocation: { enabled: true },
+    pushedAuthorizationRequests: {
+      enabled: true,
+      requirePushedAuthorizationRequests: process.env.REQUIRE_PAR === '1',
+    },
     devInteractions: { enabled: false },
     resourceIndicators: {
       enabled: true,

@@ -77,6 +77,8 @@ pub struct Options {
     pub extra_redirect_uris: Vec<String>,
     /// Refresh tokens for the web clients even without `offline_access`.
     pub always_refresh_tokens: bool,
+    /// Authorization requests only pushed (RFC 9126 `require_pushed_authorization_requests`).
+    pub require_par: bool,
 }
 
 /// One of the provider's private signing keys.
@@ -133,6 +135,9 @@ impl OpenIdProvider {
             .kill_on_drop(true);
         if options.always_refresh_tokens {
             command.env("ALWAYS_REFRESH_TOKENS", "1");
+        }
+        if options.require_par {
+            command.env("REQUIRE_PAR", "1");
         }
         if let Some(ttl) = options.access_token_ttl {
             command.env("ACCESS_TOKEN_TTL", ttl.to_string());

@@ -113,6 +113,7 @@ impl App {
             access_token_ttl: upstream_ttl,
             always_refresh_tokens: true,
             extra_redirect_uris: vec![cli_callback.clone()],
+            ..Options::default()
         })
         .await;
         let recording = Arc::new(Recording {

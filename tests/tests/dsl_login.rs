@@ -46,6 +46,9 @@ providers! {
         scopes: ["openid", "profile", "email"],
         prompt: "consent",
         authorize_params: [("ui_locales", "de fr")],
+        // The test reads the authorization request in the browser's URL; `par.rs`
+        // tests the pushed one.
+        pushed_authorization: never,
     }
 }
 

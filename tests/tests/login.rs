@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use oauth2::login::{
     AppToken, ClientAuth, Login, LoginBuilder, LoginProvider, LoginProviderBuilder, LoginRejected,
-    LoginSession, Session, SessionRejection, Userinfo,
+    LoginSession, PushedAuthorization, Session, SessionRejection, Userinfo,
 };
 use oauth2::session::{MemoryStore, PostgresStore, RedisStore, SessionStore};
 use oauth2::{Authenticator, Claims};
@@ -78,6 +78,9 @@ fn provider(op: &OpenIdProvider, name: &str) -> LoginProviderBuilder {
         .scopes(["openid", "profile", "email", "offline_access"])
         // oidc-provider issues refresh tokens only after consent for offline_access.
         .param("prompt", "consent")
+        // The suite reads the authorization request in the browser's URL; `par.rs`
+        // tests the pushed one.
+        .pushed_authorization(PushedAuthorization::Never)
 }
 
 /// Login at `base` through `provider`, with the tests' secret.

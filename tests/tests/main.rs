@@ -23,6 +23,7 @@ mod login_id_token;
 mod logout_races;
 mod metrics;
 mod openapi;
+mod par;
 mod readme_example;
 mod redis_cluster;
 mod registry;
