@@ -78,6 +78,7 @@ mod login {
             prompt: "consent",
             authorize_params: [("audience", "https://api.corp.example"), ("ui_locales", "de")],
             userinfo: auto,
+            pushed_authorization: required,
             token_endpoint: true,
             device_flow: std::env::var("DEVICES").is_ok(),
             backchannel_logout: true,
