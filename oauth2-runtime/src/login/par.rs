@@ -47,12 +47,11 @@ impl PushedAuthorization {
     }
 }
 
-/// The provider's answer (RFC 9126 §2.2).
+/// The provider's answer (RFC 9126 §2.2); its `expires_in` is the provider's to
+/// enforce.
 #[derive(Deserialize)]
 struct Pushed {
     request_uri: String,
-    #[allow(dead_code)]
-    expires_in: Option<u64>,
 }
 
 /// Pushes the parameters of `authorize` (an authorization request URL built for
