@@ -52,6 +52,12 @@ pub struct ProviderMetadata {
     /// The provider accepts authorization requests only through that endpoint.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Where resource servers ask whether a token is active (RFC 7662).
+    #[serde(default)]
+    pub introspection_endpoint: Option<String>,
+    /// How clients may authenticate at the introspection endpoint (RFC 8414 §2).
+    #[serde(default)]
+    pub introspection_endpoint_auth_methods_supported: Option<Vec<String>>,
     /// How clients may authenticate at the token endpoint; absent means
     /// `client_secret_basic` (OpenID Connect Discovery §3).
     #[serde(default)]
@@ -176,6 +182,10 @@ pub(crate) fn parse(
             meta.device_authorization_endpoint.as_ref(),
         ),
         ("revocation_endpoint", meta.revocation_endpoint.as_ref()),
+        (
+            "introspection_endpoint",
+            meta.introspection_endpoint.as_ref(),
+        ),
     ];
     for (name, value) in endpoints {
         if let Some(value) = value {

@@ -312,7 +312,9 @@ fn quoted(s: &str) -> String {
 impl From<ValidationError> for AuthError {
     fn from(e: ValidationError) -> Self {
         let kind = match e.kind() {
-            ErrorKind::KeysUnavailable => AuthErrorKind::Unavailable,
+            ErrorKind::KeysUnavailable | ErrorKind::IntrospectionUnavailable => {
+                AuthErrorKind::Unavailable
+            }
             _ => AuthErrorKind::InvalidToken,
         };
         let mut out = Self::new(kind, e.message().to_owned());

@@ -63,7 +63,7 @@
 //! |---|---|---|
 //! | utilities | `util` (private), [`metrics`] | the clock, random tokens, printable text, URL rules (shared with the macros through `oauth2-syntax`); the metrics' names and their recording |
 //! | discovery | [`discovery`] | OpenID Provider metadata |
-//! | keys | [`jwks`] | JWK sets, the per-issuer key cache, and the [`KeyRegistry`](jwks::KeyRegistry) that holds one cache and one discovery document per issuer |
+//! | keys | [`jwks`], `introspection` (private) | JWK sets, the per-issuer key cache, and the [`KeyRegistry`](jwks::KeyRegistry) that holds one cache and one discovery document per issuer; the RFC 7662 client that asks a provider about opaque tokens |
 //! | configuration | [`config`] | [`Provider`], its builder, [`Audience`], [`ConfigError`] |
 //! | validation | [`validation`] | the [`Validator`](validation::Validator), in steps: compact form → provider → header → key → signature → claims; no axum, no HTTP client of its own |
 //! | errors | [`error`] | [`AuthError`] and its RFC 6750 rendering |
@@ -141,6 +141,7 @@ pub mod extract;
 pub mod grpc;
 pub mod guard;
 mod http;
+mod introspection;
 #[cfg(feature = "broker")]
 pub mod issuer;
 #[cfg(all(feature = "dev-issuer", not(feature = "broker")))]

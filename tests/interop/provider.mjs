@@ -18,6 +18,8 @@
 //   of a user carry the login's `acr` and `auth_time` (`extraTokenClaims`).
 // - pushed authorization requests (RFC 9126) are on, as by default; $REQUIRE_PAR=1
 //   makes the provider accept authorization requests only pushed.
+// - introspection (RFC 7662) for the resource server `interop-rs` (client_secret_basic);
+//   resource `urn:example:api:opaque` gets opaque access tokens, the others JWTs.
 // - $EXTRA_REDIRECT_URIS (comma-separated) are registered too (a CLI's loopback).
 // - $ACCESS_TOKEN_TTL sets the access token lifetime in seconds (default 3600).
 // - $ALWAYS_REFRESH_TOKENS=1 issues refresh tokens to the web clients without
@@ -44,6 +46,9 @@ const resources = {
   'urn:example:api:es256': 'ES256',
   'urn:example:api:eddsa': 'EdDSA',
 };
+
+// Opaque access tokens (for introspection) for this resource.
+const OPAQUE_RESOURCE = 'urn:example:api:opaque';
 
 const appUrls = (process.env.APP_URLS || '').split(',').filter(Boolean);
 const callbackNames = ['oidc', 'post', 'public', 'other'];
@@ -77,6 +82,13 @@ const provider = new Provider(issuer, {
     redirect_uris: [],
     response_types: [],
     scope: 'read admin',
+  }, {
+    // A resource server: no grants, it only introspects.
+    client_id: 'interop-rs',
+    client_secret: 'interop-rs-secret-interop-rs-secret',
+    grant_types: [],
+    redirect_uris: [],
+    response_types: [],
   },
   ...(appUrls.length ? [
     webClient('oidc', 'interop-web', 'client_secret_basic', 'interop-web-secret-interop-web-secret'),
@@ -120,6 +132,7 @@ const provider = new Provider(issuer, {
     deviceFlow: { enabled: true },
     backchannelLogout: { enabled: true },
     revocation: { enabled: true },
+    introspection: { enabled: true },
     pushedAuthorizationRequests: {
       enabled: true,
       requirePushedAuthorizationRequests: process.env.REQUIRE_PAR === '1',
@@ -130,6 +143,9 @@ const provider = new Provider(issuer, {
       defaultResource: (ctx, client) => (client.clientId === 'interop-service' ? 'urn:example:api:rs256' : undefined),
       useGrantedResource: () => true,
       getResourceServerInfo: (ctx, resource) => {
+        if (resource === OPAQUE_RESOURCE) {
+          return { scope: 'read admin', audience: resource, accessTokenFormat: 'opaque' };
+        }
         const alg = resources[resource];
         if (!alg) throw new errors.InvalidTarget();
         return { scope: 'read admin', audience: resource, accessTokenFormat: 'jwt', jwt: { sign: { alg } } };

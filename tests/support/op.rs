@@ -175,6 +175,34 @@ impl OpenIdProvider {
         })
     }
 
+    /// The client `interop-service` (client_secret_basic).
+    pub const SERVICE: (&'static str, &'static str) = (
+        "interop-service",
+        "interop-secret-interop-secret-interop-secret",
+    );
+
+    /// An access token of the client_credentials grant of [`Self::SERVICE`] for
+    /// `resource` (a JWT, or opaque for `urn:example:api:opaque`) with `scope`.
+    pub async fn service_token(&self, resource: &str, scope: &str) -> String {
+        let response = crate::client()
+            .post(format!("{}/token", self.issuer))
+            .basic_auth(Self::SERVICE.0, Some(Self::SERVICE.1))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("scope", scope),
+                ("resource", resource),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+
     /// A JWT with `claims`, signed with the provider's key for `alg` and that key's
     /// `kid`, with header `typ` when given: a token the provider could have issued.
     pub fn sign(&self, alg: &str, typ: Option<&str>, claims: &serde_json::Value) -> String {

@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use oauth2::{Authenticator, Provider};
 use oauth2_tests::op::{OpenIdProvider, Options};
-use oauth2_tests::{client, error_of, get_with_token, routes, serve};
+use oauth2_tests::{error_of, get_with_token, routes, serve};
 
-const CLIENT_ID: &str = "interop-service";
-const CLIENT_SECRET: &str = "interop-secret-interop-secret-interop-secret";
+const CLIENT_ID: &str = OpenIdProvider::SERVICE.0;
 const RESOURCES: [&str; 3] = [
     "urn:example:api:rs256",
     "urn:example:api:es256",
@@ -22,23 +21,7 @@ async fn start_provider() -> OpenIdProvider {
 }
 
 async fn access_token(op: &OpenIdProvider, resource: &str, scope: &str) -> String {
-    let response = client()
-        .post(format!("{}/token", op.issuer))
-        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("scope", scope),
-            ("resource", resource),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let body: serde_json::Value = response.json().await.unwrap();
-    body["access_token"]
-        .as_str()
-        .expect("a JWT access token")
-        .to_owned()
+    op.service_token(resource, scope).await
 }
 
 #[tokio::test]

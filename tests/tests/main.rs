@@ -16,6 +16,7 @@ mod dsl_login;
 mod examples;
 mod grpc;
 mod interop;
+mod introspection;
 mod keys;
 mod login;
 mod login_error_pages;

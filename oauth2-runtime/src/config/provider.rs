@@ -7,6 +7,7 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey};
 
 use super::{Audience, ConfigError, Preset, check_duration};
+use crate::introspection::IntrospectionClient;
 use crate::jwks::{KeySet, KeySource, RefreshPolicy};
 use crate::util::url::{UrlUse, check_url};
 
@@ -51,6 +52,8 @@ pub struct Provider {
     pub(crate) trusted_issuers: Vec<String>,
     /// Other `iss` values of this issuer, with its keys (Google's `accounts.google.com`).
     pub(crate) issuer_aliases: Vec<String>,
+    /// Opaque access tokens are introspected (RFC 7662) with this client.
+    pub(crate) introspection: Option<IntrospectionClient>,
 }
 
 impl Provider {
@@ -74,6 +77,7 @@ impl Provider {
             preset: None,
             issuer_aliases: Vec::new(),
             retargeted: false,
+            introspection: Introspection::default(),
         }
     }
 
@@ -112,6 +116,77 @@ impl Provider {
     pub fn leeway(&self) -> Duration {
         self.leeway
     }
+
+    /// Whether tokens that are not JWTs are introspected (RFC 7662).
+    pub fn introspects(&self) -> bool {
+        self.introspection.is_some()
+    }
+}
+
+/// The introspection settings of a builder, checked together by `build`.
+#[derive(Clone, Default)]
+struct Introspection {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    endpoint: Option<String>,
+}
+
+impl std::fmt::Debug for Introspection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret stays out of logs.
+        f.debug_struct("Introspection")
+            .field("client_id", &self.client_id)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Introspection {
+    /// The client, when one is configured: id and secret together, the endpoint an
+    /// allowed URL; without discovery (an HMAC secret) the endpoint is required.
+    fn check(self, discovery: bool) -> Result<Option<IntrospectionClient>, Problem> {
+        let (client_id, client_secret) = match (self.client_id, self.client_secret) {
+            (None, None) if self.endpoint.is_none() => return Ok(None),
+            (Some(id), Some(secret)) => (id, secret),
+            (None, _) => {
+                return Err((
+                    "introspection_client_id",
+                    "is missing (introspection needs the resource server's client id and secret)"
+                        .into(),
+                ));
+            }
+            (Some(_), None) => {
+                return Err((
+                    "introspection_client_secret",
+                    "is missing (introspection needs the resource server's client id and secret)"
+                        .into(),
+                ));
+            }
+        };
+        if client_id.is_empty() {
+            return Err(("introspection_client_id", "is empty".into()));
+        }
+        if client_secret.is_empty() {
+            return Err(("introspection_client_secret", "is empty".into()));
+        }
+        let endpoint = match self.endpoint {
+            Some(url) => {
+                Some(check_url(&url, UrlUse::Endpoint).map_err(|p| ("introspection_endpoint", p))?)
+            }
+            None if !discovery => {
+                return Err((
+                    "introspection_endpoint",
+                    "is missing: without discovery (an hmac_secret) it cannot be found".into(),
+                ));
+            }
+            None => None,
+        };
+        Ok(Some(IntrospectionClient {
+            client_id,
+            client_secret,
+            endpoint,
+        }))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -147,6 +222,7 @@ pub struct ProviderBuilder {
     pub(super) issuer_aliases: Vec<String>,
     /// Pointed at another issuer (a test's dev issuer): the preset's issuer rules stay off.
     pub(super) retargeted: bool,
+    introspection: Introspection,
 }
 
 impl ProviderBuilder {
@@ -305,6 +381,35 @@ impl ProviderBuilder {
         self
     }
 
+    /// Introspects tokens that are not JWTs (RFC 7662) as this OAuth client: the
+    /// resource server's own registration at the provider. The endpoint is the
+    /// discovered `introspection_endpoint` unless
+    /// [`introspection_endpoint`](Self::introspection_endpoint) sets one. An active
+    /// token's `iss` (when given) must be the issuer, its `aud` an accepted audience,
+    /// `exp` in the future and `token_type` (when given) `Bearer`; the answer is cached
+    /// with the verified tokens until `exp`. The endpoint being unreachable is a 503, not
+    /// a 401. Only one provider of an authenticator may introspect: an opaque token names
+    /// no issuer.
+    pub fn introspection_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.introspection.client_id = Some(client_id.into());
+        self
+    }
+
+    /// The secret of the [`introspection_client_id`](Self::introspection_client_id),
+    /// sent with HTTP Basic (or in the form when discovery lists only
+    /// `client_secret_post`).
+    pub fn introspection_client_secret(mut self, secret: impl Into<String>) -> Self {
+        self.introspection.client_secret = Some(secret.into());
+        self
+    }
+
+    /// The introspection endpoint, when discovery does not give it (or there is no
+    /// discovery); requests to it use HTTP Basic.
+    pub fn introspection_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.introspection.endpoint = Some(url.into());
+        self
+    }
+
     /// Checks the configuration.
     pub fn build(self) -> Result<Provider, ConfigError> {
         let name = self.name.clone();
@@ -329,6 +434,7 @@ impl ProviderBuilder {
         if audience_claim.is_empty() {
             return Err(("audience_claim", "is empty".into()));
         }
+        let introspection = self.introspection.check(self.hmac_secret.is_none())?;
         let (keys, algorithms) = match self.hmac_secret {
             Some(secret) => hmac_keys(&secret, &self.keys, self.algorithms)?,
             None => jwks_keys(&issuer, self.keys, self.algorithms)?,
@@ -350,6 +456,7 @@ impl ProviderBuilder {
             http: self.http,
             trusted_issuers: self.trusted_issuers,
             issuer_aliases: self.issuer_aliases,
+            introspection,
         })
     }
 }
@@ -484,6 +591,32 @@ mod tests {
     fn field_error(b: ProviderBuilder) -> (String, &'static str) {
         let e = b.build().unwrap_err();
         (e.to_string(), e.field().unwrap())
+    }
+
+    #[test]
+    fn introspection_needs_the_client_id_and_secret_together() {
+        let (msg, field) = field_error(base().introspection_client_secret("s"));
+        assert_eq!(field, "introspection_client_id");
+        assert!(msg.contains("is missing"), "{msg}");
+        let (_, field) = field_error(base().introspection_client_id("rs"));
+        assert_eq!(field, "introspection_client_secret");
+        let (_, field) = field_error(base().introspection_endpoint("https://x/introspect"));
+        assert_eq!(field, "introspection_client_id");
+        let rs = |b: ProviderBuilder| {
+            b.introspection_client_id("rs")
+                .introspection_client_secret("rs-secret")
+        };
+        let (msg, field) = field_error(rs(base()).introspection_endpoint("http://x/introspect"));
+        assert_eq!(field, "introspection_endpoint");
+        assert!(msg.contains("https"), "{msg}");
+        // Without discovery there is nowhere to find the endpoint.
+        let (msg, field) = field_error(rs(base().hmac_secret([7u8; 32])));
+        assert_eq!(field, "introspection_endpoint");
+        assert!(msg.contains("without discovery"), "{msg}");
+        let p = rs(base()).build().unwrap();
+        assert!(p.introspects());
+        assert!(!format!("{p:?}").contains("rs-secret"));
+        assert!(!base().build().unwrap().introspects());
     }
 
     #[test]

@@ -134,7 +134,8 @@ impl KeyRegistry {
         Ok(cache)
     }
 
-    fn http_client(&self) -> Result<reqwest::Client, RegistryError> {
+    /// The registry's HTTP client (built on first use).
+    pub(crate) fn http_client(&self) -> Result<reqwest::Client, RegistryError> {
         let mut http = lock(&self.inner.http);
         if let Some(client) = &*http {
             return Ok(client.clone());

@@ -6,7 +6,8 @@
 //! is in the request extensions, where the extractors find it; on failure the request
 //! never reaches the handler and gets an RFC 6750 response, or, for a WebSocket upgrade,
 //! an accepted socket closed with code 1008. Keys are read without a lock; only a token
-//! with an unknown `kid` waits, for at most one refetch shared with concurrent requests.
+//! with an unknown `kid` waits, for at most one refetch shared with concurrent requests,
+//! and an opaque token for its introspection (once, then cached).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {

@@ -11,7 +11,7 @@ use super::ResponseFuture;
 use crate::Authenticator;
 use crate::error::AuthError;
 use crate::http::{decision, is_cors_preflight, is_websocket_upgrade};
-use crate::validation::{NotYet, UnknownKey};
+use crate::validation::{NotYet, Pending};
 
 /// Requires a valid token on non-public paths; see [`AuthLayer`](super::AuthLayer).
 #[derive(Clone, Debug)]
@@ -29,10 +29,11 @@ impl<S> AuthService<S> {
 enum Outcome {
     Valid(crate::Authenticated),
     Invalid(AuthError),
-    /// The token's `kid` is unknown: refetch keys, then validate again.
-    Refetch {
+    /// The token needs a request to the provider first (a key refetch for an
+    /// unknown `kid`, or an opaque token's introspection), then validation.
+    Pending {
         token: String,
-        unknown: UnknownKey,
+        pending: Pending,
     },
 }
 
@@ -74,9 +75,9 @@ where
                     decision::refused(route, Some(&token), self.auth.sole_provider(), &e, started);
                     Outcome::Invalid(e)
                 }
-                Err(NotYet::UnknownKey(unknown)) => Outcome::Refetch {
+                Err(NotYet::Pending(pending)) => Outcome::Pending {
                     token: token.into_owned(),
-                    unknown,
+                    pending,
                 },
             },
         };
@@ -86,14 +87,14 @@ where
                 ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
             }
             Outcome::Invalid(e) => reject(parts, e),
-            Outcome::Refetch { token, unknown } => {
+            Outcome::Pending { token, pending } => {
                 // The clone is ready to be called: `poll_ready` was called on `self.inner`.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
                 let auth = self.auth.clone();
                 ResponseFuture::boxed(async move {
                     let route = parts.uri.path().to_owned();
-                    match auth.validator().refetch_and_validate(&token, unknown).await {
+                    match auth.validator().finish(&token, pending).await {
                         Ok(valid) => {
                             decision::accepted(&route, Some(&token), &valid, started);
                             parts.extensions.insert(valid);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
@@ -102,13 +102,9 @@ pub(crate) async fn post_form(
         .header(reqwest::header::ACCEPT, "application/json");
     match (client_auth, p.client_secret.as_deref()) {
         (ClientAuth::SecretBasic, Some(secret)) => {
-            // RFC 6749 §2.3.1: both parts are form-urlencoded before Base64.
-            let enc =
-                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            let pair: String = [enc(&p.client_id), enc(secret)].join(":");
             request = request.header(
                 reqwest::header::AUTHORIZATION,
-                format!("Basic {}", STANDARD.encode(pair)),
+                crate::util::basic_auth(&p.client_id, secret),
             );
         }
         (ClientAuth::SecretPost, Some(secret)) => {

@@ -87,6 +87,18 @@ pub(crate) async fn traced<T>(
     result
 }
 
+/// The `Authorization` value of HTTP Basic client authentication (RFC 6749 §2.3.1):
+/// both parts form-urlencoded before Base64, as the RFC says (and many forget).
+pub(crate) fn basic_auth(client_id: &str, secret: &str) -> String {
+    use base64::Engine as _;
+    let enc = |s: &str| ::url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let pair = [enc(client_id), enc(secret)].join(":");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
 /// Replaces the item of `items` whose `name` is `wanted` by `change(item)`, in its
 /// place; whether there was one (the builders' `map_provider`).
 pub(crate) fn map_named<T>(
@@ -112,6 +124,12 @@ mod tests {
         assert_eq!(printable("bad\r\nthing\u{7}é", 200), "badthing");
         assert_eq!(printable("a \"b\" \\ é", 200), "a 'b' ' ");
         assert_eq!(printable(&"x".repeat(500), 200).len(), 200);
+    }
+
+    #[test]
+    fn basic_auth_encodes_both_parts_first() {
+        // RFC 6749 §2.3.1: `:` in the id and `+`, space in the secret are escaped.
+        assert_eq!(basic_auth("a:b", "c d+"), "Basic YSUzQWI6YytkJTJC");
     }
 
     #[test]

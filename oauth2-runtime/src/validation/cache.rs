@@ -35,8 +35,9 @@ pub(super) struct Verified {
     pub(super) auth: Authenticated,
     /// Which provider of the validator verified it.
     pub(super) provider: usize,
-    /// The key set generation that verified it (`0` for an HMAC secret).
-    pub(super) generation: u64,
+    /// The key set generation that verified it (`0` for an HMAC secret); `None` for a
+    /// token the provider's introspection endpoint called active (no key involved).
+    pub(super) generation: Option<u64>,
     /// When it was cached, seconds since the epoch.
     cached_at: u64,
 }
@@ -108,7 +109,7 @@ impl TokenCache {
 
     /// The entry of `key` if it is still usable: not older than the maximum age and
     /// verified by key set `generation` of its provider (`current` gives a provider's
-    /// generation now). The caller still checks the times.
+    /// generation now), or introspected. The caller still checks the times.
     pub(super) fn get(
         &self,
         key: &[u8; 32],
@@ -116,7 +117,10 @@ impl TokenCache {
     ) -> Option<Verified> {
         let hit = self.entries.get(key).filter(|v| {
             now() < v.cached_at.saturating_add(self.max_age)
-                && current(v.provider) == Some(v.generation)
+                && match v.generation {
+                    Some(generation) => current(v.provider) == Some(generation),
+                    None => true,
+                }
         });
         crate::metrics::token_cache(hit.is_some());
         match hit {
@@ -136,13 +140,14 @@ impl TokenCache {
         self.entries.remove(key);
     }
 
-    /// Caches a token that was just verified.
+    /// Caches a token that was just verified (by key set `generation`) or introspected
+    /// (`None`).
     pub(super) fn insert(
         &self,
         key: [u8; 32],
         auth: Authenticated,
         provider: usize,
-        generation: u64,
+        generation: Option<u64>,
     ) {
         self.entries.insert(
             key,

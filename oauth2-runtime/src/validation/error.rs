@@ -40,6 +40,12 @@ pub enum ErrorKind {
     InvalidClaim,
     /// The provider's keys have not been loaded yet.
     KeysUnavailable,
+    /// The provider's introspection endpoint says the opaque token is not active
+    /// (revoked, expired, unknown).
+    Inactive,
+    /// The provider's introspection endpoint did not answer (unreachable, too slow, an
+    /// error status): the token could not be checked.
+    IntrospectionUnavailable,
 }
 
 /// A token that failed validation.
@@ -74,7 +80,8 @@ impl ValidationError {
         &self.message
     }
 
-    /// For [`ErrorKind::KeysUnavailable`]: when keys may be there.
+    /// For [`ErrorKind::KeysUnavailable`] and [`ErrorKind::IntrospectionUnavailable`]:
+    /// when to try again.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }

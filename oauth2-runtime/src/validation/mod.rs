@@ -15,6 +15,11 @@
 //! 6. `exp` (required), `nbf` and `iat` (when present) against the leeway, and `aud`
 //!    (any of the configured values).
 //!
+//! A token that is not a JWS goes, when a provider introspects (RFC 7662,
+//! [`ProviderBuilder::introspection_client_id`](crate::ProviderBuilder::introspection_client_id)),
+//! to that provider's introspection endpoint; an active answer meets the same claim
+//! rules (step 6, `iss` when given, `token_type` `Bearer`, no `cnf`).
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use oauth2::{Provider, validation::{ErrorKind, Validator}};
@@ -34,6 +39,7 @@
 
 mod cache;
 mod error;
+mod introspected;
 mod profile;
 mod step_up;
 mod steps;
@@ -51,28 +57,36 @@ use jsonwebtoken::DecodingKey;
 
 use crate::claims::Authenticated;
 use crate::config::{ConfigError, Provider};
+use crate::introspection::{Answer, Introspector, Unavailable};
 use crate::jwks::{KeyCache, KeyMiss, KeyRegistry, KeySource, KeyStats, RegistryError};
 use crate::util::now;
 
 /// The default limit on a token's length, checked before any decoding.
 pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
 
+/// How long a client is asked to wait when the introspection endpoint is down.
+const INTROSPECTION_RETRY_AFTER: Duration = Duration::from_secs(5);
+
 /// Why a token could not be validated against the keys held now.
 pub(crate) enum NotYet {
     /// It is invalid; waiting would not help.
     Invalid(ValidationError),
-    /// Its `kid` is not among the keys held now: [`Validator::refetch_and_validate`]
-    /// may find it after one refetch.
-    UnknownKey(UnknownKey),
+    /// It needs a request to the provider first: [`Validator::finish`] makes it.
+    Pending(Pending),
 }
 
-/// A token's `kid` is not in key set `generation` of provider `provider`; validated as
-/// `profile`.
+/// The request a token waits for.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct UnknownKey {
-    provider: usize,
-    generation: u64,
-    profile: Profile,
+pub(crate) enum Pending {
+    /// The token's `kid` is not in key set `generation` of provider `provider`
+    /// (validated as `profile`): one refetch may find it.
+    UnknownKey {
+        provider: usize,
+        generation: u64,
+        profile: Profile,
+    },
+    /// The token is not a JWS and a provider introspects: ask it.
+    Introspection,
 }
 
 impl From<ValidationError> for NotYet {
@@ -114,6 +128,8 @@ pub struct Validator {
     registry: KeyRegistry,
     /// Access tokens verified before (none: every token is verified).
     cache: Option<cache::TokenCache>,
+    /// The provider (by index) that introspects tokens that are not JWTs.
+    introspection: Option<(usize, Introspector)>,
 }
 
 impl fmt::Debug for Validator {
@@ -170,6 +186,7 @@ impl Validator {
                     refresh: crate::jwks::RefreshPolicy::default(),
                     trusted_issuers: Vec::new(),
                     issuer_aliases: Vec::new(),
+                    introspection: None,
                     ..p.clone()
                 })
                 .collect();
@@ -185,7 +202,19 @@ impl Validator {
                 });
             }
         }
-        let providers = entries
+        let mut introspecting = entries.iter().filter(|p| p.introspects());
+        if let (Some(first), Some(second)) = (introspecting.next(), introspecting.next()) {
+            return Err(ConfigError::Field {
+                provider: second.name.to_string(),
+                field: "introspection_client_id",
+                problem: format!(
+                    "is set, but provider {:?} introspects too: an opaque token names no \
+                     issuer, so one provider of an authenticator may introspect",
+                    first.name
+                ),
+            });
+        }
+        let providers: Vec<ProviderState> = entries
             .into_iter()
             .map(|config| {
                 let keys = match &config.keys {
@@ -205,11 +234,36 @@ impl Validator {
                 Ok(ProviderState { config, keys })
             })
             .collect::<Result<_, ConfigError>>()?;
+        let introspection = match providers
+            .iter()
+            .position(|p| p.config.introspection.is_some())
+        {
+            None => None,
+            Some(index) => {
+                let state = &providers[index];
+                let config = &state.config;
+                let http = match &config.http {
+                    Some(client) => client.clone(),
+                    None => registry
+                        .http_client()
+                        .map_err(|e| registry_error(config, e))?,
+                };
+                let client = config.introspection.clone().expect("found above");
+                let introspector = Introspector::new(
+                    client,
+                    http,
+                    config.refresh.fetch_timeout,
+                    state.keys.cache().cloned(),
+                );
+                Some((index, introspector))
+            }
+        };
         Ok(Self {
             providers,
             max_token_size,
             registry: registry.clone(),
             cache: None,
+            introspection,
         })
     }
 
@@ -277,30 +331,75 @@ impl Validator {
         match self.validate_held(token, profile) {
             Ok(auth) => Ok(auth),
             Err(NotYet::Invalid(e)) => Err(e),
-            Err(NotYet::UnknownKey(unknown)) => self.refetch_and_validate(token, unknown).await,
+            Err(NotYet::Pending(pending)) => self.finish(token, pending).await,
         }
     }
 
-    /// The slow path of [`validate`](Self::validate), after an unknown `kid`: one
+    /// The slow path of [`validate`](Self::validate): after an unknown `kid`, one
     /// refetch (shared with every concurrent request and every user of the issuer),
-    /// then validation again.
-    pub(crate) async fn refetch_and_validate(
+    /// then validation again; for an opaque token, its introspection.
+    pub(crate) async fn finish(
         &self,
         token: &str,
-        unknown: UnknownKey,
+        pending: Pending,
     ) -> Result<Authenticated, ValidationError> {
-        let state = &self.providers[unknown.provider];
-        let changed = match state.keys.cache() {
-            Some(keys) => keys.refetch_for_unknown_kid(unknown.generation).await,
+        let Pending::UnknownKey {
+            provider,
+            generation,
+            profile,
+        } = pending
+        else {
+            return self.introspect(token).await;
+        };
+        let changed = match self.providers[provider].keys.cache() {
+            Some(keys) => keys.refetch_for_unknown_kid(generation).await,
             None => false,
         };
         if !changed {
             return Err(steps::unknown_kid());
         }
-        match self.validate_held(token, unknown.profile) {
+        match self.validate_held(token, profile) {
             Ok(auth) => Ok(auth),
             Err(NotYet::Invalid(e)) => Err(e),
-            Err(NotYet::UnknownKey(_)) => Err(steps::unknown_kid()),
+            Err(NotYet::Pending(_)) => Err(steps::unknown_kid()),
+        }
+    }
+
+    /// Asks the introspecting provider about `token`, checks an active answer's claims
+    /// and caches them (until `exp`, at most the cache's maximum age).
+    async fn introspect(&self, token: &str) -> Result<Authenticated, ValidationError> {
+        let Some((index, introspector)) = &self.introspection else {
+            return Err(ValidationError::new(
+                ErrorKind::Malformed,
+                "token is not a JWT, and no provider introspects",
+            ));
+        };
+        let config = &self.providers[*index].config;
+        let key = cache::digest(token);
+        match introspector.introspect(token, &key).await {
+            Err(Unavailable(why)) => {
+                tracing::warn!(
+                    provider = %config.name,
+                    "token introspection failed: {why}"
+                );
+                Err(ValidationError::new(
+                    ErrorKind::IntrospectionUnavailable,
+                    "the token cannot be checked now: the provider's introspection endpoint \
+                     did not answer",
+                )
+                .with_retry_after(INTROSPECTION_RETRY_AFTER))
+            }
+            Ok(Answer::Inactive) => Err(ValidationError::new(
+                ErrorKind::Inactive,
+                "token is not active (revoked, expired, or unknown to the provider)",
+            )),
+            Ok(Answer::Active(claims)) => {
+                let auth = introspected::check(config, claims, now() as f64)?;
+                if let Some(cache) = &self.cache {
+                    cache.insert(key, auth.clone(), *index, None);
+                }
+                Ok(auth)
+            }
         }
     }
 
@@ -317,7 +416,10 @@ impl Validator {
                 let key = cache::digest(token);
                 if let Some(hit) = cache.get(&key, |i| self.generation(i)) {
                     let config = &self.providers[hit.provider].config;
-                    return match steps::check_times(config, hit.auth.claims(), now() as f64, true) {
+                    // An introspected token need not have an `exp`.
+                    let exp_required = hit.generation.is_some();
+                    let claims = hit.auth.claims();
+                    return match steps::check_times(config, claims, now() as f64, exp_required) {
                         Ok(()) => Ok(hit.auth),
                         Err(e) => {
                             cache.forget(&key);
@@ -329,9 +431,20 @@ impl Validator {
             }
             _ => None,
         };
-        let (auth, index, generation) = self.verify(token, profile)?;
+        let (auth, index, generation) = match self.verify(token, profile) {
+            Ok(verified) => verified,
+            // Not a JWS at all: an opaque token, for the introspecting provider.
+            Err(NotYet::Invalid(e))
+                if e.kind() == ErrorKind::Malformed
+                    && profile == Profile::Access
+                    && self.introspection.is_some() =>
+            {
+                return Err(NotYet::Pending(Pending::Introspection));
+            }
+            Err(e) => return Err(e),
+        };
         if let Some((cache, key)) = cached {
-            cache.insert(key, auth.clone(), index, generation);
+            cache.insert(key, auth.clone(), index, Some(generation));
         }
         Ok(auth)
     }
@@ -385,7 +498,7 @@ impl Validator {
                 match set.select(header.kid.as_deref(), alg) {
                     Ok(key) => (key.decoding_key(), Some(key)),
                     Err(KeyMiss::UnknownKid) => {
-                        return Err(NotYet::UnknownKey(UnknownKey {
+                        return Err(NotYet::Pending(Pending::UnknownKey {
                             provider: index,
                             generation: set.generation(),
                             profile,
@@ -597,6 +710,33 @@ mod tests {
             r#"providers "a" and "b" have the same issuer https://x"#
         );
         assert_eq!(e.field(), Some("issuer"));
+    }
+
+    #[tokio::test]
+    async fn one_provider_may_introspect() {
+        let p = |name: &str, issuer: &str| {
+            Provider::builder(name)
+                .issuer(issuer)
+                .audience("api")
+                .jwks_json(EC_JWKS)
+                .introspection_client_id("rs")
+                .introspection_client_secret("rs-secret")
+                .build()
+                .unwrap()
+        };
+        // Loopback with nothing listening: discovery fails at once, without traffic.
+        let (x, y) = ("http://127.0.0.1:1", "http://127.0.0.1:2");
+        let e = Validator::new(vec![p("a", x), p("b", y)]).unwrap_err();
+        assert_eq!(e.field(), Some("introspection_client_id"));
+        assert!(e.to_string().contains("one provider"), "{e}");
+        let validator = Validator::new(vec![p("a", x)]).unwrap();
+        // Without introspection, a token that is no JWS is malformed; with it, the
+        // introspection endpoint decides (here: discovery fails: 503).
+        let e = validator.validate("opaque-token").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::IntrospectionUnavailable);
+        assert!(e.retry_after().is_some());
+        let e = ec_validator().validate("opaque-token").await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Malformed);
     }
 
     #[test]

@@ -155,6 +155,8 @@ fn check_provider(
         );
     }
     let preset_given = block.settings.iter().any(|s| s.key == "preset");
+    // Keys written, valid or not (an invalid one is reported already, not again as missing).
+    let written: Vec<String> = block.settings.iter().map(|s| s.key.to_string()).collect();
     let settings = check_settings(cx, block.settings, Scope::Provider, Some(&block.name));
     let has = |key: &str| settings.iter().any(|c| c.key.name == key);
     let preset = settings.iter().find_map(|c| match &c.value {
@@ -226,6 +228,23 @@ fn check_provider(
                 c.key.name, c.key.name
             ),
         ));
+    }
+    // Introspection needs the resource server's client: id and secret together.
+    for (given, missing) in [
+        ("introspection_client_secret", "introspection_client_id"),
+        ("introspection_endpoint", "introspection_client_id"),
+        ("introspection_client_id", "introspection_client_secret"),
+    ] {
+        if let Some(c) = settings.iter().find(|c| c.key.name == given)
+            && !written.iter().any(|w| w == missing)
+        {
+            cx.push(syn::Error::new(
+                value_span(&c.value),
+                format!(
+                    "`{given}` needs `{missing}`: provider `{name}` introspects opaque tokens as the resource server's own client, with its id and secret"
+                ),
+            ));
+        }
     }
     let sources: Vec<&Checked> = settings
         .iter()

@@ -38,6 +38,9 @@ oauth2::providers! {
         fetch_timeout: 10s,
         retry_backoff: (Duration::from_secs(1), Duration::from_secs(60)),
         http_client: client(),
+        introspection_client_id: "api-resource-server",
+        introspection_client_secret: env("INTROSPECTION_SECRET"),
+        introspection_endpoint: "http://127.0.0.1:8080/realms/dev/introspect",
     }
     shared_secret {
         issuer: env("HS_ISSUER"),

@@ -1,0 +1,263 @@
+//! Opaque access tokens by introspection (RFC 7662): the client that asks a provider
+//! whether a token is active.
+//!
+//! This module only makes the request (with the issuer's HTTP client and fetch timeout,
+//! authenticated as the resource server's client) and says what came back; bearer
+//! validation checks the answer's claims as it checks a JWT's. Tokens the provider
+//! called inactive are remembered for a minute, so a client that repeats a revoked or
+//! made-up token costs the provider one request per minute, not one per request.
+
+use std::fmt;
+use std::time::Duration;
+
+use quick_cache::sync::Cache;
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::jwks::KeyCache;
+use crate::util::now;
+
+/// How long a token found inactive is answered from memory, in seconds. An inactive
+/// token (revoked, expired, unknown) does not become active again.
+const INACTIVE_FOR: u64 = 60;
+
+/// How many inactive tokens are remembered.
+const INACTIVE_ENTRIES: usize = 10_000;
+
+/// A resource server's introspection client: its credentials and, when the provider's
+/// discovery document does not give it, the endpoint.
+#[derive(Clone)]
+pub(crate) struct IntrospectionClient {
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
+    /// `None`: the discovered `introspection_endpoint`.
+    pub(crate) endpoint: Option<Url>,
+}
+
+impl fmt::Debug for IntrospectionClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The secret stays out of logs.
+        f.debug_struct("IntrospectionClient")
+            .field("client_id", &self.client_id)
+            .field("endpoint", &self.endpoint.as_ref().map(Url::as_str))
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the provider answered.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    /// `active: true`, with the rest of the answer: the token's claims.
+    Active(Map<String, Value>),
+    /// `active: false`: revoked, expired, unknown, or not for this client to see.
+    Inactive,
+}
+
+/// The provider could not tell: unreachable, slow, an error status, or an answer that
+/// is not an RFC 7662 one. Says which, for the logs (never with the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unavailable(pub(crate) String);
+
+/// How the client authenticates at the introspection endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientAuth {
+    Basic,
+    Post,
+}
+
+/// Asks one provider about opaque tokens.
+pub(crate) struct Introspector {
+    client: IntrospectionClient,
+    http: reqwest::Client,
+    timeout: Duration,
+    /// The issuer's discovery document, when the endpoint is not configured.
+    discovery: Option<KeyCache>,
+    /// Token digests answered `active: false`, until when (seconds since the epoch).
+    inactive: Cache<[u8; 32], u64>,
+}
+
+impl fmt::Debug for Introspector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Introspector")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Introspector {
+    /// An introspector that sends `client`'s requests with `http`, each limited to
+    /// `timeout`; `discovery` finds the endpoint when `client` names none.
+    pub(crate) fn new(
+        client: IntrospectionClient,
+        http: reqwest::Client,
+        timeout: Duration,
+        discovery: Option<KeyCache>,
+    ) -> Self {
+        Self {
+            client,
+            http,
+            timeout,
+            discovery,
+            inactive: Cache::new(INACTIVE_ENTRIES),
+        }
+    }
+
+    /// Asks whether `token` (whose SHA-256 is `digest`) is active.
+    pub(crate) async fn introspect(
+        &self,
+        token: &str,
+        digest: &[u8; 32],
+    ) -> Result<Answer, Unavailable> {
+        if self.inactive.get(digest).is_some_and(|until| now() < until) {
+            return Ok(Answer::Inactive);
+        }
+        let (endpoint, auth) = self.endpoint().await?;
+        let c = &self.client;
+        let mut form = vec![("token", token), ("token_type_hint", "access_token")];
+        let mut request = self
+            .http
+            .post(endpoint.clone())
+            .timeout(self.timeout)
+            .header(reqwest::header::ACCEPT, "application/json");
+        match auth {
+            ClientAuth::Basic => {
+                request = request.header(
+                    reqwest::header::AUTHORIZATION,
+                    crate::util::basic_auth(&c.client_id, &c.client_secret),
+                );
+            }
+            ClientAuth::Post => {
+                form.push(("client_id", &c.client_id));
+                form.push(("client_secret", &c.client_secret));
+            }
+        }
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let response = request
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Unavailable(format!("{endpoint} is unreachable: {e}")))?;
+        let status = response.status();
+        if !status.is_success() {
+            let hint = if matches!(status.as_u16(), 400 | 401 | 403) {
+                " (are the introspection client's id and secret right?)"
+            } else {
+                ""
+            };
+            return Err(Unavailable(format!(
+                "{endpoint} answered HTTP {status}{hint}"
+            )));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| Unavailable(format!("{endpoint} answered badly: {e}")))?;
+        let answer = parse(&bytes).map_err(|why| Unavailable(format!("{endpoint} {why}")))?;
+        if matches!(answer, Answer::Inactive) {
+            self.inactive
+                .insert(*digest, now().saturating_add(INACTIVE_FOR));
+        }
+        Ok(answer)
+    }
+
+    /// The endpoint and how to authenticate there: the configured one (HTTP Basic, the
+    /// method RFC 7662 servers must support), or the discovered one with a method it
+    /// lists.
+    async fn endpoint(&self) -> Result<(Url, ClientAuth), Unavailable> {
+        if let Some(url) = &self.client.endpoint {
+            return Ok((url.clone(), ClientAuth::Basic));
+        }
+        let Some(keys) = &self.discovery else {
+            return Err(Unavailable(
+                "no introspection endpoint is configured".into(),
+            ));
+        };
+        let meta = keys
+            .metadata()
+            .await
+            .map_err(|e| Unavailable(format!("discovery failed: {e}")))?;
+        let Some(endpoint) = &meta.introspection_endpoint else {
+            return Err(Unavailable(
+                "the provider's discovery document has no introspection_endpoint \
+                 (configure introspection_endpoint)"
+                    .into(),
+            ));
+        };
+        let url = Url::parse(endpoint)
+            .map_err(|e| Unavailable(format!("introspection_endpoint is not a URL: {e}")))?;
+        let auth = match &meta.introspection_endpoint_auth_methods_supported {
+            None => ClientAuth::Basic,
+            Some(methods) if methods.iter().any(|m| m == "client_secret_basic") => {
+                ClientAuth::Basic
+            }
+            Some(methods) if methods.iter().any(|m| m == "client_secret_post") => ClientAuth::Post,
+            Some(_) => {
+                return Err(Unavailable(
+                    "the introspection endpoint supports neither client_secret_basic nor \
+                     client_secret_post"
+                        .into(),
+                ));
+            }
+        };
+        Ok((url, auth))
+    }
+}
+
+/// An RFC 7662 answer: a JSON object whose `active` is a boolean.
+fn parse(body: &[u8]) -> Result<Answer, &'static str> {
+    let Ok(Value::Object(mut answer)) = serde_json::from_slice(body) else {
+        return Err("answered with something other than a JSON object");
+    };
+    match answer.remove("active") {
+        Some(Value::Bool(true)) => Ok(Answer::Active(answer)),
+        Some(Value::Bool(false)) => Ok(Answer::Inactive),
+        _ => Err("answered without a boolean `active`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_needs_a_boolean_active() {
+        let active = parse(br#"{"active":true,"sub":"a","scope":"read"}"#).unwrap();
+        let Answer::Active(claims) = active else {
+            panic!("active")
+        };
+        assert_eq!(claims.get("sub"), Some(&Value::from("a")));
+        assert!(!claims.contains_key("active"));
+        assert!(matches!(
+            parse(br#"{"active":false}"#),
+            Ok(Answer::Inactive)
+        ));
+        for bad in [
+            &br#"{"active":"true"}"#[..],
+            br#"{"sub":"a"}"#,
+            br#"[true]"#,
+            b"<html>",
+        ] {
+            assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn the_secret_stays_out_of_debug() {
+        let client = IntrospectionClient {
+            client_id: "rs".into(),
+            client_secret: "hunter2-hunter2".into(),
+            endpoint: None,
+        };
+        let shown = format!("{client:?}");
+        assert!(
+            shown.contains("rs") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+    }
+}
