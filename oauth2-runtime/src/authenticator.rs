@@ -25,7 +25,6 @@
 //! # }
 //! ```
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,14 +33,16 @@ use axum::http::request::Parts;
 use axum::response::Response;
 
 use crate::claims::Authenticated;
-use crate::config::{ConfigError, ProviderBuilder};
-use crate::error::{AuthError, ErrorHandler};
+use crate::config::{ConfigError, Dpop, ProviderBuilder};
+use crate::dpop::{MemoryReplayCache, ReplayCache};
+use crate::error::{AuthError, AuthErrorKind, ErrorHandler};
 pub use crate::http::WEBSOCKET_TOKEN_PROTOCOL;
-use crate::http::{Sources, decision, find_token};
+use crate::http::{Presented, Sources, decision, find_token};
 use crate::jwks::{KeyRegistry, KeyStats};
+use crate::util::url::{UrlUse, check_url};
 use crate::validation::{
-    DEFAULT_MAX_TOKEN_SIZE, DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, TokenCacheStats,
-    Validator,
+    DEFAULT_DPOP_ALGORITHMS, DEFAULT_DPOP_MAX_AGE, DEFAULT_MAX_TOKEN_SIZE,
+    DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, TokenCacheStats, Validator,
 };
 
 /// Validates requests for a set of providers. Cheap to clone.
@@ -61,6 +62,10 @@ struct Inner {
     /// WebSocket upgrades may carry the token in the `access_token` query parameter.
     websocket_query: bool,
     handler: Option<ErrorHandler>,
+    /// The DPoP rules, and whether some provider accepts or requires DPoP.
+    dpop: crate::dpop::Settings,
+    dpop_accepted: bool,
+    dpop_required: bool,
 }
 
 impl fmt::Debug for Authenticator {
@@ -93,6 +98,9 @@ pub struct AuthenticatorBuilder {
     registry: Option<KeyRegistry>,
     /// A provider [`map_provider`](Self::map_provider) was given that none has.
     unknown: Option<String>,
+    dpop_base_url: Option<String>,
+    dpop_replay: Option<Arc<dyn ReplayCache>>,
+    dpop_max_age: Duration,
 }
 
 impl AuthenticatorBuilder {
@@ -212,6 +220,29 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// The API's public URL (`https://api.example.com`, with a path prefix if it has
+    /// one), which DPoP proofs name in `htu` (RFC 9449 §4.3). Without it the URL is
+    /// rebuilt from the `Host` header, with either scheme: behind a proxy that changes
+    /// the host, or to pin `https`, set it.
+    pub fn dpop_base_url(mut self, url: impl Into<String>) -> Self {
+        self.dpop_base_url = Some(url.into());
+        self
+    }
+
+    /// Where the `jti`s of DPoP proofs are remembered so that each proof is accepted
+    /// once: a store every instance of the API shares (`RedisStore`, `PostgresStore`;
+    /// any session store is one). Default: this process's memory (bounded).
+    pub fn dpop_replay_store(mut self, store: impl ReplayCache) -> Self {
+        self.dpop_replay = Some(Arc::new(store));
+        self
+    }
+
+    /// How far a DPoP proof's `iat` may be from now, either way; default 60 s.
+    pub fn dpop_proof_max_age(mut self, max_age: Duration) -> Self {
+        self.dpop_max_age = max_age;
+        self
+    }
+
     /// Checks the configuration and starts loading keys in the background.
     /// Must be called inside a Tokio runtime.
     pub fn build(self) -> Result<Authenticator, ConfigError> {
@@ -232,6 +263,27 @@ impl AuthenticatorBuilder {
             (None, Some(client)) => KeyRegistry::with_http_client(client),
             (None, None) => KeyRegistry::new(),
         };
+        let dpop_accepted = providers.iter().any(|p| p.dpop() != Dpop::Disabled);
+        let dpop_required = providers.iter().any(|p| p.dpop() == Dpop::Required);
+        let field = |field: &'static str, problem: String| ConfigError::Setting { field, problem };
+        if let Some(url) = &self.dpop_base_url {
+            check_url(url, UrlUse::Base).map_err(|p| field("dpop_base_url", p))?;
+        }
+        if self.dpop_max_age.is_zero() || self.dpop_max_age > Duration::from_secs(3600) {
+            return Err(field(
+                "dpop_proof_max_age",
+                "must be more than zero and at most an hour".into(),
+            ));
+        }
+        let replay = self
+            .dpop_replay
+            .unwrap_or_else(|| Arc::new(MemoryReplayCache::default()));
+        let dpop = crate::dpop::Settings::new(
+            self.dpop_base_url,
+            replay,
+            self.dpop_max_age,
+            DEFAULT_DPOP_ALGORITHMS.to_vec(),
+        );
         let validator = Validator::with_registry(providers, self.max_token_size, &registry)?
             .with_token_cache(self.token_cache, self.token_cache_max_age);
         Ok(Authenticator {
@@ -244,6 +296,9 @@ impl AuthenticatorBuilder {
                 challenge_missing: self.challenge_missing,
                 websocket_query: self.websocket_query,
                 handler: self.handler,
+                dpop,
+                dpop_accepted,
+                dpop_required,
             }),
         })
     }
@@ -267,6 +322,9 @@ impl Authenticator {
             http: None,
             registry: None,
             unknown: None,
+            dpop_base_url: None,
+            dpop_replay: None,
+            dpop_max_age: DEFAULT_DPOP_MAX_AGE,
         }
     }
 
@@ -319,20 +377,78 @@ impl Authenticator {
     pub async fn authenticate(&self, parts: &Parts) -> Result<Authenticated, AuthError> {
         let started = decision::clock();
         let route = parts.uri.path();
-        let token = self.token(parts).inspect_err(|e| {
+        let presented = self.token(parts).inspect_err(|e| {
             decision::refused(route, None, self.sole_provider(), e, started);
         })?;
-        match self.inner.validator.validate(&token).await {
+        let token = &presented.token;
+        let checked = match self.inner.validator.validate(token).await {
+            Ok(auth) => self.confirm(parts, &presented, &auth).await.map(|()| auth),
+            Err(e) => Err(self.refuse_token(&presented, e.into())),
+        };
+        match checked {
             Ok(auth) => {
-                decision::accepted(route, Some(&token), &auth, started);
+                decision::accepted(route, Some(token), &auth, started);
                 Ok(auth)
             }
             Err(e) => {
-                let e = self.reject(e.into());
-                decision::refused(route, Some(&token), self.sole_provider(), &e, started);
+                decision::refused(route, Some(token), self.sole_provider(), &e, started);
                 Err(e)
             }
         }
+    }
+
+    /// Whether `auth`, validated from `presented`, still needs [`confirm`](Self::confirm):
+    /// it was sent with DPoP, is DPoP-bound, or some provider requires DPoP. Cheap: the
+    /// layer's fast path asks it for every request.
+    pub(crate) fn needs_confirmation(
+        &self,
+        presented: &Presented<'_>,
+        auth: &Authenticated,
+    ) -> bool {
+        presented.dpop || self.inner.dpop_required || auth.dpop_jkt().is_some()
+    }
+
+    /// Checks that a validated token was presented as its binding requires: a
+    /// DPoP-bound token with `Authorization: DPoP` and a proof of its key for this
+    /// request (RFC 9449), any other as `Bearer` unless its provider requires DPoP.
+    pub(crate) async fn confirm(
+        &self,
+        parts: &Parts,
+        presented: &Presented<'_>,
+        auth: &Authenticated,
+    ) -> Result<(), AuthError> {
+        if !self.needs_confirmation(presented, auth) {
+            return Ok(());
+        }
+        let mode = self
+            .inner
+            .validator
+            .providers()
+            .find(|p| p.name() == auth.provider())
+            .map_or(Dpop::Disabled, |p| p.dpop());
+        self.inner
+            .dpop
+            .confirm(parts, presented, auth, mode)
+            .await
+            .map_err(|e| self.reject(e))
+    }
+
+    /// `e`, the refusal of the token `presented`, with this authenticator's realm and
+    /// error handler, and with the `DPoP` challenge when the request used DPoP or a
+    /// provider requires it: the client then learns which scheme, and which proof
+    /// algorithms, to use.
+    pub(crate) fn refuse_token(&self, presented: &Presented<'_>, e: AuthError) -> AuthError {
+        if presented.dpop || self.inner.dpop_required {
+            self.reject(self.inner.dpop.challenge(e))
+        } else {
+            self.reject(e)
+        }
+    }
+
+    /// `e` with this authenticator's `DPoP` challenge (a route that needs DPoP-bound
+    /// tokens refused one) and its realm and error handler.
+    pub(crate) fn dpop_challenge(&self, e: AuthError) -> AuthError {
+        self.reject(self.inner.dpop.challenge(e))
     }
 
     /// Gives an error this authenticator's realm and error handler.
@@ -345,11 +461,20 @@ impl Authenticator {
     }
 
     /// The token of a request, from the first source that has one.
-    pub(crate) fn token<'a>(&self, parts: &'a Parts) -> Result<Cow<'a, str>, AuthError> {
+    pub(crate) fn token<'a>(&self, parts: &'a Parts) -> Result<Presented<'a>, AuthError> {
         let sources = Sources {
             cookie: self.inner.cookie.as_deref(),
             websocket_query: self.inner.websocket_query,
+            dpop: self.inner.dpop_accepted,
         };
-        find_token(parts, sources).map_err(|e| self.reject(e))
+        find_token(parts, sources).map_err(|e| {
+            let e = match e.kind() {
+                AuthErrorKind::MissingToken if self.inner.dpop_required => {
+                    self.inner.dpop.challenge(e)
+                }
+                _ => e,
+            };
+            self.reject(e)
+        })
     }
 }

@@ -81,6 +81,12 @@ impl Authenticated {
         self.claims().get(name)
     }
 
+    /// The thumbprint of the key a DPoP-bound token is bound to (`cnf.jkt`, RFC 9449
+    /// §6): a token that has one was accepted with a proof of that key.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.claim("cnf")?.get("jkt")?.as_str()
+    }
+
     /// The `sub` claim.
     pub fn subject(&self) -> Option<&str> {
         self.claim("sub").and_then(Value::as_str)

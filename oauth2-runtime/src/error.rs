@@ -4,13 +4,15 @@
 //! |---|---|---|
 //! | 400 | `invalid_request` | no token, an `Authorization` header that is not `Bearer`, or a malformed one |
 //! | 401 | `invalid_token` | the token fails validation (expired, wrong audience, unknown key, ...) |
+//! | 401 | `invalid_dpop_proof` | the `DPoP` proof of a DPoP-bound token is missing or does not fit the request or the token (RFC 9449) |
 //! | 401 | `insufficient_user_authentication` | the user's login is not strong or recent enough for the route (RFC 9470): `acr_values="..."` and `max_age="..."` say what would pass |
 //! | 403 | `insufficient_scope` | a required scope is missing (`scope="..."` names them) |
 //! | 503 | `temporarily_unavailable` | the provider's keys are not loaded yet (`Retry-After` set) |
 //! | 500 | `server_error` | an extractor is used where no authenticator is installed |
 //!
 //! 400, 401 and 403 carry `WWW-Authenticate: Bearer realm="...", error="...",
-//! error_description="..."`. With
+//! error_description="..."`; when the request used DPoP, or the provider needs it, the
+//! scheme is `DPoP` and `algs="..."` lists the proof algorithms accepted. With
 //! [`missing_token_challenge`](crate::AuthenticatorBuilder::missing_token_challenge), a
 //! request without any token gets what RFC 6750 §3.1 recommends instead: 401 with a bare
 //! `WWW-Authenticate: Bearer realm="..."`. Every response has a JSON body
@@ -56,6 +58,9 @@ pub enum AuthErrorKind {
     InvalidRequest,
     /// The token failed validation (401 `invalid_token`).
     InvalidToken,
+    /// The DPoP proof of a DPoP-bound token is missing, malformed, or does not fit the
+    /// request or the token (401 `invalid_dpop_proof`, RFC 9449).
+    InvalidDpopProof,
     /// A required scope was not granted (403 `insufficient_scope`).
     InsufficientScope,
     /// The token is valid, but the user's authentication is not strong or recent
@@ -76,15 +81,26 @@ pub struct AuthError {
     kind: AuthErrorKind,
     description: Cow<'static, str>,
     validation: Option<ErrorKind>,
-    scope: Option<String>,
-    /// What would pass a step-up check: `acr_values` and `max_age` (seconds); boxed,
-    /// as rejections are returned by value on the request path.
-    step_up: Option<Box<(Option<String>, Option<u64>)>>,
+    /// The challenge's rarer parameters; boxed, as rejections are returned by value on
+    /// the request path.
+    params: Option<Box<Params>>,
     retry_after: Option<Duration>,
     realm: Option<Arc<str>>,
     handler: Option<ErrorHandler>,
     /// Answer a missing token with a bare 401 challenge (RFC 6750 §3.1).
     challenge_missing: bool,
+}
+
+/// Parameters of some challenges.
+#[derive(Clone, Default)]
+struct Params {
+    /// The missing scopes (`insufficient_scope`).
+    scope: Option<String>,
+    /// What would pass a step-up check: `acr_values` and `max_age` (seconds).
+    acr_values: Option<String>,
+    max_age: Option<u64>,
+    /// The challenge is `DPoP` with these proof algorithms (space-separated).
+    dpop_algs: Option<Arc<str>>,
 }
 
 impl fmt::Debug for AuthError {
@@ -93,7 +109,7 @@ impl fmt::Debug for AuthError {
             .field("kind", &self.kind)
             .field("description", &self.description)
             .field("validation", &self.validation)
-            .field("scope", &self.scope)
+            .field("scope", &self.scope())
             .finish_non_exhaustive()
     }
 }
@@ -112,8 +128,7 @@ impl AuthError {
             kind,
             description: description.into(),
             validation: None,
-            scope: None,
-            step_up: None,
+            params: None,
             retry_after: None,
             realm: None,
             handler: None,
@@ -140,7 +155,7 @@ impl AuthError {
             AuthErrorKind::InsufficientScope,
             format!("missing scope: {}", missing.join(" ")),
         );
-        e.scope = Some(missing.join(" "));
+        e.params_mut().scope = Some(missing.join(" "));
         e
     }
 
@@ -151,13 +166,40 @@ impl AuthError {
             AuthErrorKind::InsufficientUserAuthentication,
             e.description().to_owned(),
         );
-        out.step_up = Some(Box::new((e.acr_values().map(str::to_owned), e.max_age())));
+        let params = out.params_mut();
+        params.acr_values = e.acr_values().map(str::to_owned);
+        params.max_age = e.max_age();
         out
+    }
+
+    /// A DPoP proof that is missing or does not fit (RFC 9449 §7.1).
+    pub fn invalid_dpop_proof(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(AuthErrorKind::InvalidDpopProof, description)
+    }
+
+    /// The same error with a `DPoP` challenge naming the accepted proof `algs`.
+    pub(crate) fn with_dpop_challenge(mut self, algs: &Arc<str>) -> Self {
+        self.params_mut().dpop_algs = Some(algs.clone());
+        self
+    }
+
+    /// For a `DPoP` challenge: the accepted proof algorithms, space-separated.
+    pub fn dpop_algs(&self) -> Option<&str> {
+        self.params.as_deref()?.dpop_algs.as_deref()
+    }
+
+    fn params_mut(&mut self) -> &mut Params {
+        self.params.get_or_insert_with(Box::default)
     }
 
     /// The token is valid but the application refuses it (a `require` condition).
     pub fn forbidden(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(AuthErrorKind::Forbidden, description)
+    }
+
+    /// Something the check needs does not answer (503).
+    pub(crate) fn unavailable(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(AuthErrorKind::Unavailable, description)
     }
 
     /// The application is wired wrong.
@@ -182,19 +224,19 @@ impl AuthError {
 
     /// For [`AuthErrorKind::InsufficientScope`]: the missing scopes, space-separated.
     pub fn scope(&self) -> Option<&str> {
-        self.scope.as_deref()
+        self.params.as_deref()?.scope.as_deref()
     }
 
     /// For [`AuthErrorKind::InsufficientUserAuthentication`]: the accepted `acr`
     /// values, space-separated.
     pub fn acr_values(&self) -> Option<&str> {
-        self.step_up.as_deref().and_then(|(acr, _)| acr.as_deref())
+        self.params.as_deref()?.acr_values.as_deref()
     }
 
     /// For [`AuthErrorKind::InsufficientUserAuthentication`]: the longest accepted time
     /// since the user authenticated, in seconds.
     pub fn max_age(&self) -> Option<u64> {
-        self.step_up.as_deref().and_then(|(_, max_age)| *max_age)
+        self.params.as_deref()?.max_age
     }
 
     /// For [`AuthErrorKind::Unavailable`]: when to retry.
@@ -207,9 +249,9 @@ impl AuthError {
         match self.kind {
             AuthErrorKind::MissingToken if self.challenge_missing => StatusCode::UNAUTHORIZED,
             AuthErrorKind::MissingToken | AuthErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
-            AuthErrorKind::InvalidToken | AuthErrorKind::InsufficientUserAuthentication => {
-                StatusCode::UNAUTHORIZED
-            }
+            AuthErrorKind::InvalidToken
+            | AuthErrorKind::InvalidDpopProof
+            | AuthErrorKind::InsufficientUserAuthentication => StatusCode::UNAUTHORIZED,
             AuthErrorKind::InsufficientScope | AuthErrorKind::Forbidden => StatusCode::FORBIDDEN,
             AuthErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AuthErrorKind::Misconfigured => StatusCode::INTERNAL_SERVER_ERROR,
@@ -221,6 +263,7 @@ impl AuthError {
         match self.kind {
             AuthErrorKind::MissingToken | AuthErrorKind::InvalidRequest => "invalid_request",
             AuthErrorKind::InvalidToken => "invalid_token",
+            AuthErrorKind::InvalidDpopProof => "invalid_dpop_proof",
             AuthErrorKind::InsufficientScope => "insufficient_scope",
             AuthErrorKind::InsufficientUserAuthentication => "insufficient_user_authentication",
             AuthErrorKind::Forbidden => "access_denied",
@@ -249,23 +292,28 @@ impl AuthError {
             AuthErrorKind::MissingToken
                 | AuthErrorKind::InvalidRequest
                 | AuthErrorKind::InvalidToken
+                | AuthErrorKind::InvalidDpopProof
                 | AuthErrorKind::InsufficientScope
                 | AuthErrorKind::InsufficientUserAuthentication
         ) {
             return None;
         }
         let realm = self.realm.as_deref().unwrap_or("api");
+        let (scheme, algs) = match self.dpop_algs() {
+            Some(algs) => ("DPoP", format!(r#", algs="{}""#, quoted(algs))),
+            None => ("Bearer", String::new()),
+        };
         if self.kind == AuthErrorKind::MissingToken && self.challenge_missing {
             // No credentials, no error code (RFC 6750 §3.1).
-            return Some(format!(r#"Bearer realm="{}""#, quoted(realm)));
+            return Some(format!(r#"{scheme} realm="{}"{algs}"#, quoted(realm)));
         }
         let mut value = format!(
-            r#"Bearer realm="{}", error="{}", error_description="{}""#,
+            r#"{scheme} realm="{}"{algs}, error="{}", error_description="{}""#,
             quoted(realm),
             self.error_code(),
             quoted(&self.description)
         );
-        if let Some(scope) = &self.scope {
+        if let Some(scope) = self.scope() {
             value.push_str(&format!(r#", scope="{}""#, quoted(scope)));
         }
         if let Some(acr_values) = self.acr_values() {
@@ -315,6 +363,7 @@ impl From<ValidationError> for AuthError {
             ErrorKind::KeysUnavailable | ErrorKind::IntrospectionUnavailable => {
                 AuthErrorKind::Unavailable
             }
+            ErrorKind::DpopProof => AuthErrorKind::InvalidDpopProof,
             _ => AuthErrorKind::InvalidToken,
         };
         let mut out = Self::new(kind, e.message().to_owned());
@@ -366,6 +415,29 @@ mod tests {
         assert_eq!(res.headers()["retry-after"], "2");
         assert!(res.headers().get("www-authenticate").is_none());
         assert_eq!(AuthError::missing_token().into_response().status(), 400);
+    }
+
+    #[test]
+    fn a_dpop_challenge_names_the_scheme_and_the_proof_algorithms() {
+        let algs: Arc<str> = Arc::from("ES256 EdDSA");
+        let e = AuthError::invalid_dpop_proof("the DPoP proof was used before")
+            .with_dpop_challenge(&algs)
+            .with_context(&Arc::from("api"), None, false);
+        assert_eq!(e.dpop_algs(), Some("ES256 EdDSA"));
+        let res = e.into_response();
+        assert_eq!(res.status(), 401);
+        assert_eq!(
+            res.headers()["www-authenticate"],
+            r#"DPoP realm="api", algs="ES256 EdDSA", error="invalid_dpop_proof", error_description="the DPoP proof was used before""#
+        );
+        // No token, bare challenge: still the DPoP scheme.
+        let e = AuthError::missing_token()
+            .with_dpop_challenge(&algs)
+            .with_context(&Arc::from("api"), None, true);
+        assert_eq!(
+            e.challenge().unwrap(),
+            r#"DPoP realm="api", algs="ES256 EdDSA""#
+        );
     }
 
     #[test]

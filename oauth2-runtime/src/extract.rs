@@ -68,7 +68,10 @@ pub(crate) fn reject(parts: &Parts, error: AuthError) -> AuthError {
 pub(crate) fn is_absent_or_bad(error: &AuthError) -> bool {
     matches!(
         error.kind(),
-        AuthErrorKind::MissingToken | AuthErrorKind::InvalidRequest | AuthErrorKind::InvalidToken
+        AuthErrorKind::MissingToken
+            | AuthErrorKind::InvalidRequest
+            | AuthErrorKind::InvalidToken
+            | AuthErrorKind::InvalidDpopProof
     )
 }
 

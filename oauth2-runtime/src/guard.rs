@@ -51,6 +51,7 @@ use std::marker::PhantomData;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 
+use crate::Authenticator;
 use crate::claims::{Authenticated, FromClaims};
 use crate::error::{AuthError, AuthErrorKind};
 use crate::extract::{is_absent_or_bad, reject};
@@ -71,6 +72,8 @@ pub trait Guard<T>: 'static {
     const SCOPES: &'static [&'static str] = &[];
     /// What the route asks of the user's authentication (`acr`, `max_age`).
     const STEP_UP: StepUp<'static> = StepUp::NONE;
+    /// Only DPoP-bound tokens (RFC 9449), accepted with their proofs.
+    const DPOP: bool = false;
     /// An extra condition on the claims; `false` answers 403.
     fn require(claims: &T) -> bool {
         let _ = claims;
@@ -117,6 +120,18 @@ fn authenticate<G: Guard<T>, T: FromClaims + Send>(
             ),
         );
         return Err(refuse(parts, auth, e.into()));
+    }
+    if G::DPOP && auth.dpop_jkt().is_none() {
+        let e = ValidationError::new(
+            ErrorKind::InvalidClaim,
+            "this route accepts only DPoP-bound tokens: send one as `Authorization: DPoP \
+             <token>` with a DPoP proof",
+        );
+        let e = match parts.extensions.get::<Authenticator>() {
+            Some(authenticator) => authenticator.dpop_challenge(e.into()),
+            None => e.into(),
+        };
+        return Err(refuse(parts, auth, e));
     }
     T::from_claims(auth).map_err(|e| refuse(parts, auth, e.into()))
 }

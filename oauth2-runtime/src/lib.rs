@@ -68,7 +68,7 @@
 //! | validation | [`validation`] | the [`Validator`](validation::Validator), in steps: compact form → provider → header → key → signature → claims; no axum, no HTTP client of its own |
 //! | errors | [`error`] | [`AuthError`] and its RFC 6750 rendering |
 //! | HTTP | `http` (private) | where a request's token is, request classifiers, the `Cookie` header |
-//! | adapters | [`authenticator`], [`layer`], [`extract`], [`guard`] (what `#[protect]` generates), `ws`, `grpc` (feature `tonic`) | axum, tower and gRPC |
+//! | adapters | [`authenticator`], [`layer`], [`extract`], [`guard`] (what `#[protect]` generates), [`dpop`], `ws`, `grpc` (feature `tonic`) | axum, tower and gRPC; DPoP proofs of requests and their replay cache |
 //! | sessions | [`session`] | sealed cookies and session stores |
 //! | issuer | `issuer` (feature `broker`) | the broker's signing keys in the store, their rotation, its access tokens, sessions and JWKS |
 //! | login | [`login`] | browser login as an OpenID Connect relying party |
@@ -135,6 +135,7 @@ pub mod authenticator;
 pub mod claims;
 pub mod config;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod extract;
 #[cfg(feature = "tonic")]

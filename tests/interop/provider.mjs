@@ -20,6 +20,7 @@
 //   makes the provider accept authorization requests only pushed.
 // - introspection (RFC 7662) for the resource server `interop-rs` (client_secret_basic);
 //   resource `urn:example:api:opaque` gets opaque access tokens, the others JWTs.
+// - DPoP (RFC 9449): token requests with a proof get DPoP-bound tokens (`cnf.jkt`).
 // - $EXTRA_REDIRECT_URIS (comma-separated) are registered too (a CLI's loopback).
 // - $ACCESS_TOKEN_TTL sets the access token lifetime in seconds (default 3600).
 // - $ALWAYS_REFRESH_TOKENS=1 issues refresh tokens to the web clients without
@@ -133,6 +134,8 @@ const provider = new Provider(issuer, {
     backchannelLogout: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    // DPoP (RFC 9449): a token request with a `DPoP` proof gets a token bound to its key.
+    dPoP: { enabled: true },
     pushedAuthorizationRequests: {
       enabled: true,
       requirePushedAuthorizationRequests: process.env.REQUIRE_PAR === '1',

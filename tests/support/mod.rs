@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 pub mod browser;
 mod cluster;
+pub mod dpop;
 pub mod op;
 pub mod outage;
 pub mod services;

@@ -10,6 +10,7 @@ mod broker_keys;
 mod broker_tokens;
 mod browser;
 mod decisions;
+mod dpop;
 mod dsl;
 mod dsl_broker;
 mod dsl_login;

@@ -9,7 +9,8 @@ use crate::ctxt::{Ctxt, skip_to_comma};
 use crate::suggest;
 
 const ARGUMENTS: &[&str] = &[
-    "provider", "claims", "scopes", "acr", "max_age", "require", "optional", "session", "crate",
+    "provider", "claims", "scopes", "acr", "max_age", "dpop", "require", "optional", "session",
+    "crate",
 ];
 
 pub(crate) struct Args {
@@ -25,6 +26,8 @@ pub(crate) struct Args {
     pub(crate) optional: Option<Ident>,
     /// The user comes from the login session instead of a bearer token.
     pub(crate) session: Option<Ident>,
+    /// Only DPoP-bound tokens (RFC 9449), with their proofs.
+    pub(crate) dpop: Option<Ident>,
     pub(crate) krate: Option<TokenStream>,
 }
 
@@ -38,6 +41,7 @@ pub(crate) fn parse(cx: &mut Ctxt, input: ParseStream<'_>) -> Args {
         require: None,
         optional: None,
         session: None,
+        dpop: None,
         krate: None,
     };
     let mut seen: Vec<String> = Vec::new();
@@ -87,12 +91,22 @@ fn parse_one(
         ));
     }
     seen.push(name.clone());
+    if matches!(name.as_str(), "optional" | "session" | "dpop") && input.peek(Token![=]) {
+        return Err(syn::Error::new(
+            key.span(),
+            format!("`{name}` takes no value: write `{name}` alone, or leave it out"),
+        ));
+    }
     if name == "optional" {
         args.optional = Some(key);
         return Ok(());
     }
     if name == "session" {
         args.session = Some(key);
+        return Ok(());
+    }
+    if name == "dpop" {
+        args.dpop = Some(key);
         return Ok(());
     }
     input

@@ -21,6 +21,10 @@ pub(crate) fn expand(args: &Args, mut func: ItemFn, claims_param: Option<usize>)
     let providers = &args.providers;
     let scopes = &args.scopes;
     let step_up = step_up(&krate, args);
+    let dpop = args
+        .dpop
+        .as_ref()
+        .map(|dpop| quote_spanned!(dpop.span()=> const DPOP: ::core::primitive::bool = true;));
 
     let mut inputs: Vec<FnArg> = func.sig.inputs.iter().cloned().collect();
     let claims_pat: Option<Pat> = claims_param.map(|i| match inputs.remove(i) {
@@ -60,6 +64,7 @@ pub(crate) fn expand(args: &Args, mut func: ItemFn, claims_param: Option<usize>)
             const PROVIDERS: &'static [&'static ::core::primitive::str] = &[#(#providers),*];
             const SCOPES: &'static [&'static ::core::primitive::str] = &[#(#scopes),*];
             #step_up
+            #dpop
             #require
         }
 

@@ -51,6 +51,12 @@ pub(crate) fn check(cx: &mut Ctxt, args: &Args, func: &ItemFn) -> Option<usize> 
     if !check_handler(cx, func) {
         return None;
     }
+    if let (Some(dpop), Some(_)) = (&args.dpop, &args.session) {
+        cx.error_spanned_by(
+            dpop,
+            "`dpop` asks for DPoP-bound access tokens, but a `session` route reads the login session, not a token the client sends: remove one",
+        );
+    }
     let Some(claims) = &args.claims else {
         check_without_claims(cx, args);
         return None;

@@ -100,7 +100,9 @@ const fn each(name: &'static str, method: &'static str) -> Key {
 
 use Kind::*;
 use Scope::{App, Provider};
-use oauth2_syntax::{BROKER_ALGORITHMS, PRESETS, PUSHED_AUTHORIZATION_MODES, USERINFO_MODES};
+use oauth2_syntax::{
+    BROKER_ALGORITHMS, DPOP_MODES, PRESETS, PUSHED_AUTHORIZATION_MODES, USERINFO_MODES,
+};
 pub(crate) use oauth2_syntax::{Choice, UrlUse};
 
 const ISSUER: Kind = Url(UrlUse::Issuer);
@@ -136,6 +138,7 @@ pub(crate) const KEYS: &[Key] = &[
     key("fetch_timeout", Provider, Duration, "fetch_timeout"),
     key("retry_backoff", Provider, DurationPair, "retry_backoff"),
     key("http_client", Provider, Expr, "http_client"),
+    key("dpop", Provider, Choice(&DPOP_MODES), "dpop"),
     key(
         "introspection_client_id",
         Provider,
@@ -173,6 +176,9 @@ pub(crate) const KEYS: &[Key] = &[
     key("max_token_size", App, Number, "max_token_size"),
     key("token_cache", App, Number, "token_cache"),
     key("token_cache_max_age", App, Duration, "token_cache_max_age"),
+    key("dpop_base_url", App, Url(UrlUse::Base), "dpop_base_url"),
+    key("dpop_replay_store", App, Expr, "dpop_replay_store"),
+    key("dpop_proof_max_age", App, Duration, "dpop_proof_max_age"),
     key("http_client", App, Expr, "http_client"),
     // Browser login: a provider with `client_id` is a login provider.
     login("client_id", Provider, Str, "client_id"),

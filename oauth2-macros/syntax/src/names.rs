@@ -80,6 +80,17 @@ pub const PUSHED_AUTHORIZATION_MODES: Choice = Choice {
     ],
 };
 
+/// `dpop:` values (RFC 9449), the runtime's `config::Dpop`.
+pub const DPOP_MODES: Choice = Choice {
+    what: "DPoP mode",
+    runtime_type: "config::Dpop",
+    values: &[
+        ("disabled", "Disabled"),
+        ("allowed", "Allowed"),
+        ("required", "Required"),
+    ],
+};
+
 /// Why `name` cannot name a provider, if it cannot: names are part of login URLs
 /// (`/auth/{name}/login`) and of `#[protect(provider = "...")]`, so they are lowercase
 /// ASCII letters, digits and `_`, starting with a letter.

@@ -26,10 +26,12 @@
 //! ```
 
 mod audience;
+mod dpop;
 mod preset;
 mod provider;
 
 pub use audience::Audience;
+pub use dpop::Dpop;
 pub use preset::Preset;
 pub(crate) use provider::normalize_typ;
 pub use provider::{DEFAULT_ALGORITHMS, DEFAULT_LEEWAY, Provider, ProviderBuilder};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use super::{Audience, ConfigError, Preset, check_duration};
+use super::{Audience, ConfigError, Dpop, Preset, check_duration};
 use crate::introspection::IntrospectionClient;
 use crate::jwks::{KeySet, KeySource, RefreshPolicy};
 use crate::util::url::{UrlUse, check_url};
@@ -54,6 +54,8 @@ pub struct Provider {
     pub(crate) issuer_aliases: Vec<String>,
     /// Opaque access tokens are introspected (RFC 7662) with this client.
     pub(crate) introspection: Option<IntrospectionClient>,
+    /// Whether tokens may or must be DPoP-bound.
+    pub(crate) dpop: Dpop,
 }
 
 impl Provider {
@@ -78,6 +80,7 @@ impl Provider {
             issuer_aliases: Vec::new(),
             retargeted: false,
             introspection: Introspection::default(),
+            dpop: Dpop::Disabled,
         }
     }
 
@@ -115,6 +118,11 @@ impl Provider {
     /// The tolerated clock skew.
     pub fn leeway(&self) -> Duration {
         self.leeway
+    }
+
+    /// Whether its tokens may or must be DPoP-bound.
+    pub fn dpop(&self) -> Dpop {
+        self.dpop
     }
 
     /// Whether tokens that are not JWTs are introspected (RFC 7662).
@@ -223,6 +231,7 @@ pub struct ProviderBuilder {
     /// Pointed at another issuer (a test's dev issuer): the preset's issuer rules stay off.
     pub(super) retargeted: bool,
     introspection: Introspection,
+    dpop: Dpop,
 }
 
 impl ProviderBuilder {
@@ -381,6 +390,17 @@ impl ProviderBuilder {
         self
     }
 
+    /// Whether its access tokens may ([`Dpop::Allowed`]) or must ([`Dpop::Required`])
+    /// be DPoP-bound (RFC 9449), sent as `Authorization: DPoP <token>` with a `DPoP`
+    /// proof of the key in their `cnf.jkt`; default [`Dpop::Disabled`]. A bound token
+    /// sent as `Bearer` is refused in every mode. The proof rules (public base URL,
+    /// replay store, proof age) are the authenticator's:
+    /// [`AuthenticatorBuilder::dpop_base_url`](crate::AuthenticatorBuilder::dpop_base_url).
+    pub fn dpop(mut self, mode: Dpop) -> Self {
+        self.dpop = mode;
+        self
+    }
+
     /// Introspects tokens that are not JWTs (RFC 7662) as this OAuth client: the
     /// resource server's own registration at the provider. The endpoint is the
     /// discovered `introspection_endpoint` unless
@@ -457,6 +477,7 @@ impl ProviderBuilder {
             trusted_issuers: self.trusted_issuers,
             issuer_aliases: self.issuer_aliases,
             introspection,
+            dpop: self.dpop,
         })
     }
 }

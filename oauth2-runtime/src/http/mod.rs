@@ -16,4 +16,4 @@ pub use decision::DECISION_TARGET;
 pub use token::WEBSOCKET_TOKEN_PROTOCOL;
 #[cfg(feature = "ws")]
 pub(crate) use token::offers_token_protocol;
-pub(crate) use token::{Sources, find_token};
+pub(crate) use token::{Presented, Sources, find_token};

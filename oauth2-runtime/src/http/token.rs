@@ -1,4 +1,5 @@
-//! Where a request's token is: the `Authorization: Bearer` header; an optional cookie;
+//! Where a request's token is: the `Authorization: Bearer` header (or `DPoP`, when a
+//! provider accepts DPoP-bound tokens); an optional cookie;
 //! for WebSocket upgrades only, the `Sec-WebSocket-Protocol` pair `access_token, <token>`
 //! and, when turned on, the `access_token` query parameter.
 
@@ -20,13 +21,34 @@ pub(crate) struct Sources<'a> {
     pub(crate) cookie: Option<&'a str>,
     /// Whether a WebSocket upgrade may carry it in the `access_token` query parameter.
     pub(crate) websocket_query: bool,
+    /// Whether `Authorization: DPoP <token>` is accepted (RFC 9449 §7.1).
+    pub(crate) dpop: bool,
+}
+
+/// A token as the request presented it.
+#[derive(Debug, Clone)]
+pub(crate) struct Presented<'a> {
+    pub(crate) token: Cow<'a, str>,
+    /// Sent as `Authorization: DPoP <token>`: a DPoP proof must come with it.
+    pub(crate) dpop: bool,
+}
+
+impl Presented<'_> {
+    /// The same, owning its token.
+    pub(crate) fn into_owned(self) -> Presented<'static> {
+        Presented {
+            token: Cow::Owned(self.token.into_owned()),
+            dpop: self.dpop,
+        }
+    }
 }
 
 /// The token of a request, from the first source that has one.
 pub(crate) fn find_token<'a>(
     parts: &'a Parts,
     sources: Sources<'_>,
-) -> Result<Cow<'a, str>, AuthError> {
+) -> Result<Presented<'a>, AuthError> {
+    let plain = |token| Presented { token, dpop: false };
     let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
     if let Some(value) = values.next() {
         if values.next().is_some() {
@@ -35,17 +57,21 @@ pub(crate) fn find_token<'a>(
         let value = value
             .to_str()
             .map_err(|_| AuthError::invalid_request("Authorization header is not visible ASCII"))?;
-        return bearer(value).map(Cow::Borrowed);
+        let (token, dpop) = authorization(value, sources.dpop)?;
+        return Ok(Presented {
+            token: Cow::Borrowed(token),
+            dpop,
+        });
     }
     if let Some(token) = sources.cookie.and_then(|name| cookie(&parts.headers, name)) {
         let token = strip_bearer(token);
         if !token.is_empty() {
-            return Ok(Cow::Borrowed(token));
+            return Ok(plain(Cow::Borrowed(token)));
         }
     }
     if is_websocket_upgrade(parts) {
         if let Some(token) = protocol_token(&parts.headers) {
-            return Ok(Cow::Owned(token));
+            return Ok(plain(Cow::Owned(token)));
         }
         if let Some(token) = parts.uri.query().and_then(|q| {
             url::form_urlencoded::parse(q.as_bytes())
@@ -59,32 +85,36 @@ pub(crate) fn find_token<'a>(
                      `allow_websocket_query_token`",
                 ));
             }
-            return Ok(Cow::Owned(token));
+            return Ok(plain(Cow::Owned(token)));
         }
     }
     Err(AuthError::missing_token())
 }
 
-/// Parses `Bearer <token>` (scheme case-insensitive, RFC 7235).
-fn bearer(value: &str) -> Result<&str, AuthError> {
+/// Parses `Bearer <token>`, or `DPoP <token>` when `dpop` (schemes case-insensitive,
+/// RFC 7235); says which.
+fn authorization(value: &str, dpop: bool) -> Result<(&str, bool), AuthError> {
     let value = value.trim();
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(AuthError::invalid_request(
-            "Authorization header must use the Bearer scheme",
-        ));
+    let is_dpop = dpop && scheme.eq_ignore_ascii_case("dpop");
+    if !scheme.eq_ignore_ascii_case("bearer") && !is_dpop {
+        return Err(AuthError::invalid_request(if dpop {
+            "Authorization header must use the Bearer or DPoP scheme"
+        } else {
+            "Authorization header must use the Bearer scheme"
+        }));
     }
     let token = rest.trim_start();
     if token.is_empty() {
-        return Err(AuthError::invalid_request("Bearer token is empty"));
+        return Err(AuthError::invalid_request("the token is empty"));
     }
     // A header value is visible ASCII (`to_str` checked it), so a space or a tab is the
     // only whitespace it can hold; looking for those bytes is much cheaper than decoding
     // every character of a long token.
     if token.bytes().any(|b| b == b' ' || b == b'\t') {
-        return Err(AuthError::invalid_request("Bearer token is malformed"));
+        return Err(AuthError::invalid_request("the token is malformed"));
     }
-    Ok(token)
+    Ok((token, is_dpop))
 }
 
 fn strip_bearer(value: &str) -> &str {
@@ -141,9 +171,10 @@ mod tests {
         let sources = Sources {
             cookie,
             websocket_query: true,
+            dpop: false,
         };
         find_token(p, sources)
-            .map(|t| t.into_owned())
+            .map(|t| t.token.into_owned())
             .map_err(|e| e.kind())
     }
 
@@ -179,6 +210,23 @@ mod tests {
         });
         assert_eq!(token(&p, None), Err(AuthErrorKind::InvalidRequest));
         assert_eq!(token(&parts(|b| b), None), Err(AuthErrorKind::MissingToken));
+    }
+
+    #[test]
+    fn the_dpop_scheme_only_when_a_provider_accepts_it() {
+        let p = parts(|b| b.header("authorization", "DPoP abc"));
+        assert_eq!(token(&p, None), Err(AuthErrorKind::InvalidRequest));
+        let dpop = Sources {
+            dpop: true,
+            ..Sources::default()
+        };
+        let found = find_token(&p, dpop).unwrap();
+        assert_eq!((&*found.token, found.dpop), ("abc", true));
+        let p = parts(|b| b.header("authorization", "bearer abc"));
+        assert!(!find_token(&p, dpop).unwrap().dpop);
+        let p = parts(|b| b.header("authorization", "Basic abc"));
+        let e = find_token(&p, dpop).unwrap_err();
+        assert!(e.description().contains("Bearer or DPoP"), "{e}");
     }
 
     #[test]

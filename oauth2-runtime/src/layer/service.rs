@@ -10,6 +10,7 @@ use tower::{Service, ServiceExt};
 use super::ResponseFuture;
 use crate::Authenticator;
 use crate::error::AuthError;
+use crate::http::Presented;
 use crate::http::{decision, is_cors_preflight, is_websocket_upgrade};
 use crate::validation::{NotYet, Pending};
 
@@ -29,12 +30,18 @@ impl<S> AuthService<S> {
 enum Outcome {
     Valid(crate::Authenticated),
     Invalid(AuthError),
-    /// The token needs a request to the provider first (a key refetch for an
-    /// unknown `kid`, or an opaque token's introspection), then validation.
-    Pending {
-        token: String,
-        pending: Pending,
+    /// The token needs a wait first: a request to the provider (a key refetch for an
+    /// unknown `kid`, an opaque token's introspection), or the DPoP checks of a valid
+    /// token (whose replay check may ask a store).
+    Later {
+        presented: Presented<'static>,
+        step: Step,
     },
+}
+
+enum Step {
+    Finish(Pending),
+    Confirm(crate::Authenticated),
 }
 
 impl<S> Service<Request> for AuthService<S>
@@ -65,21 +72,29 @@ where
                 decision::refused(route, None, self.auth.sole_provider(), &e, started);
                 Outcome::Invalid(e)
             }
-            Ok(token) => match self.auth.validator().validate_with_held_keys(&token) {
-                Ok(auth) => {
-                    decision::accepted(route, Some(&token), &auth, started);
-                    Outcome::Valid(auth)
+            Ok(presented) => {
+                let token = &presented.token;
+                match self.auth.validator().validate_with_held_keys(token) {
+                    Ok(auth) if !self.auth.needs_confirmation(&presented, &auth) => {
+                        decision::accepted(route, Some(token), &auth, started);
+                        Outcome::Valid(auth)
+                    }
+                    Ok(auth) => Outcome::Later {
+                        presented: presented.into_owned(),
+                        step: Step::Confirm(auth),
+                    },
+                    Err(NotYet::Invalid(e)) => {
+                        let e = self.auth.refuse_token(&presented, e.into());
+                        let provider = self.auth.sole_provider();
+                        decision::refused(route, Some(token), provider, &e, started);
+                        Outcome::Invalid(e)
+                    }
+                    Err(NotYet::Pending(pending)) => Outcome::Later {
+                        presented: presented.into_owned(),
+                        step: Step::Finish(pending),
+                    },
                 }
-                Err(NotYet::Invalid(e)) => {
-                    let e = self.auth.reject(e.into());
-                    decision::refused(route, Some(&token), self.auth.sole_provider(), &e, started);
-                    Outcome::Invalid(e)
-                }
-                Err(NotYet::Pending(pending)) => Outcome::Pending {
-                    token: token.into_owned(),
-                    pending,
-                },
-            },
+            }
         };
         match outcome {
             Outcome::Valid(auth) => {
@@ -87,28 +102,38 @@ where
                 ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
             }
             Outcome::Invalid(e) => reject(parts, e),
-            Outcome::Pending { token, pending } => {
+            Outcome::Later { presented, step } => {
                 // The clone is ready to be called: `poll_ready` was called on `self.inner`.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
                 let auth = self.auth.clone();
                 ResponseFuture::boxed(async move {
                     let route = parts.uri.path().to_owned();
-                    match auth.validator().finish(&token, pending).await {
+                    let token = &presented.token;
+                    let valid = match step {
+                        Step::Confirm(valid) => Ok(valid),
+                        Step::Finish(pending) => auth
+                            .validator()
+                            .finish(token, pending)
+                            .await
+                            .map_err(|e| auth.refuse_token(&presented, e.into())),
+                    };
+                    let checked = match valid {
+                        Ok(valid) => auth
+                            .confirm(&parts, &presented, &valid)
+                            .await
+                            .map(|()| valid),
+                        Err(e) => Err(e),
+                    };
+                    match checked {
                         Ok(valid) => {
-                            decision::accepted(&route, Some(&token), &valid, started);
+                            decision::accepted(&route, Some(token), &valid, started);
                             parts.extensions.insert(valid);
                             inner.oneshot(Request::from_parts(parts, body)).await
                         }
                         Err(e) => {
-                            let e = auth.reject(e.into());
-                            decision::refused(
-                                &route,
-                                Some(&token),
-                                auth.sole_provider(),
-                                &e,
-                                started,
-                            );
+                            let provider = auth.sole_provider();
+                            decision::refused(&route, Some(token), provider, &e, started);
                             Ok(rejection(parts, e).await)
                         }
                     }

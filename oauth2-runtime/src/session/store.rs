@@ -1,13 +1,10 @@
 //! Server-side session stores: the trait, and the in-memory store.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A boxed, sendable future, as [`SessionStore`]'s methods return.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::util::BoxFuture;
 
 /// A store failed (connection lost, query error, ...).
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +101,22 @@ pub trait SessionStore: Send + Sync + 'static {
 
 /// The defaults of `save_new` (`live: false`) and `save_existing` (`live: true`): saves
 /// only if a live value is there as `live` says; whether it saved. Not atomic.
+/// Every session store remembers DPoP proofs too: an entry per `jti`, saved only if
+/// absent ([`SessionStore::save_new`]).
+impl<S: SessionStore> crate::dpop::ReplayCache for S {
+    fn first_use<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, crate::dpop::ReplayError>> {
+        Box::pin(async move {
+            self.save_new(key, "1", ttl)
+                .await
+                .map_err(crate::dpop::ReplayError::new)
+        })
+    }
+}
+
 async fn load_then_save<S: SessionStore + ?Sized>(
     store: &S,
     key: &str,

@@ -87,6 +87,9 @@ pub(crate) async fn traced<T>(
     result
 }
 
+/// A boxed, sendable future, as the store traits' methods return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// The `Authorization` value of HTTP Basic client authentication (RFC 6749 §2.3.1):
 /// both parts form-urlencoded before Base64, as the RFC says (and many forget).
 pub(crate) fn basic_auth(client_id: &str, secret: &str) -> String {

@@ -43,6 +43,9 @@ pub enum ErrorKind {
     /// The provider's introspection endpoint says the opaque token is not active
     /// (revoked, expired, unknown).
     Inactive,
+    /// A DPoP proof (RFC 9449) is missing, malformed, or does not fit the request or
+    /// the token (answered as `invalid_dpop_proof`).
+    DpopProof,
     /// The provider's introspection endpoint did not answer (unreachable, too slow, an
     /// error status): the token could not be checked.
     IntrospectionUnavailable,

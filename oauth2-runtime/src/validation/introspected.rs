@@ -8,8 +8,8 @@ use crate::claims::Authenticated;
 use crate::config::Provider;
 
 /// The claims of a token the provider called active, checked: `iss` (when given) the
-/// provider's, `token_type` (when given) `Bearer`, no `cnf` (a sender-constrained
-/// token is not a bearer token), `exp`/`nbf`/`iat` with the leeway, and `aud`.
+/// provider's, `token_type` (when given) `Bearer` (or `DPoP` for a DPoP-bound token), no
+/// other `cnf` than `jkt`, `exp`/`nbf`/`iat` with the leeway, and `aud`.
 pub(super) fn check(
     config: &Provider,
     claims: Map<String, Value>,
@@ -29,20 +29,26 @@ pub(super) fn check(
             ));
         }
     }
+    // A DPoP-bound token (`cnf.jkt`, `token_type` DPoP) goes on to the DPoP checks of
+    // the request; another confirmation (mTLS `x5t#S256`) cannot be checked here.
+    let dpop_bound = claims
+        .get("cnf")
+        .is_some_and(|cnf| cnf.get("jkt").is_some_and(Value::is_string));
     if let Some(token_type) = claims.get("token_type")
-        && !token_type
-            .as_str()
-            .is_some_and(|t| t.eq_ignore_ascii_case("bearer"))
+        && !token_type.as_str().is_some_and(|t| {
+            t.eq_ignore_ascii_case("bearer") || (dpop_bound && t.eq_ignore_ascii_case("dpop"))
+        })
     {
         return Err(ValidationError::new(
             ErrorKind::InvalidClaim,
-            "introspected token is not a bearer access token (its `token_type`)",
+            "introspected token is not an access token of a known type (its `token_type`)",
         ));
     }
-    if claims.contains_key("cnf") {
+    if claims.contains_key("cnf") && !dpop_bound {
         return Err(ValidationError::new(
             ErrorKind::InvalidClaim,
-            "introspected token is sender-constrained (`cnf`): it cannot be used as a bearer token",
+            "introspected token is bound to a client certificate (`cnf`), which is not \
+             checked here",
         ));
     }
     steps::check_claims(config, &claims, now, false)?;
@@ -104,13 +110,14 @@ mod tests {
             with("token_type", json!("refresh_token")),
             ErrorKind::InvalidClaim
         );
-        assert_eq!(
-            with(
-                "cnf",
-                json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"})
-            ),
-            ErrorKind::InvalidClaim
-        );
+        assert_eq!(with("token_type", json!("DPoP")), ErrorKind::InvalidClaim);
+        let x5t = json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"});
+        assert_eq!(with("cnf", x5t), ErrorKind::InvalidClaim);
+        // A DPoP-bound token passes here; the request's proof is checked next.
+        let mut bound = ok.clone();
+        bound["cnf"] = json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"});
+        bound["token_type"] = json!("DPoP");
+        assert!(check_json(bound).is_ok());
         assert_eq!(
             check_json(json!({"sub": "alice"})).unwrap_err(),
             ErrorKind::MissingClaim

@@ -38,6 +38,7 @@
 //! ```
 
 mod cache;
+mod dpop;
 mod error;
 mod introspected;
 mod profile;
@@ -45,6 +46,8 @@ mod step_up;
 mod steps;
 
 pub use cache::{DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, TokenCacheStats};
+pub use dpop::{DEFAULT_DPOP_ALGORITHMS, DEFAULT_DPOP_MAX_AGE};
+pub(crate) use dpop::{ProofRequest, check_proof, normalize_htu};
 pub use error::{ErrorKind, ValidationError};
 pub(crate) use profile::Profile;
 pub use step_up::{StepUp, StepUpError};

@@ -60,6 +60,12 @@ async fn payout(user: User) -> String {
 #[protect(provider = "corp", max_age = 1h)]
 async fn recent() {}
 
+// Only DPoP-bound tokens (RFC 9449).
+#[protect(provider = "corp", claims = User, dpop)]
+async fn transfer(user: User) -> String {
+    user.sub
+}
+
 #[protect(provider = "google")]
 async fn ping() -> &'static str {
     "pong"
@@ -85,6 +91,7 @@ fn app(providers: &Providers) -> Router {
         .route("/ping", get(ping))
         .route("/payout", post(payout))
         .route("/recent", get(recent))
+        .route("/transfer", post(transfer))
         .route("/raw", get(nested::raw))
         .layer(providers.layer())
 }
@@ -100,4 +107,6 @@ fn main() {
     assert!(rule.acr_values.is_empty());
     assert_eq!(rule.max_age, Some(std::time::Duration::from_secs(3600)));
     assert!(<__oauth2_guard_me as Guard<User>>::STEP_UP.is_empty());
+    assert!(<__oauth2_guard_transfer as Guard<User>>::DPOP);
+    assert!(!<__oauth2_guard_me as Guard<User>>::DPOP);
 }

@@ -16,10 +16,14 @@ oauth2::providers! {
     token_cache: 50000,
     token_cache_max_age: 15m,
     http_client: client(),
+    dpop_base_url: "https://api.example.com",
+    dpop_replay_store: oauth2::dpop::MemoryReplayCache::new(1000),
+    dpop_proof_max_age: 30s,
 
     google {
         issuer: "https://accounts.google.com",
         audience: "1234.apps.googleusercontent.com",
+        dpop: allowed,
     }
     cognito {
         issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",

@@ -1,0 +1,339 @@
+//! DPoP-bound access tokens (RFC 9449) on the API side.
+//!
+//! A provider set to [`Dpop::Allowed`](crate::config::Dpop) or
+//! [`Dpop::Required`](crate::config::Dpop) accepts `Authorization: DPoP <token>` with a
+//! `DPoP` header: a proof JWT signed by the client's key. The token (a JWT, or an
+//! introspected one) must be bound to that key (`cnf.jkt`, its RFC 7638 thumbprint), and
+//! the proof must be for this request: `htm` the method, `htu` the URL (normalised, no
+//! query; behind a proxy, from [`dpop_base_url`](crate::AuthenticatorBuilder::dpop_base_url)),
+//! `ath` the token's hash, `iat` within [`dpop_proof_max_age`](crate::AuthenticatorBuilder::dpop_proof_max_age)
+//! of now, and a `jti` not seen before. A stolen token is then useless without the key,
+//! and a stolen proof is good for one request to one URL.
+//!
+//! The `jti`s seen are kept in memory (per process, bounded) unless
+//! [`dpop_replay_store`](crate::AuthenticatorBuilder::dpop_replay_store) names a store
+//! that every instance shares: each session store (Redis, PostgreSQL, memory) is one.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use oauth2::{Authenticator, Provider, config::Dpop};
+//!
+//! let auth = Authenticator::builder()
+//!     .provider(
+//!         Provider::builder("corp")
+//!             .issuer("https://login.corp.example")
+//!             .audience("api")
+//!             .dpop(Dpop::Required),
+//!     )
+//!     .dpop_base_url("https://api.corp.example")
+//!     .build()
+//!     .unwrap();
+//! let app: axum::Router = axum::Router::new().layer(auth.layer());
+//! # }
+//! ```
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::OriginalUri;
+use axum::http::request::Parts;
+use jsonwebtoken::Algorithm;
+
+use crate::claims::Authenticated;
+use crate::config::Dpop;
+use crate::error::AuthError;
+use crate::http::Presented;
+pub use crate::util::BoxFuture;
+use crate::util::{now, store_key};
+use crate::validation::{ErrorKind, ProofRequest, ValidationError, check_proof, normalize_htu};
+
+/// The default number of proof `jti`s the in-memory replay cache holds.
+pub const DEFAULT_REPLAY_CACHE_SIZE: usize = 100_000;
+
+/// A store failed to record a proof's `jti`.
+#[derive(Debug, thiserror::Error)]
+#[error("DPoP replay store: {0}")]
+pub struct ReplayError(#[source] Box<dyn std::error::Error + Send + Sync>);
+
+impl ReplayError {
+    /// Wraps the store's own error.
+    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(error.into())
+    }
+}
+
+/// Where the `jti`s of DPoP proofs are remembered, so that a proof is accepted once.
+/// Every session store is one (with the `session` feature); share one between the
+/// instances of an API behind a load balancer.
+pub trait ReplayCache: Send + Sync + 'static {
+    /// Records `key` for `ttl`: `true` the first time, `false` while it is recorded (a
+    /// replay). Must be atomic: of two concurrent calls with one key, one gets `true`.
+    fn first_use<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, ReplayError>>;
+}
+
+/// The default [`ReplayCache`]: this process's memory, at most `capacity` entries. When
+/// it is full of entries that have not expired, a new proof is not accepted (503) rather
+/// than an old one forgotten.
+#[derive(Debug)]
+pub struct MemoryReplayCache {
+    seen: Mutex<HashMap<String, Instant>>,
+    capacity: usize,
+}
+
+impl MemoryReplayCache {
+    /// A cache of at most `capacity` entries.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            seen: Mutex::new(HashMap::new()),
+            capacity,
+        }
+    }
+
+    fn record(&self, key: &str, ttl: Duration) -> Result<bool, ReplayError> {
+        let now = Instant::now();
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.get(key).is_some_and(|until| *until > now) {
+            return Ok(false);
+        }
+        if seen.len() >= self.capacity {
+            seen.retain(|_, until| *until > now);
+            if seen.len() >= self.capacity {
+                return Err(ReplayError::new(format!(
+                    "{} proofs seen within their lifetime: the in-memory cache is full",
+                    seen.len()
+                )));
+            }
+        }
+        seen.insert(key.to_owned(), now + ttl);
+        Ok(true)
+    }
+}
+
+impl Default for MemoryReplayCache {
+    fn default() -> Self {
+        Self::new(DEFAULT_REPLAY_CACHE_SIZE)
+    }
+}
+
+impl ReplayCache for MemoryReplayCache {
+    fn first_use<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, ReplayError>> {
+        let recorded = self.record(key, ttl);
+        Box::pin(async move { recorded })
+    }
+}
+
+/// The DPoP rules of one authenticator.
+pub(crate) struct Settings {
+    /// The API's public URL (scheme, host, port, path prefix), without a trailing `/`.
+    pub(crate) base_url: Option<String>,
+    pub(crate) replay: Arc<dyn ReplayCache>,
+    pub(crate) max_age: Duration,
+    pub(crate) algorithms: Vec<Algorithm>,
+    /// The `algs` of the challenge.
+    pub(crate) algs: Arc<str>,
+}
+
+impl Settings {
+    /// Rules with these proof algorithms.
+    pub(crate) fn new(
+        base_url: Option<String>,
+        replay: Arc<dyn ReplayCache>,
+        max_age: Duration,
+        algorithms: Vec<Algorithm>,
+    ) -> Self {
+        let algs = algorithms
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        Self {
+            base_url: base_url.map(|u| u.trim_end_matches('/').to_owned()),
+            replay,
+            max_age,
+            algorithms,
+            algs: algs.into(),
+        }
+    }
+
+    /// `e` with the `DPoP` challenge.
+    pub(crate) fn challenge(&self, e: AuthError) -> AuthError {
+        e.with_dpop_challenge(&self.algs)
+    }
+
+    /// Checks that `auth` (the validated token of `presented`, of a provider in `mode`)
+    /// was presented as its binding requires, and for a DPoP-bound token the request's
+    /// proof, `jti` included.
+    pub(crate) async fn confirm(
+        &self,
+        parts: &Parts,
+        presented: &Presented<'_>,
+        auth: &Authenticated,
+        mode: Dpop,
+    ) -> Result<(), AuthError> {
+        let invalid_token = |message: String| -> AuthError {
+            self.challenge(ValidationError::new(ErrorKind::InvalidClaim, message).into())
+        };
+        let bound = auth.dpop_jkt();
+        if !presented.dpop {
+            if bound.is_some() {
+                return Err(invalid_token(
+                    "the token is DPoP-bound: send it as `Authorization: DPoP <token>` with a \
+                     DPoP proof"
+                        .into(),
+                ));
+            }
+            if mode == Dpop::Required {
+                return Err(invalid_token(format!(
+                    "provider `{}` accepts only DPoP-bound tokens, sent with a DPoP proof",
+                    auth.provider()
+                )));
+            }
+            return Ok(());
+        }
+        if mode == Dpop::Disabled {
+            return Err(invalid_token(format!(
+                "provider `{}` does not accept DPoP: send its tokens as Bearer",
+                auth.provider()
+            )));
+        }
+        let Some(jkt) = bound else {
+            return Err(invalid_token(
+                "the token is not DPoP-bound (it has no `cnf.jkt`): send it as Bearer".into(),
+            ));
+        };
+        let invalid_proof =
+            |message: &'static str| self.challenge(AuthError::invalid_dpop_proof(message));
+        let mut proofs = parts.headers.get_all("dpop").iter();
+        let proof = match (proofs.next(), proofs.next()) {
+            (None, _) => return Err(invalid_proof("no DPoP proof: send the `DPoP` header")),
+            (Some(_), Some(_)) => return Err(invalid_proof("several DPoP headers")),
+            (Some(proof), None) => proof
+                .to_str()
+                .map_err(|_| invalid_proof("the DPoP header is not visible ASCII"))?,
+        };
+        let urls = self.urls(parts);
+        let request = ProofRequest {
+            method: parts.method.as_str(),
+            urls: &urls,
+            access_token: &presented.token,
+            algorithms: &self.algorithms,
+            max_age: self.max_age,
+            now: now(),
+        };
+        let proof = check_proof(proof, &request).map_err(|e| self.challenge(e.into()))?;
+        if proof.jkt != jkt {
+            return Err(invalid_proof(
+                "the proof's key is not the key the token is bound to (`cnf.jkt`)",
+            ));
+        }
+        // Accepted while `iat` is within the window on either side of now: remembered
+        // for the whole of it.
+        let key = format!("dpop-jti:{}", store_key(&format!("{jkt}\n{}", proof.jti)));
+        match self.replay.first_use(&key, self.max_age * 2).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(invalid_proof("the DPoP proof was used before (its `jti`)")),
+            Err(e) => {
+                tracing::warn!(error = %e, "a DPoP proof could not be checked for replay");
+                Err(AuthError::unavailable(
+                    "the DPoP proof cannot be checked now: the replay store did not answer",
+                ))
+            }
+        }
+    }
+
+    /// The URLs the request may have been sent to, normalised: the public base URL and
+    /// the path when configured; else the `Host` and the path, with the request's
+    /// scheme when it is known (HTTP/2, absolute form) or either.
+    fn urls(&self, parts: &Parts) -> Vec<String> {
+        let path = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or(parts.uri.path(), |original| original.path());
+        if let Some(base) = &self.base_url {
+            return normalize_htu(&format!("{base}{path}"))
+                .into_iter()
+                .collect();
+        }
+        let host = parts.uri.authority().map(|a| a.as_str()).or_else(|| {
+            parts
+                .headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+        });
+        let Some(host) = host else {
+            return Vec::new();
+        };
+        let schemes: &[&str] = match parts.uri.scheme_str() {
+            Some(scheme) => &[scheme][..],
+            None => &["https", "http"],
+        };
+        schemes
+            .iter()
+            .filter_map(|scheme| normalize_htu(&format!("{scheme}://{host}{path}")))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_memory_cache_accepts_a_jti_once_and_stays_bounded() {
+        let cache = MemoryReplayCache::new(2);
+        let ttl = Duration::from_secs(60);
+        assert!(cache.first_use("a", ttl).await.unwrap());
+        assert!(!cache.first_use("a", ttl).await.unwrap());
+        assert!(cache.first_use("b", ttl).await.unwrap());
+        // Full of live entries: refuse rather than forget one.
+        assert!(cache.first_use("c", ttl).await.is_err());
+        // Expired entries make room.
+        let cache = MemoryReplayCache::new(1);
+        assert!(cache.first_use("a", Duration::ZERO).await.unwrap());
+        assert!(cache.first_use("b", ttl).await.unwrap());
+        assert!(cache.first_use("a", ttl).await.is_err());
+    }
+
+    #[test]
+    fn the_request_url_comes_from_the_base_url_or_the_host() {
+        let parts = |uri: &str, host: &str| {
+            axum::http::Request::builder()
+                .uri(uri)
+                .header("host", host)
+                .body(())
+                .unwrap()
+                .into_parts()
+                .0
+        };
+        let settings = |base: Option<&str>| {
+            Settings::new(
+                base.map(str::to_owned),
+                Arc::new(MemoryReplayCache::default()),
+                Duration::from_secs(60),
+                vec![Algorithm::ES256],
+            )
+        };
+        let p = parts("/orders?page=2", "API.example:8443");
+        assert_eq!(
+            settings(None).urls(&p),
+            [
+                "https://api.example:8443/orders",
+                "http://api.example:8443/orders"
+            ]
+        );
+        assert_eq!(
+            settings(Some("https://public.example/api/")).urls(&p),
+            ["https://public.example/api/orders"]
+        );
+        assert_eq!(settings(None).algs.as_ref(), "ES256");
+    }
+}

@@ -1,0 +1,297 @@
+//! DPoP-bound access tokens (RFC 9449) from oidc-provider: its token endpoint binds a
+//! token to the key of the proof sent with the token request; the API then needs a
+//! fresh proof of that key for each request.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use oauth2::config::Dpop;
+use oauth2::guard::{Guard, Protected};
+use oauth2::{Authenticated, Authenticator, Provider, ProviderBuilder};
+use oauth2_tests::dpop::{DpopKey, KEY, OTHER_KEY};
+use oauth2_tests::op::{OpenIdProvider, Options};
+use oauth2_tests::{ErrorResponse, client, error_of, serve};
+
+const JWT: &str = "urn:example:api:es256";
+const OPAQUE: &str = "urn:example:api:opaque";
+const RESOURCE_SERVER: (&str, &str) = ("interop-rs", "interop-rs-secret-interop-rs-secret");
+
+/// A client_credentials token for `resource`, bound to `key` when given.
+async fn token(op: &OpenIdProvider, resource: &str, key: Option<&DpopKey>) -> String {
+    let url = format!("{}/token", op.issuer);
+    let mut request = client()
+        .post(&url)
+        .basic_auth(OpenIdProvider::SERVICE.0, Some(OpenIdProvider::SERVICE.1))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "read"),
+            ("resource", resource),
+        ]);
+    if let Some(key) = key {
+        request = request.header("dpop", key.proof("POST", &url, None));
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let expected = if key.is_some() { "DPoP" } else { "Bearer" };
+    assert_eq!(body["token_type"], expected);
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+fn provider(op: &OpenIdProvider, mode: Dpop) -> ProviderBuilder {
+    Provider::builder("op")
+        .issuer(&op.issuer)
+        .audience([JWT, OPAQUE])
+        .introspection_client_id(RESOURCE_SERVER.0)
+        .introspection_client_secret(RESOURCE_SERVER.1)
+        .dpop(mode)
+}
+
+/// `POST /transfer` takes only DPoP-bound tokens, as `#[protect(..., dpop)]` writes.
+struct Transfer;
+impl Guard<Authenticated> for Transfer {
+    const PROVIDERS: &'static [&'static str] = &["op"];
+    const DPOP: bool = true;
+}
+
+async fn app(auth: &Authenticator) -> String {
+    tokio::time::timeout(Duration::from_secs(10), auth.ready())
+        .await
+        .expect("discovery and JWKS");
+    let routes = Router::new()
+        .route(
+            "/client",
+            get(|auth: Authenticated| async move {
+                let bound = auth.dpop_jkt().is_some();
+                format!(
+                    "{} {bound}",
+                    auth.claim("client_id").unwrap().as_str().unwrap()
+                )
+            }),
+        )
+        .route(
+            "/transfer",
+            post(|Protected(_, _): Protected<Transfer, Authenticated>| async { "sent" }),
+        );
+    serve(routes.layer(auth.layer())).await
+}
+
+/// oidc-provider, and an API for its tokens whose provider is in `mode`.
+async fn start(mode: Dpop) -> (OpenIdProvider, String) {
+    let op = OpenIdProvider::start(Options::default()).await;
+    let auth = Authenticator::builder()
+        .provider(provider(&op, mode))
+        .build()
+        .unwrap();
+    let base = app(&auth).await;
+    (op, base)
+}
+
+/// `method` `url` with `Authorization: {scheme} {token}` and the proofs given.
+async fn call(
+    method: &str,
+    url: &str,
+    scheme: &str,
+    token: &str,
+    proofs: &[String],
+) -> reqwest::Response {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = client()
+        .request(method, url)
+        .header("authorization", format!("{scheme} {token}"));
+    for proof in proofs {
+        request = request.header("dpop", proof);
+    }
+    request.send().await.unwrap()
+}
+
+/// The error, which must carry a `DPoP` challenge listing the proof algorithms.
+async fn dpop_error(response: reqwest::Response) -> ErrorResponse {
+    let e = error_of(response).await;
+    let challenge = e.challenge.as_deref().unwrap_or_default();
+    assert!(challenge.starts_with("DPoP "), "{challenge}");
+    assert!(challenge.contains(r#"algs="RS256"#), "{challenge}");
+    e
+}
+
+#[tokio::test]
+async fn a_dpop_bound_token_needs_a_fresh_proof_of_its_key_for_each_request() {
+    let (op, base) = start(Dpop::Allowed).await;
+    let url = format!("{base}/client");
+    let bound = token(&op, JWT, Some(&KEY)).await;
+
+    let proof = KEY.proof("GET", &url, Some(&bound));
+    let res = call("GET", &url, "DPoP", &bound, std::slice::from_ref(&proof)).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "interop-service true");
+
+    // The same proof again: a replay.
+    let e = dpop_error(call("GET", &url, "DPoP", &bound, &[proof]).await).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "invalid_dpop_proof"));
+    assert!(e.description.contains("used before"), "{}", e.description);
+
+    // Each part of the proof must fit this request and this token.
+    let other = |claims: serde_json::Value| KEY.sign(&claims);
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let ath = oauth2_tests::dpop::ath(&bound);
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec![], "no DPoP proof"),
+        (
+            vec![
+                KEY.proof("GET", &url, Some(&bound)),
+                KEY.proof("GET", &url, Some(&bound)),
+            ],
+            "several",
+        ),
+        (vec![KEY.proof("POST", &url, Some(&bound))], "htm"),
+        (
+            vec![KEY.proof("GET", &format!("{base}/other"), Some(&bound))],
+            "htu",
+        ),
+        (vec![KEY.proof("GET", &url, None)], "ath"),
+        (vec![KEY.proof("GET", &url, Some("another token"))], "ath"),
+        (
+            vec![other(serde_json::json!({
+                "jti": "old", "htm": "GET", "htu": url, "iat": now() - 600, "ath": ath,
+            }))],
+            "too old",
+        ),
+        (
+            vec![OTHER_KEY.proof("GET", &url, Some(&bound))],
+            "not the key the token is bound to",
+        ),
+    ];
+    for (proofs, expected) in cases {
+        let e = dpop_error(call("GET", &url, "DPoP", &bound, &proofs).await).await;
+        assert_eq!(
+            (e.status, e.error.as_str()),
+            (401, "invalid_dpop_proof"),
+            "{expected}"
+        );
+        assert!(
+            e.description.contains(expected),
+            "{} ({expected})",
+            e.description
+        );
+    }
+
+    // A bound token as a plain bearer token: whoever stole it lacks the key.
+    let e = dpop_error(call("GET", &url, "Bearer", &bound, &[]).await).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
+    assert!(e.description.contains("DPoP-bound"), "{}", e.description);
+
+    // An unbound token stays a bearer token, and is not taken as a DPoP one.
+    let plain = token(&op, JWT, None).await;
+    let res = call("GET", &url, "Bearer", &plain, &[]).await;
+    assert_eq!(res.text().await.unwrap(), "interop-service false");
+    let proof = KEY.proof("GET", &url, Some(&plain));
+    let e = dpop_error(call("GET", &url, "DPoP", &plain, &[proof]).await).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
+    assert!(
+        e.description.contains("not DPoP-bound"),
+        "{}",
+        e.description
+    );
+
+    // An opaque token bound by the provider: introspection says `cnf.jkt`.
+    let opaque = token(&op, OPAQUE, Some(&KEY)).await;
+    let proof = KEY.proof("GET", &url, Some(&opaque));
+    let res = call("GET", &url, "DPoP", &opaque, &[proof]).await;
+    assert_eq!(res.text().await.unwrap(), "interop-service true");
+    let e = dpop_error(call("GET", &url, "Bearer", &opaque, &[]).await).await;
+    assert!(e.description.contains("DPoP-bound"), "{}", e.description);
+
+    // A route that takes only DPoP-bound tokens.
+    let transfer = format!("{base}/transfer");
+    let e = dpop_error(call("POST", &transfer, "Bearer", &plain, &[]).await).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
+    assert!(
+        e.description.contains("only DPoP-bound"),
+        "{}",
+        e.description
+    );
+    let proof = KEY.proof("POST", &transfer, Some(&bound));
+    let res = call("POST", &transfer, "DPoP", &bound, &[proof]).await;
+    assert_eq!(res.status(), StatusCode::OK.as_u16());
+}
+
+#[tokio::test]
+async fn a_provider_that_requires_dpop_refuses_bearer_tokens() {
+    let (op, base) = start(Dpop::Required).await;
+    let url = format!("{base}/client");
+    let plain = token(&op, JWT, None).await;
+    let e = dpop_error(call("GET", &url, "Bearer", &plain, &[]).await).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
+    assert!(
+        e.description.contains("accepts only DPoP-bound"),
+        "{}",
+        e.description
+    );
+    // No token at all: the challenge names DPoP too.
+    let res = client().get(&url).send().await.unwrap();
+    dpop_error(res).await;
+
+    let bound = token(&op, JWT, Some(&KEY)).await;
+    let proof = KEY.proof("GET", &url, Some(&bound));
+    assert_eq!(
+        call("GET", &url, "DPoP", &bound, &[proof]).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn without_dpop_the_scheme_is_refused_and_bound_tokens_too() {
+    let (op, base) = start(Dpop::Disabled).await;
+    let url = format!("{base}/client");
+    let bound = token(&op, JWT, Some(&KEY)).await;
+    let proof = KEY.proof("GET", &url, Some(&bound));
+    let e = error_of(call("GET", &url, "DPoP", &bound, &[proof]).await).await;
+    assert_eq!((e.status, e.error.as_str()), (400, "invalid_request"));
+    let e = error_of(call("GET", &url, "Bearer", &bound, &[]).await).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
+    assert!(e.description.contains("DPoP-bound"), "{}", e.description);
+}
+
+/// Two instances of the API behind one load balancer share the `jti`s they have seen
+/// through Redis: a proof accepted by one is a replay at the other.
+#[tokio::test]
+async fn instances_sharing_a_store_accept_a_proof_once() {
+    let Some(redis) = oauth2_tests::services::redis("dpop::instances_sharing_a_store") else {
+        return;
+    };
+    let op = OpenIdProvider::start(Options::default()).await;
+    let public = "https://api.example";
+    let mut urls = Vec::new();
+    for _ in 0..2 {
+        let store = oauth2::session::RedisStore::connect(redis).await.unwrap();
+        let auth = Authenticator::builder()
+            .provider(provider(&op, Dpop::Allowed))
+            .dpop_base_url(public)
+            .dpop_replay_store(store)
+            .build()
+            .unwrap();
+        urls.push(app(&auth).await);
+    }
+    let bound = token(&op, JWT, Some(&KEY)).await;
+    // Both sit behind `https://api.example`, which the proof names.
+    let proof = KEY.proof("GET", &format!("{public}/client"), Some(&bound));
+    let (first, second) = (format!("{}/client", urls[0]), format!("{}/client", urls[1]));
+    let get = |url: String, proof: String| {
+        let bound = bound.clone();
+        async move { call("GET", &url, "DPoP", &bound, &[proof]).await }
+    };
+    assert_eq!(get(first, proof.clone()).await.status(), 200);
+    let e = dpop_error(get(second.clone(), proof).await).await;
+    assert!(e.description.contains("used before"), "{}", e.description);
+    // The instance's own URL is not the public one.
+    let local = KEY.proof("GET", &second, Some(&bound));
+    let e = dpop_error(get(second, local).await).await;
+    assert!(e.description.contains("htu"), "{}", e.description);
+}
