@@ -38,9 +38,15 @@ use crate::dev::DevIssuer;
 impl ProviderBuilder {
     /// This provider, as declared, at `idp` instead of its issuer: tokens `idp` signs
     /// pass when they carry the declared audience (and `typ`, algorithm, scopes); keys
-    /// come from `idp`'s discovery.
+    /// come from `idp`'s discovery. A multi-tenant provider (`{tenantid}` in its
+    /// issuer) goes to `idp`'s tenants ([`DevIssuer::tenant_issuer_template`]), its
+    /// tenant list unchanged.
     pub fn retarget(self, idp: &DevIssuer) -> Self {
-        self.point_at(idp.issuer())
+        if self.is_multi_tenant() {
+            self.point_at(&idp.tenant_issuer_template())
+        } else {
+            self.point_at(idp.issuer())
+        }
     }
 }
 

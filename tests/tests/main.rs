@@ -33,6 +33,7 @@ mod session_stores;
 mod step_up;
 mod step_up_interop;
 mod store_outage;
+mod tenants;
 mod test_kit;
 mod token_cache;
 mod token_endpoint;

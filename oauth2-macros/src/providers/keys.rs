@@ -139,6 +139,11 @@ pub(crate) const KEYS: &[Key] = &[
     key("retry_backoff", Provider, DurationPair, "retry_backoff"),
     key("http_client", Provider, Expr, "http_client"),
     key("dpop", Provider, Choice(&DPOP_MODES), "dpop"),
+    Key {
+        each: true,
+        ..key("tenants", Provider, StrList, "tenant")
+    },
+    key("any_tenant", Provider, Bool, "any_tenant"),
     key(
         "introspection_client_id",
         Provider,

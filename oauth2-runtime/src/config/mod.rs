@@ -29,12 +29,15 @@ mod audience;
 mod dpop;
 mod preset;
 mod provider;
+mod tenants;
 
 pub use audience::Audience;
 pub use dpop::Dpop;
 pub use preset::Preset;
 pub(crate) use provider::normalize_typ;
 pub use provider::{DEFAULT_ALGORITHMS, DEFAULT_LEEWAY, Provider, ProviderBuilder};
+pub use tenants::TENANT_PLACEHOLDER;
+pub(crate) use tenants::Tenants;
 
 use std::time::Duration;
 

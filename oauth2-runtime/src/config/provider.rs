@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use super::{Audience, ConfigError, Dpop, Preset, check_duration};
+use super::{Audience, ConfigError, Dpop, Preset, Tenants, check_duration};
 use crate::introspection::IntrospectionClient;
 use crate::jwks::{KeySet, KeySource, RefreshPolicy};
 use crate::util::url::{UrlUse, check_url};
@@ -56,6 +56,8 @@ pub struct Provider {
     pub(crate) introspection: Option<IntrospectionClient>,
     /// Whether tokens may or must be DPoP-bound.
     pub(crate) dpop: Dpop,
+    /// The issuer is a template with `{tenantid}`: these tenants' issuers.
+    pub(crate) tenants: Option<Tenants>,
 }
 
 impl Provider {
@@ -81,6 +83,8 @@ impl Provider {
             retargeted: false,
             introspection: Introspection::default(),
             dpop: Dpop::Disabled,
+            tenants: None,
+            any_tenant: false,
         }
     }
 
@@ -123,6 +127,13 @@ impl Provider {
     /// Whether its tokens may or must be DPoP-bound.
     pub fn dpop(&self) -> Dpop {
         self.dpop
+    }
+
+    /// For an issuer template (`{tenantid}`): the accepted tenants, `Some(&[])` never;
+    /// `None` for a plain issuer or when any tenant is accepted. See
+    /// [`ProviderBuilder::tenants`].
+    pub fn tenants(&self) -> Option<&[String]> {
+        self.tenants.as_ref()?.allowed()
     }
 
     /// Whether tokens that are not JWTs are introspected (RFC 7662).
@@ -232,12 +243,22 @@ pub struct ProviderBuilder {
     pub(super) retargeted: bool,
     introspection: Introspection,
     dpop: Dpop,
+    tenants: Option<Vec<String>>,
+    any_tenant: bool,
 }
 
 impl ProviderBuilder {
     /// The provider's name.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether the issuer is a template with `{tenantid}`.
+    #[cfg(feature = "test-kit")]
+    pub(crate) fn is_multi_tenant(&self) -> bool {
+        self.issuer
+            .as_deref()
+            .is_some_and(|i| i.contains(super::TENANT_PLACEHOLDER))
     }
 
     /// The same provider at another issuer, its keys from that issuer's discovery (a
@@ -401,6 +422,38 @@ impl ProviderBuilder {
         self
     }
 
+    /// The tenants an issuer template accepts. An issuer with `{tenantid}` (Entra ID's
+    /// `https://login.microsoftonline.com/{tenantid}/v2.0`) stands for one issuer per
+    /// tenant: a token's `tid` claim (or, without one, its issuer's tenant segment)
+    /// names the tenant, which must be listed here, and the token's `iss` must then be
+    /// exactly that tenant's issuer. Each tenant's keys come from its own discovery
+    /// document, in a cache of its own (at most 256 tenants' caches are kept).
+    pub fn tenants<I, S>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tenants = Some(tenants.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Adds one tenant to those an issuer template accepts (see
+    /// [`tenants`](Self::tenants)).
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenants
+            .get_or_insert_with(Vec::new)
+            .push(tenant.into());
+        self
+    }
+
+    /// Accepts every tenant of an issuer template (a multi-tenant app that admits any
+    /// organisation's users). Check who they are in your handlers: anyone can create a
+    /// tenant.
+    pub fn any_tenant(mut self) -> Self {
+        self.any_tenant = true;
+        self
+    }
+
     /// Introspects tokens that are not JWTs (RFC 7662) as this OAuth client: the
     /// resource server's own registration at the provider. The endpoint is the
     /// discovered `introspection_endpoint` unless
@@ -448,7 +501,37 @@ impl ProviderBuilder {
         let issuer = self
             .issuer
             .ok_or_else(|| ("issuer", "is missing".to_owned()))?;
-        check_url(&issuer, UrlUse::Issuer).map_err(|p| ("issuer", p))?;
+        let tenants = if issuer.contains(super::TENANT_PLACEHOLDER) {
+            if self.hmac_secret.is_some() || !matches!(self.keys, KeyChoice::Discovery) {
+                return Err((
+                    "jwks",
+                    "cannot be set with an issuer template: each tenant's keys come from its \
+                     own discovery document"
+                        .into(),
+                ));
+            }
+            if !self.trusted_issuers.is_empty() || !self.issuer_aliases.is_empty() {
+                return Err(("issuer", "with {tenantid} has no other issuers".into()));
+            }
+            if self.introspection.client_id.is_some() {
+                return Err((
+                    "introspection_client_id",
+                    "cannot be set with an issuer template: an opaque token names no tenant".into(),
+                ));
+            }
+            Some(Tenants::new(&issuer, self.tenants, self.any_tenant)?)
+        } else {
+            if self.tenants.is_some() || self.any_tenant {
+                return Err((
+                    "tenants",
+                    "need an issuer template with {tenantid} (Entra ID's \
+                     https://login.microsoftonline.com/{tenantid}/v2.0)"
+                        .into(),
+                ));
+            }
+            check_url(&issuer, UrlUse::Issuer).map_err(|p| ("issuer", p))?;
+            None
+        };
         let audience = check_audience(self.audience, self.any_audience)?;
         let audience_claim = self.audience_claim.unwrap_or_else(|| "aud".into());
         if audience_claim.is_empty() {
@@ -457,7 +540,15 @@ impl ProviderBuilder {
         let introspection = self.introspection.check(self.hmac_secret.is_none())?;
         let (keys, algorithms) = match self.hmac_secret {
             Some(secret) => hmac_keys(&secret, &self.keys, self.algorithms)?,
-            None => jwks_keys(&issuer, self.keys, self.algorithms)?,
+            None => {
+                // A template is checked as one of its tenants' issuers.
+                let sample = tenants.as_ref().map(|t| t.issuer_of("sample-tenant"));
+                jwks_keys(
+                    sample.as_ref().unwrap_or(&issuer),
+                    self.keys,
+                    self.algorithms,
+                )?
+            }
         };
         if algorithms.is_empty() {
             return Err(("algorithms", "is empty".into()));
@@ -478,6 +569,7 @@ impl ProviderBuilder {
             issuer_aliases: self.issuer_aliases,
             introspection,
             dpop: self.dpop,
+            tenants,
         })
     }
 }

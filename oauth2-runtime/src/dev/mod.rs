@@ -254,6 +254,13 @@ impl DevIssuer {
             .audience(DEFAULT_AUDIENCE)
     }
 
+    /// The issuer template of its tenants, `http://127.0.0.1:PORT/tenants/{tenantid}`:
+    /// each tenant has its own issuer and discovery document (with the same keys), as
+    /// Entra ID's tenants do. Sign a tenant's token with [`TokenBuilder::tenant`].
+    pub fn tenant_issuer_template(&self) -> String {
+        tenant_issuer(&self.state.issuer, crate::config::TENANT_PLACEHOLDER)
+    }
+
     /// The published JWK set.
     pub fn jwks(&self) -> Value {
         self.state.jwks()
@@ -345,6 +352,11 @@ impl DevIssuer {
     }
 }
 
+/// The issuer of tenant `tenant` of the dev issuer at `issuer`.
+fn tenant_issuer(issuer: &str, tenant: &str) -> String {
+    format!("{issuer}/tenants/{tenant}")
+}
+
 /// Builds and signs a token of the [`DevIssuer`]. Any claim or header can be set, so
 /// tests can make every kind of bad token.
 #[must_use = "call `.sign()`"]
@@ -386,6 +398,13 @@ impl TokenBuilder {
     pub fn without_claim(mut self, name: &str) -> Self {
         self.claims.remove(name);
         self
+    }
+
+    /// Makes it a token of tenant `tenant`: `iss` that tenant's issuer (see
+    /// [`DevIssuer::tenant_issuer_template`]) and `tid` the tenant.
+    pub fn tenant(self, tenant: &str) -> Self {
+        let issuer = tenant_issuer(&self.state.issuer, tenant);
+        self.claim("iss", issuer).claim("tid", tenant)
     }
 
     /// Sets `sub`.

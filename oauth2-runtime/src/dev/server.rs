@@ -19,6 +19,10 @@ use super::{DEFAULT_AUDIENCE, Fault, State};
 pub(crate) fn router(state: Arc<State>) -> Router {
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
+        .route(
+            "/tenants/{tenant}/.well-known/openid-configuration",
+            get(tenant_discovery),
+        )
         .route("/jwks", get(jwks))
         .route("/token", post(token))
         .route("/authorize", get(super::login::authorize))
@@ -45,18 +49,32 @@ async fn fault(state: &State) -> Result<Fault, Response> {
 }
 
 async fn discovery(Extract(state): Extract<Arc<State>>) -> Response {
+    metadata(&state, &state.issuer).await
+}
+
+/// A tenant's discovery document (a multi-tenant issuer, as Entra ID's): its own
+/// issuer, the dev issuer's endpoints and keys.
+async fn tenant_discovery(
+    Extract(state): Extract<Arc<State>>,
+    axum::extract::Path(tenant): axum::extract::Path<String>,
+) -> Response {
+    let issuer = super::tenant_issuer(&state.issuer, &tenant);
+    metadata(&state, &issuer).await
+}
+
+async fn metadata(state: &State, issuer: &str) -> Response {
     state.discovery.fetch_add(1, Ordering::SeqCst);
-    if let Err(r) = fault(&state).await {
+    if let Err(r) = fault(state).await {
         return r;
     }
-    let issuer = &state.issuer;
+    let base = &state.issuer;
     Json(json!({
         "issuer": issuer,
-        "jwks_uri": format!("{issuer}/jwks"),
-        "token_endpoint": format!("{issuer}/token"),
-        "authorization_endpoint": format!("{issuer}/authorize"),
-        "userinfo_endpoint": format!("{issuer}/userinfo"),
-        "end_session_endpoint": format!("{issuer}/logout"),
+        "jwks_uri": format!("{base}/jwks"),
+        "token_endpoint": format!("{base}/token"),
+        "authorization_endpoint": format!("{base}/authorize"),
+        "userinfo_endpoint": format!("{base}/userinfo"),
+        "end_session_endpoint": format!("{base}/logout"),
         "code_challenge_methods_supported": ["S256"],
         "grant_types_supported": ["client_credentials", "authorization_code", "refresh_token"],
         "response_types_supported": ["code"],

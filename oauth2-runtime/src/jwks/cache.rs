@@ -249,6 +249,16 @@ impl KeyCache {
         Duration::from_millis(next.saturating_sub(now)).max(Duration::from_secs(1))
     }
 
+    /// The longest one discovery or JWKS request may take.
+    pub(crate) fn fetch_timeout(&self) -> Duration {
+        self.inner.policy.fetch_timeout
+    }
+
+    /// Whether the first load is still under way: no keys yet, and no fetch failed.
+    pub(crate) fn loading_first(&self) -> bool {
+        *self.inner.generation.borrow() == 0 && self.inner.failures.load(Ordering::Relaxed) == 0
+    }
+
     /// Waits until keys are loaded (or returns at once if they are).
     pub(crate) async fn ready(&self) {
         if matches!(self.inner.source, KeySource::Secret(_)) {

@@ -108,17 +108,18 @@ impl TokenCache {
     }
 
     /// The entry of `key` if it is still usable: not older than the maximum age and
-    /// verified by key set `generation` of its provider (`current` gives a provider's
-    /// generation now), or introspected. The caller still checks the times.
+    /// verified by key set `generation` of its issuer (`current` gives the generation of
+    /// the keys that would verify an entry now), or introspected. The caller still
+    /// checks the times.
     pub(super) fn get(
         &self,
         key: &[u8; 32],
-        current: impl Fn(usize) -> Option<u64>,
+        current: impl Fn(&Verified) -> Option<u64>,
     ) -> Option<Verified> {
         let hit = self.entries.get(key).filter(|v| {
             now() < v.cached_at.saturating_add(self.max_age)
                 && match v.generation {
-                    Some(generation) => current(v.provider) == Some(generation),
+                    Some(generation) => current(v) == Some(generation),
                     None => true,
                 }
         });

@@ -44,6 +44,7 @@ mod introspected;
 mod profile;
 mod step_up;
 mod steps;
+mod tenants;
 
 pub use cache::{DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, TokenCacheStats};
 pub use dpop::{DEFAULT_DPOP_ALGORITHMS, DEFAULT_DPOP_MAX_AGE};
@@ -79,15 +80,17 @@ pub(crate) enum NotYet {
 }
 
 /// The request a token waits for.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub(crate) enum Pending {
-    /// The token's `kid` is not in key set `generation` of provider `provider`
+    /// The token's `kid` is not in key set `generation` of the issuer's `keys`
     /// (validated as `profile`): one refetch may find it.
     UnknownKey {
-        provider: usize,
+        keys: KeyCache,
         generation: u64,
         profile: Profile,
     },
+    /// The token is the first of a tenant: its key cache has just started loading.
+    KeysLoading { keys: KeyCache, profile: Profile },
     /// The token is not a JWS and a provider introspects: ask it.
     Introspection,
 }
@@ -109,13 +112,15 @@ enum Keys {
     Secret(Arc<DecodingKey>),
     /// The issuer's key cache, shared through the registry.
     Cache(KeyCache),
+    /// An issuer template's: one cache per tenant.
+    Tenants(tenants::TenantKeys),
 }
 
 impl Keys {
     fn cache(&self) -> Option<&KeyCache> {
         match self {
             Self::Cache(cache) => Some(cache),
-            Self::Secret(_) => None,
+            Self::Secret(_) | Self::Tenants(_) => None,
         }
     }
 }
@@ -222,6 +227,22 @@ impl Validator {
             .map(|config| {
                 let keys = match &config.keys {
                     KeySource::Secret(secret) => Keys::Secret(secret.clone()),
+                    _ if config.tenants.is_some() => {
+                        if tokio::runtime::Handle::try_current().is_err() {
+                            return Err(ConfigError::NoRuntime);
+                        }
+                        let http = match &config.http {
+                            Some(client) => client.clone(),
+                            None => registry
+                                .http_client()
+                                .map_err(|e| registry_error(&config, e))?,
+                        };
+                        Keys::Tenants(tenants::TenantKeys::new(
+                            config.name.clone(),
+                            config.refresh,
+                            http,
+                        ))
+                    }
                     source => Keys::Cache(
                         registry
                             .register(
@@ -283,11 +304,26 @@ impl Validator {
         self.cache.as_ref().map(cache::TokenCache::stats)
     }
 
-    /// The generation of the keys provider `index` holds now (`0` for a secret).
-    fn generation(&self, index: usize) -> Option<u64> {
-        match &self.providers.get(index)?.keys {
+    /// The generation of the keys that would verify `hit` now (`0` for a secret): its
+    /// provider's, or its tenant's.
+    fn generation(&self, hit: &cache::Verified) -> Option<u64> {
+        let generation = |keys: &KeyCache| keys.current().as_ref().map(|set| set.generation());
+        match &self.providers.get(hit.provider)?.keys {
             Keys::Secret(_) => Some(0),
-            Keys::Cache(keys) => keys.current().as_ref().map(|set| set.generation()),
+            Keys::Cache(keys) => generation(keys),
+            Keys::Tenants(tenants) => {
+                let iss = hit.auth.claim("iss")?.as_str()?;
+                generation(&tenants.get(iss)?)
+            }
+        }
+    }
+
+    /// How many tenants' key caches provider `name` keeps (an issuer template's);
+    /// `None` for another provider.
+    pub fn tenant_caches(&self, name: &str) -> Option<usize> {
+        match &self.state(name)?.keys {
+            Keys::Tenants(tenants) => Some(tenants.len()),
+            _ => None,
         }
     }
 
@@ -346,25 +382,33 @@ impl Validator {
         token: &str,
         pending: Pending,
     ) -> Result<Authenticated, ValidationError> {
-        let Pending::UnknownKey {
-            provider,
-            generation,
-            profile,
-        } = pending
-        else {
-            return self.introspect(token).await;
-        };
-        let changed = match self.providers[provider].keys.cache() {
-            Some(keys) => keys.refetch_for_unknown_kid(generation).await,
-            None => false,
-        };
-        if !changed {
-            return Err(steps::unknown_kid());
-        }
-        match self.validate_held(token, profile) {
-            Ok(auth) => Ok(auth),
-            Err(NotYet::Invalid(e)) => Err(e),
-            Err(NotYet::Pending(_)) => Err(steps::unknown_kid()),
+        match pending {
+            Pending::Introspection => self.introspect(token).await,
+            Pending::UnknownKey {
+                keys,
+                generation,
+                profile,
+            } => {
+                if !keys.refetch_for_unknown_kid(generation).await {
+                    return Err(steps::unknown_kid());
+                }
+                match self.validate_held(token, profile) {
+                    Ok(auth) => Ok(auth),
+                    Err(NotYet::Invalid(e)) => Err(e),
+                    Err(NotYet::Pending(_)) => Err(steps::unknown_kid()),
+                }
+            }
+            Pending::KeysLoading { keys, profile } => {
+                // Discovery, then the JWKS: two requests of at most the fetch timeout.
+                let wait = keys.fetch_timeout() * 2;
+                let _ = tokio::time::timeout(wait, keys.ready()).await;
+                match self.validate_held(token, profile) {
+                    Ok(auth) => Ok(auth),
+                    Err(NotYet::Invalid(e)) => Err(e),
+                    Err(NotYet::Pending(Pending::UnknownKey { .. })) => Err(steps::unknown_kid()),
+                    Err(NotYet::Pending(_)) => Err(keys_not_loaded(&keys)),
+                }
+            }
         }
     }
 
@@ -417,7 +461,7 @@ impl Validator {
         let cached = match &self.cache {
             Some(cache) if profile == Profile::Access && token.len() <= self.max_token_size => {
                 let key = cache::digest(token);
-                if let Some(hit) = cache.get(&key, |i| self.generation(i)) {
+                if let Some(hit) = cache.get(&key, |hit| self.generation(hit)) {
                     let config = &self.providers[hit.provider].config;
                     // An introspected token need not have an `exp`.
                     let exp_required = hit.generation.is_some();
@@ -475,34 +519,60 @@ impl Validator {
         let (header_bytes, claims) = steps::decode(&compact)?;
         let header = steps::parse_header(&header_bytes)?;
         let iss = steps::issuer(&claims)?;
-        let Some(index) = self.providers.iter().position(|p| p.config.is_issuer(iss)) else {
+        let index = self
+            .providers
+            .iter()
+            .position(|p| p.config.is_issuer(iss))
+            .or_else(|| {
+                self.providers.iter().position(|p| {
+                    p.config
+                        .tenants
+                        .as_ref()
+                        .is_some_and(|t| t.tenant_of(iss).is_some())
+                })
+            });
+        let Some(index) = index else {
             return Err(ValidationError::new(ErrorKind::Issuer, self.unknown_issuer(iss)).into());
         };
         let provider = &self.providers[index];
         let config = &provider.config;
+        if let Some(tenants) = &config.tenants {
+            tenants::check_tenant(tenants, iss, &claims)?;
+        }
         let alg = steps::check_header(&header, config)?;
         profile.check_header(&header, alg)?;
 
+        let tenant_keys;
+        let keys = match &provider.keys {
+            Keys::Secret(_) => None,
+            Keys::Cache(keys) => Some(keys),
+            Keys::Tenants(tenants) => {
+                tenant_keys = tenants.cache(iss);
+                Some(&tenant_keys)
+            }
+        };
         let guard;
         let mut generation = 0;
-        let (key, parsed) = match &provider.keys {
-            Keys::Secret(secret) => (&**secret, None),
-            Keys::Cache(keys) => {
+        let (key, parsed) = match (&provider.keys, keys) {
+            (Keys::Secret(secret), _) => (&**secret, None),
+            (_, None) => unreachable!("every other kind of keys has a cache"),
+            (_, Some(keys)) => {
                 guard = keys.current();
                 let Some(set) = guard.as_ref() else {
-                    return Err(ValidationError::new(
-                        ErrorKind::KeysUnavailable,
-                        "the provider's signing keys are not loaded yet",
-                    )
-                    .with_retry_after(keys.retry_after())
-                    .into());
+                    if matches!(provider.keys, Keys::Tenants(_)) && keys.loading_first() {
+                        return Err(NotYet::Pending(Pending::KeysLoading {
+                            keys: keys.clone(),
+                            profile,
+                        }));
+                    }
+                    return Err(keys_not_loaded(keys).into());
                 };
                 generation = set.generation();
                 match set.select(header.kid.as_deref(), alg) {
                     Ok(key) => (key.decoding_key(), Some(key)),
                     Err(KeyMiss::UnknownKid) => {
                         return Err(NotYet::Pending(Pending::UnknownKey {
-                            provider: index,
+                            keys: keys.clone(),
                             generation: set.generation(),
                             profile,
                         }));
@@ -517,6 +587,15 @@ impl Validator {
         let auth = Authenticated::new(config.name.clone(), serde_json::Value::Object(claims));
         Ok((auth, index, generation))
     }
+}
+
+/// The error while `keys` has none, with when to try again.
+fn keys_not_loaded(keys: &KeyCache) -> ValidationError {
+    ValidationError::new(
+        ErrorKind::KeysUnavailable,
+        "the provider's signing keys are not loaded yet",
+    )
+    .with_retry_after(keys.retry_after())
 }
 
 fn registry_error(config: &Provider, e: RegistryError) -> ConfigError {

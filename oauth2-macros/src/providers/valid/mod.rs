@@ -229,6 +229,38 @@ fn check_provider(
             ),
         ));
     }
+    // An issuer template (`{tenantid}`) says which tenants it accepts.
+    let template = settings.iter().find_map(|c| match &c.value {
+        Value::Lit(syn::Lit::Str(s)) if c.key.name == "issuer" => {
+            Some((s.value().contains("{tenantid}"), s.span()))
+        }
+        _ => None,
+    });
+    let tenant_setting = settings
+        .iter()
+        .find(|c| c.key.name == "tenants" || c.key.name == "any_tenant");
+    match (template, tenant_setting) {
+        (Some((true, span)), None)
+            if !written.iter().any(|w| w == "tenants" || w == "any_tenant") =>
+        {
+            cx.push(syn::Error::new(
+                span,
+                format!(
+                    "provider `{name}`'s issuer has {{tenantid}}: say which tenants it accepts, `tenants: [\"...\"]`, or `any_tenant: true`"
+                ),
+            ));
+        }
+        (Some((false, _)), Some(c)) => {
+            cx.push(syn::Error::new(
+                value_span(&c.value),
+                format!(
+                    "`{}` needs an issuer template with {{tenantid}}, as Entra ID's \"https://login.microsoftonline.com/{{tenantid}}/v2.0\"",
+                    c.key.name
+                ),
+            ));
+        }
+        _ => {}
+    }
     // Introspection needs the resource server's client: id and secret together.
     for (given, missing) in [
         ("introspection_client_secret", "introspection_client_id"),

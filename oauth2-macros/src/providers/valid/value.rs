@@ -6,7 +6,7 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr};
 
-use super::super::keys::{ALGORITHMS, Choice, Key, Kind};
+use super::super::keys::{ALGORITHMS, Choice, Key, Kind, UrlUse};
 use crate::ctxt::Ctxt;
 use crate::suggest;
 
@@ -59,6 +59,15 @@ pub(super) fn check_value(cx: &mut Ctxt, key: &Key, value: Expr) -> Option<Value
     }
 }
 
+/// An issuer template (`{tenantid}`, a multi-tenant issuer) as one of its tenants'
+/// issuers, to check as a URL.
+fn sample_tenant(url: &str, used: UrlUse) -> String {
+    match used {
+        UrlUse::Issuer => url.replacen("{tenantid}", "sample-tenant", 1),
+        _ => url.to_owned(),
+    }
+}
+
 /// A literal for `key`: checked by its kind's rules, or refused when the kind takes
 /// no literal of this sort.
 fn check_literal(cx: &mut Ctxt, key: &Key, lit: Lit) -> Option<Value> {
@@ -68,7 +77,7 @@ fn check_literal(cx: &mut Ctxt, key: &Key, lit: Lit) -> Option<Value> {
             duration(cx, name, &i).map(|ms| Value::Duration(ms, i.span()))
         }
         (Kind::Url(used), Lit::Str(s)) => {
-            if let Some(problem) = url_problem(&s.value(), used) {
+            if let Some(problem) = url_problem(&sample_tenant(&s.value(), used), used) {
                 cx.error_spanned_by(&s, format!("`{name}` {problem}"));
             }
             Some(Value::Lit(Lit::Str(s)))
@@ -364,7 +373,7 @@ fn default_text(cx: &mut Ctxt, key: &Key, lit: &Lit) -> Option<String> {
         }
         (Kind::Number, Lit::Int(i)) if i.suffix().is_empty() => Some(i.base10_digits().to_owned()),
         (Kind::Url(used), Lit::Str(s)) => {
-            if let Some(problem) = url_problem(&s.value(), used) {
+            if let Some(problem) = url_problem(&sample_tenant(&s.value(), used), used) {
                 cx.error_spanned_by(s, format!("`{}` {problem}", key.name));
             }
             Some(s.value())

@@ -25,6 +25,16 @@ oauth2::providers! {
         audience: "1234.apps.googleusercontent.com",
         dpop: allowed,
     }
+    entra {
+        issuer: "https://login.microsoftonline.com/{tenantid}/v2.0",
+        audience: "api://orders",
+        tenants: ["contoso", "fabrikam"],
+    }
+    entra_any {
+        issuer: "https://login.microsoftonline.com/{tenantid}/v2.0",
+        audience: "api://orders",
+        any_tenant: true,
+    }
     cognito {
         issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",
         audience: "5f7k2example3n8clientid",
@@ -133,5 +143,8 @@ mod login {
 
 fn main() {
     let _: fn() -> Result<oauth2::ProviderBuilder, oauth2::ConfigError> = SharedSecret::builder;
-    assert_eq!(Providers::NAMES, ["google", "cognito", "local", "shared_secret"]);
+    assert_eq!(
+        Providers::NAMES,
+        ["google", "entra", "entra_any", "cognito", "local", "shared_secret"]
+    );
 }

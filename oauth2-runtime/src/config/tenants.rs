@@ -1,0 +1,175 @@
+//! Multi-tenant issuers: an issuer template such as Entra ID's
+//! `https://login.microsoftonline.com/{tenantid}/v2.0`, and which tenants it accepts.
+
+use crate::util::url::{UrlUse, check_url};
+
+/// The placeholder of the tenant in an issuer template.
+pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
+/// The longest tenant id accepted.
+const MAX_TENANT: usize = 64;
+
+/// An issuer template and the tenants it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Tenants {
+    /// The template's text before and after `{tenantid}`.
+    prefix: String,
+    suffix: String,
+    /// `None`: any tenant (the explicit switch).
+    allowed: Option<Vec<String>>,
+}
+
+/// Whether `tenant` can be a tenant id: letters, digits, `-`, `_` and `.` (not first),
+/// as Entra ID's GUIDs and domain names are; never `/`, `?`, `#`, `@` or `:`.
+fn valid_tenant(tenant: &str) -> bool {
+    !tenant.is_empty()
+        && tenant.len() <= MAX_TENANT
+        && !tenant.starts_with('.')
+        && tenant
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+impl Tenants {
+    /// Checks `template` (one `{tenantid}`, after the scheme; with a sample tenant in
+    /// its place, an issuer URL) and the tenant setting: an allow-list (each a valid
+    /// tenant id) or `any`.
+    pub(crate) fn new(
+        template: &str,
+        allowed: Option<Vec<String>>,
+        any: bool,
+    ) -> Result<Self, (&'static str, String)> {
+        let (prefix, suffix) = template
+            .split_once(TENANT_PLACEHOLDER)
+            .ok_or(("issuer", "has no {tenantid}".to_owned()))?;
+        if suffix.contains(TENANT_PLACEHOLDER) {
+            return Err(("issuer", "has {tenantid} more than once".into()));
+        }
+        if !prefix.contains("://") {
+            return Err((
+                "issuer",
+                "has {tenantid} before the host: the scheme is not a tenant's".into(),
+            ));
+        }
+        check_url(&format!("{prefix}sample-tenant{suffix}"), UrlUse::Issuer)
+            .map_err(|p| ("issuer", p))?;
+        let allowed = match (allowed, any) {
+            (Some(_), true) => {
+                return Err((
+                    "tenants",
+                    "and any_tenant are both set: keep the list, or accept any tenant".into(),
+                ));
+            }
+            (None, false) => {
+                return Err((
+                    "tenants",
+                    "are missing: an issuer with {tenantid} needs the list of accepted \
+                     tenants, or an explicit any_tenant"
+                        .into(),
+                ));
+            }
+            (Some(list), false) => {
+                if list.is_empty() {
+                    return Err(("tenants", "is empty".into()));
+                }
+                if let Some(bad) = list.iter().find(|t| !valid_tenant(t)) {
+                    return Err((
+                        "tenants",
+                        format!("contains `{bad}`, which is not a tenant id"),
+                    ));
+                }
+                Some(list)
+            }
+            (None, true) => None,
+        };
+        Ok(Self {
+            prefix: prefix.to_owned(),
+            suffix: suffix.to_owned(),
+            allowed,
+        })
+    }
+
+    /// The tenant segment of `iss`, when `iss` is the template with a valid tenant id.
+    pub(crate) fn tenant_of<'a>(&self, iss: &'a str) -> Option<&'a str> {
+        let tenant = iss
+            .strip_prefix(&*self.prefix)?
+            .strip_suffix(&*self.suffix)?;
+        valid_tenant(tenant).then_some(tenant)
+    }
+
+    /// The issuer of `tenant`.
+    pub(crate) fn issuer_of(&self, tenant: &str) -> String {
+        format!("{}{tenant}{}", self.prefix, self.suffix)
+    }
+
+    /// Whether `tenant` is accepted.
+    pub(crate) fn accepts(&self, tenant: &str) -> bool {
+        match &self.allowed {
+            None => valid_tenant(tenant),
+            Some(list) => list.iter().any(|t| t == tenant),
+        }
+    }
+
+    /// The accepted tenants; `None` for any.
+    pub(crate) fn allowed(&self) -> Option<&[String]> {
+        self.allowed.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ENTRA: &str = "https://login.microsoftonline.com/{tenantid}/v2.0";
+
+    #[test]
+    fn a_template_splits_around_the_tenant() {
+        let t = Tenants::new(ENTRA, Some(vec!["contoso".into()]), false).unwrap();
+        let iss = "https://login.microsoftonline.com/contoso/v2.0";
+        assert_eq!(t.tenant_of(iss), Some("contoso"));
+        assert_eq!(t.issuer_of("contoso"), iss);
+        assert!(t.accepts("contoso") && !t.accepts("fabrikam"));
+        for other in [
+            "https://login.microsoftonline.com/contoso/v2.0/",
+            "https://login.microsoftonline.com/a/b/v2.0",
+            "https://login.microsoftonline.com//v2.0",
+            "https://login.microsoftonline.com/con%2Fsoso/v2.0",
+            "https://evil.example/contoso/v2.0",
+        ] {
+            assert_eq!(t.tenant_of(other), None, "{other}");
+        }
+        let any = Tenants::new(ENTRA, None, true).unwrap();
+        assert!(any.accepts("9188040d-6c67-4c5b-b112-36a304b66dad"));
+        assert!(!any.accepts("a/b") && !any.accepts(".."));
+    }
+
+    #[test]
+    fn the_template_and_the_tenants_are_checked() {
+        let err = |template: &str, allowed: Option<Vec<String>>, any: bool| {
+            Tenants::new(template, allowed, any).unwrap_err()
+        };
+        let one = || Some(vec!["a".to_owned()]);
+        assert!(
+            err("https://x/{tenantid}/{tenantid}", one(), false)
+                .1
+                .contains("more than once")
+        );
+        assert!(
+            err("{tenantid}://x", one(), false)
+                .1
+                .contains("before the host")
+        );
+        assert_eq!(err("http://x.example/{tenantid}", one(), false).0, "issuer");
+        assert!(err(ENTRA, None, false).1.contains("any_tenant"));
+        assert!(err(ENTRA, one(), true).1.contains("both"));
+        assert!(err(ENTRA, Some(vec![]), false).1.contains("empty"));
+        assert!(
+            err(ENTRA, Some(vec!["a/b".into()]), false)
+                .1
+                .contains("a/b")
+        );
+        // A tenant in the host works too (one organisation per subdomain).
+        let host = Tenants::new("https://{tenantid}.okta.example", None, true).unwrap();
+        assert_eq!(host.tenant_of("https://acme.okta.example"), Some("acme"));
+    }
+}
