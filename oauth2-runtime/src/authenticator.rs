@@ -101,6 +101,7 @@ pub struct AuthenticatorBuilder {
     dpop_base_url: Option<String>,
     dpop_replay: Option<Arc<dyn ReplayCache>>,
     dpop_max_age: Duration,
+    dpop_nonce_secret: Option<Vec<u8>>,
 }
 
 impl AuthenticatorBuilder {
@@ -243,6 +244,15 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Requires DPoP proofs to carry a nonce this server handed out (RFC 9449 §9): an
+    /// HMAC of the current minute under `secret` (at least 32 bytes; the same for every
+    /// instance). A proof without a current nonce gets 401 `use_dpop_nonce` with a fresh
+    /// one in `DPoP-Nonce`, and the client signs its proof again.
+    pub fn dpop_nonce_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.dpop_nonce_secret = Some(secret.as_ref().to_vec());
+        self
+    }
+
     /// Checks the configuration and starts loading keys in the background.
     /// Must be called inside a Tokio runtime.
     pub fn build(self) -> Result<Authenticator, ConfigError> {
@@ -275,6 +285,16 @@ impl AuthenticatorBuilder {
                 "must be more than zero and at most an hour".into(),
             ));
         }
+        let nonces = match &self.dpop_nonce_secret {
+            Some(secret) if secret.len() < 32 => {
+                return Err(field(
+                    "dpop_nonce_secret",
+                    format!("is {} bytes; at least 32 are required", secret.len()),
+                ));
+            }
+            Some(secret) => Some(crate::dpop::Nonces::new(secret)),
+            None => None,
+        };
         let replay = self
             .dpop_replay
             .unwrap_or_else(|| Arc::new(MemoryReplayCache::default()));
@@ -283,6 +303,7 @@ impl AuthenticatorBuilder {
             replay,
             self.dpop_max_age,
             DEFAULT_DPOP_ALGORITHMS.to_vec(),
+            nonces,
         );
         let validator = Validator::with_registry(providers, self.max_token_size, &registry)?
             .with_token_cache(self.token_cache, self.token_cache_max_age);
@@ -325,6 +346,7 @@ impl Authenticator {
             dpop_base_url: None,
             dpop_replay: None,
             dpop_max_age: DEFAULT_DPOP_MAX_AGE,
+            dpop_nonce_secret: None,
         }
     }
 

@@ -10,6 +10,14 @@
 //! of now, and a `jti` not seen before. A stolen token is then useless without the key,
 //! and a stolen proof is good for one request to one URL.
 //!
+//! With [`dpop_nonce_secret`](crate::AuthenticatorBuilder::dpop_nonce_secret), proofs
+//! must also carry a nonce the server handed out (RFC 9449 §9): a proof without a current
+//! one is answered 401 `use_dpop_nonce` with the nonce in `DPoP-Nonce`, and the client
+//! signs its proof again with it. A nonce is an HMAC of the current minute under the
+//! secret, so every instance that has the secret accepts every other's, and it stays
+//! good for one to two minutes. A proof made in advance, or with a wrong clock, then
+//! cannot be used.
+//!
 //! The `jti`s seen are kept in memory (per process, bounded) unless
 //! [`dpop_replay_store`](crate::AuthenticatorBuilder::dpop_replay_store) names a store
 //! that every instance shares: each session store (Redis, PostgreSQL, memory) is one.
@@ -38,7 +46,11 @@ use std::time::{Duration, Instant};
 
 use axum::extract::OriginalUri;
 use axum::http::request::Parts;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::Algorithm;
+use sha2::Sha256;
 
 use crate::claims::Authenticated;
 use crate::config::Dpop;
@@ -131,6 +143,63 @@ impl ReplayCache for MemoryReplayCache {
     }
 }
 
+/// How long one nonce period lasts, in seconds: a nonce is good in its period and the
+/// next.
+const NONCE_PERIOD: u64 = 60;
+
+/// How many bytes of the MAC a nonce carries.
+const NONCE_TAG: usize = 16;
+
+/// Server nonces: an HMAC-SHA-256 of the period number under a secret.
+pub(crate) struct Nonces {
+    mac: Hmac<Sha256>,
+}
+
+impl Nonces {
+    /// Nonces under `secret` (at least 32 bytes: checked by the builder).
+    pub(crate) fn new(secret: &[u8]) -> Self {
+        Self {
+            mac: Hmac::new_from_slice(secret).expect("HMAC takes keys of any length"),
+        }
+    }
+
+    /// The MAC of period `period`, ready to finalize or verify.
+    fn mac(&self, period: u64) -> Hmac<Sha256> {
+        let mut mac = self.mac.clone();
+        mac.update(b"dpop-nonce");
+        mac.update(&period.to_be_bytes());
+        mac
+    }
+
+    /// The nonce of period `period`: the period number and 16 bytes of its MAC.
+    fn of_period(&self, period: u64) -> String {
+        let tag = self.mac(period).finalize().into_bytes();
+        let mut bytes = period.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&tag[..NONCE_TAG]);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// The nonce to hand out at `now` (seconds since the epoch).
+    pub(crate) fn current(&self, now: u64) -> String {
+        self.of_period(now / NONCE_PERIOD)
+    }
+
+    /// Whether `nonce` was handed out in this period or the last.
+    pub(crate) fn is_current(&self, nonce: &str, now: u64) -> bool {
+        let Ok(bytes) = URL_SAFE_NO_PAD.decode(nonce) else {
+            return false;
+        };
+        let Some((period, tag)) = bytes.split_first_chunk::<8>() else {
+            return false;
+        };
+        let period = u64::from_be_bytes(*period);
+        let this = now / NONCE_PERIOD;
+        let recent = period == this || period.checked_add(1) == Some(this);
+        // The length first: a shorter tag would be easier to guess.
+        recent && tag.len() == NONCE_TAG && self.mac(period).verify_truncated_left(tag).is_ok()
+    }
+}
+
 /// The DPoP rules of one authenticator.
 pub(crate) struct Settings {
     /// The API's public URL (scheme, host, port, path prefix), without a trailing `/`.
@@ -140,6 +209,8 @@ pub(crate) struct Settings {
     pub(crate) algorithms: Vec<Algorithm>,
     /// The `algs` of the challenge.
     pub(crate) algs: Arc<str>,
+    /// Server nonces, when proofs must carry one.
+    pub(crate) nonces: Option<Nonces>,
 }
 
 impl Settings {
@@ -149,6 +220,7 @@ impl Settings {
         replay: Arc<dyn ReplayCache>,
         max_age: Duration,
         algorithms: Vec<Algorithm>,
+        nonces: Option<Nonces>,
     ) -> Self {
         let algs = algorithms
             .iter()
@@ -161,6 +233,7 @@ impl Settings {
             max_age,
             algorithms,
             algs: algs.into(),
+            nonces,
         }
     }
 
@@ -230,6 +303,19 @@ impl Settings {
             now: now(),
         };
         let proof = check_proof(proof, &request).map_err(|e| self.challenge(e.into()))?;
+        if let Some(nonces) = &self.nonces
+            && !proof
+                .nonce
+                .as_deref()
+                .is_some_and(|n| nonces.is_current(n, request.now))
+        {
+            let why = match proof.nonce {
+                None => "the DPoP proof must carry the nonce given in DPoP-Nonce",
+                Some(_) => "the DPoP proof's nonce is not current: use the one in DPoP-Nonce",
+            };
+            let e = AuthError::use_dpop_nonce(why, nonces.current(request.now));
+            return Err(self.challenge(e));
+        }
         if proof.jkt != jkt {
             return Err(invalid_proof(
                 "the proof's key is not the key the token is bound to (`cnf.jkt`)",
@@ -304,6 +390,28 @@ mod tests {
     }
 
     #[test]
+    fn a_nonce_is_good_in_its_minute_and_the_next_under_the_same_secret() {
+        let nonces = Nonces::new(&[7; 32]);
+        let now = 1_800_000_000;
+        let nonce = nonces.current(now);
+        assert!(nonces.is_current(&nonce, now));
+        assert!(nonces.is_current(&nonce, now + NONCE_PERIOD));
+        assert!(!nonces.is_current(&nonce, now + 2 * NONCE_PERIOD));
+        assert!(!nonces.is_current(&nonce, now - NONCE_PERIOD));
+        // Another instance with the secret agrees; one without it does not.
+        assert!(Nonces::new(&[7; 32]).is_current(&nonce, now));
+        assert!(!Nonces::new(&[8; 32]).is_current(&nonce, now));
+        // A nonce made up for a period, or cut short, is refused.
+        let bytes = URL_SAFE_NO_PAD.decode(&nonce).unwrap();
+        let short = URL_SAFE_NO_PAD.encode(&bytes[..9]);
+        assert!(!nonces.is_current(&short, now));
+        let mut forged = bytes.clone();
+        forged[8] ^= 1;
+        assert!(!nonces.is_current(&URL_SAFE_NO_PAD.encode(forged), now));
+        assert!(!nonces.is_current("not base64!", now));
+    }
+
+    #[test]
     fn the_request_url_comes_from_the_base_url_or_the_host() {
         let parts = |uri: &str, host: &str| {
             axum::http::Request::builder()
@@ -320,6 +428,7 @@ mod tests {
                 Arc::new(MemoryReplayCache::default()),
                 Duration::from_secs(60),
                 vec![Algorithm::ES256],
+                None,
             )
         };
         let p = parts("/orders?page=2", "API.example:8443");

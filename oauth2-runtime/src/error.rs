@@ -5,6 +5,7 @@
 //! | 400 | `invalid_request` | no token, an `Authorization` header that is not `Bearer`, or a malformed one |
 //! | 401 | `invalid_token` | the token fails validation (expired, wrong audience, unknown key, ...) |
 //! | 401 | `invalid_dpop_proof` | the `DPoP` proof of a DPoP-bound token is missing or does not fit the request or the token (RFC 9449) |
+//! | 401 | `use_dpop_nonce` | the server hands out DPoP nonces and the proof lacks the current one: `DPoP-Nonce` gives it |
 //! | 401 | `insufficient_user_authentication` | the user's login is not strong or recent enough for the route (RFC 9470): `acr_values="..."` and `max_age="..."` say what would pass |
 //! | 403 | `insufficient_scope` | a required scope is missing (`scope="..."` names them) |
 //! | 503 | `temporarily_unavailable` | the provider's keys are not loaded yet (`Retry-After` set) |
@@ -61,6 +62,9 @@ pub enum AuthErrorKind {
     /// The DPoP proof of a DPoP-bound token is missing, malformed, or does not fit the
     /// request or the token (401 `invalid_dpop_proof`, RFC 9449).
     InvalidDpopProof,
+    /// The DPoP proof must carry the server's nonce, given in the `DPoP-Nonce` header
+    /// of this answer (401 `use_dpop_nonce`, RFC 9449 §9).
+    UseDpopNonce,
     /// A required scope was not granted (403 `insufficient_scope`).
     InsufficientScope,
     /// The token is valid, but the user's authentication is not strong or recent
@@ -101,6 +105,8 @@ struct Params {
     max_age: Option<u64>,
     /// The challenge is `DPoP` with these proof algorithms (space-separated).
     dpop_algs: Option<Arc<str>>,
+    /// The nonce the next DPoP proof must carry (`DPoP-Nonce`).
+    dpop_nonce: Option<String>,
 }
 
 impl fmt::Debug for AuthError {
@@ -177,6 +183,19 @@ impl AuthError {
         Self::new(AuthErrorKind::InvalidDpopProof, description)
     }
 
+    /// A DPoP proof without the server's current nonce: the answer gives `nonce` in
+    /// `DPoP-Nonce` (RFC 9449 §9).
+    pub(crate) fn use_dpop_nonce(description: &'static str, nonce: String) -> Self {
+        let mut e = Self::new(AuthErrorKind::UseDpopNonce, description);
+        e.params_mut().dpop_nonce = Some(nonce);
+        e
+    }
+
+    /// For [`AuthErrorKind::UseDpopNonce`]: the nonce the next proof must carry.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        self.params.as_deref()?.dpop_nonce.as_deref()
+    }
+
     /// The same error with a `DPoP` challenge naming the accepted proof `algs`.
     pub(crate) fn with_dpop_challenge(mut self, algs: &Arc<str>) -> Self {
         self.params_mut().dpop_algs = Some(algs.clone());
@@ -251,6 +270,7 @@ impl AuthError {
             AuthErrorKind::MissingToken | AuthErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
             AuthErrorKind::InvalidToken
             | AuthErrorKind::InvalidDpopProof
+            | AuthErrorKind::UseDpopNonce
             | AuthErrorKind::InsufficientUserAuthentication => StatusCode::UNAUTHORIZED,
             AuthErrorKind::InsufficientScope | AuthErrorKind::Forbidden => StatusCode::FORBIDDEN,
             AuthErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -264,6 +284,7 @@ impl AuthError {
             AuthErrorKind::MissingToken | AuthErrorKind::InvalidRequest => "invalid_request",
             AuthErrorKind::InvalidToken => "invalid_token",
             AuthErrorKind::InvalidDpopProof => "invalid_dpop_proof",
+            AuthErrorKind::UseDpopNonce => "use_dpop_nonce",
             AuthErrorKind::InsufficientScope => "insufficient_scope",
             AuthErrorKind::InsufficientUserAuthentication => "insufficient_user_authentication",
             AuthErrorKind::Forbidden => "access_denied",
@@ -293,6 +314,7 @@ impl AuthError {
                 | AuthErrorKind::InvalidRequest
                 | AuthErrorKind::InvalidToken
                 | AuthErrorKind::InvalidDpopProof
+                | AuthErrorKind::UseDpopNonce
                 | AuthErrorKind::InsufficientScope
                 | AuthErrorKind::InsufficientUserAuthentication
         ) {
@@ -341,6 +363,12 @@ impl AuthError {
             .and_then(|c| HeaderValue::from_str(&c).ok())
         {
             headers.insert(header::WWW_AUTHENTICATE, v);
+        }
+        if let Some(nonce) = self
+            .dpop_nonce()
+            .and_then(|n| HeaderValue::from_str(n).ok())
+        {
+            headers.insert("dpop-nonce", nonce);
         }
         if let Some(after) = self.retry_after {
             headers.insert(

@@ -45,6 +45,17 @@ impl DpopKey {
     /// A proof for `method` `url` with a fresh `jti` and `iat` now; `ath` of `token`
     /// when given (requests to an API, not to the token endpoint).
     pub fn proof(&self, method: &str, url: &str, token: Option<&str>) -> String {
+        self.proof_with_nonce(method, url, token, None)
+    }
+
+    /// The same with the server's `nonce`, when given.
+    pub fn proof_with_nonce(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        nonce: Option<&str>,
+    ) -> String {
         let mut claims = json!({
             "jti": format!("{}-{}", crate::nanos(), JTI.fetch_add(1, Ordering::Relaxed)),
             "htm": method,
@@ -56,6 +67,9 @@ impl DpopKey {
         });
         if let Some(token) = token {
             claims["ath"] = json!(ath(token));
+        }
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
         }
         self.sign(&claims)
     }

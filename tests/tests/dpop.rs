@@ -246,6 +246,40 @@ async fn a_provider_that_requires_dpop_refuses_bearer_tokens() {
     );
 }
 
+/// With server nonces, a proof without the current nonce gets one in `DPoP-Nonce`,
+/// and the proof signed again with it passes, at every instance with the secret.
+#[tokio::test]
+async fn a_server_with_nonces_hands_one_out_and_then_accepts_it() {
+    let op = OpenIdProvider::start(Options::default()).await;
+    let secret = "the DPoP nonce secret of every instance";
+    let mut urls = Vec::new();
+    for _ in 0..2 {
+        let auth = Authenticator::builder()
+            .provider(provider(&op, Dpop::Allowed))
+            .dpop_nonce_secret(secret)
+            .build()
+            .unwrap();
+        urls.push(format!("{}/client", app(&auth).await));
+    }
+    let bound = token(&op, JWT, Some(&KEY)).await;
+    let proof = KEY.proof("GET", &urls[0], Some(&bound));
+    let res = call("GET", &urls[0], "DPoP", &bound, &[proof]).await;
+    let nonce = res.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    let e = dpop_error(res).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "use_dpop_nonce"));
+
+    let with_nonce = |url: &str| KEY.proof_with_nonce("GET", url, Some(&bound), Some(&nonce));
+    let res = call("GET", &urls[0], "DPoP", &bound, &[with_nonce(&urls[0])]).await;
+    assert_eq!(res.status(), 200);
+    let res = call("GET", &urls[1], "DPoP", &bound, &[with_nonce(&urls[1])]).await;
+    assert_eq!(res.status(), 200, "the other instance accepts the nonce");
+
+    let made_up = KEY.proof_with_nonce("GET", &urls[0], Some(&bound), Some("AAAAAAAAAAA"));
+    let e = dpop_error(call("GET", &urls[0], "DPoP", &bound, &[made_up]).await).await;
+    assert_eq!(e.error, "use_dpop_nonce");
+    assert!(e.description.contains("not current"), "{}", e.description);
+}
+
 #[tokio::test]
 async fn without_dpop_the_scheme_is_refused_and_bound_tokens_too() {
     let (op, base) = start(Dpop::Disabled).await;

@@ -33,8 +33,7 @@ pub(crate) fn now() -> u64 {
 }
 
 /// The store key of a secret (a session id, a refresh token): its SHA-256, base64url,
-/// so that a leaked store holds nothing usable.
-#[cfg(feature = "login")]
+/// so that a leaked store holds nothing usable (and a DPoP proof's `jti` key).
 pub(crate) fn store_key(secret: &str) -> String {
     use base64::Engine as _;
     use sha2::Digest as _;

@@ -49,12 +49,14 @@ pub(crate) struct ProofRequest<'a> {
     pub(crate) now: u64,
 }
 
-/// A proof that passed: its key's thumbprint, and its `jti` for the replay check.
+/// A proof that passed: its key's thumbprint, its `jti` for the replay check, and its
+/// `nonce` for a server that hands out nonces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Proof {
     /// The RFC 7638 SHA-256 thumbprint of the proof's `jwk`, base64url.
     pub(crate) jkt: String,
     pub(crate) jti: String,
+    pub(crate) nonce: Option<String>,
 }
 
 fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> ValidationError {
@@ -126,7 +128,11 @@ pub(crate) fn check_proof(
     let jkt = jwk
         .thumbprint(ThumbprintHash::SHA256)
         .map_err(|_| invalid("DPoP proof `jwk` has no thumbprint"))?;
-    Ok(Proof { jkt, jti })
+    let nonce = claims
+        .get("nonce")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok(Proof { jkt, jti, nonce })
 }
 
 /// The header's `jwk`: present, public (no private member), of a supported type.

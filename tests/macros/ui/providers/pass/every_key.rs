@@ -19,6 +19,7 @@ oauth2::providers! {
     dpop_base_url: "https://api.example.com",
     dpop_replay_store: oauth2::dpop::MemoryReplayCache::new(1000),
     dpop_proof_max_age: 30s,
+    dpop_nonce_secret: env("DPOP_NONCE_SECRET"),
 
     google {
         issuer: "https://accounts.google.com",
