@@ -52,6 +52,9 @@ pub struct ProviderMetadata {
     /// The provider accepts authorization requests only through that endpoint.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// The JWS algorithms the provider accepts in DPoP proofs (RFC 9449 §5.1).
+    #[serde(default)]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
     /// Where resource servers ask whether a token is active (RFC 7662).
     #[serde(default)]
     pub introspection_endpoint: Option<String>,

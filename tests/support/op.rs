@@ -102,6 +102,14 @@ impl OpenIdProvider {
         .await
     }
 
+    /// Login provider `name` as the web client (`interop-web`, client_secret_basic).
+    pub fn web_login(&self, name: &str) -> oauth2::login::LoginProviderBuilder {
+        oauth2::login::LoginProvider::builder(name)
+            .issuer(&self.issuer)
+            .client_id(WEB_CLIENT.0)
+            .client_secret(WEB_CLIENT.1)
+    }
+
     /// Starts one on a free port; waits until it listens. A start that fails (the
     /// port taken in the moment between choosing and binding it, a stall of a loaded
     /// machine) is reported and tried once more on another port.

@@ -11,6 +11,7 @@ mod broker_tokens;
 mod browser;
 mod decisions;
 mod dpop;
+mod dpop_login;
 mod dsl;
 mod dsl_broker;
 mod dsl_login;

@@ -206,6 +206,7 @@ pub(crate) const KEYS: &[Key] = &[
         Choice(&PUSHED_AUTHORIZATION_MODES),
         "pushed_authorization",
     ),
+    login("dpop_key", Provider, Secret, "dpop_key"),
     login("token_endpoint", Provider, Bool, "token_endpoint"),
     login("device_flow", Provider, Bool, "device_flow"),
     login("backchannel_logout", Provider, Bool, "backchannel_logout"),

@@ -231,7 +231,7 @@ impl Login {
             return;
         };
         let form = [("token", token), ("token_type_hint", "refresh_token")];
-        match post_form(&self.inner.http, p, endpoints.client_auth, url, &form).await {
+        match post_form(&self.inner.http, p, endpoints.client_auth, url, &form, None).await {
             Ok(Answer::Ok(_)) => {}
             Ok(Answer::Refused(e)) => {
                 tracing::warn!("the provider refused a revocation: {}", e.error)

@@ -269,7 +269,15 @@ pub(super) async fn read_userinfo(
         Userinfo::Auto => have_id_token,
         Userinfo::Required | Userinfo::Never => false,
     };
-    userinfo(&login.inner.http, url, &tokens.access_token, refusal_ok).await
+    let dpop = p.inner.dpop.as_deref().filter(|_| tokens.dpop_bound);
+    userinfo(
+        &login.inner.http,
+        url,
+        &tokens.access_token,
+        refusal_ok,
+        dpop,
+    )
+    .await
 }
 
 /// The user's claims: the ID token's with the userinfo claims it lacks (their `sub`

@@ -60,6 +60,7 @@ mod backchannel;
 mod broker_grants;
 mod builder;
 mod callback;
+mod dpop;
 mod error;
 mod error_page;
 mod form;

@@ -72,7 +72,7 @@ pub(super) async fn push(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let bytes = match post_form(http, p, endpoints.client_auth, par, &form).await? {
+    let bytes = match post_form(http, p, endpoints.client_auth, par, &form, None).await? {
         Answer::Ok(bytes) => bytes,
         Answer::Refused(e) => {
             return Err(LoginError::new(
@@ -126,6 +126,7 @@ mod tests {
             par: par.map(url),
             par_required: required,
             client_auth: ClientAuth::SecretBasic,
+            dpop: false,
         }
     }
 

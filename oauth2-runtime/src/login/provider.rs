@@ -108,6 +108,8 @@ pub(crate) struct ProviderInner {
     pub(crate) native_redirect_uris: Vec<String>,
     /// Claims copied to standard names (`from`, `to`) when those are absent.
     pub(crate) claim_map: &'static [(&'static str, &'static str)],
+    /// The key of the login's DPoP proofs, when its tokens are to be DPoP-bound.
+    pub(crate) dpop: Option<Arc<super::dpop::ClientKey>>,
     explicit: Option<Endpoints>,
     discovered: OnceCell<Endpoints>,
 }
@@ -145,6 +147,9 @@ pub(crate) struct Endpoints {
     #[cfg_attr(not(feature = "broker"), allow(dead_code))]
     pub(crate) revocation: Option<Url>,
     pub(crate) client_auth: ClientAuth,
+    /// Token requests carry a DPoP proof of the login's key (RFC 9449): a key is
+    /// configured and the provider takes ES256 proofs (or its endpoints are explicit).
+    pub(crate) dpop: bool,
 }
 
 impl std::fmt::Debug for LoginProvider {
@@ -175,6 +180,7 @@ impl LoginProvider {
             authorize_url: None,
             token_url: None,
             userinfo_url: None,
+            dpop_key: None,
         }
     }
 
@@ -255,6 +261,10 @@ impl LoginProvider {
                     par: meta.pushed_authorization_request_endpoint.and_then(parse),
                     par_required: meta.require_pushed_authorization_requests,
                     client_auth,
+                    dpop: self.inner.dpop.is_some()
+                        && meta
+                            .dpop_signing_alg_values_supported
+                            .is_some_and(|algs| algs.iter().any(|a| a == "ES256")),
                 })
             })
             .await
@@ -282,6 +292,7 @@ pub struct LoginProviderBuilder {
     authorize_url: Option<String>,
     token_url: Option<String>,
     userinfo_url: Option<String>,
+    dpop_key: Option<String>,
 }
 
 impl std::fmt::Debug for LoginProviderBuilder {
@@ -398,6 +409,19 @@ impl LoginProviderBuilder {
         self
     }
 
+    /// Binds the login's tokens to this key by DPoP (RFC 9449), when the provider takes
+    /// ES256 proofs (`dpop_signing_alg_values_supported`): the code exchange and every
+    /// refresh carry a proof of it, the userinfo call too, and
+    /// [`LoginSession::api_headers`](crate::login::LoginSession::api_headers) signs one
+    /// for each API call with the session's access token. A stolen session token is
+    /// then useless without the key. `pem` is a P-256 `PRIVATE KEY` (PKCS #8, as
+    /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256` writes); give
+    /// every instance the same one, as refresh tokens may be bound to it.
+    pub fn dpop_key(mut self, pem: impl Into<String>) -> Self {
+        self.dpop_key = Some(pem.into());
+        self
+    }
+
     /// Serves `POST {prefix}/{provider}/token` for this provider: the app's own token
     /// endpoint in front of the provider's, for clients that hold no client secret
     /// (refresh and device code grants; the app adds its client authentication and
@@ -490,7 +514,7 @@ impl LoginProviderBuilder {
         {
             return Err(("scopes", format!("has an invalid scope `{bad}`")));
         }
-        let explicit = self.explicit_endpoints()?;
+        let mut explicit = self.explicit_endpoints()?;
         let issuer = match (self.issuer.take(), &explicit) {
             (Some(i), _) => {
                 check_url(&i, UrlUse::Issuer).map_err(|p| ("issuer", p))?;
@@ -554,6 +578,16 @@ impl LoginProviderBuilder {
                 "must include `openid` for an OpenID Provider".into(),
             ));
         }
+        let dpop = self
+            .dpop_key
+            .as_deref()
+            .map(super::dpop::ClientKey::from_pem)
+            .transpose()
+            .map_err(|p| ("dpop_key", p))?
+            .map(Arc::new);
+        if let (Some(_), Some(e)) = (&dpop, &mut explicit) {
+            e.dpop = true;
+        }
         Ok(LoginProvider {
             inner: Arc::new(ProviderInner {
                 name: self.name,
@@ -570,6 +604,7 @@ impl LoginProviderBuilder {
                 backchannel_logout: self.backchannel_logout,
                 native_redirect_uris: self.native_redirect_uris,
                 claim_map: self.preset.map_or(&[][..], Preset::claim_map),
+                dpop,
                 explicit,
                 discovered: OnceCell::new(),
             }),
@@ -635,6 +670,7 @@ impl LoginProviderBuilder {
                     (None, Some(_)) => ClientAuth::SecretBasic,
                     (None, None) => ClientAuth::None,
                 },
+                dpop: false,
             })),
             (Some(_), None) => Err(("token_url", "is not set".into())),
             (None, Some(_)) => Err(("authorize_url", "is not set".into())),

@@ -98,6 +98,7 @@ pub(super) async fn device(
         endpoints.client_auth,
         url,
         &[("scope", scope)],
+        None,
     )
     .await?;
     let bytes = match answer {
@@ -220,13 +221,16 @@ async fn grant(
         endpoints.client_auth,
         &endpoints.token,
         &pass_on,
+        None,
     )
     .await?;
     let bytes = match answer {
         Answer::Refused(e) => return Err(refused(&e)),
         Answer::Ok(bytes) => bytes,
     };
-    let tokens = tokens_from(&bytes)?;
+    // The app's token endpoint passes the provider's tokens on to its own clients (a
+    // device, a native app): they are bearer tokens, never bound to the app's key.
+    let tokens = tokens_from(&bytes, false)?;
     let id_token = match &tokens.id_token {
         Some(id_token) => login.returned_id_token(p, id_token).await?,
         None => None,

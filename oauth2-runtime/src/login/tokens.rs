@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
+use super::dpop::ClientKey;
 use super::error::LoginError;
 use super::provider::{ClientAuth, Endpoints, LoginProvider};
 use crate::util::now;
@@ -34,6 +35,10 @@ pub struct Tokens {
     /// The granted scopes, when the provider said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The access token is DPoP-bound to the login's key (`token_type` `DPoP`): calls
+    /// with it need a proof ([`LoginSession::api_headers`](crate::login::LoginSession::api_headers)).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound: bool,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -43,6 +48,7 @@ impl std::fmt::Debug for Tokens {
             .field("id_token", &self.id_token.is_some())
             .field("expires_at", &self.expires_at)
             .field("scope", &self.scope)
+            .field("dpop_bound", &self.dpop_bound)
             .finish_non_exhaustive()
     }
 }
@@ -86,20 +92,55 @@ fn push_client_id<'a>(body: &mut Vec<(&'a str, &'a str)>, client_id: &'a str) {
 
 /// POSTs `form` to `url` (a token, device authorization or pushed authorization
 /// endpoint), authenticated as
-/// the provider's client (`client_secret_basic`, `_post`, or `client_id` only).
+/// the provider's client (`client_secret_basic`, `_post`, or `client_id` only); with
+/// `dpop`, with a DPoP proof of that key, signed again with the provider's nonce if it
+/// asks for one (`use_dpop_nonce`, RFC 9449 §8).
 pub(crate) async fn post_form(
     http: &reqwest::Client,
     provider: &LoginProvider,
     client_auth: ClientAuth,
     url: &url::Url,
     form: &[(&str, &str)],
+    dpop: Option<&ClientKey>,
 ) -> Result<Answer, LoginError> {
+    let mut nonce: Option<String> = None;
+    loop {
+        let proof = match dpop {
+            Some(key) => Some(
+                key.proof("POST", url.as_str(), None, nonce.as_deref())
+                    .map_err(LoginError::server)?,
+            ),
+            None => None,
+        };
+        let (answer, asked_nonce) =
+            post_once(http, provider, client_auth, url, form, proof).await?;
+        match (answer, asked_nonce) {
+            (Answer::Refused(e), Some(asked)) if e.error == "use_dpop_nonce" && nonce.is_none() => {
+                nonce = Some(asked);
+            }
+            (answer, _) => return Ok(answer),
+        }
+    }
+}
+
+/// One POST of [`post_form`]: the answer, and the `DPoP-Nonce` the provider sent.
+async fn post_once(
+    http: &reqwest::Client,
+    provider: &LoginProvider,
+    client_auth: ClientAuth,
+    url: &url::Url,
+    form: &[(&str, &str)],
+    proof: Option<String>,
+) -> Result<(Answer, Option<String>), LoginError> {
     let p = &provider.inner;
     let mut body: Vec<(&str, &str)> = form.to_vec();
     let mut request = http
         .post(url.clone())
         .timeout(TIMEOUT)
         .header(reqwest::header::ACCEPT, "application/json");
+    if let Some(proof) = proof {
+        request = request.header("dpop", proof);
+    }
     match (client_auth, p.client_secret.as_deref()) {
         (ClientAuth::SecretBasic, Some(secret)) => {
             request = request.header(
@@ -126,15 +167,20 @@ pub(crate) async fn post_form(
         .await
         .map_err(|e| LoginError::unavailable(format!("{url} is unreachable: {e}")))?;
     let status = response.status();
+    let nonce = response
+        .headers()
+        .get("dpop-nonce")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let bytes = response
         .bytes()
         .await
         .map_err(|e| LoginError::unavailable(format!("{url} answered badly: {e}")))?;
     if status.is_success() {
-        return Ok(Answer::Ok(bytes));
+        return Ok((Answer::Ok(bytes), nonce));
     }
     match serde_json::from_slice::<ProviderError>(&bytes) {
-        Ok(e) => Ok(Answer::Refused(e)),
+        Ok(e) => Ok((Answer::Refused(e), nonce)),
         Err(_) => Err(LoginError::exchange(format!(
             "{url} answered HTTP {status}"
         ))),
@@ -149,12 +195,14 @@ pub(crate) async fn token_request(
     endpoints: &Endpoints,
     form: &[(&str, &str)],
 ) -> Result<Tokens, LoginError> {
+    let dpop = provider.inner.dpop.as_deref().filter(|_| endpoints.dpop);
     let answer = post_form(
         http,
         provider,
         endpoints.client_auth,
         &endpoints.token,
         form,
+        dpop,
     )
     .await?;
     let bytes = match answer {
@@ -166,17 +214,20 @@ pub(crate) async fn token_request(
             }));
         }
     };
-    tokens_from(&bytes)
+    tokens_from(&bytes, dpop.is_some())
 }
 
-/// Reads a successful token response (Bearer tokens only).
-pub(crate) fn tokens_from(bytes: &[u8]) -> Result<Tokens, LoginError> {
+/// Reads a successful token response: Bearer tokens, or DPoP-bound ones when the
+/// request carried a proof (`dpop`).
+pub(crate) fn tokens_from(bytes: &[u8], dpop: bool) -> Result<Tokens, LoginError> {
     let t: TokenResponse = serde_json::from_slice(bytes)
         .map_err(|e| LoginError::exchange(format!("token response is invalid: {e}")))?;
-    if !t.token_type.eq_ignore_ascii_case("bearer") {
+    let dpop_bound = dpop && t.token_type.eq_ignore_ascii_case("dpop");
+    if !t.token_type.eq_ignore_ascii_case("bearer") && !dpop_bound {
         return Err(LoginError::exchange(format!(
-            "token type `{}` is not supported (only Bearer)",
-            printable(&t.token_type)
+            "token type `{}` is not supported (only Bearer{})",
+            printable(&t.token_type),
+            if dpop { " and DPoP" } else { "" }
         )));
     }
     Ok(Tokens {
@@ -185,6 +236,7 @@ pub(crate) fn tokens_from(bytes: &[u8]) -> Result<Tokens, LoginError> {
         id_token: t.id_token,
         expires_at: t.expires_in.map(|s| now().saturating_add(s)),
         scope: t.scope,
+        dpop_bound,
     })
 }
 
@@ -356,12 +408,27 @@ pub(crate) async fn userinfo(
     url: &url::Url,
     access_token: &str,
     refusal_ok: bool,
+    dpop: Option<&ClientKey>,
 ) -> Result<Option<Map<String, Value>>, LoginError> {
-    let response = http
+    let mut request = http
         .get(url.clone())
         .timeout(TIMEOUT)
-        .bearer_auth(access_token)
-        .header(reqwest::header::ACCEPT, "application/json")
+        .header(reqwest::header::ACCEPT, "application/json");
+    request = match dpop {
+        Some(key) => {
+            let proof = key
+                .proof("GET", url.as_str(), Some(access_token), None)
+                .map_err(LoginError::server)?;
+            request
+                .header(
+                    reqwest::header::AUTHORIZATION,
+                    format!("DPoP {access_token}"),
+                )
+                .header("dpop", proof)
+        }
+        None => request.bearer_auth(access_token),
+    };
+    let response = request
         .send()
         .await
         .map_err(|e| LoginError::userinfo(format!("userinfo endpoint unreachable: {e}")))?;

@@ -63,6 +63,25 @@ fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> ValidationErro
     ValidationError::new(ErrorKind::DpopProof, message)
 }
 
+/// Whether `proof` (ES256) verifies with the public `jwk`: a key given to sign the
+/// login's own proofs is checked with it once.
+pub(crate) fn verify_own_proof(proof: &str, jwk: &Value) -> Result<(), ValidationError> {
+    let compact = steps::split(proof, MAX_PROOF_SIZE)?;
+    let jwk: Jwk =
+        serde_json::from_value(jwk.clone()).map_err(|_| invalid("the `jwk` is not a JWK"))?;
+    let key = DecodingKey::from_jwk(&jwk).map_err(|_| invalid("the `jwk` is not usable"))?;
+    crate::util::crypto_backend();
+    match jsonwebtoken::crypto::verify(
+        compact.signature,
+        compact.signing_input.as_bytes(),
+        &key,
+        Algorithm::ES256,
+    ) {
+        Ok(true) => Ok(()),
+        _ => Err(invalid("the signature does not verify")),
+    }
+}
+
 /// The base64url SHA-256 of `token`: a proof's `ath`, and how tokens are named in
 /// `cnf`.
 pub(crate) fn token_hash(token: &str) -> String {

@@ -225,6 +225,48 @@ impl LoginSession {
         let fresh = self.slot.login.fresh_tokens(&self.slot, loaded).await?;
         Ok(fresh.record.tokens.access_token.clone())
     }
+
+    /// The headers of a call to an API on the user's behalf with the session's access
+    /// token (refreshed as [`access_token`](Self::access_token) does):
+    /// `Authorization: Bearer <token>`, or, for a token DPoP-bound to the login's key
+    /// ([`LoginProviderBuilder::dpop_key`](crate::login::LoginProviderBuilder::dpop_key)),
+    /// `Authorization: DPoP <token>` and a `DPoP` proof for `method` and `url` (RFC
+    /// 9449). Make them anew for each call: a proof is good for one.
+    pub async fn api_headers(
+        &self,
+        method: &str,
+        url: &str,
+    ) -> Result<axum::http::HeaderMap, SessionRejection> {
+        let loaded = self.slot.lock().loaded.clone().flatten();
+        let loaded = loaded.unwrap_or_else(|| self.loaded.clone());
+        let fresh = self.slot.login.fresh_tokens(&self.slot, loaded).await?;
+        let tokens = &fresh.record.tokens;
+        let value = |v: String| {
+            axum::http::HeaderValue::try_from(v)
+                .map_err(|_| LoginError::server("the access token is not a header value"))
+        };
+        let mut headers = axum::http::HeaderMap::new();
+        if !tokens.dpop_bound {
+            let bearer = value(format!("Bearer {}", tokens.access_token))?;
+            headers.insert(header::AUTHORIZATION, bearer);
+            return Ok(headers);
+        }
+        let key = self
+            .slot
+            .login
+            .provider(&fresh.record.provider)
+            .and_then(|p| p.inner.dpop.clone())
+            .ok_or_else(|| {
+                LoginError::server("the session's token is DPoP-bound, but no DPoP key is set")
+            })?;
+        let proof = key
+            .proof(method, url, Some(&tokens.access_token), None)
+            .map_err(LoginError::server)?;
+        let dpop = value(format!("DPoP {}", tokens.access_token))?;
+        headers.insert(header::AUTHORIZATION, dpop);
+        headers.insert("dpop", value(proof)?);
+        Ok(headers)
+    }
 }
 
 /// The login redirect for a browser's navigation, when the provider is known; after a

@@ -348,6 +348,7 @@ mod tests {
                 id_token: None,
                 expires_at: None,
                 scope: None,
+                dpop_bound: false,
             },
             created: t - age,
             seen: t - idle,
