@@ -66,6 +66,8 @@ struct Inner {
     dpop: crate::dpop::Settings,
     dpop_accepted: bool,
     dpop_required: bool,
+    /// Every provider requires DPoP: every challenge is a `DPoP` one.
+    dpop_only: bool,
 }
 
 impl fmt::Debug for Authenticator {
@@ -275,6 +277,7 @@ impl AuthenticatorBuilder {
         };
         let dpop_accepted = providers.iter().any(|p| p.dpop() != Dpop::Disabled);
         let dpop_required = providers.iter().any(|p| p.dpop() == Dpop::Required);
+        let dpop_only = providers.iter().all(|p| p.dpop() == Dpop::Required);
         let field = |field: &'static str, problem: String| ConfigError::Setting { field, problem };
         if let Some(url) = &self.dpop_base_url {
             check_url(url, UrlUse::Base).map_err(|p| field("dpop_base_url", p))?;
@@ -320,6 +323,7 @@ impl AuthenticatorBuilder {
                 dpop,
                 dpop_accepted,
                 dpop_required,
+                dpop_only,
             }),
         })
     }
@@ -456,11 +460,11 @@ impl Authenticator {
     }
 
     /// `e`, the refusal of the token `presented`, with this authenticator's realm and
-    /// error handler, and with the `DPoP` challenge when the request used DPoP or a
+    /// error handler, and with the `DPoP` challenge when the request used DPoP or every
     /// provider requires it: the client then learns which scheme, and which proof
     /// algorithms, to use.
     pub(crate) fn refuse_token(&self, presented: &Presented<'_>, e: AuthError) -> AuthError {
-        if presented.dpop || self.inner.dpop_required {
+        if presented.dpop || self.inner.dpop_only {
             self.reject(self.inner.dpop.challenge(e))
         } else {
             self.reject(e)
@@ -491,9 +495,7 @@ impl Authenticator {
         };
         find_token(parts, sources).map_err(|e| {
             let e = match e.kind() {
-                AuthErrorKind::MissingToken if self.inner.dpop_required => {
-                    self.inner.dpop.challenge(e)
-                }
+                AuthErrorKind::MissingToken if self.inner.dpop_only => self.inner.dpop.challenge(e),
                 _ => e,
             };
             self.reject(e)

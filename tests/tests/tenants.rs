@@ -5,7 +5,7 @@
 
 use axum::Router;
 use axum::routing::get;
-use oauth2::dev::{DEFAULT_AUDIENCE, DevIssuer};
+use oauth2::dev::{DEFAULT_AUDIENCE, DevIssuer, Fault};
 use oauth2::{Authenticated, Authenticator, Provider, providers};
 use oauth2_tests::{error_of, get_with_token, serve};
 
@@ -128,6 +128,14 @@ async fn any_tenant_is_an_explicit_switch_and_each_tenant_keeps_its_own_keys() {
     let token = idp.token().tenant("a1").sign();
     assert_eq!(get_with_token(&url, "/tenant", &token).await.status(), 200);
     assert_eq!(idp.stats().jwks, before + 1);
+    // A new tenant whose discovery fails: its first token is a 503, once the fetch has
+    // failed, and its cache keeps trying in the background.
+    idp.set_fault(Fault::Down);
+    let token = idp.token().tenant("d4").sign();
+    let res = get_with_token(&url, "/tenant", &token).await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(error_of(res).await.status, 503);
+    idp.set_fault(Fault::None);
     // A tenant id that could not be one is refused.
     let bad = idp
         .token()

@@ -134,6 +134,8 @@ struct CacheInner {
     refetch: tokio::sync::Mutex<Option<Instant>>,
     /// Bumped on every load that changed the keys; watchers wait for the first.
     generation: watch::Sender<u64>,
+    /// Bumped after every fetch, whatever came of it.
+    attempts: watch::Sender<u64>,
     /// What identifies the keys loaded last, to ask for and to recognise them again.
     loaded_from: Mutex<LoadedFrom>,
     fetches: AtomicU64,
@@ -179,6 +181,7 @@ impl KeyCache {
             metadata: OnceCell::new(),
             refetch: tokio::sync::Mutex::new(None),
             generation: watch::Sender::new(0),
+            attempts: watch::Sender::new(0),
             loaded_from: Mutex::default(),
             fetches: AtomicU64::new(0),
             failures: AtomicU64::new(0),
@@ -254,9 +257,16 @@ impl KeyCache {
         self.inner.policy.fetch_timeout
     }
 
-    /// Whether the first load is still under way: no keys yet, and no fetch failed.
+    /// Whether the first load is still under way: no fetch has finished yet.
     pub(crate) fn loading_first(&self) -> bool {
-        *self.inner.generation.borrow() == 0 && self.inner.failures.load(Ordering::Relaxed) == 0
+        *self.inner.attempts.borrow() == 0
+    }
+
+    /// Waits until the first fetch has finished, with keys or without.
+    pub(crate) async fn first_attempt(&self) {
+        let mut rx = self.inner.attempts.subscribe();
+        // The sender lives as long as `self`, so this cannot fail.
+        let _ = rx.wait_for(|n| *n > 0).await;
     }
 
     /// Waits until keys are loaded (or returns at once if they are).
@@ -351,6 +361,7 @@ impl KeyCache {
             }
         };
         crate::metrics::key_fetch(&i.provider, reason, found);
+        i.attempts.send_modify(|n| *n += 1);
         result.map(|(max_age, _)| max_age)
     }
 

@@ -403,7 +403,7 @@ impl Validator {
             Pending::KeysLoading { keys, profile } => {
                 // Discovery, then the JWKS: two requests of at most the fetch timeout.
                 let wait = keys.fetch_timeout() * 2;
-                let _ = tokio::time::timeout(wait, keys.ready()).await;
+                let _ = tokio::time::timeout(wait, keys.first_attempt()).await;
                 match self.validate_held(token, profile) {
                     Ok(auth) => Ok(auth),
                     Err(NotYet::Invalid(e)) => Err(e),
