@@ -91,6 +91,18 @@ async fn the_tid_selects_a_listed_tenant_whose_issuer_and_keys_are_its_own() {
         "{}",
         e.description
     );
+    // The template itself is no tenant's issuer.
+    let e = refused(
+        idp.token()
+            .claim("iss", idp.tenant_issuer_template())
+            .sign(),
+    )
+    .await;
+    assert!(
+        e.description.contains("issuer is not accepted"),
+        "{}",
+        e.description
+    );
     // Without `tid`, the issuer's tenant segment names the tenant.
     let e = refused(idp.token().tenant("northwind").without_claim("tid").sign()).await;
     assert!(

@@ -111,7 +111,9 @@ impl Provider {
     /// Whether a token's `iss` is this provider's: its issuer, or another value the
     /// provider writes (Google's `accounts.google.com`).
     pub(crate) fn is_issuer(&self, iss: &str) -> bool {
-        self.issuer == iss || self.issuer_aliases.iter().any(|a| a == iss)
+        // A template is no issuer; its tenants' issuers are matched by `Tenants`.
+        self.tenants.is_none()
+            && (self.issuer == iss || self.issuer_aliases.iter().any(|a| a == iss))
     }
 
     /// The accepted signature algorithms.
