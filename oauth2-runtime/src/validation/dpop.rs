@@ -65,6 +65,7 @@ fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> ValidationErro
 
 /// Whether `proof` (ES256) verifies with the public `jwk`: a key given to sign the
 /// login's own proofs is checked with it once.
+#[cfg(feature = "login")]
 pub(crate) fn verify_own_proof(proof: &str, jwk: &Value) -> Result<(), ValidationError> {
     let compact = steps::split(proof, MAX_PROOF_SIZE)?;
     let jwk: Jwk =

@@ -47,10 +47,10 @@ mod steps;
 mod tenants;
 
 pub use cache::{DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, TokenCacheStats};
-#[cfg(feature = "login")]
-pub(crate) use dpop::verify_own_proof;
 pub use dpop::{DEFAULT_DPOP_ALGORITHMS, DEFAULT_DPOP_MAX_AGE};
-pub(crate) use dpop::{ProofRequest, check_proof, normalize_htu, token_hash};
+pub(crate) use dpop::{ProofRequest, check_proof, normalize_htu};
+#[cfg(feature = "login")]
+pub(crate) use dpop::{token_hash, verify_own_proof};
 pub use error::{ErrorKind, ValidationError};
 pub(crate) use profile::Profile;
 pub use step_up::{StepUp, StepUpError};
