@@ -93,15 +93,25 @@ pub trait ReplayCache: Send + Sync + 'static {
 /// than an old one forgotten.
 #[derive(Debug)]
 pub struct MemoryReplayCache {
-    seen: Mutex<HashMap<String, Instant>>,
+    seen: Mutex<Seen>,
     capacity: usize,
 }
+
+/// The `jti` keys seen, until when, and when expired ones were last dropped.
+#[derive(Debug, Default)]
+struct Seen {
+    until: HashMap<String, Instant>,
+    pruned: Option<Instant>,
+}
+
+/// A full cache drops its expired entries at most this often (dropping walks them all).
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
 impl MemoryReplayCache {
     /// A cache of at most `capacity` entries.
     pub fn new(capacity: usize) -> Self {
         Self {
-            seen: Mutex::new(HashMap::new()),
+            seen: Mutex::new(Seen::default()),
             capacity,
         }
     }
@@ -109,19 +119,22 @@ impl MemoryReplayCache {
     fn record(&self, key: &str, ttl: Duration) -> Result<bool, ReplayError> {
         let now = Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.get(key).is_some_and(|until| *until > now) {
+        if seen.until.get(key).is_some_and(|until| *until > now) {
             return Ok(false);
         }
-        if seen.len() >= self.capacity {
-            seen.retain(|_, until| *until > now);
-            if seen.len() >= self.capacity {
+        if seen.until.len() >= self.capacity {
+            if seen.pruned.is_none_or(|at| now.duration_since(at) >= PRUNE_EVERY) {
+                seen.until.retain(|_, until| *until > now);
+                seen.pruned = Some(now);
+            }
+            if seen.until.len() >= self.capacity {
                 return Err(ReplayError::new(format!(
                     "{} proofs seen within their lifetime: the in-memory cache is full",
-                    seen.len()
+                    seen.until.len()
                 )));
             }
         }
-        seen.insert(key.to_owned(), now + ttl);
+        seen.until.insert(key.to_owned(), now + ttl);
         Ok(true)
     }
 }
@@ -382,7 +395,7 @@ mod tests {
         assert!(cache.first_use("b", ttl).await.unwrap());
         // Full of live entries: refuse rather than forget one.
         assert!(cache.first_use("c", ttl).await.is_err());
-        // Expired entries make room.
+        // Expired entries make room (dropped at most once a second).
         let cache = MemoryReplayCache::new(1);
         assert!(cache.first_use("a", Duration::ZERO).await.unwrap());
         assert!(cache.first_use("b", ttl).await.unwrap());
