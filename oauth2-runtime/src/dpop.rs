@@ -123,7 +123,10 @@ impl MemoryReplayCache {
             return Ok(false);
         }
         if seen.until.len() >= self.capacity {
-            if seen.pruned.is_none_or(|at| now.duration_since(at) >= PRUNE_EVERY) {
+            if seen
+                .pruned
+                .is_none_or(|at| now.duration_since(at) >= PRUNE_EVERY)
+            {
                 seen.until.retain(|_, until| *until > now);
                 seen.pruned = Some(now);
             }
