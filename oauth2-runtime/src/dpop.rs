@@ -273,6 +273,14 @@ impl Settings {
         };
         let bound = auth.dpop_jkt();
         if !presented.dpop {
+            if bound.is_some() && mode == Dpop::Disabled {
+                // No DPoP challenge: this provider's tokens cannot be sent with DPoP here.
+                return Err(ValidationError::new(
+                    ErrorKind::InvalidClaim,
+                    "the token is DPoP-bound, and DPoP is not accepted for its provider",
+                )
+                .into());
+            }
             if bound.is_some() {
                 return Err(invalid_token(
                     "the token is DPoP-bound: send it as `Authorization: DPoP <token>` with a \

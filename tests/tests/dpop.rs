@@ -291,6 +291,8 @@ async fn without_dpop_the_scheme_is_refused_and_bound_tokens_too() {
     let e = error_of(call("GET", &url, "Bearer", &bound, &[]).await).await;
     assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
     assert!(e.description.contains("DPoP-bound"), "{}", e.description);
+    // The challenge does not offer a scheme this API refuses.
+    assert!(e.challenge.unwrap().starts_with("Bearer "));
 }
 
 /// Two instances of the API behind one load balancer share the `jti`s they have seen
