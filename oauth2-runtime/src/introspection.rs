@@ -5,10 +5,14 @@
 //! authenticated as the resource server's client) and says what came back; bearer
 //! validation checks the answer's claims as it checks a JWT's. Tokens the provider
 //! called inactive are remembered for a minute, so a client that repeats a revoked or
-//! made-up token costs the provider one request per minute, not one per request.
+//! made-up token costs the provider one request per minute, not one per request. After
+//! a request that failed, the endpoint is left alone for [`PAUSE_AFTER_FAILURE`]: new
+//! opaque tokens are answered "unavailable" at once, instead of each waiting for the
+//! timeout of an endpoint that is down (and each logging it).
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use quick_cache::sync::Cache;
 use serde_json::{Map, Value};
@@ -23,6 +27,9 @@ const INACTIVE_FOR: u64 = 60;
 
 /// How many inactive tokens are remembered.
 const INACTIVE_ENTRIES: usize = 10_000;
+
+/// How long the endpoint is left alone after a request to it failed.
+pub(crate) const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 /// A resource server's introspection client: its credentials and, when the provider's
 /// discovery document does not give it, the endpoint.
@@ -58,6 +65,21 @@ pub(crate) enum Answer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Unavailable(pub(crate) String);
 
+impl Unavailable {
+    /// The endpoint failed moments ago and is left alone for now.
+    fn paused() -> Self {
+        Self(format!(
+            "not asked: a request to it failed less than {} s ago",
+            PAUSE_AFTER_FAILURE.as_secs()
+        ))
+    }
+
+    /// Whether the endpoint was not asked because it failed moments ago.
+    pub(crate) fn is_pause(&self) -> bool {
+        *self == Self::paused()
+    }
+}
+
 /// How the client authenticates at the introspection endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ClientAuth {
@@ -74,6 +96,8 @@ pub(crate) struct Introspector {
     discovery: Option<KeyCache>,
     /// Token digests answered `active: false`, until when (seconds since the epoch).
     inactive: Cache<[u8; 32], u64>,
+    /// Until when (milliseconds since the epoch) the endpoint is left alone.
+    paused_until: AtomicU64,
 }
 
 impl fmt::Debug for Introspector {
@@ -99,6 +123,7 @@ impl Introspector {
             timeout,
             discovery,
             inactive: Cache::new(INACTIVE_ENTRIES),
+            paused_until: AtomicU64::new(0),
         }
     }
 
@@ -111,6 +136,26 @@ impl Introspector {
         if self.inactive.get(digest).is_some_and(|until| now() < until) {
             return Ok(Answer::Inactive);
         }
+        if now_millis() < self.paused_until.load(Ordering::Relaxed) {
+            return Err(Unavailable::paused());
+        }
+        let answer = self.ask(token).await;
+        match &answer {
+            Ok(Answer::Inactive) => {
+                self.inactive
+                    .insert(*digest, now().saturating_add(INACTIVE_FOR));
+            }
+            Ok(Answer::Active(_)) => {}
+            Err(_) => {
+                let until = now_millis().saturating_add(PAUSE_AFTER_FAILURE.as_millis() as u64);
+                self.paused_until.store(until, Ordering::Relaxed);
+            }
+        }
+        answer
+    }
+
+    /// One request to the endpoint about `token`.
+    async fn ask(&self, token: &str) -> Result<Answer, Unavailable> {
         let (endpoint, auth) = self.endpoint().await?;
         let c = &self.client;
         let mut form = vec![("token", token), ("token_type_hint", "access_token")];
@@ -158,12 +203,7 @@ impl Introspector {
             .bytes()
             .await
             .map_err(|e| Unavailable(format!("{endpoint} answered badly: {e}")))?;
-        let answer = parse(&bytes).map_err(|why| Unavailable(format!("{endpoint} {why}")))?;
-        if matches!(answer, Answer::Inactive) {
-            self.inactive
-                .insert(*digest, now().saturating_add(INACTIVE_FOR));
-        }
-        Ok(answer)
+        parse(&bytes).map_err(|why| Unavailable(format!("{endpoint} {why}")))
     }
 
     /// The endpoint and how to authenticate there: the configured one (HTTP Basic, the
@@ -209,6 +249,13 @@ impl Introspector {
     }
 }
 
+/// Milliseconds since the Unix epoch.
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// An RFC 7662 answer: a JSON object whose `active` is a boolean.
 fn parse(body: &[u8]) -> Result<Answer, &'static str> {
     let Ok(Value::Object(mut answer)) = serde_json::from_slice(body) else {
@@ -245,6 +292,29 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[tokio::test]
+    async fn after_a_failure_the_endpoint_is_left_alone_for_a_while() {
+        // Loopback with nothing listening: the request fails at once, without traffic.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let client = IntrospectionClient {
+            client_id: "rs".into(),
+            client_secret: "rs-secret".into(),
+            endpoint: Some(Url::parse(&format!("http://{addr}/introspect")).unwrap()),
+        };
+        let introspector =
+            Introspector::new(client, reqwest::Client::new(), Duration::from_secs(1), None);
+        let first = introspector.introspect("t1", &[1; 32]).await.unwrap_err();
+        assert!(
+            first.0.contains("unreachable") && !first.is_pause(),
+            "{first:?}"
+        );
+        let second = introspector.introspect("t2", &[2; 32]).await.unwrap_err();
+        assert!(second.is_pause(), "{second:?}");
     }
 
     #[test]

@@ -63,15 +63,12 @@ use jsonwebtoken::DecodingKey;
 
 use crate::claims::Authenticated;
 use crate::config::{ConfigError, Provider};
-use crate::introspection::{Answer, Introspector, Unavailable};
+use crate::introspection::{Answer, Introspector, PAUSE_AFTER_FAILURE};
 use crate::jwks::{KeyCache, KeyMiss, KeyRegistry, KeySource, KeyStats, RegistryError};
 use crate::util::now;
 
 /// The default limit on a token's length, checked before any decoding.
 pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
-
-/// How long a client is asked to wait when the introspection endpoint is down.
-const INTROSPECTION_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// Why a token could not be validated against the keys held now.
 pub(crate) enum NotYet {
@@ -426,17 +423,20 @@ impl Validator {
         let config = &self.providers[*index].config;
         let key = cache::digest(token);
         match introspector.introspect(token, &key).await {
-            Err(Unavailable(why)) => {
-                tracing::warn!(
-                    provider = %config.name,
-                    "token introspection failed: {why}"
-                );
+            Err(unavailable) => {
+                // A pause after a failure was logged with that failure.
+                if !unavailable.is_pause() {
+                    tracing::warn!(
+                        provider = %config.name,
+                        "token introspection failed: {}", unavailable.0
+                    );
+                }
                 Err(ValidationError::new(
                     ErrorKind::IntrospectionUnavailable,
                     "the token cannot be checked now: the provider's introspection endpoint \
                      did not answer",
                 )
-                .with_retry_after(INTROSPECTION_RETRY_AFTER))
+                .with_retry_after(PAUSE_AFTER_FAILURE))
             }
             Ok(Answer::Inactive) => Err(ValidationError::new(
                 ErrorKind::Inactive,
