@@ -12,14 +12,14 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use quick_cache::sync::Cache;
 use serde_json::{Map, Value};
 use url::Url;
 
 use crate::jwks::KeyCache;
-use crate::util::now;
+use crate::util::{now, now_millis};
 
 /// How long a token found inactive is answered from memory, in seconds. An inactive
 /// token (revoked, expired, unknown) does not become active again.
@@ -60,24 +60,15 @@ pub(crate) enum Answer {
     Inactive,
 }
 
-/// The provider could not tell: unreachable, slow, an error status, or an answer that
-/// is not an RFC 7662 one. Says which, for the logs (never with the token).
+/// The provider could not tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Unavailable(pub(crate) String);
-
-impl Unavailable {
-    /// The endpoint failed moments ago and is left alone for now.
-    fn paused() -> Self {
-        Self(format!(
-            "not asked: a request to it failed less than {} s ago",
-            PAUSE_AFTER_FAILURE.as_secs()
-        ))
-    }
-
-    /// Whether the endpoint was not asked because it failed moments ago.
-    pub(crate) fn is_pause(&self) -> bool {
-        *self == Self::paused()
-    }
+pub(crate) enum Unavailable {
+    /// The request failed: unreachable, slow, an error status, or an answer that is not
+    /// an RFC 7662 one. Says which, for the logs (never with the token).
+    Failed(String),
+    /// Not asked: a request failed less than [`PAUSE_AFTER_FAILURE`] ago (and was
+    /// logged then).
+    Paused,
 }
 
 /// How the client authenticates at the introspection endpoint.
@@ -137,9 +128,9 @@ impl Introspector {
             return Ok(Answer::Inactive);
         }
         if now_millis() < self.paused_until.load(Ordering::Relaxed) {
-            return Err(Unavailable::paused());
+            return Err(Unavailable::Paused);
         }
-        let answer = self.ask(token).await;
+        let answer = self.ask(token).await.map_err(Unavailable::Failed);
         match &answer {
             Ok(Answer::Inactive) => {
                 self.inactive
@@ -155,7 +146,7 @@ impl Introspector {
     }
 
     /// One request to the endpoint about `token`.
-    async fn ask(&self, token: &str) -> Result<Answer, Unavailable> {
+    async fn ask(&self, token: &str) -> Result<Answer, String> {
         let (endpoint, auth) = self.endpoint().await?;
         let c = &self.client;
         let mut form = vec![("token", token), ("token_type_hint", "access_token")];
@@ -187,7 +178,7 @@ impl Introspector {
             .body(body)
             .send()
             .await
-            .map_err(|e| Unavailable(format!("{endpoint} is unreachable: {e}")))?;
+            .map_err(|e| format!("{endpoint} is unreachable: {e}"))?;
         let status = response.status();
         if !status.is_success() {
             let hint = if matches!(status.as_u16(), 400 | 401 | 403) {
@@ -195,42 +186,38 @@ impl Introspector {
             } else {
                 ""
             };
-            return Err(Unavailable(format!(
-                "{endpoint} answered HTTP {status}{hint}"
-            )));
+            return Err(format!("{endpoint} answered HTTP {status}{hint}"));
         }
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| Unavailable(format!("{endpoint} answered badly: {e}")))?;
-        parse(&bytes).map_err(|why| Unavailable(format!("{endpoint} {why}")))
+            .map_err(|e| format!("{endpoint} answered badly: {e}"))?;
+        parse(&bytes).map_err(|why| format!("{endpoint} {why}"))
     }
 
     /// The endpoint and how to authenticate there: the configured one (HTTP Basic, the
     /// method RFC 7662 servers must support), or the discovered one with a method it
     /// lists.
-    async fn endpoint(&self) -> Result<(Url, ClientAuth), Unavailable> {
+    async fn endpoint(&self) -> Result<(Url, ClientAuth), String> {
         if let Some(url) = &self.client.endpoint {
             return Ok((url.clone(), ClientAuth::Basic));
         }
         let Some(keys) = &self.discovery else {
-            return Err(Unavailable(
-                "no introspection endpoint is configured".into(),
-            ));
+            return Err("no introspection endpoint is configured".into());
         };
         let meta = keys
             .metadata()
             .await
-            .map_err(|e| Unavailable(format!("discovery failed: {e}")))?;
+            .map_err(|e| format!("discovery failed: {e}"))?;
         let Some(endpoint) = &meta.introspection_endpoint else {
-            return Err(Unavailable(
+            return Err(
                 "the provider's discovery document has no introspection_endpoint \
-                 (configure introspection_endpoint)"
+                        (configure introspection_endpoint)"
                     .into(),
-            ));
+            );
         };
         let url = Url::parse(endpoint)
-            .map_err(|e| Unavailable(format!("introspection_endpoint is not a URL: {e}")))?;
+            .map_err(|e| format!("introspection_endpoint is not a URL: {e}"))?;
         let auth = match &meta.introspection_endpoint_auth_methods_supported {
             None => ClientAuth::Basic,
             Some(methods) if methods.iter().any(|m| m == "client_secret_basic") => {
@@ -238,22 +225,15 @@ impl Introspector {
             }
             Some(methods) if methods.iter().any(|m| m == "client_secret_post") => ClientAuth::Post,
             Some(_) => {
-                return Err(Unavailable(
-                    "the introspection endpoint supports neither client_secret_basic nor \
-                     client_secret_post"
+                return Err(
+                    "the introspection endpoint supports neither client_secret_basic \
+                            nor client_secret_post"
                         .into(),
-                ));
+                );
             }
         };
         Ok((url, auth))
     }
-}
-
-/// Milliseconds since the Unix epoch.
-fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// An RFC 7662 answer: a JSON object whose `active` is a boolean.
@@ -310,11 +290,11 @@ mod tests {
             Introspector::new(client, reqwest::Client::new(), Duration::from_secs(1), None);
         let first = introspector.introspect("t1", &[1; 32]).await.unwrap_err();
         assert!(
-            first.0.contains("unreachable") && !first.is_pause(),
+            matches!(&first, Unavailable::Failed(why) if why.contains("unreachable")),
             "{first:?}"
         );
         let second = introspector.introspect("t2", &[2; 32]).await.unwrap_err();
-        assert!(second.is_pause(), "{second:?}");
+        assert_eq!(second, Unavailable::Paused);
     }
 
     #[test]

@@ -41,7 +41,6 @@ pub(crate) fn store_key(secret: &str) -> String {
 }
 
 /// Milliseconds since the Unix epoch (0 if the clock is before it).
-#[cfg(feature = "login")]
 pub(crate) fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

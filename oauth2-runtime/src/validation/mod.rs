@@ -63,7 +63,7 @@ use jsonwebtoken::DecodingKey;
 
 use crate::claims::Authenticated;
 use crate::config::{ConfigError, Provider};
-use crate::introspection::{Answer, Introspector, PAUSE_AFTER_FAILURE};
+use crate::introspection::{Answer, Introspector, PAUSE_AFTER_FAILURE, Unavailable};
 use crate::jwks::{KeyCache, KeyMiss, KeyRegistry, KeySource, KeyStats, RegistryError};
 use crate::util::now;
 
@@ -230,16 +230,11 @@ impl Validator {
                         if tokio::runtime::Handle::try_current().is_err() {
                             return Err(ConfigError::NoRuntime);
                         }
-                        let http = match &config.http {
-                            Some(client) => client.clone(),
-                            None => registry
-                                .http_client()
-                                .map_err(|e| registry_error(&config, e))?,
-                        };
                         Keys::Tenants(tenants::TenantKeys::new(
                             config.name.clone(),
                             config.refresh,
-                            http,
+                            http_client(&config, registry)?,
+                            tenants::MAX_TENANT_CACHES,
                         ))
                     }
                     source => Keys::Cache(
@@ -265,16 +260,10 @@ impl Validator {
             Some(index) => {
                 let state = &providers[index];
                 let config = &state.config;
-                let http = match &config.http {
-                    Some(client) => client.clone(),
-                    None => registry
-                        .http_client()
-                        .map_err(|e| registry_error(config, e))?,
-                };
                 let client = config.introspection.clone().expect("found above");
                 let introspector = Introspector::new(
                     client,
-                    http,
+                    http_client(config, registry)?,
                     config.refresh.fetch_timeout,
                     state.keys.cache().cloned(),
                 );
@@ -425,11 +414,8 @@ impl Validator {
         match introspector.introspect(token, &key).await {
             Err(unavailable) => {
                 // A pause after a failure was logged with that failure.
-                if !unavailable.is_pause() {
-                    tracing::warn!(
-                        provider = %config.name,
-                        "token introspection failed: {}", unavailable.0
-                    );
+                if let Unavailable::Failed(why) = unavailable {
+                    tracing::warn!(provider = %config.name, "token introspection failed: {why}");
                 }
                 Err(ValidationError::new(
                     ErrorKind::IntrospectionUnavailable,
@@ -588,6 +574,16 @@ impl Validator {
         profile.check_claims(&claims)?;
         let auth = Authenticated::new(config.name.clone(), serde_json::Value::Object(claims));
         Ok((auth, index, generation))
+    }
+}
+
+/// The HTTP client of `config`'s requests: its own, or the registry's.
+fn http_client(config: &Provider, registry: &KeyRegistry) -> Result<reqwest::Client, ConfigError> {
+    match &config.http {
+        Some(client) => Ok(client.clone()),
+        None => registry
+            .http_client()
+            .map_err(|e| registry_error(config, e)),
     }
 }
 

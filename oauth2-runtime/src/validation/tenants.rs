@@ -24,12 +24,18 @@ pub(super) struct TenantKeys {
 }
 
 impl TenantKeys {
-    pub(super) fn new(provider: Arc<str>, policy: RefreshPolicy, client: reqwest::Client) -> Self {
+    /// At most `capacity` tenants' caches, each fetching with `client` by `policy`.
+    pub(super) fn new(
+        provider: Arc<str>,
+        policy: RefreshPolicy,
+        client: reqwest::Client,
+        capacity: usize,
+    ) -> Self {
         Self {
             provider,
             policy,
             client,
-            caches: Cache::new(MAX_TENANT_CACHES),
+            caches: Cache::new(capacity),
         }
     }
 
@@ -99,6 +105,22 @@ pub(super) fn check_tenant(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[tokio::test]
+    async fn the_tenants_caches_are_bounded() {
+        let keys = TenantKeys::new(
+            "entra".into(),
+            RefreshPolicy::default(),
+            reqwest::Client::new(),
+            2,
+        );
+        // Loopback with nothing listening: the caches' fetches fail at once.
+        for tenant in ["a", "b", "c", "d", "a"] {
+            keys.cache(&format!("http://127.0.0.1:1/tenants/{tenant}"));
+        }
+        assert!(keys.len() <= 2, "{} caches", keys.len());
+        assert!(keys.get("http://127.0.0.1:1/tenants/a").is_some());
+    }
 
     #[test]
     fn the_tid_names_the_tenant_and_the_issuer_must_be_its_own() {
