@@ -22,7 +22,8 @@
 //   resource `urn:example:api:opaque` gets opaque access tokens, the others JWTs.
 // - DPoP (RFC 9449): token requests with a proof get DPoP-bound tokens (`cnf.jkt`).
 // - $EXTRA_REDIRECT_URIS (comma-separated) are registered too (a CLI's loopback).
-// - $ACCESS_TOKEN_TTL sets the access token lifetime in seconds (default 3600).
+// - $ACCESS_TOKEN_TTL sets the access token lifetime in seconds (default 3600), and
+//   $CLIENT_CREDENTIALS_TTL that of the client_credentials grant's tokens (default 600).
 // - $ALWAYS_REFRESH_TOKENS=1 issues refresh tokens to the web clients without
 //   `offline_access` (which oidc-provider otherwise grants only with `prompt=consent`).
 // - it prints its private signing keys (`signing-keys: [{kid, alg, der}]`: PKCS#1 DER for RSA, PKCS#8 for the others), so that the
@@ -114,6 +115,7 @@ const provider = new Provider(issuer, {
   }),
   ttl: {
     AccessToken: Number(process.env.ACCESS_TOKEN_TTL || 3600),
+    ClientCredentials: Number(process.env.CLIENT_CREDENTIALS_TTL || 600),
   },
   // Every refresh rotates the refresh token (RFC 9700 §4.14.2); reuse of a rotated one
   // revokes the grant, so clients must refresh one at a time.

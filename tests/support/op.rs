@@ -73,6 +73,8 @@ pub struct Options {
     pub apps: Vec<String>,
     /// Access token lifetime in seconds (default 3600).
     pub access_token_ttl: Option<u64>,
+    /// Lifetime of the client_credentials grant's tokens in seconds (default 600).
+    pub client_credentials_ttl: Option<u64>,
     /// Further redirect URIs of the web clients (a CLI's loopback callback).
     pub extra_redirect_uris: Vec<String>,
     /// Refresh tokens for the web clients even without `offline_access`.
@@ -149,6 +151,9 @@ impl OpenIdProvider {
         }
         if let Some(ttl) = options.access_token_ttl {
             command.env("ACCESS_TOKEN_TTL", ttl.to_string());
+        }
+        if let Some(ttl) = options.client_credentials_ttl {
+            command.env("CLIENT_CREDENTIALS_TTL", ttl.to_string());
         }
         let mut child = command
             .spawn()

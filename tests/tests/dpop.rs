@@ -8,10 +8,13 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use oauth2::config::Dpop;
+use oauth2::dpop::ReplayCache;
 use oauth2::guard::{Guard, Protected};
+use oauth2::session::{PostgresStore, RedisStore};
 use oauth2::{Authenticated, Authenticator, Provider, ProviderBuilder};
 use oauth2_tests::dpop::{DpopKey, KEY, OTHER_KEY};
 use oauth2_tests::op::{OpenIdProvider, Options};
+use oauth2_tests::services;
 use oauth2_tests::{ErrorResponse, client, error_of, serve};
 
 const JWT: &str = "urn:example:api:es256";
@@ -296,26 +299,35 @@ async fn without_dpop_the_scheme_is_refused_and_bound_tokens_too() {
 }
 
 /// Two instances of the API behind one load balancer share the `jti`s they have seen
-/// through Redis: a proof accepted by one is a replay at the other.
+/// through Redis or PostgreSQL: a proof accepted by one is a replay at the other.
 #[tokio::test]
 async fn instances_sharing_a_store_accept_a_proof_once() {
-    let Some(redis) = oauth2_tests::services::redis("dpop::instances_sharing_a_store") else {
+    let test = "dpop::instances_sharing_a_store";
+    let (Some(redis), Some(postgres)) = (services::redis(test), services::postgres(test)) else {
         return;
     };
     let op = OpenIdProvider::start(Options::default()).await;
+    let a = RedisStore::connect(redis).await.unwrap();
+    let b = RedisStore::connect(redis).await.unwrap();
+    two_instances_share_their_proofs(&op, a, b).await;
+    let a = PostgresStore::connect(postgres).await.unwrap();
+    let b = PostgresStore::connect(postgres).await.unwrap();
+    two_instances_share_their_proofs(&op, a, b).await;
+}
+
+async fn two_instances_share_their_proofs<S: ReplayCache>(op: &OpenIdProvider, a: S, b: S) {
     let public = "https://api.example";
     let mut urls = Vec::new();
-    for _ in 0..2 {
-        let store = oauth2::session::RedisStore::connect(redis).await.unwrap();
+    for store in [a, b] {
         let auth = Authenticator::builder()
-            .provider(provider(&op, Dpop::Allowed))
+            .provider(provider(op, Dpop::Allowed))
             .dpop_base_url(public)
             .dpop_replay_store(store)
             .build()
             .unwrap();
         urls.push(app(&auth).await);
     }
-    let bound = token(&op, JWT, Some(&KEY)).await;
+    let bound = token(op, JWT, Some(&KEY)).await;
     // Both sit behind `https://api.example`, which the proof names.
     let proof = KEY.proof("GET", &format!("{public}/client"), Some(&bound));
     let (first, second) = (format!("{}/client", urls[0]), format!("{}/client", urls[1]));

@@ -121,6 +121,31 @@ async fn a_revoked_token_is_refused_once_the_cache_lets_go() {
     assert!(e.description.contains("not active"), "{}", e.description);
 }
 
+/// An introspected token stays in the cache no longer than its `exp`: after it, the
+/// cached entry itself refuses the token as expired, without asking the provider.
+#[tokio::test]
+async fn a_cached_introspection_ends_at_the_tokens_exp() {
+    let op = OpenIdProvider::start(Options {
+        client_credentials_ttl: Some(2),
+        ..Options::default()
+    })
+    .await;
+    let auth = Authenticator::builder()
+        .provider(provider(&op, RESOURCE_SERVER.1).leeway(Duration::ZERO))
+        .build()
+        .unwrap();
+    let url = app(&auth).await;
+    let opaque = token(&op, OPAQUE, "read").await;
+    assert_eq!(get_with_token(&url, "/client", &opaque).await.status(), 200);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = auth.token_cache_stats().unwrap();
+    let e = error_of(get_with_token(&url, "/client", &opaque).await).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
+    assert!(e.description.contains("expired"), "{}", e.description);
+    // Found in the cache (a hit), whose time check refused it.
+    assert_eq!(auth.token_cache_stats().unwrap().hits, before.hits + 1);
+}
+
 #[tokio::test]
 async fn an_active_token_for_another_audience_is_refused() {
     let op = OpenIdProvider::start(Options::default()).await;
