@@ -56,7 +56,9 @@ async fn only_the_brokers_own_valid_tokens_pass() {
         SECRET,
         Broker::builder()
             .audience(AUDIENCE)
-            .token_ttl(Duration::from_secs(1))
+            // `iat` and `exp` are whole seconds: a 1 s token may live only a few
+            // milliseconds. Three seconds leave it alive for the checks below.
+            .token_ttl(Duration::from_secs(3))
             .rotate_every(Duration::from_secs(3600)),
     );
     let broker = ours.broker().unwrap();
@@ -135,8 +137,13 @@ async fn only_the_brokers_own_valid_tokens_pass() {
         idp.token().audience(AUDIENCE).sign(),
     )
     .await;
-    // Expired (the test provider has no leeway; the token lives 1 s).
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Expired (no leeway): from the second its `exp` names.
+    let exp = claims["exp"].as_u64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(exp).saturating_sub(now) + Duration::from_millis(50))
+        .await;
     let description = refused("expired", token).await;
     assert!(description.contains("expired"), "{description}");
 }

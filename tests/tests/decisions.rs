@@ -270,8 +270,12 @@ async fn a_bad_key_set_is_logged_once_per_refresh_not_once_per_request() {
     idp.set_fault(Fault::MalformedJwks);
     let mut requests = 0;
     while failures() < 3 {
-        assert_eq!(get_with_token(&url, "/me", &token).await.status(), 200);
-        requests += 1;
+        // Ten requests a round, so that even on a slow machine they outnumber the
+        // failed fetches (one each 100 ms or so).
+        for _ in 0..10 {
+            assert_eq!(get_with_token(&url, "/me", &token).await.status(), 200);
+            requests += 1;
+        }
     }
     idp.set_fault(Fault::None);
     // Once a fetch succeeded again, no failed one is still under way.

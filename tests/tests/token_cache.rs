@@ -26,7 +26,8 @@ async fn a_repeated_token_is_verified_once_and_still_expires_on_time() {
     let idp = DevIssuer::start().await.unwrap();
     let auth = build(Authenticator::builder().provider(idp.provider("dev").leeway(Duration::ZERO)));
     let url = start(&auth).await;
-    let token = idp.token().subject("ada").expires_in(2).sign();
+    // `exp` is in whole seconds, so the token lives between 2 and 3 s.
+    let token = idp.token().subject("ada").expires_in(3).sign();
     for _ in 0..5 {
         assert_eq!(get_with_token(&url, "/me", &token).await.status(), 200);
     }
@@ -37,7 +38,7 @@ async fn a_repeated_token_is_verified_once_and_still_expires_on_time() {
         "{stats:?}"
     );
     // A hit never outlives the token: `exp` is checked on every request.
-    tokio::time::sleep(Duration::from_millis(2600)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let e = error_of(get_with_token(&url, "/me", &token).await).await;
     assert_eq!(e.status, 401, "{e:?}");
     assert!(e.description.contains("expired"), "{e:?}");
