@@ -34,7 +34,7 @@ use axum::response::Response;
 
 use crate::claims::Authenticated;
 use crate::config::{ConfigError, Dpop, ProviderBuilder};
-use crate::dpop::{MemoryReplayCache, ReplayCache};
+use crate::dpop::{MemoryReplayCache, NonceSlot, ReplayCache};
 use crate::error::{AuthError, AuthErrorKind, ErrorHandler};
 pub use crate::http::WEBSOCKET_TOKEN_PROTOCOL;
 use crate::http::{Presented, Sources, decision, find_token};
@@ -104,6 +104,7 @@ pub struct AuthenticatorBuilder {
     dpop_replay: Option<Arc<dyn ReplayCache>>,
     dpop_max_age: Duration,
     dpop_nonce_secret: Option<Vec<u8>>,
+    dpop_nonce_period: Duration,
 }
 
 impl AuthenticatorBuilder {
@@ -247,11 +248,23 @@ impl AuthenticatorBuilder {
     }
 
     /// Requires DPoP proofs to carry a nonce this server handed out (RFC 9449 §9): an
-    /// HMAC of the current minute under `secret` (at least 32 bytes; the same for every
-    /// instance). A proof without a current nonce gets 401 `use_dpop_nonce` with a fresh
-    /// one in `DPoP-Nonce`, and the client signs its proof again.
+    /// HMAC of the current period (a minute, see
+    /// [`dpop_nonce_period`](Self::dpop_nonce_period)) under `secret` (at least 32
+    /// bytes; the same for every instance). A proof without a current nonce gets 401
+    /// `use_dpop_nonce` with a fresh one in `DPoP-Nonce`, and the client signs its proof
+    /// again. A proof with the previous period's nonce passes, and the response carries
+    /// the current one in `DPoP-Nonce`, so a client that takes it never meets
+    /// `use_dpop_nonce` again.
     pub fn dpop_nonce_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
         self.dpop_nonce_secret = Some(secret.as_ref().to_vec());
+        self
+    }
+
+    /// How often a new DPoP server nonce is handed out, in whole seconds from 1 s to
+    /// an hour; default a minute. A nonce is accepted in its period and the next, so
+    /// a proof made in advance is useless after two periods at most.
+    pub fn dpop_nonce_period(mut self, period: Duration) -> Self {
+        self.dpop_nonce_period = period;
         self
     }
 
@@ -295,9 +308,19 @@ impl AuthenticatorBuilder {
                     format!("is {} bytes; at least 32 are required", secret.len()),
                 ));
             }
-            Some(secret) => Some(crate::dpop::Nonces::new(secret)),
+            Some(secret) => Some(crate::dpop::Nonces::new(secret, self.dpop_nonce_period)),
             None => None,
         };
+        let period = self.dpop_nonce_period;
+        if period < Duration::from_secs(1)
+            || period > Duration::from_secs(3600)
+            || period.subsec_nanos() != 0
+        {
+            return Err(field(
+                "dpop_nonce_period",
+                format!("is {period:?}; it must be whole seconds, from 1 s to an hour"),
+            ));
+        }
         let replay = self
             .dpop_replay
             .unwrap_or_else(|| Arc::new(MemoryReplayCache::default()));
@@ -351,6 +374,7 @@ impl Authenticator {
             dpop_replay: None,
             dpop_max_age: DEFAULT_DPOP_MAX_AGE,
             dpop_nonce_secret: None,
+            dpop_nonce_period: crate::dpop::DEFAULT_NONCE_PERIOD,
         }
     }
 
@@ -408,7 +432,13 @@ impl Authenticator {
         })?;
         let token = &presented.token;
         let checked = match self.inner.validator.validate(token).await {
-            Ok(auth) => self.confirm(parts, &presented, &auth).await.map(|()| auth),
+            Ok(auth) => self.confirm(parts, &presented, &auth).await.map(|fresh| {
+                // Sent with the response by the layer (see `AuthService`).
+                if let (Some(fresh), Some(slot)) = (fresh, parts.extensions.get::<NonceSlot>()) {
+                    slot.leave(fresh);
+                }
+                auth
+            }),
             Err(e) => Err(self.refuse_token(&presented, e.into())),
         };
         match checked {
@@ -421,6 +451,13 @@ impl Authenticator {
                 Err(e)
             }
         }
+    }
+
+    /// A slot for the server nonce a handler's extractors may leave for the response,
+    /// when `parts` is a DPoP request and proofs need server nonces.
+    pub(crate) fn nonce_slot(&self, parts: &Parts) -> Option<NonceSlot> {
+        (self.inner.dpop.has_nonces() && parts.headers.contains_key("dpop"))
+            .then(NonceSlot::default)
     }
 
     /// Whether `auth`, validated from `presented`, still needs [`confirm`](Self::confirm):
@@ -437,14 +474,15 @@ impl Authenticator {
     /// Checks that a validated token was presented as its binding requires: a
     /// DPoP-bound token with `Authorization: DPoP` and a proof of its key for this
     /// request (RFC 9449), any other as `Bearer` unless its provider requires DPoP.
+    /// `Some(nonce)`: a server nonce to send with the response (`DPoP-Nonce`).
     pub(crate) async fn confirm(
         &self,
         parts: &Parts,
         presented: &Presented<'_>,
         auth: &Authenticated,
-    ) -> Result<(), AuthError> {
+    ) -> Result<Option<String>, AuthError> {
         if !self.needs_confirmation(presented, auth) {
-            return Ok(());
+            return Ok(None);
         }
         let mode = self
             .inner

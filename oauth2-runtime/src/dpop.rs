@@ -13,10 +13,12 @@
 //! With [`dpop_nonce_secret`](crate::AuthenticatorBuilder::dpop_nonce_secret), proofs
 //! must also carry a nonce the server handed out (RFC 9449 §9): a proof without a current
 //! one is answered 401 `use_dpop_nonce` with the nonce in `DPoP-Nonce`, and the client
-//! signs its proof again with it. A nonce is an HMAC of the current minute under the
+//! signs its proof again with it. A nonce is an HMAC of the current minute (or
+//! [`dpop_nonce_period`](crate::AuthenticatorBuilder::dpop_nonce_period)) under the
 //! secret, so every instance that has the secret accepts every other's, and it stays
 //! good for one to two minutes. A proof made in advance, or with a wrong clock, then
-//! cannot be used.
+//! cannot be used. A proof with the previous minute's nonce passes, and the response
+//! hands out the current one in `DPoP-Nonce` (RFC 9449 §8.2).
 //!
 //! The `jti`s seen are kept in memory (per process, bounded) unless
 //! [`dpop_replay_store`](crate::AuthenticatorBuilder::dpop_replay_store) names a store
@@ -159,9 +161,9 @@ impl ReplayCache for MemoryReplayCache {
     }
 }
 
-/// How long one nonce period lasts, in seconds: a nonce is good in its period and the
+/// The default time between two server nonces: a nonce is good in its period and the
 /// next.
-const NONCE_PERIOD: u64 = 60;
+pub const DEFAULT_NONCE_PERIOD: Duration = Duration::from_secs(60);
 
 /// How many bytes of the MAC a nonce carries.
 const NONCE_TAG: usize = 16;
@@ -169,13 +171,29 @@ const NONCE_TAG: usize = 16;
 /// Server nonces: an HMAC-SHA-256 of the period number under a secret.
 pub(crate) struct Nonces {
     mac: Hmac<Sha256>,
+    /// The period, in whole seconds (at least one: checked by the builder).
+    period: u64,
+}
+
+/// Where a proof's nonce stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NonceAge {
+    /// Handed out in this period.
+    Current,
+    /// Handed out in the previous period: still accepted, and the response hands the
+    /// client the current one (RFC 9449 §8.2), so it never meets `use_dpop_nonce`.
+    Previous,
+    /// Older, made up, or not this server's.
+    Refused,
 }
 
 impl Nonces {
-    /// Nonces under `secret` (at least 32 bytes: checked by the builder).
-    pub(crate) fn new(secret: &[u8]) -> Self {
+    /// Nonces under `secret` (at least 32 bytes: checked by the builder), a new one
+    /// each `period` (whole seconds, at least one).
+    pub(crate) fn new(secret: &[u8], period: Duration) -> Self {
         Self {
             mac: Hmac::new_from_slice(secret).expect("HMAC takes keys of any length"),
+            period: period.as_secs().max(1),
         }
     }
 
@@ -197,23 +215,63 @@ impl Nonces {
 
     /// The nonce to hand out at `now` (seconds since the epoch).
     pub(crate) fn current(&self, now: u64) -> String {
-        self.of_period(now / NONCE_PERIOD)
+        self.of_period(now / self.period)
     }
 
-    /// Whether `nonce` was handed out in this period or the last.
-    pub(crate) fn is_current(&self, nonce: &str, now: u64) -> bool {
+    /// Whether `nonce` was handed out in this period, the last, or neither.
+    pub(crate) fn age(&self, nonce: &str, now: u64) -> NonceAge {
         let Ok(bytes) = URL_SAFE_NO_PAD.decode(nonce) else {
-            return false;
+            return NonceAge::Refused;
         };
         let Some((period, tag)) = bytes.split_first_chunk::<8>() else {
-            return false;
+            return NonceAge::Refused;
         };
         let period = u64::from_be_bytes(*period);
-        let this = now / NONCE_PERIOD;
-        let recent = period == this || period.checked_add(1) == Some(this);
+        let this = now / self.period;
+        let age = if period == this {
+            NonceAge::Current
+        } else if period.checked_add(1) == Some(this) {
+            NonceAge::Previous
+        } else {
+            return NonceAge::Refused;
+        };
         // The length first: a shorter tag would be easier to guess.
-        recent && tag.len() == NONCE_TAG && self.mac(period).verify_truncated_left(tag).is_ok()
+        if tag.len() == NONCE_TAG && self.mac(period).verify_truncated_left(tag).is_ok() {
+            age
+        } else {
+            NonceAge::Refused
+        }
     }
+}
+
+/// Where a check made by an extractor leaves a fresh nonce for the layer to send with
+/// the response (the layer puts one in the request's extensions for a request with a
+/// `DPoP` header to a public path, where the handler's extractors check the token).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct NonceSlot(Arc<std::sync::OnceLock<String>>);
+
+impl NonceSlot {
+    /// Leaves `nonce` for the response (the first one left stays).
+    pub(crate) fn leave(&self, nonce: String) {
+        let _ = self.0.set(nonce);
+    }
+
+    /// The nonce left, if any.
+    pub(crate) fn get(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
+}
+
+/// `response` with `nonce` in `DPoP-Nonce` (RFC 9449 §8.2: the client uses it in its
+/// next proof).
+pub(crate) fn with_nonce<B>(
+    mut response: axum::http::Response<B>,
+    nonce: Option<&str>,
+) -> axum::http::Response<B> {
+    if let Some(value) = nonce.and_then(|n| axum::http::HeaderValue::from_str(n).ok()) {
+        response.headers_mut().insert("dpop-nonce", value);
+    }
+    response
 }
 
 /// The DPoP rules of one authenticator.
@@ -258,16 +316,22 @@ impl Settings {
         e.with_dpop_challenge(&self.algs)
     }
 
+    /// Whether proofs must carry server nonces.
+    pub(crate) fn has_nonces(&self) -> bool {
+        self.nonces.is_some()
+    }
+
     /// Checks that `auth` (the validated token of `presented`, of a provider in `mode`)
     /// was presented as its binding requires, and for a DPoP-bound token the request's
-    /// proof, `jti` included.
+    /// proof, `jti` included. `Some(nonce)`: the proof's nonce was the previous
+    /// period's, and the response should hand the client this current one.
     pub(crate) async fn confirm(
         &self,
         parts: &Parts,
         presented: &Presented<'_>,
         auth: &Authenticated,
         mode: Dpop,
-    ) -> Result<(), AuthError> {
+    ) -> Result<Option<String>, AuthError> {
         let invalid_token = |message: String| -> AuthError {
             self.challenge(ValidationError::new(ErrorKind::InvalidClaim, message).into())
         };
@@ -294,7 +358,7 @@ impl Settings {
                     auth.provider()
                 )));
             }
-            return Ok(());
+            return Ok(None);
         }
         if mode == Dpop::Disabled {
             return Err(invalid_token(format!(
@@ -327,18 +391,29 @@ impl Settings {
             now: now(),
         };
         let proof = check_proof(proof, &request).map_err(|e| self.challenge(e.into()))?;
-        if let Some(nonces) = &self.nonces
-            && !proof
+        let mut fresh = None;
+        if let Some(nonces) = &self.nonces {
+            let age = proof
                 .nonce
                 .as_deref()
-                .is_some_and(|n| nonces.is_current(n, request.now))
-        {
-            let why = match proof.nonce {
-                None => "the DPoP proof must carry the nonce given in DPoP-Nonce",
-                Some(_) => "the DPoP proof's nonce is not current: use the one in DPoP-Nonce",
+                .map_or(NonceAge::Refused, |n| nonces.age(n, request.now));
+            let why = match (age, &proof.nonce) {
+                (NonceAge::Current, _) => None,
+                (NonceAge::Previous, _) => {
+                    fresh = Some(nonces.current(request.now));
+                    None
+                }
+                (NonceAge::Refused, None) => {
+                    Some("the DPoP proof must carry the nonce given in DPoP-Nonce")
+                }
+                (NonceAge::Refused, Some(_)) => {
+                    Some("the DPoP proof's nonce is not current: use the one in DPoP-Nonce")
+                }
             };
-            let e = AuthError::use_dpop_nonce(why, nonces.current(request.now));
-            return Err(self.challenge(e));
+            if let Some(why) = why {
+                let e = AuthError::use_dpop_nonce(why, nonces.current(request.now));
+                return Err(self.challenge(e));
+            }
         }
         if proof.jkt != jkt {
             return Err(invalid_proof(
@@ -349,7 +424,7 @@ impl Settings {
         // for the whole of it.
         let key = format!("dpop-jti:{}", store_key(&format!("{jkt}\n{}", proof.jti)));
         match self.replay.first_use(&key, self.max_age * 2).await {
-            Ok(true) => Ok(()),
+            Ok(true) => Ok(fresh),
             Ok(false) => Err(invalid_proof("the DPoP proof was used before (its `jti`)")),
             Err(e) => {
                 tracing::warn!(error = %e, "a DPoP proof could not be checked for replay");
@@ -414,25 +489,33 @@ mod tests {
     }
 
     #[test]
-    fn a_nonce_is_good_in_its_minute_and_the_next_under_the_same_secret() {
-        let nonces = Nonces::new(&[7; 32]);
+    fn a_nonce_is_good_in_its_period_and_the_next_under_the_same_secret() {
+        use NonceAge::{Current, Previous, Refused};
+        let minute = DEFAULT_NONCE_PERIOD;
+        let nonces = Nonces::new(&[7; 32], minute);
         let now = 1_800_000_000;
         let nonce = nonces.current(now);
-        assert!(nonces.is_current(&nonce, now));
-        assert!(nonces.is_current(&nonce, now + NONCE_PERIOD));
-        assert!(!nonces.is_current(&nonce, now + 2 * NONCE_PERIOD));
-        assert!(!nonces.is_current(&nonce, now - NONCE_PERIOD));
+        assert_eq!(nonces.age(&nonce, now), Current);
+        assert_eq!(nonces.age(&nonce, now + 59), Current);
+        assert_eq!(nonces.age(&nonce, now + 60), Previous);
+        assert_eq!(nonces.age(&nonce, now + 2 * 60), Refused);
+        assert_eq!(nonces.age(&nonce, now - 60), Refused);
         // Another instance with the secret agrees; one without it does not.
-        assert!(Nonces::new(&[7; 32]).is_current(&nonce, now));
-        assert!(!Nonces::new(&[8; 32]).is_current(&nonce, now));
+        assert_eq!(Nonces::new(&[7; 32], minute).age(&nonce, now), Current);
+        assert_eq!(Nonces::new(&[8; 32], minute).age(&nonce, now), Refused);
         // A nonce made up for a period, or cut short, is refused.
         let bytes = URL_SAFE_NO_PAD.decode(&nonce).unwrap();
         let short = URL_SAFE_NO_PAD.encode(&bytes[..9]);
-        assert!(!nonces.is_current(&short, now));
+        assert_eq!(nonces.age(&short, now), Refused);
         let mut forged = bytes.clone();
         forged[8] ^= 1;
-        assert!(!nonces.is_current(&URL_SAFE_NO_PAD.encode(forged), now));
-        assert!(!nonces.is_current("not base64!", now));
+        assert_eq!(nonces.age(&URL_SAFE_NO_PAD.encode(forged), now), Refused);
+        assert_eq!(nonces.age("not base64!", now), Refused);
+        // Another period length.
+        let short_lived = Nonces::new(&[7; 32], Duration::from_secs(5));
+        let nonce = short_lived.current(now);
+        assert_eq!(short_lived.age(&nonce, now + 5), Previous);
+        assert_eq!(short_lived.age(&nonce, now + 10), Refused);
     }
 
     #[test]

@@ -47,6 +47,7 @@ use std::task::{Context, Poll};
 use axum::http::{HeaderValue, Request, Response, header};
 use tower::{Layer, Service};
 
+use crate::dpop::NonceSlot;
 use crate::error::{AuthError, AuthErrorKind};
 use crate::http::decision;
 use crate::{Authenticated, Authenticator};
@@ -136,6 +137,10 @@ where
                 return inner.call(request).await;
             }
             let (mut parts, body) = request.into_parts();
+            let slot = auth.nonce_slot(&parts);
+            if let Some(slot) = &slot {
+                parts.extensions.insert(slot.clone());
+            }
             let valid = match auth.authenticate(&parts).await {
                 Ok(valid) => valid,
                 Err(e) => return Ok(status(&e)),
@@ -147,7 +152,11 @@ where
                 return Ok(status(&e));
             }
             parts.extensions.insert::<Authenticated>(valid);
-            inner.call(Request::from_parts(parts, body)).await
+            let response = inner.call(Request::from_parts(parts, body)).await?;
+            Ok(crate::dpop::with_nonce(
+                response,
+                slot.as_ref().and_then(NonceSlot::get),
+            ))
         })
     }
 }

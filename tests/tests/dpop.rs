@@ -63,21 +63,29 @@ async fn app(auth: &Authenticator) -> String {
     tokio::time::timeout(Duration::from_secs(10), auth.ready())
         .await
         .expect("discovery and JWKS");
-    let routes = Router::new()
-        .route(
-            "/client",
-            get(|auth: Authenticated| async move {
-                let bound = auth.dpop_jkt().is_some();
-                format!(
-                    "{} {bound}",
-                    auth.claim("client_id").unwrap().as_str().unwrap()
-                )
-            }),
-        )
-        .route(
-            "/transfer",
-            post(|Protected(_, _): Protected<Transfer, Authenticated>| async { "sent" }),
-        );
+    let routes =
+        Router::new()
+            .route(
+                "/client",
+                get(|auth: Authenticated| async move {
+                    let bound = auth.dpop_jkt().is_some();
+                    format!(
+                        "{} {bound}",
+                        auth.claim("client_id").unwrap().as_str().unwrap()
+                    )
+                }),
+            )
+            .route(
+                "/transfer",
+                post(|Protected(_, _): Protected<Transfer, Authenticated>| async { "sent" }),
+            )
+            // Public when the test says so: the handler's extractor checks the token.
+            .route(
+                "/public",
+                get(|auth: Option<Authenticated>| async move {
+                    auth.map_or("anonymous", |_| "signed in")
+                }),
+            );
     serve(routes.layer(auth.layer())).await
 }
 
@@ -281,6 +289,88 @@ async fn a_server_with_nonces_hands_one_out_and_then_accepts_it() {
     let e = dpop_error(call("GET", &urls[0], "DPoP", &bound, &[made_up]).await).await;
     assert_eq!(e.error, "use_dpop_nonce");
     assert!(e.description.contains("not current"), "{}", e.description);
+}
+
+/// The nonce a `use_dpop_nonce` challenge hands out now (for a proof without one).
+async fn nonce_now(url: &str, token: &str) -> String {
+    let res = call(
+        "GET",
+        url,
+        "DPoP",
+        token,
+        &[KEY.proof("GET", url, Some(token))],
+    )
+    .await;
+    assert_eq!(res.status(), 401);
+    res.headers()["dpop-nonce"].to_str().unwrap().to_owned()
+}
+
+/// With a two-second nonce period: once the period turns, a proof with the previous
+/// nonce still passes and the response hands out the current one (RFC 9449 §8.2), at a
+/// route behind the layer and at a public route whose extractor checks the token; one
+/// more period on, the old nonce is refused.
+#[tokio::test]
+async fn a_nonce_of_the_last_period_passes_and_the_response_hands_out_the_next() {
+    let op = OpenIdProvider::start(Options::default()).await;
+    let auth = Authenticator::builder()
+        .provider(provider(&op, Dpop::Allowed))
+        .dpop_nonce_secret("the DPoP nonce secret of every instance")
+        .dpop_nonce_period(Duration::from_secs(2))
+        .public_path("/public")
+        .build()
+        .unwrap();
+    let base = app(&auth).await;
+    let (client, public) = (format!("{base}/client"), format!("{base}/public"));
+    let bound = token(&op, JWT, Some(&KEY)).await;
+    let with = |url: &str, nonce: &str| KEY.proof_with_nonce("GET", url, Some(&bound), Some(nonce));
+
+    let old = nonce_now(&client, &bound).await;
+    let mut current = old.clone();
+    while current == old {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        current = nonce_now(&client, &bound).await;
+    }
+    for url in [&client, &public] {
+        let res = call("GET", url, "DPoP", &bound, &[with(url, &old)]).await;
+        assert_eq!(res.status(), 200, "{url}");
+        let next = res
+            .headers()
+            .get("dpop-nonce")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = res.text().await.unwrap();
+        assert!(
+            body.ends_with(" true") || body == "signed in",
+            "{url}: {body}"
+        );
+        let next = next.unwrap_or_else(|| panic!("{url}: no new nonce"));
+        assert_ne!(next, old, "{url}");
+        let res = call("GET", url, "DPoP", &bound, &[with(url, &next)]).await;
+        assert_eq!(res.status(), 200, "{url}: the nonce handed out passes");
+    }
+
+    while nonce_now(&client, &bound).await == current {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let e = dpop_error(call("GET", &client, "DPoP", &bound, &[with(&client, &old)]).await).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "use_dpop_nonce"));
+    assert!(e.description.contains("not current"), "{}", e.description);
+}
+
+#[tokio::test]
+async fn the_nonce_period_is_whole_seconds_up_to_an_hour() {
+    for period in [0, 500, 1500, 3_601_000] {
+        let built = Authenticator::builder()
+            .provider(
+                Provider::builder("p")
+                    .issuer("https://p.example")
+                    .audience("api"),
+            )
+            .dpop_nonce_secret([7; 32])
+            .dpop_nonce_period(Duration::from_millis(period))
+            .build();
+        let e = built.expect_err("refused").to_string();
+        assert!(e.contains("dpop_nonce_period"), "{e}");
+    }
 }
 
 #[tokio::test]

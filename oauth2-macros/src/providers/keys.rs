@@ -185,6 +185,7 @@ pub(crate) const KEYS: &[Key] = &[
     key("dpop_replay_store", App, Expr, "dpop_replay_store"),
     key("dpop_proof_max_age", App, Duration, "dpop_proof_max_age"),
     key("dpop_nonce_secret", App, Secret, "dpop_nonce_secret"),
+    key("dpop_nonce_period", App, Duration, "dpop_nonce_period"),
     key("http_client", App, Expr, "http_client"),
     // Browser login: a provider with `client_id` is a login provider.
     login("client_id", Provider, Str, "client_id"),

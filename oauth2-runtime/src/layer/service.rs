@@ -9,6 +9,7 @@ use tower::{Service, ServiceExt};
 
 use super::ResponseFuture;
 use crate::Authenticator;
+use crate::dpop::with_nonce;
 use crate::error::AuthError;
 use crate::http::Presented;
 use crate::http::{decision, is_cors_preflight, is_websocket_upgrade};
@@ -62,6 +63,15 @@ where
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(self.auth.clone());
         if is_cors_preflight(&parts) || self.auth.is_public(parts.uri.path()) {
+            // A DPoP request to a public path: the handler's extractors check its token,
+            // and may leave a fresh server nonce for the response.
+            if let Some(slot) = self.auth.nonce_slot(&parts) {
+                parts.extensions.insert(slot.clone());
+                let response = self.inner.call(Request::from_parts(parts, body));
+                return ResponseFuture::boxed(async move {
+                    Ok(with_nonce(response.await?, slot.get()))
+                });
+            }
             return ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)));
         }
 
@@ -122,14 +132,15 @@ where
                         Ok(valid) => auth
                             .confirm(&parts, &presented, &valid)
                             .await
-                            .map(|()| valid),
+                            .map(|fresh| (valid, fresh)),
                         Err(e) => Err(e),
                     };
                     match checked {
-                        Ok(valid) => {
+                        Ok((valid, fresh)) => {
                             decision::accepted(&route, Some(token), &valid, started);
                             parts.extensions.insert(valid);
-                            inner.oneshot(Request::from_parts(parts, body)).await
+                            let response = inner.oneshot(Request::from_parts(parts, body)).await?;
+                            Ok(with_nonce(response, fresh.as_deref()))
                         }
                         Err(e) => {
                             let provider = auth.sole_provider();

@@ -20,6 +20,7 @@ oauth2::providers! {
     dpop_replay_store: oauth2::dpop::MemoryReplayCache::new(1000),
     dpop_proof_max_age: 30s,
     dpop_nonce_secret: env("DPOP_NONCE_SECRET"),
+    dpop_nonce_period: 2m,
 
     google {
         issuer: "https://accounts.google.com",
