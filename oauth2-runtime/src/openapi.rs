@@ -4,7 +4,10 @@
 //!
 //! - A bearer provider `p` is the scheme `p`: `openIdConnect` with its discovery URL
 //!   (Swagger UI's "Authorize" then runs the authorization-code flow with PKCE), or an
-//!   `http` bearer JWT scheme when its keys come from a JWKS URL, file or secret.
+//!   `http` bearer JWT scheme when its keys come from a JWKS URL, file or secret, or its
+//!   issuer is a multi-tenant template. The description names the issuer (and tenants),
+//!   the audience, opaque tokens when it introspects, and DPoP when it accepts or
+//!   requires it (OpenAPI has no DPoP scheme).
 //! - A login provider that is not also a bearer provider is the scheme `p`: `oauth2`
 //!   with the authorization-code flow, its endpoints and its scopes.
 //! - Login sessions are the scheme [`SESSION_SCHEME`]: an API key in the session cookie.
@@ -44,8 +47,9 @@ use std::collections::BTreeMap;
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, OpenIdConnect, SecurityScheme};
 
-use crate::Authenticator;
+use crate::config::Dpop;
 use crate::jwks::KeySource;
+use crate::{Authenticator, Provider};
 
 /// The name of the login-session scheme, which `#[protect(session, ...)]` paths require.
 pub const SESSION_SCHEME: &str = "session";
@@ -75,12 +79,9 @@ impl SecuritySchemes {
     #[must_use]
     pub fn bearer(mut self, auth: &Authenticator) -> Self {
         for provider in auth.validator().providers() {
-            let audience = provider.audience().map_or_else(
-                || "any audience".to_owned(),
-                |a| format!("audience {}", a.values().join(" or ")),
-            );
-            let description = format!("A bearer JWT from {} ({audience}).", provider.issuer());
-            let scheme = if uses_discovery(&provider.keys) {
+            let description = describe(provider);
+            // An issuer template has no one discovery document.
+            let scheme = if uses_discovery(&provider.keys) && provider.tenants.is_none() {
                 SecurityScheme::OpenIdConnect(OpenIdConnect::with_description(
                     crate::discovery::metadata_url(provider.issuer())
                         .map_or_else(|_| provider.issuer().to_owned(), String::from),
@@ -157,6 +158,43 @@ impl utoipa::Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut OpenApi) {
         self.apply(openapi);
     }
+}
+
+/// What a client must send for `provider`: which tokens, from where, for which
+/// audience, and how a DPoP-bound one is presented.
+fn describe(provider: &Provider) -> String {
+    let audience = provider.audience().map_or_else(
+        || "any audience".to_owned(),
+        |a| format!("audience {}", a.values().join(" or ")),
+    );
+    let tokens = if provider.introspection.is_some() {
+        "A JWT or an opaque token (introspected)"
+    } else {
+        "A JWT"
+    };
+    let from = match (&provider.tenants, provider.tenants()) {
+        (None, _) => format!("from {}", provider.issuer()),
+        (Some(_), Some(tenants)) => {
+            format!(
+                "from {} for the tenants {}",
+                provider.issuer(),
+                tenants.join(", ")
+            )
+        }
+        (Some(_), None) => format!("from {} for any tenant", provider.issuer()),
+    };
+    let binding = match provider.dpop() {
+        Dpop::Disabled => "",
+        Dpop::Allowed => {
+            " A DPoP-bound token (RFC 9449) is sent as `Authorization: DPoP` with a `DPoP` \
+             proof of its key."
+        }
+        Dpop::Required => {
+            " Only DPoP-bound tokens (RFC 9449), sent as `Authorization: DPoP` with a `DPoP` \
+             proof of their key: a plain bearer header is refused."
+        }
+    };
+    format!("{tokens} {from} ({audience}).{binding}")
 }
 
 fn uses_discovery(keys: &KeySource) -> bool {

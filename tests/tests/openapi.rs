@@ -134,7 +134,7 @@ async fn schemes_come_from_providers_and_requirements_from_protect() {
         json!({
             "type": "openIdConnect",
             "openIdConnectUrl": "https://login.corp.example/.well-known/openid-configuration",
-            "description": "A bearer JWT from https://login.corp.example (audience api://corp).",
+            "description": "A JWT from https://login.corp.example (audience api://corp).",
         })
     );
     assert_eq!(defined["partner"]["type"], "http");
@@ -203,6 +203,56 @@ async fn schemes_come_from_providers_and_requirements_from_protect() {
 }
 
 /// The example's document, as `/openapi.json` serves it, and its validation.
+/// A multi-tenant issuer has no one discovery document: an `http` bearer scheme that
+/// names its template and tenants. DPoP and introspection are said in the description,
+/// as OpenAPI has no scheme for them.
+#[tokio::test]
+async fn tenant_templates_dpop_and_opaque_tokens_are_described() {
+    use oauth2::config::Dpop;
+    use oauth2::{Authenticator, Provider};
+    let auth = Authenticator::builder()
+        .provider(
+            Provider::builder("entra")
+                .issuer("https://login.microsoftonline.com/{tenantid}/v2.0")
+                .tenants(["contoso", "fabrikam"])
+                .audience("api://orders")
+                .dpop(Dpop::Allowed),
+        )
+        .provider(
+            Provider::builder("bank")
+                .issuer("https://bank.example")
+                .audience("payments")
+                .introspection_client_id("payments-rs")
+                .introspection_client_secret("payments-rs-secret")
+                .dpop(Dpop::Required),
+        )
+        .build()
+        .unwrap();
+    let schemes = oauth2::openapi::SecuritySchemes::new().bearer(&auth);
+    let mut doc = ApiDoc::openapi();
+    schemes.apply(&mut doc);
+    let json = serde_json::to_value(&doc).unwrap();
+    let defined = &json["components"]["securitySchemes"];
+    assert_eq!(
+        defined["entra"],
+        json!({
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A JWT from https://login.microsoftonline.com/{tenantid}/v2.0 for \
+                the tenants contoso, fabrikam (audience api://orders). A DPoP-bound token \
+                (RFC 9449) is sent as `Authorization: DPoP` with a `DPoP` proof of its key.",
+        })
+    );
+    assert_eq!(defined["bank"]["type"], "openIdConnect");
+    assert_eq!(
+        defined["bank"]["description"],
+        "A JWT or an opaque token (introspected) from https://bank.example (audience \
+         payments). Only DPoP-bound tokens (RFC 9449), sent as `Authorization: DPoP` with a \
+         `DPoP` proof of their key: a plain bearer header is refused."
+    );
+}
+
 #[tokio::test]
 async fn the_example_document_validates_as_openapi_3_1_and_its_discovery_url_answers() {
     ensure_installed();
