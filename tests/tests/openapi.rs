@@ -111,6 +111,13 @@ fn providers_at(idp: &DevIssuer) -> Providers {
     .unwrap()
 }
 
+/// The test's document with `schemes`, as JSON.
+fn document_with(schemes: &oauth2::openapi::SecuritySchemes) -> Value {
+    let mut doc = ApiDoc::openapi();
+    schemes.apply(&mut doc);
+    serde_json::to_value(&doc).unwrap()
+}
+
 fn security_of(doc: &Value, method: &str, path: &str) -> Value {
     doc["paths"][path][method]["security"].clone()
 }
@@ -124,10 +131,7 @@ async fn schemes_come_from_providers_and_requirements_from_protect() {
         schemes.names().collect::<Vec<_>>(),
         ["corp", "partner", SESSION_SCHEME, "web"]
     );
-    let mut doc = ApiDoc::openapi();
-    schemes.apply(&mut doc);
-    let json = serde_json::to_value(&doc).unwrap();
-
+    let json = document_with(&schemes);
     let defined = &json["components"]["securitySchemes"];
     assert_eq!(
         defined["corp"],
@@ -229,9 +233,7 @@ async fn tenant_templates_dpop_and_opaque_tokens_are_described() {
         .build()
         .unwrap();
     let schemes = oauth2::openapi::SecuritySchemes::new().bearer(&auth);
-    let mut doc = ApiDoc::openapi();
-    schemes.apply(&mut doc);
-    let json = serde_json::to_value(&doc).unwrap();
+    let json = document_with(&schemes);
     let defined = &json["components"]["securitySchemes"];
     assert_eq!(
         defined["entra"],
