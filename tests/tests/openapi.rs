@@ -111,11 +111,12 @@ fn providers_at(idp: &DevIssuer) -> Providers {
     .unwrap()
 }
 
-/// The test's document with `schemes`, as JSON.
-fn document_with(schemes: &oauth2::openapi::SecuritySchemes) -> Value {
+/// The test's document with `schemes`, and its JSON.
+fn document_with(schemes: &oauth2::openapi::SecuritySchemes) -> (utoipa::openapi::OpenApi, Value) {
     let mut doc = ApiDoc::openapi();
     schemes.apply(&mut doc);
-    serde_json::to_value(&doc).unwrap()
+    let json = serde_json::to_value(&doc).unwrap();
+    (doc, json)
 }
 
 fn security_of(doc: &Value, method: &str, path: &str) -> Value {
@@ -131,7 +132,7 @@ async fn schemes_come_from_providers_and_requirements_from_protect() {
         schemes.names().collect::<Vec<_>>(),
         ["corp", "partner", SESSION_SCHEME, "web"]
     );
-    let json = document_with(&schemes);
+    let (doc, json) = document_with(&schemes);
     let defined = &json["components"]["securitySchemes"];
     assert_eq!(
         defined["corp"],
@@ -233,7 +234,7 @@ async fn tenant_templates_dpop_and_opaque_tokens_are_described() {
         .build()
         .unwrap();
     let schemes = oauth2::openapi::SecuritySchemes::new().bearer(&auth);
-    let json = document_with(&schemes);
+    let (_, json) = document_with(&schemes);
     let defined = &json["components"]["securitySchemes"];
     assert_eq!(
         defined["entra"],
