@@ -20,7 +20,8 @@
 //   makes the provider accept authorization requests only pushed.
 // - introspection (RFC 7662) for the resource server `interop-rs` (client_secret_basic);
 //   resource `urn:example:api:opaque` gets opaque access tokens, the others JWTs.
-// - DPoP (RFC 9449): token requests with a proof get DPoP-bound tokens (`cnf.jkt`).
+// - DPoP (RFC 9449): token requests with a proof get DPoP-bound tokens (`cnf.jkt`);
+//   $DPOP_NONCES=1 makes every proof (token endpoint, userinfo) carry a server nonce.
 // - $EXTRA_REDIRECT_URIS (comma-separated) are registered too (a CLI's loopback).
 // - $ACCESS_TOKEN_TTL sets the access token lifetime in seconds (default 3600), and
 //   $CLIENT_CREDENTIALS_TTL that of the client_credentials grant's tokens (default 600).
@@ -28,7 +29,7 @@
 //   `offline_access` (which oidc-provider otherwise grants only with `prompt=consent`).
 // - it prints its private signing keys (`signing-keys: [{kid, alg, der}]`: PKCS#1 DER for RSA, PKCS#8 for the others), so that the
 //   tests can sign tokens exactly as it does, with one claim wrong.
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider, { errors } from 'oidc-provider';
 
 const port = Number(process.env.PORT);
@@ -137,7 +138,10 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true },
     introspection: { enabled: true },
     // DPoP (RFC 9449): a token request with a `DPoP` proof gets a token bound to its key.
-    dPoP: { enabled: true },
+    dPoP: {
+      enabled: true,
+      ...(process.env.DPOP_NONCES === '1' ? { nonceSecret: randomBytes(32), requireNonce: () => true } : {}),
+    },
     pushedAuthorizationRequests: {
       enabled: true,
       requirePushedAuthorizationRequests: process.env.REQUIRE_PAR === '1',

@@ -81,6 +81,9 @@ pub struct Options {
     pub always_refresh_tokens: bool,
     /// Authorization requests only pushed (RFC 9126 `require_pushed_authorization_requests`).
     pub require_par: bool,
+    /// DPoP proofs must carry the provider's nonce (RFC 9449 §8), at the token endpoint
+    /// and userinfo.
+    pub dpop_nonces: bool,
 }
 
 /// One of the provider's private signing keys.
@@ -145,6 +148,9 @@ impl OpenIdProvider {
             .kill_on_drop(true);
         if options.always_refresh_tokens {
             command.env("ALWAYS_REFRESH_TOKENS", "1");
+        }
+        if options.dpop_nonces {
+            command.env("DPOP_NONCES", "1");
         }
         if options.require_par {
             command.env("REQUIRE_PAR", "1");

@@ -2,7 +2,8 @@
 //! the code exchange carries a proof, the provider binds the access token to the key,
 //! userinfo is read with a proof, and the app calls an API with
 //! `LoginSession::api_headers`, which that API (DPoP allowed, introspection) accepts;
-//! the same token sent as a bearer token is refused.
+//! the same token sent as a bearer token is refused. Again with server nonces required
+//! by the provider (token endpoint and userinfo) and by the API.
 
 use axum::Router;
 use axum::extract::State;
@@ -11,7 +12,7 @@ use oauth2::config::Dpop;
 use oauth2::login::{Login, LoginProvider, LoginSession, Userinfo};
 use oauth2::{Authenticated, Authenticator, Provider};
 use oauth2_tests::browser::{Browser, location};
-use oauth2_tests::op::OpenIdProvider;
+use oauth2_tests::op::{OpenIdProvider, Options};
 use oauth2_tests::{client, serve};
 use tokio::net::TcpListener;
 
@@ -26,19 +27,21 @@ tqc4RFYYL4inEr6uV8cJS6ZlUxGAZaLwT4UzNZmW2pYeCiejP6zAQwER
 -----END PRIVATE KEY-----";
 
 /// An API for the provider's tokens: it introspects them (the login's are opaque,
-/// for no resource, so without an audience) and accepts DPoP.
-async fn api(op: &OpenIdProvider) -> String {
-    let auth = Authenticator::builder()
-        .provider(
-            Provider::builder("op")
-                .issuer(&op.issuer)
-                .danger_accept_any_audience()
-                .introspection_client_id(RESOURCE_SERVER.0)
-                .introspection_client_secret(RESOURCE_SERVER.1)
-                .dpop(Dpop::Allowed),
-        )
-        .build()
-        .unwrap();
+/// for no resource, so without an audience) and accepts DPoP; with `nonces`, its
+/// proofs must carry its server nonce.
+async fn api(op: &OpenIdProvider, nonces: bool) -> String {
+    let mut builder = Authenticator::builder().provider(
+        Provider::builder("op")
+            .issuer(&op.issuer)
+            .danger_accept_any_audience()
+            .introspection_client_id(RESOURCE_SERVER.0)
+            .introspection_client_secret(RESOURCE_SERVER.1)
+            .dpop(Dpop::Allowed),
+    );
+    if nonces {
+        builder = builder.dpop_nonce_secret("the DPoP login test's API nonce secret");
+    }
+    let auth = builder.build().unwrap();
     auth.ready().await;
     let routes = Router::new().route(
         "/whoami",
@@ -49,12 +52,28 @@ async fn api(op: &OpenIdProvider) -> String {
     format!("{}/whoami", serve(routes.layer(auth.layer())).await)
 }
 
-/// `/call` calls the API with the session's headers; `/bearer-call` with its token as
-/// a bearer token.
+/// `/call` calls the API with the session's headers, and again with the nonce when
+/// the API asks for one; `/bearer-call` with its token as a bearer token.
 async fn call(State(api): State<String>, session: LoginSession) -> String {
     let headers = session.api_headers("GET", &api).await.unwrap();
-    let res = client().get(&api).headers(headers).send().await.unwrap();
-    format!("{} {}", res.status().as_u16(), res.text().await.unwrap())
+    let mut res = client().get(&api).headers(headers).send().await.unwrap();
+    let mut asked = "";
+    if res.status() == 401
+        && let Some(nonce) = res.headers().get("dpop-nonce")
+    {
+        let nonce = nonce.to_str().unwrap().to_owned();
+        let headers = session
+            .api_headers_with_nonce("GET", &api, &nonce)
+            .await
+            .unwrap();
+        res = client().get(&api).headers(headers).send().await.unwrap();
+        asked = " (with the API's nonce)";
+    }
+    format!(
+        "{} {}{asked}",
+        res.status().as_u16(),
+        res.text().await.unwrap()
+    )
 }
 
 async fn bearer_call(State(api): State<String>, session: LoginSession) -> String {
@@ -65,9 +84,25 @@ async fn bearer_call(State(api): State<String>, session: LoginSession) -> String
 
 #[tokio::test]
 async fn a_login_with_a_dpop_key_binds_its_tokens_and_signs_its_api_calls() {
+    login_and_call(false).await;
+}
+
+/// The provider wants its nonce in every proof (the code exchange and userinfo retry
+/// with it), and so does the API (the app calls again with its nonce).
+#[tokio::test]
+async fn with_server_nonces_the_login_and_its_api_calls_sign_again_with_the_nonce() {
+    login_and_call(true).await;
+}
+
+async fn login_and_call(nonces: bool) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let op = OpenIdProvider::for_app(&base).await;
+    let op = OpenIdProvider::start(Options {
+        apps: vec![base.clone()],
+        dpop_nonces: nonces,
+        ..Options::default()
+    })
+    .await;
     let login = Login::builder()
         .base_url(&base)
         .session_secret(SECRET)
@@ -80,7 +115,7 @@ async fn a_login_with_a_dpop_key_binds_its_tokens_and_signs_its_api_calls() {
         )
         .build()
         .unwrap();
-    let api = api(&op).await;
+    let api = api(&op, nonces).await;
     let app = Router::new()
         .route("/call", get(call))
         .route("/bearer-call", get(bearer_call))
@@ -97,7 +132,12 @@ async fn a_login_with_a_dpop_key_binds_its_tokens_and_signs_its_api_calls() {
     assert_eq!(done.status(), 303, "{:?}", done.text().await);
 
     let res = b.get(&format!("{base}/call")).await;
-    assert_eq!(res.text().await.unwrap(), "200 alice true");
+    let expected = if nonces {
+        "200 alice true (with the API's nonce)"
+    } else {
+        "200 alice true"
+    };
+    assert_eq!(res.text().await.unwrap(), expected);
     // The same token alone is useless.
     let res = b.get(&format!("{base}/bearer-call")).await;
     assert_eq!(res.text().await.unwrap(), "401");

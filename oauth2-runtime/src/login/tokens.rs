@@ -401,6 +401,20 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The nonce a resource server's 401 `use_dpop_nonce` asks for (RFC 9449 §9): the
+/// `DPoP-Nonce` header of a 401 whose `WWW-Authenticate` names that error.
+fn asked_nonce(response: &reqwest::Response) -> Option<String> {
+    let headers = response.headers();
+    let asks = response.status() == reqwest::StatusCode::UNAUTHORIZED
+        && headers
+            .get_all(reqwest::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("use_dpop_nonce"));
+    let nonce = headers.get("dpop-nonce")?.to_str().ok()?;
+    asks.then(|| nonce.to_owned())
+}
+
 /// The userinfo response for `access_token`. For plain OAuth 2.0 providers a numeric
 /// or string `id` becomes `sub` when there is none.
 pub(crate) async fn userinfo(
@@ -410,28 +424,37 @@ pub(crate) async fn userinfo(
     refusal_ok: bool,
     dpop: Option<&ClientKey>,
 ) -> Result<Option<Map<String, Value>>, LoginError> {
-    let mut request = http
-        .get(url.clone())
-        .timeout(TIMEOUT)
-        .header(reqwest::header::ACCEPT, "application/json");
-    request = match dpop {
-        Some(key) => {
-            let proof = key
-                .proof("GET", url.as_str(), Some(access_token), None)
-                .map_err(LoginError::server)?;
-            request
-                .header(
-                    reqwest::header::AUTHORIZATION,
-                    format!("DPoP {access_token}"),
-                )
-                .header("dpop", proof)
+    let mut nonce: Option<String> = None;
+    let response = loop {
+        let mut request = http
+            .get(url.clone())
+            .timeout(TIMEOUT)
+            .header(reqwest::header::ACCEPT, "application/json");
+        request = match dpop {
+            Some(key) => {
+                let proof = key
+                    .proof("GET", url.as_str(), Some(access_token), nonce.as_deref())
+                    .map_err(LoginError::server)?;
+                request
+                    .header(
+                        reqwest::header::AUTHORIZATION,
+                        format!("DPoP {access_token}"),
+                    )
+                    .header("dpop", proof)
+            }
+            None => request.bearer_auth(access_token),
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|e| LoginError::userinfo(format!("userinfo endpoint unreachable: {e}")))?;
+        // A resource server that wants its nonce in the proof (RFC 9449 §9): once more,
+        // with it.
+        match asked_nonce(&response) {
+            Some(asked) if dpop.is_some() && nonce.is_none() => nonce = Some(asked),
+            _ => break response,
         }
-        None => request.bearer_auth(access_token),
     };
-    let response = request
-        .send()
-        .await
-        .map_err(|e| LoginError::userinfo(format!("userinfo endpoint unreachable: {e}")))?;
     let status = response.status();
     if refusal_ok && matches!(status.as_u16(), 401 | 403) {
         tracing::warn!(

@@ -232,10 +232,35 @@ impl LoginSession {
     /// ([`LoginProviderBuilder::dpop_key`](crate::login::LoginProviderBuilder::dpop_key)),
     /// `Authorization: DPoP <token>` and a `DPoP` proof for `method` and `url` (RFC
     /// 9449). Make them anew for each call: a proof is good for one.
+    ///
+    /// An API that wants server nonces answers 401 `use_dpop_nonce` with a
+    /// `DPoP-Nonce` header: call it again with
+    /// [`api_headers_with_nonce`](Self::api_headers_with_nonce) and that nonce.
     pub async fn api_headers(
         &self,
         method: &str,
         url: &str,
+    ) -> Result<axum::http::HeaderMap, SessionRejection> {
+        self.headers_for(method, url, None).await
+    }
+
+    /// [`api_headers`](Self::api_headers) whose DPoP proof carries `nonce`, the API's
+    /// `DPoP-Nonce` (from its 401 `use_dpop_nonce`, or from an earlier response). The
+    /// nonce has no use with an unbound token: the headers are then the same.
+    pub async fn api_headers_with_nonce(
+        &self,
+        method: &str,
+        url: &str,
+        nonce: &str,
+    ) -> Result<axum::http::HeaderMap, SessionRejection> {
+        self.headers_for(method, url, Some(nonce)).await
+    }
+
+    async fn headers_for(
+        &self,
+        method: &str,
+        url: &str,
+        nonce: Option<&str>,
     ) -> Result<axum::http::HeaderMap, SessionRejection> {
         let loaded = self.slot.lock().loaded.clone().flatten();
         let loaded = loaded.unwrap_or_else(|| self.loaded.clone());
@@ -260,7 +285,7 @@ impl LoginSession {
                 LoginError::server("the session's token is DPoP-bound, but no DPoP key is set")
             })?;
         let proof = key
-            .proof(method, url, Some(&tokens.access_token), None)
+            .proof(method, url, Some(&tokens.access_token), nonce)
             .map_err(LoginError::server)?;
         let dpop = value(format!("DPoP {}", tokens.access_token))?;
         headers.insert(header::AUTHORIZATION, dpop);
