@@ -100,6 +100,10 @@ async fn login_and_call(nonces: bool) {
     let op = OpenIdProvider::start(Options {
         apps: vec![base.clone()],
         dpop_nonces: nonces,
+        // Tokens that expire within the minute are refreshed before each API call: the
+        // refresh carries a proof too, and its token must be bound again.
+        access_token_ttl: Some(30),
+        always_refresh_tokens: true,
         ..Options::default()
     })
     .await;
