@@ -8,7 +8,9 @@
 //! made-up token costs the provider one request per minute, not one per request. After
 //! a request that failed, the endpoint is left alone for [`PAUSE_AFTER_FAILURE`]: new
 //! opaque tokens are answered "unavailable" at once, instead of each waiting for the
-//! timeout of an endpoint that is down (and each logging it).
+//! timeout of an endpoint that is down (and each logging it). Requests about one token
+//! that arrive together share one request to the provider (a page that fires ten API
+//! calls with a new token costs one introspection).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,14 +21,14 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::jwks::KeyCache;
-use crate::util::{now, now_millis};
+use crate::util::now_millis;
 
-/// How long a token found inactive is answered from memory, in seconds. An inactive
-/// token (revoked, expired, unknown) does not become active again.
-const INACTIVE_FOR: u64 = 60;
+/// How long a token found inactive is answered from memory, in milliseconds. An
+/// inactive token (revoked, expired, unknown) does not become active again.
+const INACTIVE_FOR_MS: u64 = 60_000;
 
-/// How many inactive tokens are remembered.
-const INACTIVE_ENTRIES: usize = 10_000;
+/// How many answers are remembered (inactive tokens, and requests under way).
+const ANSWER_ENTRIES: usize = 10_000;
 
 /// How long the endpoint is left alone after a request to it failed.
 pub(crate) const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(5);
@@ -52,7 +54,7 @@ impl fmt::Debug for IntrospectionClient {
 }
 
 /// What the provider answered.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Answer {
     /// `active: true`, with the rest of the answer: the token's claims.
     Active(Map<String, Value>),
@@ -71,6 +73,13 @@ pub(crate) enum Unavailable {
     Paused,
 }
 
+/// An answer about one token, until when (milliseconds since the epoch) it holds.
+#[derive(Debug, Clone)]
+struct Remembered {
+    answer: Result<Answer, Unavailable>,
+    until: u64,
+}
+
 /// How the client authenticates at the introspection endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ClientAuth {
@@ -85,8 +94,9 @@ pub(crate) struct Introspector {
     timeout: Duration,
     /// The issuer's discovery document, when the endpoint is not configured.
     discovery: Option<KeyCache>,
-    /// Token digests answered `active: false`, until when (seconds since the epoch).
-    inactive: Cache<[u8; 32], u64>,
+    /// By token digest: answers `active: false` (for a minute), and, while a request
+    /// is under way, the place where the requests that wait for it find its answer.
+    answers: Cache<[u8; 32], Remembered>,
     /// Until when (milliseconds since the epoch) the endpoint is left alone.
     paused_until: AtomicU64,
 }
@@ -113,36 +123,60 @@ impl Introspector {
             http,
             timeout,
             discovery,
-            inactive: Cache::new(INACTIVE_ENTRIES),
+            answers: Cache::new(ANSWER_ENTRIES),
             paused_until: AtomicU64::new(0),
         }
     }
 
-    /// Asks whether `token` (whose SHA-256 is `digest`) is active.
+    /// Asks whether `token` (whose SHA-256 is `digest`) is active. Of the calls about
+    /// one token at one time, one asks the provider and the others wait for its answer.
     pub(crate) async fn introspect(
         &self,
         token: &str,
         digest: &[u8; 32],
     ) -> Result<Answer, Unavailable> {
-        if self.inactive.get(digest).is_some_and(|until| now() < until) {
-            return Ok(Answer::Inactive);
-        }
-        if now_millis() < self.paused_until.load(Ordering::Relaxed) {
-            return Err(Unavailable::Paused);
-        }
-        let answer = self.ask(token).await.map_err(Unavailable::Failed);
-        match &answer {
-            Ok(Answer::Inactive) => {
-                self.inactive
-                    .insert(*digest, now().saturating_add(INACTIVE_FOR));
+        loop {
+            let guard = match self.answers.get_value_or_guard_async(digest).await {
+                Ok(known) if now_millis() < known.until => return known.answer,
+                // An inactive answer of more than a minute ago: ask again.
+                Ok(_) => {
+                    self.answers.remove(digest);
+                    continue;
+                }
+                Err(guard) => guard,
+            };
+            if now_millis() < self.paused_until.load(Ordering::Relaxed) {
+                return Err(Unavailable::Paused);
             }
-            Ok(Answer::Active(_)) => {}
-            Err(_) => {
-                let until = now_millis().saturating_add(PAUSE_AFTER_FAILURE.as_millis() as u64);
-                self.paused_until.store(until, Ordering::Relaxed);
+            let answer = self.ask(token).await.map_err(Unavailable::Failed);
+            let now = now_millis();
+            let (shared, keep) = match &answer {
+                Ok(Answer::Inactive) => (Ok(Answer::Inactive), true),
+                Ok(active) => (Ok(active.clone()), false),
+                Err(_) => {
+                    let until = now.saturating_add(PAUSE_AFTER_FAILURE.as_millis() as u64);
+                    self.paused_until.store(until, Ordering::Relaxed);
+                    // The failure is logged once, by this call; those that waited for
+                    // it are paused.
+                    (Err(Unavailable::Paused), false)
+                }
+            };
+            // Those waiting get the answer however long they waited; an active one is
+            // not kept (the verified-token cache keeps it, with the time checks).
+            let until = if keep {
+                now.saturating_add(INACTIVE_FOR_MS)
+            } else {
+                u64::MAX
+            };
+            let _ = guard.insert(Remembered {
+                answer: shared,
+                until,
+            });
+            if !keep {
+                self.answers.remove(digest);
             }
+            return answer;
         }
-        answer
     }
 
     /// One request to the endpoint about `token`.
@@ -251,6 +285,7 @@ fn parse(body: &[u8]) -> Result<Answer, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn an_answer_needs_a_boolean_active() {
@@ -295,6 +330,76 @@ mod tests {
         );
         let second = introspector.introspect("t2", &[2; 32]).await.unwrap_err();
         assert_eq!(second, Unavailable::Paused);
+    }
+
+    /// An endpoint that answers `answer` after 200 ms and counts its requests.
+    async fn slow_endpoint(answer: &'static str) -> (Url, Arc<AtomicU64>) {
+        use axum::routing::post;
+        let count = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&count);
+        let app = axum::Router::new().route(
+            "/introspect",
+            post(move || async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                ([("content-type", "application/json")], answer)
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/introspect", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (Url::parse(&url).unwrap(), count)
+    }
+
+    fn introspector(endpoint: Url) -> Arc<Introspector> {
+        let client = IntrospectionClient {
+            client_id: "rs".into(),
+            client_secret: "rs-secret".into(),
+            endpoint: Some(endpoint),
+        };
+        Arc::new(Introspector::new(
+            client,
+            reqwest::Client::new(),
+            Duration::from_secs(5),
+            None,
+        ))
+    }
+
+    /// Ten calls about token `t` at once.
+    async fn together(introspector: &Arc<Introspector>) -> Vec<Result<Answer, Unavailable>> {
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..10 {
+            let introspector = Arc::clone(introspector);
+            calls.spawn(async move { introspector.introspect("t", &[7; 32]).await });
+        }
+        calls.join_all().await
+    }
+
+    #[tokio::test]
+    async fn calls_about_one_token_at_one_time_share_one_request() {
+        let (url, count) = slow_endpoint(r#"{"active":true,"sub":"ada"}"#).await;
+        let introspector = introspector(url);
+        for answer in together(&introspector).await {
+            assert!(matches!(answer, Ok(Answer::Active(c)) if c["sub"] == "ada"));
+        }
+        assert_eq!(count.load(Ordering::SeqCst), 1);
+        // An active answer is not kept here: the next call asks again.
+        introspector.introspect("t", &[7; 32]).await.unwrap();
+        assert_eq!(count.load(Ordering::SeqCst), 2);
+        // Another token is another request.
+        introspector.introspect("u", &[8; 32]).await.unwrap();
+        assert_eq!(count.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn an_inactive_answer_is_shared_and_then_remembered() {
+        let (url, count) = slow_endpoint(r#"{"active":false}"#).await;
+        let introspector = introspector(url);
+        for answer in together(&introspector).await {
+            assert!(matches!(answer, Ok(Answer::Inactive)), "{answer:?}");
+        }
+        introspector.introspect("t", &[7; 32]).await.unwrap();
+        assert_eq!(count.load(Ordering::SeqCst), 1);
     }
 
     #[test]
