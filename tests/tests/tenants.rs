@@ -158,6 +158,47 @@ async fn any_tenant_is_an_explicit_switch_and_each_tenant_keeps_its_own_keys() {
     assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
 }
 
+/// `max_tenants` bounds the caches: more tenants than that still pass, the least used
+/// tenant's cache goes and its next token fetches its keys again.
+#[tokio::test]
+async fn max_tenants_bounds_the_caches_and_a_dropped_tenant_loads_again() {
+    let idp = DevIssuer::start().await.unwrap();
+    let auth = Authenticator::builder()
+        .provider(
+            Provider::builder("entra")
+                .issuer(idp.tenant_issuer_template())
+                .audience(DEFAULT_AUDIENCE)
+                .any_tenant()
+                .max_tenants(2),
+        )
+        .build()
+        .unwrap();
+    let url = app(&auth).await;
+    for tenant in ["a1", "b2", "c3", "d4", "a1"] {
+        let token = idp.token().tenant(tenant).subject(tenant).sign();
+        assert_eq!(
+            get_with_token(&url, "/tenant", &token).await.status(),
+            200,
+            "{tenant}"
+        );
+    }
+    let caches = auth.validator().tenant_caches("entra").unwrap();
+    assert!(caches <= 2, "{caches} caches");
+    assert!(
+        idp.stats().discovery >= 5,
+        "a dropped tenant is discovered again"
+    );
+    // A list longer than the bound does not build.
+    let e = Provider::builder("entra")
+        .issuer(idp.tenant_issuer_template())
+        .audience(DEFAULT_AUDIENCE)
+        .tenants(["a1", "b2", "c3"])
+        .max_tenants(2)
+        .build()
+        .unwrap_err();
+    assert_eq!(e.field(), Some("max_tenants"));
+}
+
 #[allow(dead_code)]
 mod dsl_checks {
     // The providers! spelling of the switch.

@@ -144,6 +144,7 @@ pub(crate) const KEYS: &[Key] = &[
         ..key("tenants", Provider, StrList, "tenant")
     },
     key("any_tenant", Provider, Bool, "any_tenant"),
+    key("max_tenants", Provider, Number, "max_tenants"),
     key(
         "introspection_client_id",
         Provider,

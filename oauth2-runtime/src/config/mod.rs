@@ -36,8 +36,8 @@ pub use dpop::Dpop;
 pub use preset::Preset;
 pub(crate) use provider::normalize_typ;
 pub use provider::{DEFAULT_ALGORITHMS, DEFAULT_LEEWAY, Provider, ProviderBuilder};
-pub use tenants::TENANT_PLACEHOLDER;
 pub(crate) use tenants::Tenants;
+pub use tenants::{DEFAULT_MAX_TENANTS, TENANT_PLACEHOLDER};
 
 use std::time::Duration;
 

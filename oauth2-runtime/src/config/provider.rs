@@ -85,6 +85,7 @@ impl Provider {
             dpop: Dpop::Disabled,
             tenants: None,
             any_tenant: false,
+            max_tenants: None,
         }
     }
 
@@ -247,6 +248,7 @@ pub struct ProviderBuilder {
     dpop: Dpop,
     tenants: Option<Vec<String>>,
     any_tenant: bool,
+    max_tenants: Option<usize>,
 }
 
 impl ProviderBuilder {
@@ -429,7 +431,7 @@ impl ProviderBuilder {
     /// tenant: a token's `tid` claim (or, without one, its issuer's tenant segment)
     /// names the tenant, which must be listed here, and the token's `iss` must then be
     /// exactly that tenant's issuer. Each tenant's keys come from its own discovery
-    /// document, in a cache of its own (at most 256 tenants' caches are kept).
+    /// document, in a cache of its own (see [`max_tenants`](Self::max_tenants)).
     pub fn tenants<I, S>(mut self, tenants: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -453,6 +455,16 @@ impl ProviderBuilder {
     /// tenant.
     pub fn any_tenant(mut self) -> Self {
         self.any_tenant = true;
+        self
+    }
+
+    /// How many tenants' key caches an issuer template keeps (default 256, and never
+    /// fewer than the tenants listed). When more tenants send tokens, the least used
+    /// cache goes, and that tenant's next token waits for its keys to be fetched again:
+    /// with [`any_tenant`](Self::any_tenant), set it above the number of tenants that
+    /// are active at one time.
+    pub fn max_tenants(mut self, max: usize) -> Self {
+        self.max_tenants = Some(max);
         self
     }
 
@@ -521,9 +533,14 @@ impl ProviderBuilder {
                     "cannot be set with an issuer template: an opaque token names no tenant".into(),
                 ));
             }
-            Some(Tenants::new(&issuer, self.tenants, self.any_tenant)?)
+            Some(Tenants::new(
+                &issuer,
+                self.tenants,
+                self.any_tenant,
+                self.max_tenants,
+            )?)
         } else {
-            if self.tenants.is_some() || self.any_tenant {
+            if self.tenants.is_some() || self.any_tenant || self.max_tenants.is_some() {
                 return Err((
                     "tenants",
                     "need an issuer template with {tenantid} (Entra ID's \

@@ -9,6 +9,9 @@ pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
 /// The longest tenant id accepted.
 const MAX_TENANT: usize = 64;
 
+/// The default number of tenants whose key caches are kept; the least used go first.
+pub const DEFAULT_MAX_TENANTS: usize = 256;
+
 /// An issuer template and the tenants it accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Tenants {
@@ -17,6 +20,8 @@ pub(crate) struct Tenants {
     suffix: String,
     /// `None`: any tenant (the explicit switch).
     allowed: Option<Vec<String>>,
+    /// How many tenants' key caches are kept.
+    max_caches: usize,
 }
 
 /// Whether `tenant` can be a tenant id: letters, digits, `-`, `_` and `.` (not first),
@@ -33,11 +38,12 @@ fn valid_tenant(tenant: &str) -> bool {
 impl Tenants {
     /// Checks `template` (one `{tenantid}`, after the scheme; with a sample tenant in
     /// its place, an issuer URL) and the tenant setting: an allow-list (each a valid
-    /// tenant id) or `any`.
+    /// tenant id) or `any`; and `max_caches` (default [`DEFAULT_MAX_TENANTS`]).
     pub(crate) fn new(
         template: &str,
         allowed: Option<Vec<String>>,
         any: bool,
+        max_caches: Option<usize>,
     ) -> Result<Self, (&'static str, String)> {
         let (prefix, suffix) = template
             .split_once(TENANT_PLACEHOLDER)
@@ -82,11 +88,34 @@ impl Tenants {
             }
             (None, true) => None,
         };
+        let max_caches = match (max_caches, &allowed) {
+            (Some(0), _) => return Err(("max_tenants", "is zero".into())),
+            (Some(n), Some(list)) if n < list.len() => {
+                return Err((
+                    "max_tenants",
+                    format!(
+                        "is {n}, fewer than the {} tenants listed: their caches would \
+                         push each other out",
+                        list.len()
+                    ),
+                ));
+            }
+            (Some(n), _) => n,
+            // Every listed tenant keeps its cache.
+            (None, Some(list)) => DEFAULT_MAX_TENANTS.max(list.len()),
+            (None, None) => DEFAULT_MAX_TENANTS,
+        };
         Ok(Self {
             prefix: prefix.to_owned(),
             suffix: suffix.to_owned(),
             allowed,
+            max_caches,
         })
+    }
+
+    /// How many tenants' key caches are kept.
+    pub(crate) fn max_caches(&self) -> usize {
+        self.max_caches
     }
 
     /// The tenant segment of `iss`, when `iss` is the template with a valid tenant id.
@@ -124,7 +153,7 @@ mod tests {
 
     #[test]
     fn a_template_splits_around_the_tenant() {
-        let t = Tenants::new(ENTRA, Some(vec!["contoso".into()]), false).unwrap();
+        let t = Tenants::new(ENTRA, Some(vec!["contoso".into()]), false, None).unwrap();
         let iss = "https://login.microsoftonline.com/contoso/v2.0";
         assert_eq!(t.tenant_of(iss), Some("contoso"));
         assert_eq!(t.issuer_of("contoso"), iss);
@@ -138,7 +167,7 @@ mod tests {
         ] {
             assert_eq!(t.tenant_of(other), None, "{other}");
         }
-        let any = Tenants::new(ENTRA, None, true).unwrap();
+        let any = Tenants::new(ENTRA, None, true, None).unwrap();
         assert!(any.accepts("9188040d-6c67-4c5b-b112-36a304b66dad"));
         assert!(!any.accepts("a/b") && !any.accepts(".."));
     }
@@ -146,7 +175,7 @@ mod tests {
     #[test]
     fn the_template_and_the_tenants_are_checked() {
         let err = |template: &str, allowed: Option<Vec<String>>, any: bool| {
-            Tenants::new(template, allowed, any).unwrap_err()
+            Tenants::new(template, allowed, any, None).unwrap_err()
         };
         let one = || Some(vec!["a".to_owned()]);
         assert!(
@@ -169,7 +198,25 @@ mod tests {
                 .contains("a/b")
         );
         // A tenant in the host works too (one organisation per subdomain).
-        let host = Tenants::new("https://{tenantid}.okta.example", None, true).unwrap();
+        let host = Tenants::new("https://{tenantid}.okta.example", None, true, None).unwrap();
         assert_eq!(host.tenant_of("https://acme.okta.example"), Some("acme"));
+    }
+
+    #[test]
+    fn the_number_of_tenant_caches_fits_the_tenants() {
+        let max = |allowed: Option<Vec<String>>, max: Option<usize>| {
+            let any = allowed.is_none();
+            Tenants::new(ENTRA, allowed, any, max).map(|t| t.max_caches())
+        };
+        let many: Vec<String> = (0..300).map(|i| format!("t{i}")).collect();
+        assert_eq!(max(None, None), Ok(DEFAULT_MAX_TENANTS));
+        assert_eq!(max(None, Some(10_000)), Ok(10_000));
+        // Every listed tenant keeps its cache.
+        assert_eq!(max(Some(many.clone()), None), Ok(300));
+        assert_eq!(max(Some(vec!["a".into()]), None), Ok(DEFAULT_MAX_TENANTS));
+        let e = max(Some(many), Some(100)).unwrap_err();
+        assert_eq!(e.0, "max_tenants");
+        assert!(e.1.contains("fewer than the 300 tenants"), "{}", e.1);
+        assert_eq!(max(None, Some(0)).unwrap_err().0, "max_tenants");
     }
 }

@@ -234,7 +234,7 @@ impl Validator {
                             config.name.clone(),
                             config.refresh,
                             http_client(&config, registry)?,
-                            tenants::MAX_TENANT_CACHES,
+                            config.tenants.as_ref().map_or(1, |t| t.max_caches()),
                         ))
                     }
                     source => Keys::Cache(

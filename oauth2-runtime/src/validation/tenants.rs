@@ -11,10 +11,6 @@ use super::{ErrorKind, ValidationError};
 use crate::config::Tenants;
 use crate::jwks::{KeyCache, KeySource, RefreshPolicy};
 
-/// The most tenants whose key caches are kept; the least used go first (and stop their
-/// refresh).
-pub(super) const MAX_TENANT_CACHES: usize = 256;
-
 /// The key caches of one template provider's tenants, by issuer.
 pub(super) struct TenantKeys {
     provider: Arc<str>,
@@ -125,7 +121,7 @@ mod tests {
     #[test]
     fn the_tid_names_the_tenant_and_the_issuer_must_be_its_own() {
         let template = "https://login.microsoftonline.com/{tenantid}/v2.0";
-        let tenants = Tenants::new(template, Some(vec!["contoso".into()]), false).unwrap();
+        let tenants = Tenants::new(template, Some(vec!["contoso".into()]), false, None).unwrap();
         let iss = |t: &str| format!("https://login.microsoftonline.com/{t}/v2.0");
         let check = |iss: &str, claims: Value| {
             check_tenant(&tenants, iss, claims.as_object().unwrap()).map_err(|e| e.kind())

@@ -238,7 +238,7 @@ fn check_provider(
     });
     let tenant_setting = settings
         .iter()
-        .find(|c| c.key.name == "tenants" || c.key.name == "any_tenant");
+        .find(|c| matches!(c.key.name, "tenants" | "any_tenant" | "max_tenants"));
     match (template, tenant_setting) {
         (Some((true, span)), None)
             if !written.iter().any(|w| w == "tenants" || w == "any_tenant") =>

@@ -9,6 +9,11 @@ oauth2::providers! {
         audience: "api",
         tenants: ["contoso"],
     }
+    plain {
+        issuer: "https://login.plain.example",
+        audience: "api",
+        max_tenants: 10,
+    }
     // A tenant in the host is fine (one organisation per subdomain).
     okta {
         issuer: "https://{tenantid}.okta.example/oauth2/default",

@@ -36,6 +36,7 @@ oauth2::providers! {
         issuer: "https://login.microsoftonline.com/{tenantid}/v2.0",
         audience: "api://orders",
         any_tenant: true,
+        max_tenants: 5000,
     }
     cognito {
         issuer: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",
