@@ -37,6 +37,15 @@ pub fn ath(token: &str) -> String {
 }
 
 impl DpopKey {
+    /// The RFC 7638 thumbprint of its public key: the `jkt` tokens are bound to.
+    pub fn jkt(&self) -> String {
+        let members = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            self.x, self.y
+        );
+        URL_SAFE_NO_PAD.encode(Sha256::digest(members.as_bytes()))
+    }
+
     /// The public JWK.
     pub fn jwk(&self) -> serde_json::Value {
         json!({"kty": "EC", "crv": "P-256", "x": self.x, "y": self.y})

@@ -9,9 +9,10 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use oauth2::config::Dpop;
-use oauth2::login::{Login, LoginProvider, LoginSession, Userinfo};
+use oauth2::login::{Login, LoginProvider, LoginSession, PushedAuthorization, Userinfo};
 use oauth2::{Authenticated, Authenticator, Provider};
 use oauth2_tests::browser::{Browser, location};
+use oauth2_tests::dpop::KEY;
 use oauth2_tests::op::{OpenIdProvider, Options};
 use oauth2_tests::{client, serve};
 use tokio::net::TcpListener;
@@ -107,6 +108,12 @@ async fn login_and_call(nonces: bool) {
         ..Options::default()
     })
     .await;
+    // Pushed with nonces; without, in the redirect, where the test can read it.
+    let par = if nonces {
+        PushedAuthorization::Auto
+    } else {
+        PushedAuthorization::Never
+    };
     let login = Login::builder()
         .base_url(&base)
         .session_secret(SECRET)
@@ -115,6 +122,7 @@ async fn login_and_call(nonces: bool) {
                 .scopes(["openid", "profile"])
                 // A userinfo call that fails fails the login: it must go with a proof.
                 .userinfo(Userinfo::Required)
+                .pushed_authorization(par)
                 .dpop_key(DPOP_KEY),
         )
         .build()
@@ -130,6 +138,16 @@ async fn login_and_call(nonces: bool) {
 
     let b = Browser::new();
     let start = b.navigate(&format!("{base}/auth/oidc/login")).await;
+    if !nonces {
+        // The code is bound to the login's key (RFC 9449 §10): the provider redeems it
+        // only with a proof of that key.
+        let to = url::Url::parse(&location(&start)).unwrap();
+        let jkt = to
+            .query_pairs()
+            .find(|(k, _)| k == "dpop_jkt")
+            .map(|(_, v)| v);
+        assert_eq!(jkt.as_deref(), Some(KEY.jkt().as_str()), "{to}");
+    }
     let callback = b.authorize(&location(&start), &base, "alice").await;
     // The code exchange with a proof, and userinfo with the bound token: both pass.
     let done = b.get(&callback).await;

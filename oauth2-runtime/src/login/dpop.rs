@@ -17,6 +17,8 @@ pub(crate) struct ClientKey {
     key: EncodingKey,
     /// The public JWK, as it goes in each proof's header.
     jwk: Value,
+    /// Its RFC 7638 thumbprint (SHA-256, base64url): the `jkt` tokens are bound to.
+    jkt: String,
 }
 
 impl fmt::Debug for ClientKey {
@@ -55,20 +57,33 @@ impl ClientKey {
             );
         };
         let (x, y) = point.split_at(32);
+        let jwk = json!({
+            "kty": "EC",
+            "crv": "P-256",
+            "x": URL_SAFE_NO_PAD.encode(x),
+            "y": URL_SAFE_NO_PAD.encode(y),
+        });
+        crate::util::crypto_backend();
+        let jkt = serde_json::from_value::<jsonwebtoken::jwk::Jwk>(jwk.clone())
+            .map_err(|e| format!("has a public key that is not a JWK: {e}"))?
+            .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+            .map_err(|e| format!("has a public key without a thumbprint: {e}"))?;
         let key = Self {
             key: EncodingKey::from_ec_der(&der),
-            jwk: json!({
-                "kty": "EC",
-                "crv": "P-256",
-                "x": URL_SAFE_NO_PAD.encode(x),
-                "y": URL_SAFE_NO_PAD.encode(y),
-            }),
+            jwk,
+            jkt,
         };
         // A key whose public half does not match, or that does not sign, fails now.
         let probe = key.proof("POST", "https://probe.invalid/", None, None)?;
         crate::validation::verify_own_proof(&probe, &key.jwk)
             .map_err(|_| "does not sign proofs its public key verifies".to_owned())?;
         Ok(key)
+    }
+
+    /// The key's RFC 7638 thumbprint: the authorization request's `dpop_jkt` (RFC 9449
+    /// §10), which binds the code to this key.
+    pub(crate) fn jkt(&self) -> &str {
+        &self.jkt
     }
 
     /// A proof for `method` `url` (without its query): a fresh `jti`, `iat` now, `ath`
@@ -113,6 +128,14 @@ tqc4RFYYL4inEr6uV8cJS6ZlUxGAZaLwT4UzNZmW2pYeCiejP6zAQwER
         let key = ClientKey::from_pem(PEM).unwrap();
         assert_eq!(key.jwk["x"], "ygV8hYzrkdKyVgQ3CxiJuS6qBAIF6banOERWGC-IpxI");
         assert_eq!(key.jwk["y"], "vq5XxwlLpmVTEYBlovBPhTM1mZbalh4KJ6M_rMBDARE");
+        // RFC 7638: SHA-256 of {"crv","kty","x","y"} in that order, no whitespace.
+        let members = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            key.jwk["x"].as_str().unwrap(),
+            key.jwk["y"].as_str().unwrap()
+        );
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(members.as_bytes());
+        assert_eq!(key.jkt(), URL_SAFE_NO_PAD.encode(digest));
         assert!(!format!("{key:?}").contains("MIGH"));
         let proof = key
             .proof("GET", "https://api.example/x?y=1", Some("at"), Some("n"))

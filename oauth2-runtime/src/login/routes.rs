@@ -310,7 +310,13 @@ async fn start_login(
     tx.acr_values.clone_from(&step_up.acr_values);
     tx.max_age = step_up.max_age;
     let owned = step_up.params(&p.inner.params);
-    let params: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut params: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // The code exchange will carry a proof of the login's DPoP key: bind the code to
+    // that key too (RFC 9449 §10), so that a stolen code is useless without it.
+    if let Some(key) = p.inner.dpop.as_deref().filter(|_| endpoints.dpop) {
+        params.retain(|(k, _)| *k != "dpop_jkt");
+        params.push(("dpop_jkt", key.jkt()));
+    }
     let redirect_uri = login.redirect_uri(provider);
     let url = AuthorizationRequest {
         endpoint: endpoints.authorization.as_str(),
