@@ -104,7 +104,7 @@ pub struct AuthenticatorBuilder {
     dpop_replay: Option<Arc<dyn ReplayCache>>,
     dpop_max_age: Duration,
     dpop_nonce_secret: Option<Vec<u8>>,
-    dpop_nonce_period: Duration,
+    dpop_nonce_period: Option<Duration>,
 }
 
 impl AuthenticatorBuilder {
@@ -264,7 +264,7 @@ impl AuthenticatorBuilder {
     /// an hour; default a minute. A nonce is accepted in its period and the next, so
     /// a proof made in advance is useless after two periods at most.
     pub fn dpop_nonce_period(mut self, period: Duration) -> Self {
-        self.dpop_nonce_period = period;
+        self.dpop_nonce_period = Some(period);
         self
     }
 
@@ -301,17 +301,9 @@ impl AuthenticatorBuilder {
                 "must be more than zero and at most an hour".into(),
             ));
         }
-        let nonces = match &self.dpop_nonce_secret {
-            Some(secret) if secret.len() < 32 => {
-                return Err(field(
-                    "dpop_nonce_secret",
-                    format!("is {} bytes; at least 32 are required", secret.len()),
-                ));
-            }
-            Some(secret) => Some(crate::dpop::Nonces::new(secret, self.dpop_nonce_period)),
-            None => None,
-        };
-        let period = self.dpop_nonce_period;
+        let period = self
+            .dpop_nonce_period
+            .unwrap_or(crate::dpop::DEFAULT_NONCE_PERIOD);
         if period < Duration::from_secs(1)
             || period > Duration::from_secs(3600)
             || period.subsec_nanos() != 0
@@ -321,6 +313,23 @@ impl AuthenticatorBuilder {
                 format!("is {period:?}; it must be whole seconds, from 1 s to an hour"),
             ));
         }
+        let nonces = match &self.dpop_nonce_secret {
+            Some(secret) if secret.len() < 32 => {
+                return Err(field(
+                    "dpop_nonce_secret",
+                    format!("is {} bytes; at least 32 are required", secret.len()),
+                ));
+            }
+            Some(secret) => Some(crate::dpop::Nonces::new(secret, period)),
+            None if self.dpop_nonce_period.is_some() => {
+                return Err(field(
+                    "dpop_nonce_period",
+                    "is set without dpop_nonce_secret: there are no server nonces to hand out"
+                        .into(),
+                ));
+            }
+            None => None,
+        };
         let replay = self
             .dpop_replay
             .unwrap_or_else(|| Arc::new(MemoryReplayCache::default()));
@@ -374,7 +383,7 @@ impl Authenticator {
             dpop_replay: None,
             dpop_max_age: DEFAULT_DPOP_MAX_AGE,
             dpop_nonce_secret: None,
-            dpop_nonce_period: crate::dpop::DEFAULT_NONCE_PERIOD,
+            dpop_nonce_period: None,
         }
     }
 

@@ -357,7 +357,7 @@ async fn a_nonce_of_the_last_period_passes_and_the_response_hands_out_the_next()
 }
 
 #[tokio::test]
-async fn the_nonce_period_is_whole_seconds_up_to_an_hour() {
+async fn the_nonce_period_is_whole_seconds_up_to_an_hour_and_needs_nonces() {
     for period in [0, 500, 1500, 3_601_000] {
         let built = Authenticator::builder()
             .provider(
@@ -371,6 +371,17 @@ async fn the_nonce_period_is_whole_seconds_up_to_an_hour() {
         let e = built.expect_err("refused").to_string();
         assert!(e.contains("dpop_nonce_period"), "{e}");
     }
+    let e = Authenticator::builder()
+        .provider(
+            Provider::builder("p")
+                .issuer("https://p.example")
+                .audience("api"),
+        )
+        .dpop_nonce_period(Duration::from_secs(30))
+        .build()
+        .expect_err("a period without nonces")
+        .to_string();
+    assert!(e.contains("without dpop_nonce_secret"), "{e}");
 }
 
 #[tokio::test]
