@@ -2,6 +2,7 @@
 //! calls, and for the app's API calls with a session's DPoP-bound access token.
 
 use std::fmt;
+use std::sync::Mutex;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -12,13 +13,17 @@ use serde_json::{Value, json};
 /// STRING header, and the uncompressed point marker; 64 bytes of `x` and `y` follow.
 const PUBLIC_KEY_MARK: [u8; 6] = [0xa1, 0x44, 0x03, 0x42, 0x00, 0x04];
 
-/// A P-256 key that signs DPoP proofs (ES256).
+/// A P-256 key that signs DPoP proofs (ES256), and the last nonce its provider handed
+/// out.
 pub(crate) struct ClientKey {
     key: EncodingKey,
     /// The public JWK, as it goes in each proof's header.
     jwk: Value,
     /// Its RFC 7638 thumbprint (SHA-256, base64url): the `jkt` tokens are bound to.
     jkt: String,
+    /// The provider's last `DPoP-Nonce` (RFC 9449 §8): the next proof to its token
+    /// endpoint or userinfo carries it, so that it need not be asked for each time.
+    provider_nonce: Mutex<Option<String>>,
 }
 
 impl fmt::Debug for ClientKey {
@@ -72,12 +77,29 @@ impl ClientKey {
             key: EncodingKey::from_ec_der(&der),
             jwk,
             jkt,
+            provider_nonce: Mutex::new(None),
         };
         // A key whose public half does not match, or that does not sign, fails now.
         let probe = key.proof("POST", "https://probe.invalid/", None, None)?;
         crate::validation::verify_own_proof(&probe, &key.jwk)
             .map_err(|_| "does not sign proofs its public key verifies".to_owned())?;
         Ok(key)
+    }
+
+    /// The nonce the provider handed out last, if any.
+    pub(crate) fn provider_nonce(&self) -> Option<String> {
+        self.provider_nonce
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Keeps `nonce`, which the provider just handed out, for the next proof.
+    pub(crate) fn remember_provider_nonce(&self, nonce: &str) {
+        *self
+            .provider_nonce
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(nonce.to_owned());
     }
 
     /// The key's RFC 7638 thumbprint: the authorization request's `dpop_jkt` (RFC 9449
@@ -115,6 +137,8 @@ impl ClientKey {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// The P-256 test key of the validation tests, as PEM.
     pub(crate) const PEM: &str = "-----BEGIN PRIVATE KEY-----
@@ -156,5 +180,62 @@ tqc4RFYYL4inEr6uV8cJS6ZlUxGAZaLwT4UzNZmW2pYeCiejP6zAQwER
         ] {
             assert!(ClientKey::from_pem(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A token endpoint that wants the nonce `n{round}` in each proof, counting its
+    /// requests; the test turns `round` to change the nonce.
+    async fn nonce_endpoint() -> (url::Url, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+        use axum::http::HeaderMap;
+        let (requests, round) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(1)));
+        let (counted, current) = (Arc::clone(&requests), Arc::clone(&round));
+        let app = axum::Router::new().route(
+            "/token",
+            axum::routing::post(move |headers: HeaderMap| async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let wanted = format!("n{}", current.load(Ordering::SeqCst));
+                let proof = headers["dpop"].to_str().unwrap();
+                let payload = proof.split('.').nth(1).unwrap();
+                let claims: Value =
+                    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+                let (status, body) = if claims["nonce"] == wanted.as_str() {
+                    (200, r#"{"ok":true}"#)
+                } else {
+                    (400, r#"{"error":"use_dpop_nonce"}"#)
+                };
+                let status = axum::http::StatusCode::from_u16(status).unwrap();
+                (status, [("dpop-nonce", wanted)], body)
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url::Url::parse(&url).unwrap(), requests, round)
+    }
+
+    /// The provider's nonce is kept for the next proof: it is asked for once, and
+    /// again only when the provider changes it.
+    #[tokio::test]
+    async fn the_providers_nonce_is_kept_for_the_next_proof() {
+        use crate::login::tokens::{Answer, post_form};
+        use crate::login::{ClientAuth, LoginProvider};
+        let (url, requests, round) = nonce_endpoint().await;
+        let provider = LoginProvider::builder("p")
+            .issuer("https://login.example")
+            .client_id("app")
+            .dpop_key(PEM)
+            .build()
+            .unwrap();
+        let key = provider.inner.dpop.clone().unwrap();
+        let http = reqwest::Client::new();
+        let post = || post_form(&http, &provider, ClientAuth::None, &url, &[], Some(&key));
+        let count = || requests.load(Ordering::SeqCst);
+        assert!(matches!(post().await.unwrap(), Answer::Ok(_)));
+        assert_eq!(count(), 2, "asked for the nonce once");
+        assert!(matches!(post().await.unwrap(), Answer::Ok(_)));
+        assert_eq!(count(), 3, "the kept nonce passes at once");
+        round.store(2, Ordering::SeqCst);
+        assert!(matches!(post().await.unwrap(), Answer::Ok(_)));
+        assert_eq!(count(), 5, "a changed nonce is asked for once");
+        assert_eq!(key.provider_nonce().as_deref(), Some("n2"));
     }
 }

@@ -93,8 +93,8 @@ fn push_client_id<'a>(body: &mut Vec<(&'a str, &'a str)>, client_id: &'a str) {
 /// POSTs `form` to `url` (a token, device authorization or pushed authorization
 /// endpoint), authenticated as
 /// the provider's client (`client_secret_basic`, `_post`, or `client_id` only); with
-/// `dpop`, with a DPoP proof of that key, signed again with the provider's nonce if it
-/// asks for one (`use_dpop_nonce`, RFC 9449 §8).
+/// `dpop`, with a DPoP proof of that key and the provider's last nonce, signed again
+/// with a new nonce if the provider asks for one (`use_dpop_nonce`, RFC 9449 §8).
 pub(crate) async fn post_form(
     http: &reqwest::Client,
     provider: &LoginProvider,
@@ -103,7 +103,8 @@ pub(crate) async fn post_form(
     form: &[(&str, &str)],
     dpop: Option<&ClientKey>,
 ) -> Result<Answer, LoginError> {
-    let mut nonce: Option<String> = None;
+    let mut nonce = dpop.and_then(ClientKey::provider_nonce);
+    let mut signed_again = false;
     loop {
         let proof = match dpop {
             Some(key) => Some(
@@ -112,18 +113,22 @@ pub(crate) async fn post_form(
             ),
             None => None,
         };
-        let (answer, asked_nonce) =
-            post_once(http, provider, client_auth, url, form, proof).await?;
-        match (answer, asked_nonce) {
-            (Answer::Refused(e), Some(asked)) if e.error == "use_dpop_nonce" && nonce.is_none() => {
+        let (answer, handed) = post_once(http, provider, client_auth, url, form, proof).await?;
+        if let (Some(key), Some(handed)) = (dpop, &handed) {
+            key.remember_provider_nonce(handed);
+        }
+        match (answer, handed) {
+            (Answer::Refused(e), Some(asked)) if e.error == "use_dpop_nonce" && !signed_again => {
                 nonce = Some(asked);
+                signed_again = true;
             }
             (answer, _) => return Ok(answer),
         }
     }
 }
 
-/// One POST of [`post_form`]: the answer, and the `DPoP-Nonce` the provider sent.
+/// One POST of [`post_form`]: the answer, and the `DPoP-Nonce` the provider sent
+/// (with an error, or with a success when its nonce changed).
 async fn post_once(
     http: &reqwest::Client,
     provider: &LoginProvider,
@@ -401,18 +406,23 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The `DPoP-Nonce` a response hands out, if any.
+fn handed_nonce(response: &reqwest::Response) -> Option<String> {
+    let nonce = response.headers().get("dpop-nonce")?.to_str().ok()?;
+    Some(nonce.to_owned())
+}
+
 /// The nonce a resource server's 401 `use_dpop_nonce` asks for (RFC 9449 §9): the
 /// `DPoP-Nonce` header of a 401 whose `WWW-Authenticate` names that error.
 fn asked_nonce(response: &reqwest::Response) -> Option<String> {
-    let headers = response.headers();
     let asks = response.status() == reqwest::StatusCode::UNAUTHORIZED
-        && headers
+        && response
+            .headers()
             .get_all(reqwest::header::WWW_AUTHENTICATE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .any(|v| v.contains("use_dpop_nonce"));
-    let nonce = headers.get("dpop-nonce")?.to_str().ok()?;
-    asks.then(|| nonce.to_owned())
+    if asks { handed_nonce(response) } else { None }
 }
 
 /// The userinfo response for `access_token`. For plain OAuth 2.0 providers a numeric
@@ -424,7 +434,8 @@ pub(crate) async fn userinfo(
     refusal_ok: bool,
     dpop: Option<&ClientKey>,
 ) -> Result<Option<Map<String, Value>>, LoginError> {
-    let mut nonce: Option<String> = None;
+    let mut nonce = dpop.and_then(ClientKey::provider_nonce);
+    let mut signed_again = false;
     let response = loop {
         let mut request = http
             .get(url.clone())
@@ -448,10 +459,16 @@ pub(crate) async fn userinfo(
             .send()
             .await
             .map_err(|e| LoginError::userinfo(format!("userinfo endpoint unreachable: {e}")))?;
-        // A resource server that wants its nonce in the proof (RFC 9449 §9): once more,
-        // with it.
+        if let (Some(key), Some(handed)) = (dpop, handed_nonce(&response)) {
+            key.remember_provider_nonce(&handed);
+        }
+        // A userinfo endpoint that wants its nonce in the proof (RFC 9449 §9): once
+        // more, with it.
         match asked_nonce(&response) {
-            Some(asked) if dpop.is_some() && nonce.is_none() => nonce = Some(asked),
+            Some(asked) if dpop.is_some() && !signed_again => {
+                nonce = Some(asked);
+                signed_again = true;
+            }
             _ => break response,
         }
     };
