@@ -125,8 +125,9 @@ async fn a_revoked_token_is_refused_once_the_cache_lets_go() {
 /// cached entry itself refuses the token as expired, without asking the provider.
 #[tokio::test]
 async fn a_cached_introspection_ends_at_the_tokens_exp() {
+    // `exp` is in whole seconds: the token lives between 2 and 3 s.
     let op = OpenIdProvider::start(Options {
-        client_credentials_ttl: Some(2),
+        client_credentials_ttl: Some(3),
         ..Options::default()
     })
     .await;
@@ -137,7 +138,7 @@ async fn a_cached_introspection_ends_at_the_tokens_exp() {
     let url = app(&auth).await;
     let opaque = token(&op, OPAQUE, "read").await;
     assert_eq!(get_with_token(&url, "/client", &opaque).await.status(), 200);
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
     let before = auth.token_cache_stats().unwrap();
     let e = error_of(get_with_token(&url, "/client", &opaque).await).await;
     assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
