@@ -201,15 +201,7 @@ impl Introspector {
                 form.push(("client_secret", &c.client_secret));
             }
         }
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        let response = request
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .body(body)
+        let response = crate::util::with_form(request, form)
             .send()
             .await
             .map_err(|e| format!("{endpoint} is unreachable: {e}"))?;

@@ -159,15 +159,7 @@ async fn post_once(
         }
         _ => push_client_id(&mut body, &p.client_id),
     }
-    let form = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(body)
-        .finish();
-    let response = request
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .body(form)
+    let response = crate::util::with_form(request, body)
         .send()
         .await
         .map_err(|e| LoginError::unavailable(format!("{url} is unreachable: {e}")))?;

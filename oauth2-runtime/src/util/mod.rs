@@ -100,6 +100,23 @@ pub(crate) fn basic_auth(client_id: &str, secret: &str) -> String {
     )
 }
 
+/// `request` with `pairs` as its `application/x-www-form-urlencoded` body (reqwest's
+/// `form` would pull in `serde_urlencoded` for this).
+pub(crate) fn with_form<'a>(
+    request: reqwest::RequestBuilder,
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> reqwest::RequestBuilder {
+    let body = ::url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    request
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body)
+}
+
 /// Replaces the item of `items` whose `name` is `wanted` by `change(item)`, in its
 /// place; whether there was one (the builders' `map_provider`).
 pub(crate) fn map_named<T>(

@@ -224,9 +224,9 @@ impl Validator {
         let providers: Vec<ProviderState> = entries
             .into_iter()
             .map(|config| {
-                let keys = match &config.keys {
-                    KeySource::Secret(secret) => Keys::Secret(secret.clone()),
-                    _ if config.tenants.is_some() => {
+                let keys = match (&config.keys, &config.tenants) {
+                    (KeySource::Secret(secret), _) => Keys::Secret(secret.clone()),
+                    (_, Some(tenant_list)) => {
                         if tokio::runtime::Handle::try_current().is_err() {
                             return Err(ConfigError::NoRuntime);
                         }
@@ -234,10 +234,10 @@ impl Validator {
                             config.name.clone(),
                             config.refresh,
                             http_client(&config, registry)?,
-                            config.tenants.as_ref().map_or(1, |t| t.max_caches()),
+                            tenant_list.max_caches(),
                         ))
                     }
-                    source => Keys::Cache(
+                    (source, None) => Keys::Cache(
                         registry
                             .register(
                                 &config.name,
