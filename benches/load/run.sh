@@ -58,21 +58,7 @@ run() {
   fi
   after=$(cpu "$pid")
   printf '%s\n' "$out" > "$DIR/wrk.out"
-  python3 - "$name" "$before" "$after" "$TICK" "$DIR/wrk.out" <<'PY'
-import re, sys
-name, before, after, tick = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-text = open(sys.argv[5]).read()
-def ms(s):
-    n, unit = re.match(r"([\d.]+)(us|ms|s)", s).groups()
-    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-total = int(re.search(r"(\d+) requests in", text).group(1))
-p50 = ms(re.search(r"50%\s+(\S+)", text).group(1))
-p99 = ms(re.search(r"99%\s+(\S+)", text).group(1))
-non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-cpu_us = (after - before) / tick * 1e6 / max(total, 1)
-print(f"{name} {rps:.0f} {p50:.2f} {p99:.2f} {cpu_us:.1f} {total} {non2xx.group(1) if non2xx else 0}")
-PY
+  python3 benches/load/wrk_report.py "$name" "$before" "$after" "$TICK" "$DIR/wrk.out"
 }
 
 RESULTS=$DIR/results

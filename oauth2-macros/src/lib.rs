@@ -29,6 +29,13 @@ pub fn unknown_provider(input: TokenStream) -> TokenStream {
     providers::unknown_provider(input.into()).into()
 }
 
+/// Reports the provider of a `#[protect(session, ...)]` that has no browser login:
+/// called by the registry macro that `providers!` generates.
+#[proc_macro]
+pub fn session_provider(input: TokenStream) -> TokenStream {
+    providers::session_provider(input.into()).into()
+}
+
 /// Lets an axum handler run only for a valid token of the named provider(s).
 /// Documented in `oauth2-runtime`.
 #[proc_macro_attribute]

@@ -76,7 +76,9 @@
 //! | dev issuer | [`dev`] | the development identity provider |
 //! | test kit | `test_kit` (feature `test-kit`) | tests of your app: providers retargeted to a dev issuer, browser logins |
 //!
-//! The macros only emit paths into this crate (its hidden `__private` module).
+//! The macros generate builder calls and trait impls, naming this crate's items by
+//! full path (`oauth2::...`, and its hidden `__private` module for what only generated
+//! code uses): the runtime decides, the macros declare.
 //!
 //! # Features
 //!

@@ -31,6 +31,7 @@ mod readme_example;
 mod redis_cluster;
 mod registry;
 mod session_stores;
+mod shared_issuer;
 mod step_up;
 mod step_up_interop;
 mod store_outage;

@@ -99,7 +99,12 @@ fn compile_time_checks(krate: &TokenStream, args: &Args) -> TokenStream {
     let names = args.providers.iter().map(|name| {
         let registry = Ident::new("__oauth2_providers", name.span());
         let name = LitStr::new(&name.value(), name.span());
-        quote_spanned!(name.span()=> #registry! { (#krate) #name })
+        // A session route's provider must have a browser login.
+        let session = args
+            .session
+            .as_ref()
+            .map(|_| Ident::new("session", name.span()));
+        quote_spanned!(name.span()=> #registry! { (#krate) #session #name })
     });
     let claims = args.claims.as_ref().map(|ty| {
         let check = quote_spanned!(ty.span()=> __oauth2_check::<#ty>);
@@ -120,25 +125,27 @@ fn rewrite_handler(
     protected: &TokenStream,
     args: &Args,
 ) {
-    let (guard_param, bind): (FnArg, TokenStream) = match (claims_pat, &args.optional) {
-        (None, _) => (syn::parse_quote!(_: #protected), quote!()),
+    let (guard_param, bind): (FnArg, Option<syn::Stmt>) = match (claims_pat, &args.optional) {
+        (None, _) => (syn::parse_quote!(_: #protected), None),
         (Some(pat), None) => (
             syn::parse_quote!(__oauth2_guard: #protected),
-            quote!(let #pat = __oauth2_guard.0;),
+            Some(syn::parse_quote!(let #pat = __oauth2_guard.0;)),
         ),
         (Some(pat), Some(_)) => (
             syn::parse_quote!(__oauth2_guard: ::core::option::Option<#protected>),
-            quote!(let #pat = ::core::option::Option::map(__oauth2_guard, |g| g.0);),
+            Some(syn::parse_quote!(
+                let #pat = ::core::option::Option::map(__oauth2_guard, |g| g.0);
+            )),
         ),
     };
     inputs.insert(0, guard_param);
     func.sig.inputs = inputs.into_iter().collect::<Punctuated<FnArg, Token![,]>>();
-    let body = &func.block;
-    let block: syn::Block = syn::parse_quote!({
-        #bind
-        #body
-    });
-    *func.block = block;
+    // The binding goes first in the user's own block, not in a block around it: an
+    // extra block would make a one-expression body `{ Json(user.sub) }` an "unnecessary
+    // braces" warning at the user's braces (and `cargo clippy --fix` would then break it).
+    if let Some(bind) = bind {
+        func.block.stmts.insert(0, bind);
+    }
 }
 
 /// The pattern without `mut` bindings: the condition only reads the claims.

@@ -51,7 +51,12 @@ pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
     let provider_items = declared.iter().map(|d| provider_item(krate, d));
     let broker = config.broker.as_ref().map(|b| broker_item(krate, b));
     let providers = providers_type(krate, config, &declared);
-    let registry = registry(&names);
+    let logins: Vec<&str> = declared
+        .iter()
+        .filter(|d| d.login)
+        .map(|d| d.name.as_str())
+        .collect();
+    let registry = registry(&names, &logins);
     quote! {
         #providers
         #(#provider_items)*
@@ -388,16 +393,25 @@ fn layer(krate: &TokenStream, bearer: bool, login: bool) -> (TokenStream, TokenS
 }
 
 /// The hidden registry macro: a declared name expands to nothing, any other to
-/// `unknown_provider!`, which reports it with the closest declared name.
-fn registry(names: &[&str]) -> TokenStream {
+/// `unknown_provider!`, which reports it with the closest declared name. A name after
+/// `session` (from `#[protect(session, ...)]`) must have a browser login; any other goes
+/// to `session_provider!`, which says why it has none.
+fn registry(names: &[&str], logins: &[&str]) -> TokenStream {
     let arms = names
         .iter()
         .map(|name| quote! { (($($krate:tt)*) #name) => {}; });
+    let login_arms = logins
+        .iter()
+        .map(|name| quote! { (($($krate:tt)*) session #name) => {}; });
     quote! {
         #[doc(hidden)]
         #[allow(unused_macros)]
         macro_rules! __oauth2_providers {
             #(#arms)*
+            #(#login_arms)*
+            (($($krate:tt)*) session $other:tt) => {
+                $($krate)*::__private::session_provider! { $other [#(#names),*] [#(#logins),*] }
+            };
             (($($krate:tt)*) $other:tt) => {
                 $($krate)*::__private::unknown_provider! { $other [#(#names),*] }
             };

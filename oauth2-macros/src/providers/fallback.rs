@@ -70,7 +70,7 @@ pub(crate) fn items(krate: &TokenStream) -> TokenStream {
         #[doc(hidden)]
         #[allow(unused_macros)]
         macro_rules! __oauth2_providers {
-            (($($krate:tt)*) $other:tt) => {};
+            (($($krate:tt)*) $($other:tt)*) => {};
         }
     }
 }

@@ -37,24 +37,74 @@ struct Unknown {
     known: Vec<String>,
 }
 
+/// `["a", "b"]`.
+fn names(input: ParseStream<'_>) -> syn::Result<Vec<String>> {
+    let list;
+    bracketed!(list in input);
+    let names = Punctuated::<LitStr, Token![,]>::parse_terminated(&list)?;
+    Ok(names.iter().map(LitStr::value).collect())
+}
+
 impl Parse for Unknown {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let given = input.parse()?;
-        let list;
-        bracketed!(list in input);
-        let known = Punctuated::<LitStr, Token![,]>::parse_terminated(&list)?;
         Ok(Self {
-            given,
-            known: known.iter().map(LitStr::value).collect(),
+            given: input.parse()?,
+            known: names(input)?,
         })
     }
 }
 
-pub(crate) fn unknown_provider(input: TokenStream) -> TokenStream {
-    let Unknown { given, known } = match syn::parse2(input) {
-        Ok(u) => u,
+/// The input of `session_provider!`: the name a `#[protect(session)]` gave, the
+/// declared names, and those with a browser login.
+struct NotLogin {
+    unknown: Unknown,
+    logins: Vec<String>,
+}
+
+impl Parse for NotLogin {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        Ok(Self {
+            unknown: input.parse()?,
+            logins: names(input)?,
+        })
+    }
+}
+
+/// Reports the provider of a `#[protect(session, ...)]` that has no browser login: a
+/// declared provider without `client_id`, or an undeclared name.
+pub(crate) fn session_provider(input: TokenStream) -> TokenStream {
+    let NotLogin { unknown, logins } = match syn::parse2(input) {
+        Ok(n) => n,
         Err(e) => return e.to_compile_error(),
     };
+    let name = unknown.given.value();
+    if !unknown.known.contains(&name) {
+        return unknown_error(&unknown);
+    }
+    let logins_text = if logins.is_empty() {
+        "no provider declared with `providers!` has one".to_owned()
+    } else {
+        format!(
+            "the providers with a login are {}",
+            suggest::list(logins.iter().map(String::as_str))
+        )
+    };
+    let message = format!(
+        "provider `{name}` has no browser login, so `#[protect(session)]` cannot use it\n\
+         a login provider is declared with `client_id` (and `base_url`, `session_secret`); \
+         {logins_text}"
+    );
+    syn::Error::new(unknown.given.span(), message).to_compile_error()
+}
+
+pub(crate) fn unknown_provider(input: TokenStream) -> TokenStream {
+    match syn::parse2(input) {
+        Ok(unknown) => unknown_error(&unknown),
+        Err(e) => e.to_compile_error(),
+    }
+}
+
+fn unknown_error(Unknown { given, known }: &Unknown) -> TokenStream {
     let name = given.value();
     let known = known.iter().map(String::as_str);
     let message = format!(

@@ -1,5 +1,5 @@
-//! The HTTP side shared by every adapter (the tower layer, the axum extractors, and a
-//! gRPC adapter next): where a request's token is, what kind of request it is, the
+//! The HTTP side shared by every adapter (the tower layer, the axum extractors, the
+//! gRPC layer): where a request's token is, what kind of request it is, the
 //! `Cookie` header, and the event that records each request's auth decision. Private to
 //! the crate; it knows requests, not validation.
 

@@ -47,6 +47,21 @@ pub(crate) enum KeyRingError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The store's keys rotate with another period than this configuration's: the
+    /// instances on one store would publish different key sets.
+    #[error(
+        "the broker keys in the store rotate every {stored} s, this configuration's every \
+         {ours} s: every instance on one store must set the same `rotate_every` (to change \
+         it, change it on every instance and delete the store key `{key}`)"
+    )]
+    Period {
+        /// The period the store's record names, in seconds.
+        stored: String,
+        /// This configuration's, in seconds.
+        ours: u64,
+        /// The record's store key.
+        key: String,
+    },
     /// A stored key does not open with this secret or is not a key.
     #[error("the broker key of generation {generation} in the store is unusable: {reason}")]
     Unusable {
@@ -118,6 +133,7 @@ impl KeyRing {
     }
 
     async fn load(&self, generation: u64) -> Result<Loaded, KeyRingError> {
+        self.check_period().await?;
         let mut keys = Vec::with_capacity(3);
         if let Some(n) = generation.checked_sub(1)
             && let Some(previous) = self.read(n).await?
@@ -138,6 +154,30 @@ impl KeyRing {
     /// ahead, it signs for one and is published for one more.
     fn keep(&self) -> Duration {
         self.rotate_every * 3 + Duration::from_secs(60)
+    }
+
+    /// Generation `n` means a time only with its period: the store records the period
+    /// its keys rotate with (renewed with every generation loaded), and a configuration
+    /// with another one is refused instead of making a key set of its own.
+    async fn check_period(&self) -> Result<(), KeyRingError> {
+        let key = format!("{}rotate_every", self.prefix);
+        let ours = self.rotate_every.as_secs();
+        if self
+            .store
+            .save_new(&key, &ours.to_string(), self.keep())
+            .await?
+        {
+            return Ok(());
+        }
+        match self.store.load(&key).await? {
+            Some(stored) if stored != ours.to_string() => {
+                Err(KeyRingError::Period { stored, ours, key })
+            }
+            _ => Ok(self
+                .store
+                .save(&key, &ours.to_string(), self.keep())
+                .await?),
+        }
     }
 
     async fn read(&self, generation: u64) -> Result<Option<SigningKey>, KeyRingError> {
@@ -228,6 +268,23 @@ mod tests {
             assert_eq!(key["use"], "sig");
             assert!(key.get("d").is_none(), "no private member");
         }
+    }
+
+    #[tokio::test]
+    async fn a_configuration_with_another_period_is_refused_on_a_shared_store() {
+        let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+        let hourly = ring(&store, 3600);
+        let jwks = hourly.jwks().await.unwrap();
+        let e = ring(&store, 7200).current().await.unwrap_err();
+        assert!(matches!(e, KeyRingError::Period { ours: 7200, .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("rotate every 3600 s, this configuration's every 7200 s"),
+            "{e}"
+        );
+        // The agreeing instances are not disturbed.
+        assert_eq!(ring(&store, 3600).jwks().await.unwrap(), jwks);
+        assert_eq!(hourly.jwks().await.unwrap(), jwks);
     }
 
     #[tokio::test]

@@ -160,3 +160,22 @@ impl AppToken {
         jsonwebtoken::decode::<T>(token, &self.decoding, &validation).map(|d| d.claims)
     }
 }
+impl super::Login {
+    /// The app token's cookie: `HttpOnly`, `SameSite=Lax`, `Secure` like the session's.
+    pub(super) fn app_token_cookie(
+        &self,
+        app: &AppToken,
+        token: String,
+        ttl: Duration,
+    ) -> cookie::Cookie<'static> {
+        let mut c = cookie::Cookie::new(app.cookie().to_owned(), token);
+        c.set_http_only(true);
+        c.set_secure(self.inner.sessions.cookie.is_secure());
+        c.set_same_site(cookie::SameSite::Lax);
+        c.set_path("/");
+        c.set_max_age(cookie::time::Duration::seconds(
+            i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX),
+        ));
+        c
+    }
+}

@@ -11,8 +11,8 @@ use super::error_page::{ErrorPages, LoginFailure};
 use super::session::SessionCache;
 use super::{
     AppToken, DEFAULT_IDLE_TIMEOUT, DEFAULT_PREFIX, DEFAULT_SESSION_CACHE_BYTES,
-    DEFAULT_SESSION_TTL, Login, LoginEvent, LoginInner, LoginProvider, LoginProviderBuilder,
-    LoginRejected, OnLogin,
+    DEFAULT_SESSION_TTL, Hooks, Login, LoginEvent, LoginInner, LoginProvider, LoginProviderBuilder,
+    LoginRejected, OnLogin, Sessions, Site, Upstream,
 };
 use crate::config::{ConfigError, Provider, check_duration};
 use crate::jwks::{KeyRegistry, default_http_client};
@@ -321,7 +321,7 @@ impl LoginBuilder {
         let registry = self
             .registry
             .unwrap_or_else(|| KeyRegistry::with_http_client(http.clone()));
-        let validator = id_token_validator(&providers, &registry)?;
+        let id_tokens = id_token_validators(&providers, &registry)?;
         #[cfg(feature = "broker")]
         let broker = match self.broker {
             Some(b) => Some(b.build(
@@ -333,28 +333,36 @@ impl LoginBuilder {
         };
         Ok(Login {
             inner: Arc::new(LoginInner {
-                providers,
-                validator,
-                registry,
-                base,
-                prefix,
-                cookie,
-                logout_store: self
-                    .logout_store
-                    .or_else(|| self.store.clone())
-                    .unwrap_or_else(|| Arc::new(MemoryStore::new())),
-                store: self.store,
-                ttl: self.ttl,
-                idle: self.idle,
-                parsed: SessionCache::new(self.session_cache),
-                get_logout: self.get_logout,
-                origins,
-                on_login: self.on_login,
-                app_token: self.app_token,
-                error_pages: self.error_pages,
-                http,
-                refreshing: Mutex::default(),
-                refreshed: Mutex::default(),
+                upstream: Upstream {
+                    providers,
+                    id_tokens,
+                    registry,
+                    http,
+                },
+                site: Site {
+                    base,
+                    prefix,
+                    origins,
+                    get_logout: self.get_logout,
+                },
+                sessions: Sessions {
+                    cookie,
+                    logout_store: self
+                        .logout_store
+                        .or_else(|| self.store.clone())
+                        .unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                    store: self.store,
+                    ttl: self.ttl,
+                    idle: self.idle,
+                    parsed: SessionCache::new(self.session_cache),
+                    refreshing: Mutex::default(),
+                    refreshed: Mutex::default(),
+                },
+                hooks: Hooks {
+                    on_login: self.on_login,
+                    app_token: self.app_token,
+                    error_pages: self.error_pages,
+                },
                 #[cfg(feature = "broker")]
                 broker,
             }),
@@ -404,26 +412,25 @@ fn build_providers(builders: Vec<LoginProviderBuilder>) -> Result<Vec<LoginProvi
     Ok(providers)
 }
 
-/// The validator of the OpenID Providers' ID tokens (audience = their client id),
-/// through the issuers' shared key caches; `None` without an OpenID Provider.
-fn id_token_validator(
+/// One validator per OpenID Provider for its ID tokens (audience = its client id), by
+/// provider name: two clients of one issuer (two apps of one Keycloak realm) each check
+/// their own audience, through the issuer's one key cache in `registry`.
+fn id_token_validators(
     providers: &[LoginProvider],
     registry: &KeyRegistry,
-) -> Result<Option<Validator>, ConfigError> {
-    let oidc = providers
+) -> Result<Vec<(String, Validator)>, ConfigError> {
+    providers
         .iter()
         .filter_map(|p| {
             let issuer = p.issuer()?;
-            Some(
-                Provider::builder(p.name())
-                    .issuer(issuer)
-                    .audience(p.inner.client_id.as_str())
-                    .build(),
-            )
+            let validator = Provider::builder(p.name())
+                .issuer(issuer)
+                .audience(p.inner.client_id.as_str())
+                .build()
+                .and_then(|provider| {
+                    Validator::with_registry(vec![provider], 2 * DEFAULT_MAX_TOKEN_SIZE, registry)
+                });
+            Some(validator.map(|v| (p.name().to_owned(), v)))
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    if oidc.is_empty() {
-        return Ok(None);
-    }
-    Validator::with_registry(oidc, 2 * DEFAULT_MAX_TOKEN_SIZE, registry).map(Some)
+        .collect()
 }

@@ -61,9 +61,9 @@ impl Login {
         let failure = LoginFailure {
             provider,
             error: &e,
-            retry: provider.map(|p| format!("{}/{p}/login", self.inner.prefix)),
+            retry: provider.map(|p| format!("{}/{p}/login", self.inner.site.prefix)),
         };
-        self.inner.error_pages.render(&failure)
+        self.inner.hooks.error_pages.render(&failure)
     }
 }
 

@@ -55,31 +55,29 @@
 //! random id.
 
 mod app_token;
-mod backchannel;
-#[cfg(feature = "broker")]
-mod broker_grants;
 mod builder;
-mod callback;
 mod dpop;
+mod endpoints;
 mod error;
 mod error_page;
 mod form;
-mod native;
-mod par;
 mod provider;
-mod routes;
+mod redirect;
+mod router;
+mod rp;
 mod session;
-mod token_endpoint;
 mod tokens;
-mod transaction;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use axum::http::StatusCode;
+
 use serde_json::Value;
 use url::Url;
 
+use self::tokens::printable;
 use crate::claims::Authenticated;
 use crate::jwks::KeyRegistry;
 use crate::session::{BoxFuture, SessionCookie, SessionStore};
@@ -89,16 +87,16 @@ pub use self::app_token::AppToken;
 pub use self::builder::LoginBuilder;
 pub use self::error::{LoginError, LoginRejected};
 pub use self::error_page::LoginFailure;
-pub use self::par::PushedAuthorization;
 pub use self::provider::{
-    ClientAuth, DEFAULT_SCOPES, LoginProvider, LoginProviderBuilder, Preset, Userinfo,
+    ClientAuth, DEFAULT_SCOPES, LoginProvider, LoginProviderBuilder, Preset, PushedAuthorization,
+    Userinfo,
 };
+pub use self::rp::transaction::{AuthorizationRequest, Transaction};
 pub use self::session::{
     DEFAULT_SESSION_CACHE_BYTES, LoginSession, Session, SessionLayer, SessionProtected,
     SessionRejection, SessionRejectionKind, SessionService,
 };
 pub use self::tokens::Tokens;
-pub use self::transaction::{AuthorizationRequest, Transaction};
 
 /// Default route prefix.
 pub const DEFAULT_PREFIX: &str = "/auth";
@@ -132,14 +130,39 @@ pub struct Login {
 }
 
 pub(crate) struct LoginInner {
+    pub(crate) upstream: Upstream,
+    pub(crate) site: Site,
+    pub(crate) sessions: Sessions,
+    pub(crate) hooks: Hooks,
+    /// The app as an issuer of its own tokens.
+    #[cfg(feature = "broker")]
+    pub(crate) broker: Option<crate::issuer::Broker>,
+}
+
+/// The providers the app logs in with, and how it reaches and checks them.
+pub(crate) struct Upstream {
     pub(crate) providers: Vec<LoginProvider>,
-    /// Validates the ID tokens of the OpenID Providers (audience = their client id).
-    pub(crate) validator: Option<Validator>,
+    /// The ID-token validator of each OpenID Provider (audience = its client id), by
+    /// name; providers without an issuer have none.
+    pub(crate) id_tokens: Vec<(String, Validator)>,
     /// The issuers' key caches and discovery documents, shared with bearer validation.
     pub(crate) registry: KeyRegistry,
+    pub(crate) http: reqwest::Client,
+}
+
+/// Where the app lives, and where it lets a browser go back to.
+pub(crate) struct Site {
     /// The base URL without a trailing slash.
     pub(crate) base: String,
     pub(crate) prefix: String,
+    /// Origins besides the base URL's that `return_to` and logout's `Origin` may name.
+    pub(crate) origins: Vec<String>,
+    /// Whether `GET {prefix}/logout` logs out (a cross-site link could then log users out).
+    pub(crate) get_logout: bool,
+}
+
+/// The sessions: their cookie, store, lifetimes and caches.
+pub(crate) struct Sessions {
     pub(crate) cookie: SessionCookie,
     pub(crate) store: Option<Arc<dyn SessionStore>>,
     /// What back-channel logouts remember: the `jti`s seen and, for sessions they
@@ -149,21 +172,18 @@ pub(crate) struct LoginInner {
     pub(crate) idle: Duration,
     /// Sessions parsed before, by the bytes they were parsed from.
     pub(crate) parsed: Option<session::SessionCache>,
-    pub(crate) origins: Vec<String>,
-    /// Whether `GET {prefix}/logout` logs out (a cross-site link could then log users out).
-    pub(crate) get_logout: bool,
-    pub(crate) on_login: Option<OnLogin>,
-    pub(crate) app_token: Option<AppToken>,
-    /// What browsers see when a login route fails.
-    pub(crate) error_pages: error_page::ErrorPages,
-    pub(crate) http: reqwest::Client,
     /// One refresh at a time per session.
     pub(crate) refreshing: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
     /// Stateless sessions refreshed lately, by refresh key, with when.
     pub(crate) refreshed: Mutex<HashMap<String, (session::Loaded, u64)>>,
-    /// The app as an issuer of its own tokens.
-    #[cfg(feature = "broker")]
-    pub(crate) broker: Option<crate::issuer::Broker>,
+}
+
+/// What the app adds to a login: its hook, its own token, its error pages.
+pub(crate) struct Hooks {
+    pub(crate) on_login: Option<OnLogin>,
+    pub(crate) app_token: Option<AppToken>,
+    /// What browsers see when a login route fails.
+    pub(crate) error_pages: error_page::ErrorPages,
 }
 
 impl std::fmt::Debug for Login {
@@ -172,18 +192,19 @@ impl std::fmt::Debug for Login {
         f.debug_struct("Login")
             .field(
                 "providers",
-                &i.providers
+                &i.upstream
+                    .providers
                     .iter()
                     .map(LoginProvider::name)
                     .collect::<Vec<_>>(),
             )
-            .field("base_url", &i.base)
-            .field("prefix", &i.prefix)
-            .field("cookie", &i.cookie)
-            .field("stateful", &i.store.is_some())
-            .field("ttl", &i.ttl)
-            .field("idle", &i.idle)
-            .field("origins", &i.origins)
+            .field("base_url", &i.site.base)
+            .field("prefix", &i.site.prefix)
+            .field("cookie", &i.sessions.cookie)
+            .field("stateful", &i.sessions.store.is_some())
+            .field("ttl", &i.sessions.ttl)
+            .field("idle", &i.sessions.idle)
+            .field("origins", &i.site.origins)
             .finish_non_exhaustive()
     }
 }
@@ -192,7 +213,7 @@ impl Login {
     /// The registry of the login providers' issuers (their key caches and discovery
     /// documents).
     pub fn registry(&self) -> &KeyRegistry {
-        &self.inner.registry
+        &self.inner.upstream.registry
     }
 
     /// The broker, when the app issues its own tokens (feature `broker`).
@@ -203,16 +224,58 @@ impl Login {
 
     /// The login providers.
     pub fn providers(&self) -> impl Iterator<Item = &LoginProvider> {
-        self.inner.providers.iter()
+        self.inner.upstream.providers.iter()
     }
 
     pub(crate) fn provider(&self, name: &str) -> Option<&LoginProvider> {
-        self.inner.providers.iter().find(|p| p.name() == name)
+        self.inner
+            .upstream
+            .providers
+            .iter()
+            .find(|p| p.name() == name)
+    }
+
+    /// The validator of `provider`'s ID tokens (and logout tokens); `None` for a plain
+    /// OAuth 2.0 provider.
+    pub(crate) fn id_token_validator(&self, provider: &str) -> Option<&Validator> {
+        let validators = &self.inner.upstream.id_tokens;
+        validators
+            .iter()
+            .find(|(n, _)| n == provider)
+            .map(|(_, v)| v)
+    }
+
+    /// The declared provider of this name, or 404 `unknown_provider`.
+    pub(crate) fn find(&self, provider: &str) -> Result<&LoginProvider, LoginError> {
+        self.provider(provider).ok_or_else(|| {
+            LoginError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_provider",
+                format!("no login provider is named `{}`", printable(provider)),
+            )
+        })
+    }
+
+    /// `name` if it is a declared provider, else `unknown`: a metrics label, never the
+    /// request's own text (which would make a label without bound).
+    pub(crate) fn metrics_label(&self, name: &str) -> String {
+        match self.provider(name) {
+            Some(p) => p.name().to_owned(),
+            None => crate::metrics::UNKNOWN_PROVIDER.to_owned(),
+        }
+    }
+
+    /// The callback URL registered at the provider.
+    pub(crate) fn redirect_uri(&self, provider: &str) -> String {
+        format!(
+            "{}{}/{provider}/callback",
+            self.inner.site.base, self.inner.site.prefix
+        )
     }
 
     /// The path of a provider's login route, e.g. `/auth/corp/login`.
     pub fn login_path(&self, provider: &str) -> String {
-        format!("{}/{provider}/login", self.inner.prefix)
+        format!("{}/{provider}/login", self.inner.site.prefix)
     }
 
     /// `return_to` if it is safe to redirect to: a path on this site (`/...`, not
@@ -226,12 +289,12 @@ impl Login {
         }
         let url = Url::parse(return_to).ok()?;
         let origin = url.origin().ascii_serialization();
-        let allowed = origin == self.base_origin() || self.inner.origins.contains(&origin);
+        let allowed = origin == self.base_origin() || self.inner.site.origins.contains(&origin);
         (allowed && url.username().is_empty() && url.password().is_none()).then(|| url.to_string())
     }
 
     fn base_origin(&self) -> String {
-        Url::parse(&self.inner.base)
+        Url::parse(&self.inner.site.base)
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_default()
     }
@@ -239,9 +302,9 @@ impl Login {
     /// An absolute URL for a safe `return_to` (or the base URL).
     pub(crate) fn absolute(&self, return_to: Option<&str>) -> String {
         match return_to {
-            Some(path) if path.starts_with('/') => format!("{}{path}", self.inner.base),
+            Some(path) if path.starts_with('/') => format!("{}{path}", self.inner.site.base),
             Some(url) => url.to_owned(),
-            None => format!("{}/", self.inner.base),
+            None => format!("{}/", self.inner.site.base),
         }
     }
 }
@@ -439,7 +502,7 @@ mod tests {
             .as_object()
             .unwrap()
             .clone();
-        callback::map_claims(
+        rp::callback::map_claims(
             &mut claims,
             &[("login", "preferred_username"), ("avatar_url", "picture")],
         );

@@ -9,7 +9,6 @@ use crate::config::ConfigError;
 pub use crate::config::Preset;
 use crate::discovery::{DiscoveryError, ProviderMetadata};
 use crate::jwks::KeyRegistry;
-use crate::login::PushedAuthorization;
 use crate::util::url::{UrlUse, check_url};
 
 /// Scopes asked for when none are configured.
@@ -693,6 +692,21 @@ fn check_client_secret(secret: Option<&str>, auth: Option<ClientAuth>) -> Result
         return Err(("client_auth", "needs a client_secret".into()));
     }
     Ok(())
+}
+
+/// Whether a login pushes its authorization request first (RFC 9126).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PushedAuthorization {
+    /// Push when the provider's metadata has a `pushed_authorization_request_endpoint`.
+    #[default]
+    Auto,
+    /// Always push; a provider without the endpoint fails the login (500, the
+    /// configuration is wrong).
+    Required,
+    /// Never push. A provider that requires it (`require_pushed_authorization_requests`)
+    /// fails the login (500, the configuration is wrong).
+    Never,
 }
 
 #[cfg(test)]

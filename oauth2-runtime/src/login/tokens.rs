@@ -311,18 +311,13 @@ impl super::Login {
         p: &LoginProvider,
         id_token: &str,
     ) -> Result<Option<crate::Authenticated>, LoginError> {
-        let Some(validator) = &self.inner.validator else {
+        let Some(validator) = self.id_token_validator(p.name()) else {
             return Ok(None);
         };
         let auth = validator
             .validate(id_token)
             .await
             .map_err(|e| LoginError::id_token(format!("ID token: {e}")))?;
-        if auth.provider() != p.name() {
-            return Err(LoginError::id_token(
-                "the ID token is from another provider",
-            ));
-        }
         check_id_token_subject(auth.claims(), &p.inner.client_id)?;
         Ok(Some(auth))
     }
@@ -343,12 +338,12 @@ impl super::Login {
             .provider(provider)
             .ok_or_else(|| LoginError::server("the provider is no longer configured"))?;
         let endpoints = p
-            .endpoints(&self.inner.registry)
+            .endpoints(&self.inner.upstream.registry)
             .await
             .map_err(|e| LoginError::unavailable(e.to_string()))?;
         let refresh_token = tokens.refresh_token.as_deref().unwrap_or_default();
         let mut fresh = token_request(
-            &self.inner.http,
+            &self.inner.upstream.http,
             p,
             endpoints,
             &[

@@ -1,7 +1,8 @@
 //! JWT validation for one or more providers (RFC 7515, RFC 8725, RFC 9068).
 //!
-//! This core knows nothing of HTTP: it takes a token string and returns the validated
-//! claims or a [`ValidationError`] with a [`ErrorKind`] and a message that says what was
+//! This core knows nothing of incoming requests or axum: it takes a token string (for
+//! DPoP also the proof, the method and the URL, as plain values) and returns the
+//! validated claims or a [`ValidationError`] with a [`ErrorKind`] and a message that says what was
 //! wrong without echoing the token. In order, it checks:
 //!
 //! 1. the size limit (before any decoding) and the compact JWS form;
@@ -18,7 +19,8 @@
 //! A token that is not a JWS goes, when a provider introspects (RFC 7662,
 //! [`ProviderBuilder::introspection_client_id`](crate::ProviderBuilder::introspection_client_id)),
 //! to that provider's introspection endpoint; an active answer meets the same claim
-//! rules (step 6, `iss` when given, `token_type` `Bearer`, no `cnf`).
+//! rules (step 6, `iss` when given, `token_type` `Bearer`, no `cnf`). The only HTTP it
+//! sends is the key caches' (discovery, JWKS) and introspection's, to the providers.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {

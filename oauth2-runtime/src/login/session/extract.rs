@@ -314,7 +314,7 @@ pub(super) fn login_redirect(
     }
     let provider = match provider {
         Some(p) => p,
-        None => match login.inner.providers.as_slice() {
+        None => match login.inner.upstream.providers.as_slice() {
             [only] => only.name(),
             _ => return None,
         },

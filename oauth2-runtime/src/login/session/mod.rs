@@ -110,7 +110,7 @@ fn store_error(e: StoreError) -> LoginError {
 
 impl Login {
     fn remaining(&self, record: &Record) -> u64 {
-        (record.created + self.inner.ttl.as_secs()).saturating_sub(now())
+        (record.created + self.inner.sessions.ttl.as_secs()).saturating_sub(now())
     }
 
     /// The session of a request, if it has a live one. Invalid cookies count as none.
@@ -120,8 +120,8 @@ impl Login {
             tracing::debug!("session cookie refused: {e}");
             Ok(None)
         };
-        let loaded = match &i.store {
-            None => match i.cookie.sealed(headers) {
+        let loaded = match &i.sessions.store {
+            None => match i.sessions.cookie.sealed(headers) {
                 Ok(Some(sealed)) => match self.open_record(&sealed) {
                     Ok(record) => Loaded { id: None, record },
                     Err(e) => return refused(e),
@@ -130,7 +130,7 @@ impl Login {
                 Err(e) => return refused(e),
             },
             Some(store) => {
-                let opened = match i.cookie.sealed(headers) {
+                let opened = match i.sessions.cookie.sealed(headers) {
                     Ok(Some(sealed)) => match self.open_id(&sealed) {
                         Ok(opened) => opened,
                         Err(e) => return refused(e),
@@ -149,9 +149,10 @@ impl Login {
         };
         let t = now();
         let r = &loaded.record;
-        let timed_out = self.remaining(r) == 0 || t >= r.seen.saturating_add(i.idle.as_secs());
+        let timed_out =
+            self.remaining(r) == 0 || t >= r.seen.saturating_add(i.sessions.idle.as_secs());
         if timed_out || self.ended_by_logout(r).await? {
-            if let (Some(store), Some(id)) = (&i.store, &loaded.id) {
+            if let (Some(store), Some(id)) = (&i.sessions.store, &loaded.id) {
                 self.forget(&store_key(id));
                 store.delete(&store_key(id)).await.map_err(store_error)?;
             }
@@ -165,15 +166,20 @@ impl Login {
     fn open_record(&self, sealed: &str) -> Result<Arc<Record>, crate::session::SessionError> {
         let i = &self.inner;
         let key = cookie_key(sealed);
-        if let Some((record, expires)) = i.parsed.as_ref().and_then(|c| c.record(key, sealed)) {
+        if let Some((record, expires)) = i
+            .sessions
+            .parsed
+            .as_ref()
+            .and_then(|c| c.record(key, sealed))
+        {
             if expires <= now() {
                 return Err(crate::session::SessionError::Expired);
             }
             return Ok(record);
         }
-        let (record, expires) = i.cookie.open_sealed::<Record>(sealed)?;
+        let (record, expires) = i.sessions.cookie.open_sealed::<Record>(sealed)?;
         let record = Arc::new(record);
-        if let Some(cache) = &i.parsed {
+        if let Some(cache) = &i.sessions.parsed {
             cache.insert_record(key, sealed, &record, expires);
         }
         Ok(record)
@@ -183,18 +189,18 @@ impl Login {
     /// cache when it holds this cookie.
     fn open_id(&self, sealed: &str) -> Result<Arc<OpenedId>, crate::session::SessionError> {
         let i = &self.inner;
-        if let Some((opened, expires)) = i.parsed.as_ref().and_then(|c| c.id(sealed)) {
+        if let Some((opened, expires)) = i.sessions.parsed.as_ref().and_then(|c| c.id(sealed)) {
             if expires <= now() {
                 return Err(crate::session::SessionError::Expired);
             }
             return Ok(opened);
         }
-        let (Id { id }, expires) = i.cookie.open_sealed::<Id>(sealed)?;
+        let (Id { id }, expires) = i.sessions.cookie.open_sealed::<Id>(sealed)?;
         let opened = Arc::new(OpenedId {
             key: store_key(&id),
             id,
         });
-        if let Some(cache) = &i.parsed {
+        if let Some(cache) = &i.sessions.parsed {
             cache.insert_id(sealed, &opened, expires);
         }
         Ok(opened)
@@ -203,7 +209,7 @@ impl Login {
     /// The record stored as `json` under `key`, from the parsed-session cache when it
     /// holds this JSON.
     fn parse_record(&self, key: &str, json: &str) -> Result<Arc<Record>, LoginError> {
-        let cache = self.inner.parsed.as_ref();
+        let cache = self.inner.sessions.parsed.as_ref();
         if let Some((record, _)) = cache.and_then(|c| c.record(key, json)) {
             return Ok(record);
         }
@@ -218,7 +224,7 @@ impl Login {
 
     /// Drops a deleted session from the parsed-session cache.
     fn forget(&self, key: &str) {
-        if let Some(cache) = &self.inner.parsed {
+        if let Some(cache) = &self.inner.sessions.parsed {
             cache.remove(key);
         }
     }
@@ -246,12 +252,12 @@ impl Login {
     ) -> Result<Option<Vec<Cookie<'static>>>, LoginError> {
         let i = &self.inner;
         let remaining = std::time::Duration::from_secs(self.remaining(&loaded.record));
-        let sealed = match (&i.store, &loaded.id) {
+        let sealed = match (&i.sessions.store, &loaded.id) {
             (Some(store), Some(id)) => {
                 let json = serde_json::to_string(&*loaded.record)
                     .map_err(|e| LoginError::server(e.to_string()))?;
                 let key = store_key(id);
-                let ttl = remaining.min(i.idle);
+                let ttl = remaining.min(i.sessions.idle);
                 if only_existing {
                     if !store
                         .save_existing(&key, &json, ttl)
@@ -264,12 +270,12 @@ impl Login {
                 } else {
                     store.save(&key, &json, ttl).await.map_err(store_error)?;
                 }
-                if let Some(cache) = &i.parsed {
+                if let Some(cache) = &i.sessions.parsed {
                     cache.insert_record(&key, &json, &loaded.record, u64::MAX);
                 }
-                i.cookie.seal(&Id { id: id.clone() }, remaining)
+                i.sessions.cookie.seal(&Id { id: id.clone() }, remaining)
             }
-            _ => i.cookie.seal(&*loaded.record, remaining),
+            _ => i.sessions.cookie.seal(&*loaded.record, remaining),
         };
         sealed
             .map(Some)
@@ -282,7 +288,7 @@ impl Login {
         headers: &HeaderMap,
         record: Record,
     ) -> Result<Vec<Cookie<'static>>, LoginError> {
-        let id = match &self.inner.store {
+        let id = match &self.inner.sessions.store {
             Some(_) => {
                 self.end(headers).await?;
                 Some(random_id()?)
@@ -308,11 +314,13 @@ impl Login {
         headers: &HeaderMap,
     ) -> Result<Vec<Cookie<'static>>, LoginError> {
         let i = &self.inner;
-        if let (Some(store), Ok(Some(Id { id }))) = (&i.store, i.cookie.open::<Id>(headers)) {
+        if let (Some(store), Ok(Some(Id { id }))) =
+            (&i.sessions.store, i.sessions.cookie.open::<Id>(headers))
+        {
             self.forget(&store_key(&id));
             store.delete(&store_key(&id)).await.map_err(store_error)?;
         }
-        Ok(i.cookie.clear(headers))
+        Ok(i.sessions.cookie.clear(headers))
     }
 }
 
@@ -480,7 +488,7 @@ mod tests {
         assert_eq!(subject(&l.load(&headers).await.unwrap().unwrap()), "alice");
         assert!(l.load(&request(&forge(&cookies))).await.unwrap().is_none());
         assert_eq!(
-            l.inner.parsed.as_ref().unwrap().len(),
+            l.inner.sessions.parsed.as_ref().unwrap().len(),
             1,
             "nothing cached for it"
         );
@@ -511,12 +519,12 @@ mod tests {
             let headers = request(&l.start(&HeaderMap::new(), record(0, 0)).await.unwrap());
             assert!(l.load(&headers).await.unwrap().is_some());
         }
-        let cache = l.inner.parsed.as_ref().unwrap();
+        let cache = l.inner.sessions.parsed.as_ref().unwrap();
         assert!(cache.weight() <= 64 * 1024, "{} bytes", cache.weight());
         assert!(cache.len() > 10, "it still holds sessions: {}", cache.len());
 
         let off = login_with(None, |b| b.session_cache(0));
-        assert!(off.inner.parsed.is_none());
+        assert!(off.inner.sessions.parsed.is_none());
         let headers = request(&off.start(&HeaderMap::new(), record(0, 0)).await.unwrap());
         let first = off.load(&headers).await.unwrap().unwrap();
         let again = off.load(&headers).await.unwrap().unwrap();

@@ -48,7 +48,7 @@ impl Login {
         let _guard = lock.lock().await;
         let shared = self.shared_refresh_lock(&loaded).await?;
         let result = self.refresh_locked(slot, loaded).await;
-        if let (Some(store), Some(key)) = (&self.inner.store, shared) {
+        if let (Some(store), Some(key)) = (&self.inner.sessions.store, shared) {
             // Lost, it expires by itself.
             let _ = store.delete(&key).await;
         }
@@ -79,7 +79,7 @@ impl Login {
         &self,
         loaded: &Loaded,
     ) -> Result<Option<String>, SessionRejection> {
-        let (Some(store), Some(id)) = (&self.inner.store, &loaded.id) else {
+        let (Some(store), Some(id)) = (&self.inner.sessions.store, &loaded.id) else {
             return Ok(None);
         };
         let key = format!("refresh-lock:{}", store_key(id));
@@ -114,7 +114,12 @@ impl Login {
                 store_key(&format!("{}\n{sub}\n{}", r.provider, r.created))
             }
         };
-        let mut map = self.inner.refreshing.lock().expect("refresh lock map");
+        let mut map = self
+            .inner
+            .sessions
+            .refreshing
+            .lock()
+            .expect("refresh lock map");
         map.retain(|_, w| w.strong_count() > 0);
         if let Some(lock) = map.get(&key).and_then(std::sync::Weak::upgrade) {
             return lock;
@@ -127,7 +132,7 @@ impl Login {
     /// The session as it is now: reread from the store, or, for a stateless one, the
     /// last of the refreshes this process made with the cookie's refresh token.
     async fn latest(&self, loaded: Loaded) -> Result<Loaded, SessionRejection> {
-        let (Some(id), Some(store)) = (&loaded.id, &self.inner.store) else {
+        let (Some(id), Some(store)) = (&loaded.id, &self.inner.sessions.store) else {
             let mut loaded = loaded;
             for _ in 0..16 {
                 let used = loaded.record.tokens.refresh_token.as_deref().unwrap_or("");
@@ -203,7 +208,7 @@ impl Login {
             Err(e) if e.status() == StatusCode::SERVICE_UNAVAILABLE => Err(e.into()),
             Err(e) => {
                 tracing::info!("refresh failed, the session ends: {}", e.description());
-                if let (Some(store), Some(id)) = (&self.inner.store, &loaded.id) {
+                if let (Some(store), Some(id)) = (&self.inner.sessions.store, &loaded.id) {
                     let _ = store.delete(&store_key(id)).await;
                 }
                 slot.end();
@@ -223,14 +228,24 @@ impl Login {
     /// requests carry the same cookie; all but the first take the first one's tokens
     /// rather than reuse a spent refresh token.
     fn recently_refreshed(&self, key: &str) -> Option<Loaded> {
-        let map = self.inner.refreshed.lock().expect("refreshed map lock");
+        let map = self
+            .inner
+            .sessions
+            .refreshed
+            .lock()
+            .expect("refreshed map lock");
         map.get(key)
             .filter(|(_, at)| now() < at + 120)
             .map(|(l, _)| l.clone())
     }
 
     fn remember_refresh(&self, key: String, loaded: Loaded) {
-        let mut map = self.inner.refreshed.lock().expect("refreshed map lock");
+        let mut map = self
+            .inner
+            .sessions
+            .refreshed
+            .lock()
+            .expect("refreshed map lock");
         let t = now();
         map.retain(|_, (_, at)| t < *at + 120);
         map.insert(key, (loaded, t));

@@ -54,7 +54,7 @@ impl SessionSlot {
         if let Some(l) = &mut loaded {
             // Extend the idle timeout, at most once a minute per session.
             let t = now();
-            let every = (self.login.inner.idle.as_secs() / 8).clamp(1, 60);
+            let every = (self.login.inner.sessions.idle.as_secs() / 8).clamp(1, 60);
             if t >= l.record.seen + every {
                 std::sync::Arc::make_mut(&mut l.record).seen = t;
                 let cookies = self.login.save(l).await?;
@@ -140,7 +140,7 @@ where
             let mut response = future.await?;
             let state = std::mem::take(&mut *slot.lock());
             let cookies = if state.ended {
-                login.inner.cookie.clear(&sent)
+                login.inner.sessions.cookie.clear(&sent)
             } else {
                 state.cookies
             };

@@ -10,7 +10,7 @@
 //!   sharing the store sees it at once;
 //! - stateless cookies (and stores without tags) cannot be deleted, so the logout
 //!   records what ended and when, for as long as a session lives, in the logout store
-//!   ([`LoginBuilder::logout_store`](super::LoginBuilder::logout_store)); every session
+//!   ([`LoginBuilder::logout_store`](crate::login::LoginBuilder::logout_store)); every session
 //!   read checks that record, and a session begun after the logout is not affected.
 
 use std::time::Duration;
@@ -21,10 +21,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value};
 
-use super::form::{bad, form, no_store, param};
-use super::session::{Record, store_key};
-use super::{Login, LoginError, LoginProvider};
 use crate::Authenticated;
+use crate::login::form::{bad, form, no_store, param};
+use crate::login::session::{Record, store_key};
+use crate::login::{Login, LoginError, LoginProvider};
 use crate::session::StoreError;
 use crate::util::{now, now_millis};
 use crate::validation::{ErrorKind, Profile};
@@ -43,7 +43,7 @@ fn tag(provider: &str, kind: &str, value: &str) -> String {
 
 /// The tags a session is filed under: its provider session (`sid`) when the ID token
 /// named one, and its user (`sub`).
-pub(super) fn session_tags(provider: &str, claims: &Map<String, Value>) -> Vec<String> {
+pub(crate) fn session_tags(provider: &str, claims: &Map<String, Value>) -> Vec<String> {
     ["sid", "sub"]
         .into_iter()
         .filter_map(|kind| {
@@ -66,17 +66,23 @@ impl Login {
     /// logout records what ended).
     fn tags_sessions(&self, provider: &LoginProvider) -> bool {
         provider.inner.backchannel_logout
-            && self.inner.store.as_ref().is_some_and(|s| s.supports_tags())
+            && self
+                .inner
+                .sessions
+                .store
+                .as_ref()
+                .is_some_and(|s| s.supports_tags())
     }
 
     /// Files a new stored session (by its store key) under its tags, for `ttl`.
-    pub(super) async fn tag_session(
+    pub(crate) async fn tag_session(
         &self,
         key: &str,
         record: &Record,
         ttl: Duration,
     ) -> Result<(), LoginError> {
-        let (Some(store), Some(p)) = (&self.inner.store, self.provider(&record.provider)) else {
+        let (Some(store), Some(p)) = (&self.inner.sessions.store, self.provider(&record.provider))
+        else {
             return Ok(());
         };
         if !self.tags_sessions(p) {
@@ -88,7 +94,7 @@ impl Login {
 
     /// Whether a back-channel logout recorded after `record` began has ended it (for
     /// sessions that a logout cannot delete).
-    pub(super) async fn ended_by_logout(&self, record: &Record) -> Result<bool, LoginError> {
+    pub(crate) async fn ended_by_logout(&self, record: &Record) -> Result<bool, LoginError> {
         let Some(p) = self.provider(&record.provider) else {
             return Ok(false);
         };
@@ -99,6 +105,7 @@ impl Login {
         for tag in session_tags(&record.provider, &record.claims) {
             let ended = self
                 .inner
+                .sessions
                 .logout_store
                 .load(&ended_key(&tag))
                 .await
@@ -129,7 +136,7 @@ impl Login {
             );
         }
         if self.tags_sessions(p)
-            && let Some(store) = &self.inner.store
+            && let Some(store) = &self.inner.sessions.store
         {
             let ended = store.delete_tagged(tag).await.map_err(store_unavailable)?;
             tracing::info!(provider = p.name(), ended, "back-channel logout");
@@ -137,8 +144,9 @@ impl Login {
         }
         let at = now_millis().to_string();
         self.inner
+            .sessions
             .logout_store
-            .save(&ended_key(tag), &at, self.inner.ttl)
+            .save(&ended_key(tag), &at, self.inner.sessions.ttl)
             .await
             .map_err(store_unavailable)?;
         tracing::info!(provider = p.name(), "back-channel logout recorded");
@@ -153,9 +161,7 @@ impl Login {
     ) -> Result<Authenticated, LoginError> {
         let invalid = |m: String| bad("invalid_request", m);
         let validator = self
-            .inner
-            .validator
-            .as_ref()
+            .id_token_validator(p.name())
             .ok_or_else(|| LoginError::server("back-channel logout without an issuer"))?;
         let auth = validator
             .validate_as(token, Profile::Logout)
@@ -164,9 +170,6 @@ impl Login {
                 ErrorKind::KeysUnavailable => LoginError::unavailable(e.message().to_owned()),
                 _ => invalid(format!("logout token: {}", e.message())),
             })?;
-        if auth.provider() != p.name() {
-            return Err(invalid("the logout token is from another provider".into()));
-        }
         let iat = auth.claim("iat").and_then(Value::as_u64).unwrap_or(0);
         if iat.saturating_add(MAX_LOGOUT_TOKEN_AGE.as_secs() + SKEW) < now() {
             return Err(invalid(format!(
@@ -179,6 +182,7 @@ impl Login {
         let keep = MAX_LOGOUT_TOKEN_AGE + Duration::from_secs(2 * SKEW);
         let first = self
             .inner
+            .sessions
             .logout_store
             .save_new(&seen, "1", keep)
             .await
@@ -195,13 +199,13 @@ impl Login {
 /// `POST {prefix}/{provider}/backchannel-logout` (form `logout_token`): 200 with
 /// `Cache-Control: no-store` when the token is valid, whether or not a session matched;
 /// 400 `invalid_request` with the reason (never the token) otherwise.
-pub(super) async fn backchannel_logout(
+pub(crate) async fn backchannel_logout(
     login: State<Login>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, LoginError> {
-    let span = tracing::info_span!("oauth2.backchannel_logout", provider = %super::tokens::printable(&name));
+    let span = tracing::info_span!("oauth2.backchannel_logout", provider = %crate::login::tokens::printable(&name));
     let label = login.metrics_label(&name);
     let work = receive_logout(login, name, headers, body);
     crate::util::traced(span, work, |result| {

@@ -22,16 +22,17 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::backchannel::session_tags;
-use super::callback::{map_claims, merge_user, read_userinfo};
-use super::form::{bad, form, no_store, param};
-use super::provider::Endpoints;
-use super::tokens::{Answer, Tokens, check_id_token_subject, post_form, printable};
-use super::{Login, LoginError, LoginProvider};
 use crate::Authenticated;
 use crate::issuer::families::{Family, Grant, Redeem};
 use crate::issuer::{Broker, BrokerError};
+use crate::login::form::{bad, form, no_store, param};
+use crate::login::provider::Endpoints;
+use crate::login::rp::backchannel::session_tags;
+use crate::login::rp::callback::{map_claims, merge_user, read_userinfo};
+use crate::login::tokens::{Answer, Tokens, check_id_token_subject, post_form, printable};
+use crate::login::{Login, LoginError, LoginProvider};
 use crate::util::now;
+use crate::validation::{ErrorKind, ValidationError};
 
 /// The token exchange grant (RFC 8693 §2.1).
 pub(crate) const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -72,6 +73,31 @@ fn grant_response(grant: &Grant) -> Value {
 }
 
 impl Login {
+    /// A token of whichever OpenID Provider issued it for its client (its issuer and
+    /// audience): the first provider whose checks it passes, else the most telling
+    /// refusal (one past the `iss` check). `None` without an OpenID Provider.
+    pub(crate) async fn any_provider_id_token(
+        &self,
+        token: &str,
+    ) -> Option<Result<Authenticated, ValidationError>> {
+        let mut refusal: Option<ValidationError> = None;
+        for (_, validator) in &self.inner.upstream.id_tokens {
+            match validator.validate(token).await {
+                Ok(auth) => return Some(Ok(auth)),
+                Err(e) if e.kind() == ErrorKind::Issuer && refusal.is_some() => {}
+                Err(e) => {
+                    if refusal
+                        .as_ref()
+                        .is_none_or(|r| r.kind() == ErrorKind::Issuer)
+                    {
+                        refusal = Some(e);
+                    }
+                }
+            }
+        }
+        refusal.map(Err)
+    }
+
     /// After a device or code grant at provider `p`: a broker session holding the
     /// provider's `tokens`, and the broker's tokens for the user: the validated ID
     /// token's claims with userinfo's (as the provider's userinfo mode says), as a
@@ -177,14 +203,10 @@ impl Login {
                 ),
             ));
         }
-        let validator = self
-            .inner
-            .validator
-            .as_ref()
-            .ok_or_else(|| bad("invalid_grant", "no OpenID Provider is configured"))?;
-        let auth = validator
-            .validate(subject)
+        let auth = self
+            .any_provider_id_token(subject)
             .await
+            .ok_or_else(|| bad("invalid_grant", "no OpenID Provider is configured"))?
             .map_err(|e| bad("invalid_grant", format!("subject token: {}", e.message())))?;
         let p = self
             .provider(auth.provider())
@@ -223,7 +245,7 @@ impl Login {
         };
         let (Some(token), Ok(endpoints)) = (
             tokens.refresh_token.as_deref(),
-            p.endpoints(&self.inner.registry).await,
+            p.endpoints(&self.inner.upstream.registry).await,
         ) else {
             return;
         };
@@ -231,7 +253,16 @@ impl Login {
             return;
         };
         let form = [("token", token), ("token_type_hint", "refresh_token")];
-        match post_form(&self.inner.http, p, endpoints.client_auth, url, &form, None).await {
+        match post_form(
+            &self.inner.upstream.http,
+            p,
+            endpoints.client_auth,
+            url,
+            &form,
+            None,
+        )
+        .await
+        {
             Ok(Answer::Ok(_)) => {}
             Ok(Answer::Refused(e)) => {
                 tracing::warn!("the provider refused a revocation: {}", e.error)
@@ -252,7 +283,7 @@ impl Login {
 }
 
 /// `POST {prefix}/token`: the broker's own token endpoint (refresh, token exchange).
-pub(super) async fn token(
+pub(crate) async fn token(
     State(login): State<Login>,
     headers: HeaderMap,
     body: Bytes,
@@ -276,7 +307,7 @@ pub(super) async fn token(
 }
 
 /// `POST {prefix}/revoke` (RFC 7009): 200 whether or not the token was known.
-pub(super) async fn revoke(
+pub(crate) async fn revoke(
     State(login): State<Login>,
     headers: HeaderMap,
     body: Bytes,

@@ -9,29 +9,14 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use url::Url;
 
-use super::provider::Endpoints;
-use super::tokens::{Answer, post_form, printable};
-use super::{LoginError, LoginProvider};
-
-/// Whether a login pushes its authorization request first (RFC 9126).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum PushedAuthorization {
-    /// Push when the provider's metadata has a `pushed_authorization_request_endpoint`.
-    #[default]
-    Auto,
-    /// Always push; a provider without the endpoint fails the login (500, the
-    /// configuration is wrong).
-    Required,
-    /// Never push. A provider that requires it (`require_pushed_authorization_requests`)
-    /// fails the login (500, the configuration is wrong).
-    Never,
-}
+use crate::login::provider::Endpoints;
+use crate::login::tokens::{Answer, post_form, printable};
+use crate::login::{LoginError, LoginProvider, PushedAuthorization};
 
 impl PushedAuthorization {
     /// The endpoint to push to, if this login pushes; an error when this setting and the
     /// provider's metadata cannot both be met.
-    pub(super) fn endpoint(self, endpoints: &Endpoints) -> Result<Option<&Url>, LoginError> {
+    pub(crate) fn endpoint(self, endpoints: &Endpoints) -> Result<Option<&Url>, LoginError> {
         match (self, &endpoints.par) {
             (Self::Never, _) if endpoints.par_required => Err(LoginError::server(
                 "the provider accepts only pushed authorization requests \
@@ -58,7 +43,7 @@ struct Pushed {
 /// `endpoints.authorization`) to `par` with the client's authentication; returns the
 /// URL to send the browser to: the authorization endpoint with `client_id` and the
 /// `request_uri` only.
-pub(super) async fn push(
+pub(crate) async fn push(
     http: &reqwest::Client,
     p: &LoginProvider,
     endpoints: &Endpoints,

@@ -10,18 +10,18 @@ use cookie::Cookie;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::provider::{Endpoints, Userinfo};
-use super::routes::{see_other, with_cookies};
-use super::session::{Record, SessionClaims};
-use super::tokens::{Tokens, check_login_binding, printable, token_request, userinfo};
 use super::transaction::Transaction;
-use super::{Login, LoginError, LoginEvent, LoginProvider};
 use crate::claims::Authenticated;
+use crate::login::provider::{Endpoints, Userinfo};
+use crate::login::redirect::{see_other, with_cookies};
+use crate::login::session::{Record, SessionClaims};
+use crate::login::tokens::{Tokens, check_login_binding, printable, token_request, userinfo};
+use crate::login::{Login, LoginError, LoginEvent, LoginProvider};
 use crate::util::now;
 use crate::validation::StepUp;
 
 #[derive(Deserialize)]
-pub(super) struct CallbackQuery {
+pub(crate) struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
@@ -29,7 +29,7 @@ pub(super) struct CallbackQuery {
     iss: Option<String>,
 }
 
-pub(super) async fn callback(
+pub(crate) async fn callback(
     login: State<Login>,
     Path(provider): Path<String>,
     query: Query<CallbackQuery>,
@@ -117,7 +117,7 @@ async fn finish(
     let p = login.find(provider)?;
     let code = check_response(p, provider, state, &tx, query)?;
     let endpoints = p
-        .endpoints(&login.inner.registry)
+        .endpoints(&login.inner.upstream.registry)
         .await
         .map_err(|e| LoginError::unavailable(e.to_string()))?;
     let tokens = exchange(login, p, endpoints, code, &tx).await?;
@@ -177,7 +177,7 @@ async fn exchange(
 ) -> Result<Tokens, LoginError> {
     let redirect_uri = login.redirect_uri(p.name());
     token_request(
-        &login.inner.http,
+        &login.inner.upstream.http,
         p,
         endpoints,
         &[
@@ -254,7 +254,7 @@ fn check_step_up(
 
 /// The userinfo response, as the provider's [`Userinfo`] mode says: with an ID token in
 /// `auto` mode, an endpoint that refuses the access token only costs its claims.
-pub(super) async fn read_userinfo(
+pub(crate) async fn read_userinfo(
     login: &Login,
     p: &LoginProvider,
     endpoints: &Endpoints,
@@ -271,7 +271,7 @@ pub(super) async fn read_userinfo(
     };
     let dpop = p.inner.dpop.as_deref().filter(|_| tokens.dpop_bound);
     userinfo(
-        &login.inner.http,
+        &login.inner.upstream.http,
         url,
         &tokens.access_token,
         refusal_ok,
@@ -282,7 +282,7 @@ pub(super) async fn read_userinfo(
 
 /// The user's claims: the ID token's with the userinfo claims it lacks (their `sub`
 /// must agree), or userinfo's alone for a plain OAuth 2.0 provider.
-pub(super) fn merge_user(
+pub(crate) fn merge_user(
     from_id_token: Option<Map<String, Value>>,
     info: Option<&Map<String, Value>>,
 ) -> Result<Map<String, Value>, LoginError> {
@@ -333,7 +333,7 @@ async fn run_hook(
     userinfo: Option<Map<String, Value>>,
     tokens: &Tokens,
 ) -> Result<Value, LoginError> {
-    let Some(hook) = &login.inner.on_login else {
+    let Some(hook) = &login.inner.hooks.on_login else {
         return Ok(Value::Null);
     };
     Ok(hook(LoginEvent {
@@ -353,7 +353,7 @@ async fn start_session(
     app: Value,
     tokens: Tokens,
 ) -> Result<Vec<Cookie<'static>>, LoginError> {
-    let app_token = match &login.inner.app_token {
+    let app_token = match &login.inner.hooks.app_token {
         Some(app_token) => Some(
             app_token
                 .create(&claims)
@@ -372,7 +372,7 @@ async fn start_session(
         started_ms: crate::util::now_millis(),
     };
     let mut cookies = login.start(headers, record).await?;
-    if let (Some(app), Some(token)) = (&login.inner.app_token, app_token) {
+    if let (Some(app), Some(token)) = (&login.inner.hooks.app_token, app_token) {
         cookies.push(login.app_token_cookie(app, token, app.lifetime()));
     }
     Ok(cookies)

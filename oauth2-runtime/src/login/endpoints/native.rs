@@ -7,7 +7,7 @@
 //!
 //! Only loopback IP redirect URIs (any port, RFC 8252 §7.3; not `localhost`, §8.3) or
 //! ones the provider allows explicitly
-//! ([`LoginProviderBuilder::native_redirect_uri`](super::LoginProviderBuilder::native_redirect_uri))
+//! ([`LoginProviderBuilder::native_redirect_uri`](crate::login::LoginProviderBuilder::native_redirect_uri))
 //! are accepted, so the app's client cannot be used to send codes anywhere else. PKCE
 //! with S256 is required.
 
@@ -17,18 +17,18 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use url::Url;
 
-use super::form::bad;
-use super::routes::see_other;
-use super::transaction::AuthorizationRequest;
-use super::{Login, LoginError, LoginProvider};
+use crate::login::form::bad;
+use crate::login::redirect::see_other;
+use crate::login::rp::transaction::AuthorizationRequest;
+use crate::login::{Login, LoginError, LoginProvider};
 
 /// What a native client sends to `GET {prefix}/{provider}/login`.
-pub(super) struct NativeLogin<'a> {
-    pub(super) redirect_uri: &'a str,
-    pub(super) code_challenge: Option<&'a str>,
-    pub(super) code_challenge_method: Option<&'a str>,
-    pub(super) state: Option<&'a str>,
-    pub(super) nonce: Option<&'a str>,
+pub(crate) struct NativeLogin<'a> {
+    pub(crate) redirect_uri: &'a str,
+    pub(crate) code_challenge: Option<&'a str>,
+    pub(crate) code_challenge_method: Option<&'a str>,
+    pub(crate) state: Option<&'a str>,
+    pub(crate) nonce: Option<&'a str>,
 }
 
 /// Whether `uri` may receive codes of provider `p`'s native clients: an `http` URL on a
@@ -98,52 +98,51 @@ fn check_challenge<'a>(
     Ok(challenge)
 }
 
-impl Login {
-    /// `GET {prefix}/{provider}/login` with a native client's `redirect_uri`: 303 to the
-    /// provider with the client's redirect URI, challenge, `state` and `nonce`, and
-    /// this app's client id. No cookie: the client keeps its own secrets.
-    pub(super) async fn native_login(
-        &self,
-        p: &LoginProvider,
-        native: &NativeLogin<'_>,
-    ) -> Result<Response, LoginError> {
-        if !p.inner.token_endpoint {
-            return Err(LoginError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                format!(
-                    "provider `{}` serves no native clients (no token endpoint): `redirect_uri` is not accepted",
-                    p.name()
-                ),
-            ));
-        }
-        check_redirect_uri(p, native.redirect_uri)?;
-        let challenge = check_challenge(native.code_challenge, native.code_challenge_method)?;
-        let state = native
-            .state
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| bad("invalid_request", "the `state` parameter is missing"))?;
-        let endpoints = p
-            .endpoints(&self.inner.registry)
-            .await
-            .map_err(|e| LoginError::unavailable(e.to_string()))?;
-        let params: Vec<(&str, &str)> = p
-            .inner
-            .params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let url = AuthorizationRequest {
-            endpoint: endpoints.authorization.as_str(),
-            client_id: &p.inner.client_id,
-            redirect_uri: native.redirect_uri,
-            scope: &p.inner.scope,
-            extra: &params,
-        }
-        .url_for(state, native.nonce, challenge)
-        .map_err(|e| LoginError::server(e.to_string()))?;
-        Ok(see_other(url.as_str(), Vec::new()))
+/// `GET {prefix}/{provider}/login` with a native client's `redirect_uri`: 303 to the
+/// provider with the client's redirect URI, challenge, `state` and `nonce`, and this
+/// app's client id. No cookie: the client keeps its own secrets.
+pub(crate) async fn start(
+    login: &Login,
+    provider: &str,
+    native: &NativeLogin<'_>,
+) -> Result<Response, LoginError> {
+    let p = login.find(provider)?;
+    if !p.inner.token_endpoint {
+        return Err(LoginError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!(
+                "provider `{}` serves no native clients (no token endpoint): `redirect_uri` is not accepted",
+                p.name()
+            ),
+        ));
     }
+    check_redirect_uri(p, native.redirect_uri)?;
+    let challenge = check_challenge(native.code_challenge, native.code_challenge_method)?;
+    let state = native
+        .state
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad("invalid_request", "the `state` parameter is missing"))?;
+    let endpoints = p
+        .endpoints(&login.inner.upstream.registry)
+        .await
+        .map_err(|e| LoginError::unavailable(e.to_string()))?;
+    let params: Vec<(&str, &str)> = p
+        .inner
+        .params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let url = AuthorizationRequest {
+        endpoint: endpoints.authorization.as_str(),
+        client_id: &p.inner.client_id,
+        redirect_uri: native.redirect_uri,
+        scope: &p.inner.scope,
+        extra: &params,
+    }
+    .url_for(state, native.nonce, challenge)
+    .map_err(|e| LoginError::server(e.to_string()))?;
+    Ok(see_other(url.as_str(), Vec::new()))
 }
 
 #[cfg(test)]

@@ -135,6 +135,23 @@ impl AuthorizationRequest<'_> {
     }
 }
 
+impl crate::login::Login {
+    /// The transaction cookie of the login with this `state`: its own name, so that
+    /// logins in several tabs do not overwrite each other; sent only to the provider's
+    /// login and callback routes.
+    pub(crate) fn transaction_cookie(
+        &self,
+        provider: &str,
+        state: &str,
+    ) -> crate::session::SessionCookie {
+        let path = format!("{}/{provider}/", self.inner.site.prefix);
+        self.inner
+            .sessions
+            .cookie
+            .renamed(format!("oauth2_tx_{state}"), &path)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,11 +13,11 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::form::{bad, form, no_store, param};
 use super::native::check_redirect_uri;
-use super::provider::Endpoints;
-use super::tokens::{Answer, ProviderError, Tokens, post_form, printable, tokens_from};
-use super::{Login, LoginError, LoginProvider};
+use crate::login::form::{bad, form, no_store, param};
+use crate::login::provider::Endpoints;
+use crate::login::tokens::{Answer, ProviderError, Tokens, post_form, printable, tokens_from};
+use crate::login::{Login, LoginError, LoginProvider};
 use crate::util::now;
 
 /// The device code grant's `grant_type` (RFC 8628 §3.4).
@@ -52,7 +52,7 @@ async fn provider<'l>(
         ));
     }
     let endpoints = p
-        .endpoints(&login.inner.registry)
+        .endpoints(&login.inner.upstream.registry)
         .await
         .map_err(|e| LoginError::unavailable(e.to_string()))?;
     Ok((p, endpoints))
@@ -71,7 +71,7 @@ struct DeviceAuthorization {
 }
 
 /// `POST {prefix}/{provider}/device` (form, optional `scope`).
-pub(super) async fn device(
+pub(crate) async fn device(
     State(login): State<Login>,
     Path(name): Path<String>,
     headers: HeaderMap,
@@ -93,7 +93,7 @@ pub(super) async fn device(
         .and_then(Value::as_str)
         .unwrap_or(&p.inner.scope);
     let answer = post_form(
-        &login.inner.http,
+        &login.inner.upstream.http,
         p,
         endpoints.client_auth,
         url,
@@ -126,7 +126,7 @@ pub(super) async fn device(
 ///
 /// In a span `oauth2.token` with the provider and the grant; refreshes are counted in
 /// [`crate::metrics::REFRESHES`].
-pub(super) async fn token(
+pub(crate) async fn token(
     login: State<Login>,
     Path(name): Path<String>,
     headers: HeaderMap,
@@ -216,7 +216,7 @@ async fn grant(
         check_redirect_uri(p, param(&form, "redirect_uri")?)?;
     }
     let answer = post_form(
-        &login.inner.http,
+        &login.inner.upstream.http,
         p,
         endpoints.client_auth,
         &endpoints.token,
