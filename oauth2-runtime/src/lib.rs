@@ -124,6 +124,51 @@ mod provider_guides {
     struct GitHub;
 }
 
+/// The guides' examples (`docs/*.md`), compiled and run as doc tests like the README's.
+#[cfg(all(doctest, feature = "broker", feature = "utoipa"))]
+mod guides {
+    #[doc = include_str!("../../docs/bearer.md")]
+    struct Bearer;
+    #[doc = include_str!("../../docs/login.md")]
+    struct Login;
+    #[doc = include_str!("../../docs/devices.md")]
+    struct Devices;
+    #[doc = include_str!("../../docs/backchannel-logout.md")]
+    struct BackchannelLogout;
+    #[doc = include_str!("../../docs/tenants.md")]
+    struct Tenants;
+    #[doc = include_str!("../../docs/introspection.md")]
+    struct Introspection;
+    #[doc = include_str!("../../docs/dpop.md")]
+    struct Dpop;
+    #[doc = include_str!("../../docs/par.md")]
+    struct Par;
+    #[doc = include_str!("../../docs/step-up.md")]
+    struct StepUp;
+    #[doc = include_str!("../../docs/grpc.md")]
+    struct Grpc;
+    #[doc = include_str!("../../docs/openapi.md")]
+    struct Openapi;
+    #[doc = include_str!("../../docs/scale-out.md")]
+    struct ScaleOut;
+    #[doc = include_str!("../../docs/broker.md")]
+    struct Broker;
+    #[doc = include_str!("../../docs/performance.md")]
+    struct Performance;
+    #[doc = include_str!("../../docs/configuration.md")]
+    struct Configuration;
+    #[doc = include_str!("../../docs/errors.md")]
+    struct Errors;
+    #[doc = include_str!("../../docs/observability.md")]
+    struct Observability;
+    #[doc = include_str!("../../docs/testing.md")]
+    struct Testing;
+    #[doc = include_str!("../../docs/fuzzing-and-soak.md")]
+    struct FuzzingAndSoak;
+    #[doc = include_str!("../../docs/layout.md")]
+    struct Layout;
+}
+
 // Generated code names the runtime `::oauth2` (or as the user's Cargo.toml renames
 // it); inside the crate that path must resolve too.
 extern crate self as oauth2;
@@ -342,7 +387,7 @@ pub use oauth2_macros::protect;
 /// | `leeway` | clock skew allowed on `exp`, `nbf`, `iat` | `60s` |
 /// | `required_typ` | the required `typ` header, e.g. `"at+jwt"` | none |
 /// | `refresh_interval` | how often keys are refetched (a JWKS `max-age` wins, clamped to 5 min–24 h) | `1h` |
-/// | `unknown_kid_cooldown` | the least time between refetches for unknown `kid`s | `30s` |
+/// | `unknown_kid_cooldown` | the least time between refetches for unknown `kid`s | `5s` |
 /// | `fetch_timeout` | the time limit of one discovery or JWKS request | `5s` |
 /// | `retry_backoff` | `[initial, max]` delays between failed loads | `[500ms, 60s]` |
 /// | `http_client` | a `reqwest::Client` expression | rustls client |
@@ -403,7 +448,7 @@ pub use oauth2_macros::protect;
 /// reported alone: stand-ins for `Providers` and the registry keep the rest quiet.
 ///
 /// The generated code finds this crate under the name your `Cargo.toml` gives it (see
-/// the README on using it next to the `oauth2` client crate).
+/// docs/bearer.md on using it next to the `oauth2` client crate).
 #[macro_export]
 macro_rules! providers {
     ($($input:tt)*) => {

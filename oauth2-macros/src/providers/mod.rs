@@ -91,8 +91,8 @@ pub(crate) fn session_provider(input: TokenStream) -> TokenStream {
     };
     let message = format!(
         "provider `{name}` has no browser login, so `#[protect(session)]` cannot use it\n\
-         a login provider is declared with `client_id` (and `base_url`, `session_secret`); \
-         {logins_text}"
+         a provider logs browsers in when it has a `client_id` (with the app-wide `base_url` \
+         and `session_secret`); {logins_text}"
     );
     syn::Error::new(unknown.given.span(), message).to_compile_error()
 }
