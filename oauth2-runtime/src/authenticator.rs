@@ -216,9 +216,16 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// The registry and HTTP client given to this builder, for [`App`](crate::App) to
+    /// pick the app's one registry.
+    pub(crate) fn shared(&self) -> (Option<&KeyRegistry>, Option<&reqwest::Client>) {
+        (self.registry.as_ref(), self.http.as_ref())
+    }
+
     /// Registers the providers' issuers in `registry`, sharing key caches and discovery
-    /// with everything else registered there (browser login of the same issuers, say).
-    /// Without it the authenticator has a registry of its own.
+    /// with everything else registered there. An app with browser login too is built
+    /// with [`App`](crate::App), which gives both sides one registry; without either,
+    /// the authenticator has a registry of its own.
     pub fn registry(mut self, registry: KeyRegistry) -> Self {
         self.registry = Some(registry);
         self

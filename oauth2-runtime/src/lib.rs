@@ -178,6 +178,7 @@ extern crate self as oauth2;
 pub mod __fuzz;
 #[doc(hidden)]
 pub mod __private;
+pub mod app;
 pub mod authenticator;
 pub mod claims;
 pub mod config;
@@ -213,6 +214,7 @@ pub mod openapi;
 #[cfg(feature = "test-kit")]
 pub mod test_kit;
 
+pub use app::{App, AppBuilder};
 pub use authenticator::{Authenticator, AuthenticatorBuilder};
 pub use claims::{Authenticated, ClaimError, FromClaims, Scopes};
 pub use config::{Audience, ConfigError, Preset, Provider, ProviderBuilder};

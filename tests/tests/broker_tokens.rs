@@ -121,12 +121,14 @@ async fn only_the_brokers_own_valid_tokens_pass() {
     );
     let forged = mint(&impostor).await;
     refused("foreign key", forged).await;
-    // The same keys, but another audience.
+    // The same keys (same store, same rotation), but another audience.
     let other_audience = login(
         &base,
         &store,
         SECRET,
-        Broker::builder().audience("https://other.example"),
+        Broker::builder()
+            .audience("https://other.example")
+            .rotate_every(Duration::from_secs(3600)),
     );
     let other = mint(&other_audience).await;
     refused("audience", other).await;

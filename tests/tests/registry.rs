@@ -124,3 +124,54 @@ async fn bearer_and_login_share_one_discovery_and_one_key_cache() {
     let keys = providers.authenticator().key_stats("dev").unwrap();
     assert_eq!((keys.discoveries, keys.unknown_kid_refetches), (1, 2));
 }
+
+/// Without macros, as `docs/bearer.md` writes it: the runtime's `App` builds both
+/// sides over one registry, so a hand-wired app cannot give an issuer two key caches.
+#[tokio::test]
+async fn a_hand_wired_app_has_one_key_cache_per_issuer_by_construction() {
+    use oauth2::login::{Login, LoginProvider};
+    use oauth2::{App, Authenticator, Provider};
+
+    let idp = DevIssuer::start().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = App::builder()
+        .bearer(
+            Authenticator::builder().provider(
+                Provider::builder("dev")
+                    .issuer(idp.issuer())
+                    .audience(DEFAULT_AUDIENCE),
+            ),
+        )
+        .login(
+            Login::builder()
+                .base_url(&base)
+                .session_secret(SECRET)
+                .provider(
+                    LoginProvider::builder("dev")
+                        .issuer(idp.issuer())
+                        .client_id("web")
+                        .client_secret("dev-secret"),
+                ),
+        )
+        .build()
+        .unwrap();
+    let routes = Router::new()
+        .route("/api", get(api))
+        .route("/me", get(me))
+        .merge(app.router())
+        .layer(app.layer());
+    tokio::spawn(async move { axum::serve(listener, routes).await.unwrap() });
+    tokio::time::timeout(Duration::from_secs(10), app.ready())
+        .await
+        .expect("keys load");
+    assert_eq!(app.registry().issuers(), [idp.issuer()]);
+    assert_eq!(app.authenticator().registry().issuers(), [idp.issuer()]);
+    assert_eq!(app.login().registry().issuers(), [idp.issuer()]);
+
+    let token = idp.token().sign();
+    assert_eq!(get_with_token(&base, "/api", &token).await.status(), 200);
+    assert_eq!(log_in(&base).await, 303);
+    let stats = idp.stats();
+    assert_eq!((stats.discovery, stats.jwks), (1, 1), "{stats:?}");
+}

@@ -139,42 +139,23 @@ fn provider_item(krate: &TokenStream, d: &Declared<'_>) -> TokenStream {
     }
 }
 
-/// The parts of `Providers` that one side (bearer or login) adds.
+/// The parts of `Providers` that one side (bearer or login) adds: the parameter of
+/// `build`, the builder call on the `App`, what `load` passes, and the side's methods.
 #[derive(Default)]
 struct Side {
-    fields: Vec<TokenStream>,
-    names: Vec<TokenStream>,
     params: Vec<TokenStream>,
-    builds: Vec<TokenStream>,
+    app_calls: Vec<TokenStream>,
     loads: Vec<TokenStream>,
     methods: Vec<TokenStream>,
 }
 
-/// The bearer side: the `Authenticator` of every provider with an `audience`.
+/// The bearer side: the `Authenticator` of every provider with an `audience` (and of
+/// the broker's tokens, which the runtime's `App` adds).
 fn bearer_side(krate: &TokenStream, config: &Config, types: &[&Ident], side: &mut Side) {
     let app_stmts = of(&config.settings, Target::Bearer).map(|c| apply(krate, c, None));
-    side.fields
-        .push(quote!(authenticator: #krate::Authenticator));
-    side.names.push(quote!(authenticator));
     side.params
         .push(quote!(bearer: #krate::AuthenticatorBuilder));
-    // With a broker, after the login (which holds it), in the login's registry.
-    let build = if config.broker.is_some() {
-        quote! {
-            let authenticator = bearer
-                .registry(::core::clone::Clone::clone(login.registry()))
-                .provider(
-                    login
-                        .broker()
-                        .expect("the login builder has the broker")
-                        .bearer_provider(#BROKER),
-                )
-                .build()?;
-        }
-    } else {
-        quote!(let authenticator = bearer.build()?;)
-    };
-    side.builds.push(build);
+    side.app_calls.push(quote!(.bearer(bearer)));
     side.loads.push(quote!(Self::builder()?));
     side.methods.push(quote! {
         /// The bearer-token configuration of every provider with an `audience` and
@@ -191,47 +172,31 @@ fn bearer_side(krate: &TokenStream, config: &Config, types: &[&Ident], side: &mu
 
         /// The runtime state of bearer tokens: key caches and validation.
         pub fn authenticator(&self) -> &#krate::Authenticator {
-            &self.authenticator
+            self.app.authenticator()
         }
 
         /// A layer that requires a valid token on every path except the
         /// `public_paths` and `public_prefixes`, and also serves `#[protect]`.
         pub fn require_everywhere(&self) -> #krate::AuthLayer {
-            self.authenticator.layer()
+            self.app.require_everywhere()
         }
 
         /// Waits until every provider's keys are loaded.
         pub async fn ready(&self) {
-            self.authenticator.ready().await;
+            self.app.ready().await;
         }
     });
 }
 
-/// The login side: the `Login` of every provider with a `client_id`. With bearer
-/// providers too, it shares their key registry: a provider used for both then has one
-/// discovery document and one key cache.
-fn login_side(
-    krate: &TokenStream,
-    config: &Config,
-    types: &[&Ident],
-    with_bearer: bool,
-    side: &mut Side,
-) {
+/// The login side: the `Login` of every provider with a `client_id`.
+fn login_side(krate: &TokenStream, config: &Config, types: &[&Ident], side: &mut Side) {
     let app_stmts = of(&config.settings, Target::Login).map(|c| apply(krate, c, None));
     let broker = config.broker.as_ref().map(|b| {
         let ty = type_name(&b.name);
         quote!(__b = __b.broker(#ty::broker_builder()?);)
     });
-    // With a broker the login is built first: the broker's keys are a bearer provider.
-    let builder = if with_bearer && broker.is_none() {
-        quote!(login.registry(::core::clone::Clone::clone(authenticator.registry())))
-    } else {
-        quote!(login)
-    };
-    side.fields.push(quote!(login: #krate::login::Login));
-    side.names.push(quote!(login));
     side.params.push(quote!(login: #krate::login::LoginBuilder));
-    side.builds.push(quote!(let login = #builder.build()?;));
+    side.app_calls.push(quote!(.login(login)));
     side.loads.push(quote!(Self::login_builder()?));
     side.methods.push(quote! {
         /// The browser-login configuration of every provider with a `client_id`
@@ -249,7 +214,7 @@ fn login_side(
 
         /// The browser-login state: providers, sessions, hook.
         pub fn login(&self) -> &#krate::login::Login {
-            &self.login
+            self.app.login()
         }
 
         /// The login routes (`{prefix}/{provider}/login`, `.../callback`,
@@ -258,12 +223,14 @@ fn login_side(
         where
             S: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,
         {
-            self.login.router()
+            self.app.router()
         }
     });
 }
 
-/// `Providers`: its fields, `load`, `build`, `layer`, and each side's methods.
+/// `Providers`: a typed wrapper over the runtime's `App`, with `load`, `build`, `layer`
+/// and each side's methods. The runtime decides the build order and the sharing; the
+/// wrapper only says which sides were declared.
 fn providers_type(krate: &TokenStream, config: &Config, declared: &[Declared<'_>]) -> TokenStream {
     let mut names: Vec<&str> = declared.iter().map(|d| d.name.as_str()).collect();
     if config.broker.is_some() {
@@ -282,27 +249,21 @@ fn providers_type(krate: &TokenStream, config: &Config, declared: &[Declared<'_>
         bearer_side(krate, config, &bearer_types, &mut side);
     }
     if any_login {
-        login_side(krate, config, &login_types, any_bearer, &mut side);
-    }
-    if config.broker.is_some() {
-        // The login is built before the authenticator that takes the broker's keys.
-        side.builds.reverse();
+        login_side(krate, config, &login_types, &mut side);
     }
     let Side {
-        fields,
-        names: field_names,
         params,
-        builds,
+        app_calls,
         loads,
         methods,
     } = side;
-    let (layer_type, layer_value) = layer(krate, any_bearer, any_login);
-    let openapi = openapi_method(krate, any_bearer, any_login);
+    let app_type = app_type(krate, any_bearer, any_login);
+    let layer_type = layer_type(krate, any_bearer, any_login);
     let from_authenticator = (any_bearer && !any_login).then(|| {
         quote! {
             impl ::core::convert::From<#krate::Authenticator> for Providers {
                 fn from(authenticator: #krate::Authenticator) -> Self {
-                    Self { authenticator }
+                    Self { app: ::core::convert::From::from(authenticator) }
                 }
             }
         }
@@ -321,7 +282,7 @@ fn providers_type(krate: &TokenStream, config: &Config, declared: &[Declared<'_>
         #[doc = #doc]
         #[derive(::core::clone::Clone, ::core::fmt::Debug)]
         pub struct Providers {
-            #(#fields,)*
+            app: #app_type,
         }
 
         impl Providers {
@@ -333,8 +294,8 @@ fn providers_type(krate: &TokenStream, config: &Config, declared: &[Declared<'_>
             /// Builds the runtime state from the configuration builders and starts
             /// loading keys in the background. Call it inside a Tokio runtime.
             pub fn build(#(#params),*) -> ::core::result::Result<Self, #krate::ConfigError> {
-                #(#builds)*
-                ::core::result::Result::Ok(Self { #(#field_names),* })
+                let app = #krate::App::builder() #(#app_calls)* .build()?;
+                ::core::result::Result::Ok(Self { app })
             }
 
             /// Reads the configuration and starts loading every provider's keys in the
@@ -343,52 +304,58 @@ fn providers_type(krate: &TokenStream, config: &Config, declared: &[Declared<'_>
                 Self::build(#(#loads),*)
             }
 
+            /// The runtime's app: both sides over one key registry.
+            pub fn app(&self) -> &#app_type {
+                &self.app
+            }
+
             /// The layer that lets `#[protect]` handlers and the extractors on this
             /// router validate tokens and read login sessions. Routes without
             /// `#[protect]` stay open.
             pub fn layer(&self) -> #layer_type {
-                #layer_value
+                self.app.layer()
             }
 
-            #openapi
+            #krate::__private::with_utoipa! {
+                /// The OpenAPI security schemes of the declared providers, by name (see
+                /// `oauth2::openapi`): add them to a `utoipa` document with
+                /// `.apply(&mut doc)`. Fetches the login providers' discovery documents
+                /// if not fetched yet.
+                pub async fn openapi(&self) -> ::core::result::Result<#krate::openapi::SecuritySchemes, #krate::discovery::DiscoveryError> {
+                    self.app.openapi().await
+                }
+            }
         }
 
         #from_authenticator
     }
 }
 
-/// `Providers::openapi`, emitted through the runtime's `with_utoipa!`, so that it
-/// exists when the runtime has the `utoipa` feature.
-fn openapi_method(krate: &TokenStream, bearer: bool, login: bool) -> TokenStream {
-    let bearer = bearer.then(|| quote!(let schemes = schemes.bearer(&self.authenticator);));
-    let login = login.then(|| quote!(let schemes = schemes.login(&self.login).await?;));
-    quote! {
-        #krate::__private::with_utoipa! {
-            /// The OpenAPI security schemes of the declared providers, by name (see
-            /// `oauth2::openapi`): add them to a `utoipa` document with `.apply(&mut doc)`.
-            /// Fetches the login providers' discovery documents if not fetched yet.
-            pub async fn openapi(&self) -> ::core::result::Result<#krate::openapi::SecuritySchemes, #krate::discovery::DiscoveryError> {
-                let schemes = #krate::openapi::SecuritySchemes::new();
-                #bearer
-                #login
-                ::core::result::Result::Ok(schemes)
-            }
-        }
-    }
+/// `App<B, L>` of the declared sides: `B` the `Authenticator` or `()`, `L` the
+/// `Login` or `()`.
+fn app_type(krate: &TokenStream, bearer: bool, login: bool) -> TokenStream {
+    let b = if bearer {
+        quote!(#krate::Authenticator)
+    } else {
+        quote!(())
+    };
+    let l = if login {
+        quote!(#krate::login::Login)
+    } else {
+        quote!(())
+    };
+    quote!(#krate::App<#b, #l>)
 }
 
-/// The type and value of `Providers::layer`: the authenticator as an extension, the
-/// session layer, or both.
-fn layer(krate: &TokenStream, bearer: bool, login: bool) -> (TokenStream, TokenStream) {
+/// The type of `App::layer` for the declared sides: the authenticator as an
+/// extension, the session layer, or both.
+fn layer_type(krate: &TokenStream, bearer: bool, login: bool) -> TokenStream {
     let extension = quote!(#krate::__private::axum::Extension<#krate::Authenticator>);
     let session = quote!(#krate::login::SessionLayer);
     match (bearer, login) {
-        (true, true) => (
-            quote!((#extension, #session)),
-            quote!((self.authenticator.extension(), self.login.layer())),
-        ),
-        (false, true) => (session, quote!(self.login.layer())),
-        _ => (extension, quote!(self.authenticator.extension())),
+        (true, true) => quote!((#extension, #session)),
+        (false, true) => session,
+        _ => extension,
     }
 }
 

@@ -247,7 +247,7 @@ pub(crate) const KEYS: &[Key] = &[
 
 /// The name of the block that declares the broker (and of its provider in
 /// `#[protect(provider = "broker")]`).
-pub(crate) const BROKER: &str = "broker";
+pub(crate) use oauth2_syntax::BROKER;
 
 /// Keys from which a provider's verification keys come; at most one per provider.
 pub(crate) const KEY_SOURCES: &[&str] = &["jwks", "jwks_file", "jwks_json", "hmac_secret"];

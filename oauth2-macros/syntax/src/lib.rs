@@ -17,7 +17,7 @@ mod time;
 mod url;
 
 pub use names::{
-    ALGORITHMS, BROKER_ALGORITHMS, Choice, DPOP_MODES, PRESETS, PRESETS_WITH_ISSUER,
+    ALGORITHMS, BROKER, BROKER_ALGORITHMS, Choice, DPOP_MODES, PRESETS, PRESETS_WITH_ISSUER,
     PUSHED_AUTHORIZATION_MODES, USERINFO_MODES, provider_name_problem,
 };
 pub use time::{MAX_DURATION, duration_problem, parse_duration};

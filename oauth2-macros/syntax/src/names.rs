@@ -107,6 +107,10 @@ pub fn provider_name_problem(name: &str) -> Option<String> {
     })
 }
 
+/// The provider name of the app's own broker: `#[protect(provider = "broker")]` accepts
+/// its access tokens, and `providers!` declares it with a `broker { ... }` block.
+pub const BROKER: &str = "broker";
+
 #[cfg(test)]
 mod tests {
     use super::*;

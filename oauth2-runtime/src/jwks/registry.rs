@@ -12,10 +12,9 @@ use super::{KeyCache, KeySource, KeyStats, RefreshPolicy};
 ///
 /// A provider used both for bearer tokens and for login then makes one discovery and
 /// one JWKS request at start, runs one refresh task, and refetches once for an unknown
-/// `kid` whichever path sees it first. `Providers::load()` shares one registry between
-/// the bearer and the login side; by hand, give the same registry to
-/// [`AuthenticatorBuilder::registry`](crate::AuthenticatorBuilder::registry) and
-/// `LoginBuilder::registry`. Cheap to clone; the background tasks stop when the last
+/// `kid` whichever path sees it first. [`App`](crate::App) (which `providers!` wraps)
+/// builds both sides over one registry; give one to a builder yourself only to share
+/// key caches with other parts of a program. Cheap to clone; the background tasks stop when the last
 /// clone (and every validator using it) is dropped.
 ///
 /// ```
@@ -76,6 +75,11 @@ impl KeyRegistry {
         let registry = Self::default();
         *lock(&registry.inner.http) = Some(client);
         registry
+    }
+
+    /// Whether `other` is this registry (a clone of it), not another one.
+    pub(crate) fn same_as(&self, other: &KeyRegistry) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The registered issuers, sorted.

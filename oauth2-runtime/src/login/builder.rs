@@ -259,11 +259,24 @@ impl LoginBuilder {
         self
     }
 
+    /// Whether the app issues its own tokens (for [`App`](crate::App), which then
+    /// builds the login first).
+    #[cfg(feature = "broker")]
+    pub(crate) fn has_broker(&self) -> bool {
+        self.broker.is_some()
+    }
+
+    /// The registry and HTTP client given to this builder, for [`App`](crate::App) to
+    /// pick the app's one registry.
+    pub(crate) fn shared(&self) -> (Option<&KeyRegistry>, Option<&reqwest::Client>) {
+        (self.registry.as_ref(), self.http.as_ref())
+    }
+
     /// Shares the issuers' key caches and discovery documents with everything else
-    /// registered in `registry`: give it the bearer side's
-    /// ([`Authenticator::registry`](crate::Authenticator::registry)) so that a provider
-    /// used for both makes one discovery and one JWKS request, not two. Without it the
-    /// login has a registry of its own.
+    /// registered in `registry`. An app with bearer tokens too is built with
+    /// [`App`](crate::App), which gives both sides one registry (so a provider used for
+    /// both makes one discovery and one JWKS request); without either, the login has a
+    /// registry of its own.
     pub fn registry(mut self, registry: KeyRegistry) -> Self {
         self.registry = Some(registry);
         self

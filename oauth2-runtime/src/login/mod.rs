@@ -273,6 +273,16 @@ impl Login {
         )
     }
 
+    /// The route prefix, e.g. `/auth`.
+    pub fn prefix(&self) -> &str {
+        &self.inner.site.prefix
+    }
+
+    /// The name of the session cookie (its chunks are `{name}.1`, `{name}.2`, ...).
+    pub fn cookie_name(&self) -> &str {
+        self.inner.sessions.cookie.name()
+    }
+
     /// The path of a provider's login route, e.g. `/auth/corp/login`.
     pub fn login_path(&self, provider: &str) -> String {
         format!("{}/{provider}/login", self.inner.site.prefix)
