@@ -1,86 +1,21 @@
-//! The [`Authenticator`]: providers plus the HTTP-side options, shared by the layer
-//! and the extractors ([`Authenticator::layer`] and [`Authenticator::extension`] are
-//! in [`layer`](crate::layer)).
-//!
-//! It finds the token in a request (the `Authorization: Bearer` header; an optional
-//! cookie; for WebSocket upgrades only, the `access_token` query parameter or the
-//! `Sec-WebSocket-Protocol` pair `access_token, <token>`), validates it, and turns
-//! failures into [`AuthError`]s that use the configured realm and error handler.
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use oauth2::{Authenticator, Provider};
-//!
-//! let auth = Authenticator::builder()
-//!     .provider(Provider::builder("corp").issuer("https://login.corp.example").audience("api"))
-//!     .public_path("/health")
-//!     .public_prefix("/docs")
-//!     .cookie("access_token")
-//!     .realm("corp-api")
-//!     .build()
-//!     .unwrap();
-//! assert!(auth.is_public("/docs/index.html"));
-//! assert!(!auth.is_public("/docsearch"));
-//! let app: axum::Router = axum::Router::new().layer(auth.layer());
-//! # }
-//! ```
+//! [`AuthenticatorBuilder`]: the providers and the HTTP-side options, checked at
+//! [`build`](AuthenticatorBuilder::build).
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::request::Parts;
 use axum::response::Response;
 
-use crate::claims::Authenticated;
+use super::{Authenticator, Inner};
 use crate::config::{ConfigError, Dpop, ProviderBuilder};
-use crate::dpop::{MemoryReplayCache, NonceSlot, ReplayCache};
-use crate::error::{AuthError, AuthErrorKind, ErrorHandler};
-pub use crate::http::WEBSOCKET_TOKEN_PROTOCOL;
-use crate::http::{Presented, Sources, decision, find_token};
-use crate::jwks::{KeyRegistry, KeyStats};
+use crate::dpop::{MemoryReplayCache, ReplayCache};
+use crate::error::{AuthError, ErrorHandler};
+use crate::jwks::KeyRegistry;
 use crate::util::url::{UrlUse, check_url};
 use crate::validation::{
     DEFAULT_DPOP_ALGORITHMS, DEFAULT_DPOP_MAX_AGE, DEFAULT_MAX_TOKEN_SIZE,
-    DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, TokenCacheStats, Validator,
+    DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, Validator,
 };
-
-/// Validates requests for a set of providers. Cheap to clone.
-#[derive(Clone)]
-pub struct Authenticator {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    validator: Validator,
-    public_exact: Vec<String>,
-    public_prefixes: Vec<String>,
-    cookie: Option<String>,
-    realm: Arc<str>,
-    /// A missing token gets a bare 401 challenge instead of a 400.
-    challenge_missing: bool,
-    /// WebSocket upgrades may carry the token in the `access_token` query parameter.
-    websocket_query: bool,
-    handler: Option<ErrorHandler>,
-    /// The DPoP rules, and whether some provider accepts or requires DPoP.
-    dpop: crate::dpop::Settings,
-    dpop_accepted: bool,
-    dpop_required: bool,
-    /// Every provider requires DPoP: every challenge is a `DPoP` one.
-    dpop_only: bool,
-}
-
-impl fmt::Debug for Authenticator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Authenticator")
-            .field("validator", &self.inner.validator)
-            .field("public_exact", &self.inner.public_exact)
-            .field("public_prefixes", &self.inner.public_prefixes)
-            .field("cookie", &self.inner.cookie)
-            .field("realm", &self.inner.realm)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Builds an [`Authenticator`].
 #[must_use = "call `.build()`"]
@@ -392,167 +327,5 @@ impl Authenticator {
             dpop_nonce_secret: None,
             dpop_nonce_period: None,
         }
-    }
-
-    /// The provider a refusal is logged and counted for: the only one, when there is
-    /// one (a refused token's `iss` is not trusted to name one).
-    pub(crate) fn sole_provider(&self) -> Option<&str> {
-        let mut providers = self.inner.validator.providers();
-        match (providers.next(), providers.next()) {
-            (Some(p), None) => Some(p.name()),
-            _ => None,
-        }
-    }
-
-    /// The validation core.
-    pub fn validator(&self) -> &Validator {
-        &self.inner.validator
-    }
-
-    /// The registry of the providers' key caches, to share with browser login.
-    pub fn registry(&self) -> &KeyRegistry {
-        self.inner.validator.registry()
-    }
-
-    /// The key cache state of provider `name`.
-    pub fn key_stats(&self, provider: &str) -> Option<KeyStats> {
-        self.inner.validator.key_stats(provider)
-    }
-
-    /// The verified-token cache's hits, misses, evictions and size; `None` when it is
-    /// off.
-    pub fn token_cache_stats(&self) -> Option<TokenCacheStats> {
-        self.inner.validator.token_cache_stats()
-    }
-
-    /// Waits until every provider's keys are loaded.
-    pub async fn ready(&self) {
-        self.inner.validator.ready().await;
-    }
-
-    /// Whether `path` is public (no token needed).
-    pub fn is_public(&self, path: &str) -> bool {
-        self.inner.public_exact.iter().any(|p| p == path)
-            || self.inner.public_prefixes.iter().any(|p| {
-                path.strip_prefix(p.as_str())
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || p.is_empty())
-            })
-    }
-
-    /// Finds and validates the request's token.
-    pub async fn authenticate(&self, parts: &Parts) -> Result<Authenticated, AuthError> {
-        let started = decision::clock();
-        let route = parts.uri.path();
-        let presented = self.token(parts).inspect_err(|e| {
-            decision::refused(route, None, self.sole_provider(), e, started);
-        })?;
-        let token = &presented.token;
-        let checked = match self.inner.validator.validate(token).await {
-            Ok(auth) => self.confirm(parts, &presented, &auth).await.map(|fresh| {
-                // Sent with the response by the layer (see `AuthService`).
-                if let (Some(fresh), Some(slot)) = (fresh, parts.extensions.get::<NonceSlot>()) {
-                    slot.leave(fresh);
-                }
-                auth
-            }),
-            Err(e) => Err(self.refuse_token(&presented, e.into())),
-        };
-        match checked {
-            Ok(auth) => {
-                decision::accepted(route, Some(token), &auth, started);
-                Ok(auth)
-            }
-            Err(e) => {
-                decision::refused(route, Some(token), self.sole_provider(), &e, started);
-                Err(e)
-            }
-        }
-    }
-
-    /// A slot for the server nonce a handler's extractors may leave for the response,
-    /// when `parts` is a DPoP request and proofs need server nonces.
-    pub(crate) fn nonce_slot(&self, parts: &Parts) -> Option<NonceSlot> {
-        (self.inner.dpop.has_nonces() && parts.headers.contains_key("dpop"))
-            .then(NonceSlot::default)
-    }
-
-    /// Whether `auth`, validated from `presented`, still needs [`confirm`](Self::confirm):
-    /// it was sent with DPoP, is DPoP-bound, or some provider requires DPoP. Cheap: the
-    /// layer's fast path asks it for every request.
-    pub(crate) fn needs_confirmation(
-        &self,
-        presented: &Presented<'_>,
-        auth: &Authenticated,
-    ) -> bool {
-        presented.dpop || self.inner.dpop_required || auth.dpop_jkt().is_some()
-    }
-
-    /// Checks that a validated token was presented as its binding requires: a
-    /// DPoP-bound token with `Authorization: DPoP` and a proof of its key for this
-    /// request (RFC 9449), any other as `Bearer` unless its provider requires DPoP.
-    /// `Some(nonce)`: a server nonce to send with the response (`DPoP-Nonce`).
-    pub(crate) async fn confirm(
-        &self,
-        parts: &Parts,
-        presented: &Presented<'_>,
-        auth: &Authenticated,
-    ) -> Result<Option<String>, AuthError> {
-        if !self.needs_confirmation(presented, auth) {
-            return Ok(None);
-        }
-        let mode = self
-            .inner
-            .validator
-            .providers()
-            .find(|p| p.name() == auth.provider())
-            .map_or(Dpop::Disabled, |p| p.dpop());
-        self.inner
-            .dpop
-            .confirm(parts, presented, auth, mode)
-            .await
-            .map_err(|e| self.reject(e))
-    }
-
-    /// `e`, the refusal of the token `presented`, with this authenticator's realm and
-    /// error handler, and with the `DPoP` challenge when the request used DPoP or every
-    /// provider requires it: the client then learns which scheme, and which proof
-    /// algorithms, to use.
-    pub(crate) fn refuse_token(&self, presented: &Presented<'_>, e: AuthError) -> AuthError {
-        if presented.dpop || self.inner.dpop_only {
-            self.reject(self.inner.dpop.challenge(e))
-        } else {
-            self.reject(e)
-        }
-    }
-
-    /// `e` with this authenticator's `DPoP` challenge (a route that needs DPoP-bound
-    /// tokens refused one) and its realm and error handler.
-    pub(crate) fn dpop_challenge(&self, e: AuthError) -> AuthError {
-        self.reject(self.inner.dpop.challenge(e))
-    }
-
-    /// Gives an error this authenticator's realm and error handler.
-    pub(crate) fn reject(&self, error: AuthError) -> AuthError {
-        error.with_context(
-            &self.inner.realm,
-            self.inner.handler.as_ref(),
-            self.inner.challenge_missing,
-        )
-    }
-
-    /// The token of a request, from the first source that has one.
-    pub(crate) fn token<'a>(&self, parts: &'a Parts) -> Result<Presented<'a>, AuthError> {
-        let sources = Sources {
-            cookie: self.inner.cookie.as_deref(),
-            websocket_query: self.inner.websocket_query,
-            dpop: self.inner.dpop_accepted,
-        };
-        find_token(parts, sources).map_err(|e| {
-            let e = match e.kind() {
-                AuthErrorKind::MissingToken if self.inner.dpop_only => self.inner.dpop.challenge(e),
-                _ => e,
-            };
-            self.reject(e)
-        })
     }
 }

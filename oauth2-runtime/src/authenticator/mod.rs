@@ -1,0 +1,123 @@
+//! The [`Authenticator`]: providers plus the HTTP-side options, shared by the layer
+//! and the extractors ([`Authenticator::layer`] and [`Authenticator::extension`] are
+//! in [`layer`](crate::layer)).
+//!
+//! It finds the token in a request (the `Authorization: Bearer` header; an optional
+//! cookie; for WebSocket upgrades only, the `access_token` query parameter or the
+//! `Sec-WebSocket-Protocol` pair `access_token, <token>`), validates it, and turns
+//! failures into [`AuthError`]s that use the configured realm and error handler.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use oauth2::{Authenticator, Provider};
+//!
+//! let auth = Authenticator::builder()
+//!     .provider(Provider::builder("corp").issuer("https://login.corp.example").audience("api"))
+//!     .public_path("/health")
+//!     .public_prefix("/docs")
+//!     .cookie("access_token")
+//!     .realm("corp-api")
+//!     .build()
+//!     .unwrap();
+//! assert!(auth.is_public("/docs/index.html"));
+//! assert!(!auth.is_public("/docsearch"));
+//! let app: axum::Router = axum::Router::new().layer(auth.layer());
+//! # }
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+
+mod builder;
+mod request;
+
+pub use self::builder::AuthenticatorBuilder;
+pub(crate) use self::request::Begun;
+use crate::error::ErrorHandler;
+pub use crate::http::WEBSOCKET_TOKEN_PROTOCOL;
+use crate::jwks::{KeyRegistry, KeyStats};
+use crate::validation::{TokenCacheStats, Validator};
+
+/// Validates requests for a set of providers. Cheap to clone.
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    validator: Validator,
+    public_exact: Vec<String>,
+    public_prefixes: Vec<String>,
+    cookie: Option<String>,
+    realm: Arc<str>,
+    /// A missing token gets a bare 401 challenge instead of a 400.
+    challenge_missing: bool,
+    /// WebSocket upgrades may carry the token in the `access_token` query parameter.
+    websocket_query: bool,
+    handler: Option<ErrorHandler>,
+    /// The DPoP rules, and whether some provider accepts or requires DPoP.
+    dpop: crate::dpop::Settings,
+    dpop_accepted: bool,
+    dpop_required: bool,
+    /// Every provider requires DPoP: every challenge is a `DPoP` one.
+    dpop_only: bool,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("validator", &self.inner.validator)
+            .field("public_exact", &self.inner.public_exact)
+            .field("public_prefixes", &self.inner.public_prefixes)
+            .field("cookie", &self.inner.cookie)
+            .field("realm", &self.inner.realm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    /// The provider a refusal is logged and counted for: the only one, when there is
+    /// one (a refused token's `iss` is not trusted to name one).
+    pub(crate) fn sole_provider(&self) -> Option<&str> {
+        let mut providers = self.inner.validator.providers();
+        match (providers.next(), providers.next()) {
+            (Some(p), None) => Some(p.name()),
+            _ => None,
+        }
+    }
+
+    /// The validation core.
+    pub fn validator(&self) -> &Validator {
+        &self.inner.validator
+    }
+
+    /// The registry of the providers' key caches, to share with browser login.
+    pub fn registry(&self) -> &KeyRegistry {
+        self.inner.validator.registry()
+    }
+
+    /// The key cache state of provider `name`.
+    pub fn key_stats(&self, provider: &str) -> Option<KeyStats> {
+        self.inner.validator.key_stats(provider)
+    }
+
+    /// The verified-token cache's hits, misses, evictions and size; `None` when it is
+    /// off.
+    pub fn token_cache_stats(&self) -> Option<TokenCacheStats> {
+        self.inner.validator.token_cache_stats()
+    }
+
+    /// Waits until every provider's keys are loaded.
+    pub async fn ready(&self) {
+        self.inner.validator.ready().await;
+    }
+
+    /// Whether `path` is public (no token needed).
+    pub fn is_public(&self, path: &str) -> bool {
+        self.inner.public_exact.iter().any(|p| p == path)
+            || self.inner.public_prefixes.iter().any(|p| {
+                path.strip_prefix(p.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || p.is_empty())
+            })
+    }
+}
