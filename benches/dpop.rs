@@ -57,10 +57,10 @@ fn dpop(c: &mut Criterion) {
             .layer(auth.layer());
         (idp, app)
     });
-    let bearer = idp.token().algorithm(Algorithm::ES256).sign();
+    let bearer = idp.token().algorithm(oauth2::Algorithm::ES256).sign();
     let bound = idp
         .token()
-        .algorithm(Algorithm::ES256)
+        .algorithm(oauth2::Algorithm::ES256)
         .claim("cnf", json!({"jkt": jkt}))
         .sign();
     let ath = sha256_b64(bound.as_bytes());

@@ -299,7 +299,7 @@ fn main() {
                 .issuer(ISSUER)
                 .audience(AUDIENCE)
                 .jwks_url(url.clone())
-                .algorithms([Algorithm::EdDSA])
+                .algorithms([oauth2::Algorithm::EdDSA])
                 // Rotations here come every period; the cooldown must be shorter.
                 .unknown_kid_cooldown(settings.period / 3)
         };

@@ -135,7 +135,7 @@ fn sessions(c: &mut Criterion) {
                         .client_id("bench"),
                 );
             if let Some(store) = store {
-                b = b.store(store);
+                b = b.session_store(store);
             }
             b.build().unwrap()
         };

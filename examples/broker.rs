@@ -85,7 +85,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let login = Login::builder()
         .base_url(&base)
         .session_secret(var("SESSION_SECRET")?)
-        .store(store(&spec).await?)
+        .session_store(store(&spec).await?)
         .provider(provider)
         .broker(broker)
         .build()?;

@@ -139,10 +139,10 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let store = std::env::var("SESSION_STORE").unwrap_or_else(|_| "cookie".into());
     login = match store.as_str() {
         "cookie" => login,
-        "memory" => login.store(MemoryStore::new()),
-        url if url.starts_with("redis") => login.store(RedisStore::connect(url).await?),
+        "memory" => login.session_store(MemoryStore::new()),
+        url if url.starts_with("redis") => login.session_store(RedisStore::connect(url).await?),
         url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            login.store(PostgresStore::connect(url).await?)
+            login.session_store(PostgresStore::connect(url).await?)
         }
         other => {
             return Err(format!(

@@ -29,7 +29,7 @@ providers! {
     default {
         issuer: env("OAUTH2_ISSUER"),
         audience: env("OAUTH2_AUDIENCE"),
-        jwks: env("OAUTH2_JWKS_URL", optional),
+        jwks_url: env("OAUTH2_JWKS_URL", optional),
     }
 }
 

@@ -207,8 +207,9 @@ const ALGORITHMS: [(&str, Algorithm); 3] = [
 
 /// Writes the token files: generated on every core before the server is pinned.
 fn write_tokens(idp: &DevIssuer, dir: &std::path::Path, distinct: usize) {
-    for (name, alg) in ALGORITHMS {
-        let one = idp.token().algorithm(alg).subject("repeat").sign();
+    for (name, _) in ALGORITHMS {
+        let ours: oauth2::Algorithm = name.parse().unwrap();
+        let one = idp.token().algorithm(ours).subject("repeat").sign();
         std::fs::write(dir.join(format!("{name}-repeat")), format!("{one}\n")).unwrap();
         let threads = std::thread::available_parallelism().map_or(2, usize::from);
         let chunks: Vec<String> = std::thread::scope(|s| {
@@ -219,7 +220,7 @@ fn write_tokens(idp: &DevIssuer, dir: &std::path::Path, distinct: usize) {
                         for i in (t..distinct).step_by(threads) {
                             let token = idp
                                 .token()
-                                .algorithm(alg)
+                                .algorithm(ours)
                                 .subject(&format!("user-{i}"))
                                 .sign();
                             out.push_str(&token);

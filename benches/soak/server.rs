@@ -56,7 +56,7 @@ async fn main() {
     let login = Login::builder()
         .base_url(&base)
         .session_secret("the soak test's session secret, 32+ bytes long")
-        .store(store.clone())
+        .session_store(store.clone())
         .session_ttl(SESSION_TTL)
         .session_cache(opt("--session-cache").map_or(16 << 20, |b| b.parse().expect("bytes")))
         .provider(

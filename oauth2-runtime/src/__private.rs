@@ -315,3 +315,27 @@ mod tests {
         assert_eq!(scopes, ["a", "b"]);
     }
 }
+
+/// Stand-ins for `providers!` keys that were renamed: the macro still reads the old
+/// name and names its stand-in here, so that rustc warns at the user's key.
+#[allow(non_upper_case_globals)]
+pub mod renamed {
+    /// `jwks` in `providers!`.
+    #[deprecated(
+        since = "0.1.0",
+        note = "the `providers!` key `jwks` is now `jwks_url`, as the builder method"
+    )]
+    pub const jwks: () = ();
+    /// `websocket_query_token` in `providers!`.
+    #[deprecated(
+        since = "0.1.0",
+        note = "the `providers!` key `websocket_query_token` is now `allow_websocket_query_token`, as the builder method"
+    )]
+    pub const websocket_query_token: () = ();
+    /// `get_logout` in `providers!`.
+    #[deprecated(
+        since = "0.1.0",
+        note = "the `providers!` key `get_logout` is now `allow_get_logout`, as the builder method"
+    )]
+    pub const get_logout: () = ();
+}

@@ -46,12 +46,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::Algorithm;
 use axum::extract::OriginalUri;
 use axum::http::request::Parts;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use jsonwebtoken::Algorithm;
 use sha2::Sha256;
 
 use crate::claims::Authenticated;

@@ -178,6 +178,7 @@ extern crate self as oauth2;
 pub mod __fuzz;
 #[doc(hidden)]
 pub mod __private;
+pub mod algorithm;
 pub mod app;
 pub mod authenticator;
 pub mod claims;
@@ -214,6 +215,7 @@ pub mod openapi;
 #[cfg(feature = "test-kit")]
 pub mod test_kit;
 
+pub use algorithm::Algorithm;
 pub use app::{App, AppBuilder};
 pub use authenticator::{Authenticator, AuthenticatorBuilder};
 pub use claims::{Authenticated, ClaimError, FromClaims, Scopes};
@@ -221,7 +223,6 @@ pub use config::{Audience, ConfigError, Preset, Provider, ProviderBuilder};
 pub use error::AuthError;
 pub use extract::Claims;
 pub use http::DECISION_TARGET;
-pub use jsonwebtoken::Algorithm;
 pub use layer::{AuthLayer, RequireScopes};
 /// Derives [`FromClaims`](trait@FromClaims): typed access to a token's claims.
 ///
@@ -352,7 +353,7 @@ pub use oauth2_macros::protect;
 ///     corp {
 ///         issuer: env("CORP_ISSUER", default = "https://login.corp.example"),
 ///         audience: ["api://corp", "corp-cli"],
-///         jwks: "https://login.corp.example/keys",
+///         jwks_url: "https://login.corp.example/keys",
 ///         algorithms: [RS256, ES256],
 ///         leeway: 30s,
 ///     }
@@ -382,7 +383,7 @@ pub use oauth2_macros::protect;
 /// | `issuer` | the exact `iss`; an `https://` URL (http only on loopback) | required (but for plain OAuth 2.0 login) |
 /// | `audience` | a string or a list: accepted `aud` values; makes the provider accept bearer tokens | required without `client_id` |
 /// | `danger_accept_any_audience` | `true` to skip the audience check | `false` |
-/// | `jwks` | the JWKS URL | OIDC discovery |
+/// | `jwks_url` | the JWKS URL | OIDC discovery |
 /// | `jwks_file`, `jwks_json` | a JWKS from a file, or as JSON text | |
 /// | `hmac_secret` | an HS256/384/512 secret; never a literal | |
 /// | `algorithms` | `[RS256, ES256, ...]` | all asymmetric ones |

@@ -259,7 +259,7 @@ mod login {
             self.schemes.insert(
                 SESSION_SCHEME.to_owned(),
                 SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                    login.cookie_name().to_owned(),
+                    login.session_cookie().to_owned(),
                     format!(
                         "The login session cookie, set by logging in at {}.",
                         paths.join(" or ")

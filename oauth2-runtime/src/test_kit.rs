@@ -79,7 +79,7 @@ mod login {
     /// When a step of the login does not answer as a working login does, with that
     /// answer in the message: a test helper's failure is the test's.
     pub async fn log_in(app: &Router, login: &Login, provider: &str, user: &str) -> String {
-        let prefix = login.prefix();
+        let prefix = login.login_prefix();
         let start = send(app, &format!("{prefix}/{provider}/login"), "").await;
         let authorize = redirect(&start, "the login route");
         let transaction = cookies(&start);

@@ -242,7 +242,7 @@ pub fn broker_login(
     oauth2::login::Login::builder()
         .base_url(base)
         .session_secret(secret)
-        .store(std::sync::Arc::clone(store))
+        .session_store(std::sync::Arc::clone(store))
         .provider(
             oauth2::login::LoginProvider::builder("oidc")
                 .issuer("https://login.example")

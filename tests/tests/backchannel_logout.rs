@@ -81,7 +81,7 @@ impl App {
                     .backchannel_logout(),
             );
         if let Some(store) = store(kind).await {
-            login = login.store(store);
+            login = login.session_store(store);
         }
         let login = login.build().unwrap();
         let app: Router = Router::new()

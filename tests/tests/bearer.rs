@@ -245,7 +245,7 @@ async fn alg_none_and_algorithm_confusion_are_rejected() {
         .find(|k| k["kty"] == "RSA")
         .unwrap();
     for secret in [rsa.to_string(), rsa["n"].as_str().unwrap().to_owned()] {
-        let mut header = jsonwebtoken::Header::new(Algorithm::HS256);
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
         header.kid = Some(rsa["kid"].as_str().unwrap().to_owned());
         let token = jsonwebtoken::encode(
             &header,
@@ -542,13 +542,13 @@ async fn hmac_provider_accepts_only_its_secret() {
         async move { get_with_token(&url, "/me", &token).await }
     };
     assert_eq!(
-        get(sign(secret.as_bytes(), Algorithm::HS256))
+        get(sign(secret.as_bytes(), jsonwebtoken::Algorithm::HS256))
             .await
             .status(),
         200
     );
     assert_eq!(
-        get(sign(secret.as_bytes(), Algorithm::HS512))
+        get(sign(secret.as_bytes(), jsonwebtoken::Algorithm::HS512))
             .await
             .status(),
         200
@@ -556,7 +556,7 @@ async fn hmac_provider_accepts_only_its_secret() {
     let e = error_of(
         get(sign(
             b"another secret of at least thirty-two bytes",
-            Algorithm::HS256,
+            jsonwebtoken::Algorithm::HS256,
         ))
         .await,
     )

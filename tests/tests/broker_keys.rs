@@ -251,7 +251,7 @@ async fn bad_broker_settings_fail_at_build_and_name_the_field() {
         Login::builder()
             .base_url("https://app.example")
             .session_secret(SECRET)
-            .store(Arc::clone(&store))
+            .session_store(Arc::clone(&store))
             .provider(
                 LoginProvider::builder("oidc")
                     .issuer("https://login.example")
@@ -270,7 +270,7 @@ async fn bad_broker_settings_fail_at_build_and_name_the_field() {
     let e = build(
         Broker::builder()
             .audience("api")
-            .algorithm(jsonwebtoken::Algorithm::HS256),
+            .algorithm(oauth2::Algorithm::HS256),
     );
     assert!(
         e.contains("broker.algorithm") && e.contains("never HMAC"),

@@ -27,7 +27,7 @@ providers! {
     corp {
         issuer: issuer(1),
         audience: ["api://corp", "corp-cli"],
-        jwks: format!("{}/jwks", issuer(1)),
+        jwks_url: format!("{}/jwks", issuer(1)),
         algorithms: [RS256, ES256],
         leeway: 30s,
     }

@@ -77,7 +77,7 @@ fn provider(op: &OpenIdProvider, name: &str) -> LoginProviderBuilder {
         .client_secret(WEB_CLIENT.1)
         .scopes(["openid", "profile", "email", "offline_access"])
         // oidc-provider issues refresh tokens only after consent for offline_access.
-        .param("prompt", "consent")
+        .authorize_param("prompt", "consent")
         // The suite reads the authorization request in the browser's URL; `par.rs`
         // tests the pushed one.
         .pushed_authorization(PushedAuthorization::Never)
@@ -189,7 +189,7 @@ async fn store_suite(kind: Store) {
     .await;
     let mut login = builder(&op, &base);
     if let Some(store) = store(kind).await {
-        login = login.store(store);
+        login = login.session_store(store);
     }
     let login = login.build().unwrap();
     serve(listener, routes(&login));
@@ -722,7 +722,7 @@ async fn two_instances_share_sessions_in_one_redis() {
             .await
             .unwrap()
             .with_prefix(&prefix);
-        let login = builder(&op, base).store(store).build().unwrap();
+        let login = builder(&op, base).session_store(store).build().unwrap();
         serve(listener, routes(&login));
     }
     let browser = Browser::new();
@@ -921,7 +921,7 @@ async fn a_userinfo_endpoint_that_refuses_an_api_token_does_not_fail_the_login()
     let api = || {
         provider(&op, "oidc")
             .scopes(["openid", "profile", "email", "read"])
-            .param("resource", "urn:example:api:rs256")
+            .authorize_param("resource", "urn:example:api:rs256")
     };
     let auto = login_with(&auto_base, api()).build().unwrap();
     serve(auto_listener, routes(&auto));

@@ -29,7 +29,7 @@ async fn app(idp: &DevIssuer, store: Arc<dyn SessionStore>) -> String {
     let login = Login::builder()
         .base_url(&base)
         .session_secret("the logout race test's session secret, 32+ bytes")
-        .store(store)
+        .session_store(store)
         .provider(
             LoginProvider::builder("dev")
                 .issuer(idp.issuer())

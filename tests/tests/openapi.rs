@@ -36,7 +36,7 @@ providers! {
     partner {
         issuer: "https://partner.example",
         audience: "partner-api",
-        jwks: "https://partner.example/keys.json",
+        jwks_url: "https://partner.example/keys.json",
     }
     // Browser login only: an `oauth2` authorization-code scheme.
     web {

@@ -168,7 +168,7 @@ async fn a_provider_that_requires_par_and_a_request_it_refuses() {
                 // A resource the provider does not know: it refuses the pushed request.
                 client(op, "post", POST_CLIENT.0, Some(POST_CLIENT.1))
                     .client_auth(ClientAuth::SecretPost)
-                    .param("resource", "urn:example:api:unknown"),
+                    .authorize_param("resource", "urn:example:api:unknown"),
             ]
         },
         3,

@@ -73,7 +73,7 @@ async fn instance(idp: &DevIssuer, url: &str) -> String {
     let login = Login::builder()
         .base_url(&base)
         .session_secret("the cluster test's session secret, 32+ bytes long")
-        .store(RedisStore::connect(url).await.unwrap())
+        .session_store(RedisStore::connect(url).await.unwrap())
         .provider(
             LoginProvider::builder("dev")
                 .issuer(idp.issuer())

@@ -26,7 +26,7 @@ async fn app(idp: &DevIssuer, store: impl SessionStore) -> String {
     let login = Login::builder()
         .base_url(&base)
         .session_secret("the store outage test's secret, 32+ bytes")
-        .store(store)
+        .session_store(store)
         .provider(
             LoginProvider::builder("dev")
                 .issuer(idp.issuer())

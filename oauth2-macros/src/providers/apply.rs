@@ -12,6 +12,17 @@ use super::valid::{Checked, EnvMode, Value};
 
 /// Statements that apply one setting to the builder `__b`.
 pub(super) fn apply(krate: &TokenStream, checked: &Checked, provider: Option<&str>) -> TokenStream {
+    // An old key name: a use of its deprecated stand-in, so that rustc warns at it.
+    let deprecated = checked.old_name.as_ref().map(|old| {
+        let path = quote_spanned!(old.span()=> #krate::__private::renamed::#old);
+        quote_spanned!(old.span()=> let _ = #path;)
+    });
+    let set = set(krate, checked, provider);
+    quote!(#deprecated #set)
+}
+
+/// The builder call of one setting.
+fn set(krate: &TokenStream, checked: &Checked, provider: Option<&str>) -> TokenStream {
     let key = checked.key;
     let method = Ident::new(key.method, Span::call_site());
     // The builder, named with the macro's own hygiene even inside spanned code.

@@ -121,7 +121,7 @@ pub(crate) const KEYS: &[Key] = &[
         Bool,
         "danger_accept_any_audience",
     ),
-    key("jwks", Provider, ENDPOINT, "jwks_url"),
+    key("jwks_url", Provider, ENDPOINT, "jwks_url"),
     key("jwks_file", Provider, Str, "jwks_file"),
     key("jwks_json", Provider, Str, "jwks_json"),
     key("hmac_secret", Provider, Secret, "hmac_secret"),
@@ -174,7 +174,7 @@ pub(crate) const KEYS: &[Key] = &[
         "missing_token_challenge",
     ),
     key(
-        "websocket_query_token",
+        "allow_websocket_query_token",
         App,
         Bool,
         "allow_websocket_query_token",
@@ -197,7 +197,7 @@ pub(crate) const KEYS: &[Key] = &[
     login("client_secret", Provider, Secret, "client_secret"),
     login("scopes", Provider, StrList, "scopes"),
     login("prompt", Provider, Str, "prompt"),
-    login("authorize_params", Provider, Expr, "params"),
+    login("authorize_params", Provider, Expr, "authorize_params"),
     login("authorize_url", Provider, ENDPOINT, "authorize_url"),
     login("token_url", Provider, ENDPOINT, "token_url"),
     login("userinfo_url", Provider, ENDPOINT, "userinfo_url"),
@@ -213,16 +213,16 @@ pub(crate) const KEYS: &[Key] = &[
     login("device_flow", Provider, Bool, "device_flow"),
     login("backchannel_logout", Provider, Bool, "backchannel_logout"),
     login("base_url", App, Url(UrlUse::Base), "base_url"),
-    login("login_prefix", App, Str, "prefix"),
+    login("login_prefix", App, Str, "login_prefix"),
     login("session_secret", App, Secret, "session_secret"),
     login("old_session_secret", App, Secret, "old_session_secret"),
-    login("session_cookie", App, Str, "cookie_name"),
-    login("session_store", App, Expr, "store"),
+    login("session_cookie", App, Str, "session_cookie"),
+    login("session_store", App, Expr, "session_store"),
     login("logout_store", App, Expr, "logout_store"),
     login("session_ttl", App, Duration, "session_ttl"),
     login("idle_timeout", App, Duration, "idle_timeout"),
     login("session_cache", App, Number, "session_cache"),
-    login("get_logout", App, Bool, "allow_get_logout"),
+    login("allow_get_logout", App, Bool, "allow_get_logout"),
     Key {
         target: Target::Login,
         ..each("allowed_origins", "allowed_origin")
@@ -250,9 +250,17 @@ pub(crate) const KEYS: &[Key] = &[
 pub(crate) use oauth2_syntax::BROKER;
 
 /// Keys from which a provider's verification keys come; at most one per provider.
-pub(crate) const KEY_SOURCES: &[&str] = &["jwks", "jwks_file", "jwks_json", "hmac_secret"];
+pub(crate) const KEY_SOURCES: &[&str] = &["jwks_url", "jwks_file", "jwks_json", "hmac_secret"];
 
 pub(crate) use oauth2_syntax::{ALGORITHMS, PRESETS_WITH_ISSUER};
+
+/// Keys renamed to their builder method's name: the old name is still read, as the new
+/// key, and the generated code names a deprecated item so that rustc warns at it.
+pub(crate) const RENAMED: &[(&str, &str)] = &[
+    ("jwks", "jwks_url"),
+    ("websocket_query_token", "allow_websocket_query_token"),
+    ("get_logout", "allow_get_logout"),
+];
 
 pub(crate) fn find(name: &str, scope: Scope) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.name == name && k.scope == scope)

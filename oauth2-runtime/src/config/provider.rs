@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::DecodingKey;
+
+use crate::Algorithm;
 
 use super::{Audience, ConfigError, Dpop, Preset, Tenants, check_duration};
 use crate::introspection::IntrospectionClient;
@@ -518,7 +520,7 @@ impl ProviderBuilder {
         let tenants = if issuer.contains(super::TENANT_PLACEHOLDER) {
             if self.hmac_secret.is_some() || !matches!(self.keys, KeyChoice::Discovery) {
                 return Err((
-                    "jwks",
+                    "jwks_url",
                     "cannot be set with an issuer template: each tenant's keys come from its \
                      own discovery document"
                         .into(),
@@ -660,10 +662,11 @@ fn jwks_keys(
             KeySource::Discovery
         }
         KeyChoice::Url(url) => {
-            KeySource::Url(check_url(&url, UrlUse::Endpoint).map_err(|p| ("jwks", p))?)
+            KeySource::Url(check_url(&url, UrlUse::Endpoint).map_err(|p| ("jwks_url", p))?)
         }
         KeyChoice::Json(json) => {
-            let set = KeySet::from_json(json.as_bytes()).map_err(|e| ("jwks", e.to_string()))?;
+            let set =
+                KeySet::from_json(json.as_bytes()).map_err(|e| ("jwks_json", e.to_string()))?;
             KeySource::Static(Arc::new(set))
         }
         #[cfg(feature = "broker")]
@@ -783,7 +786,7 @@ mod tests {
         assert_eq!(field, "issuer");
         assert!(msg.contains("only https"), "{msg}");
         let (msg, field) = field_error(base().jwks_url("ftp://x/keys"));
-        assert_eq!(field, "jwks");
+        assert_eq!(field, "jwks_url");
         assert!(msg.contains("scheme `ftp`"), "{msg}");
         let (msg, field) = field_error(base().issuer("https://login.corp.example/?tenant=1"));
         assert_eq!(field, "issuer");
@@ -793,7 +796,7 @@ mod tests {
         let (msg, _) = field_error(base().audience(["a", ""]));
         assert!(msg.ends_with("audience contains an empty value"), "{msg}");
         let (msg, field) = field_error(base().jwks_json("{not json"));
-        assert_eq!(field, "jwks");
+        assert_eq!(field, "jwks_json");
         assert!(msg.contains("not a JWK set"), "{msg}");
         let (msg, field) = field_error(base().jwks_file("/nonexistent/keys.json"));
         assert_eq!(field, "jwks_file");

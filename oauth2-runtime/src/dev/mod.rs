@@ -35,13 +35,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
+use crate::Algorithm;
 use serde_json::{Map, Value, json};
 
 use crate::issuer::signing_key::SigningKey;
 
 /// The algorithms the dev issuer has keys for.
-pub const DEV_ALGORITHMS: [Algorithm; 3] = crate::issuer::signing_key::SIGNING_ALGORITHMS;
+pub const DEV_ALGORITHMS: [Algorithm; 3] = [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
 
 use crate::config::{Provider, ProviderBuilder};
 
@@ -132,7 +132,7 @@ impl State {
             .read()
             .expect("keys lock")
             .iter()
-            .find(|k| k.alg == alg)
+            .find(|k| k.alg == alg.jwt())
             .cloned()
             .unwrap_or_else(|| {
                 panic!("the dev issuer has no {alg:?} key; use one of {DEV_ALGORITHMS:?}")
@@ -156,7 +156,7 @@ fn generate_keys(generation: u64) -> Vec<Arc<SigningKey>> {
         .iter()
         .map(|&alg| {
             let kid = format!("{}-{generation}", format!("{alg:?}").to_ascii_lowercase());
-            Arc::new(SigningKey::generate(alg, Some(kid)).expect("dev issuer key generation"))
+            Arc::new(SigningKey::generate(alg.jwt(), Some(kid)).expect("dev issuer key generation"))
         })
         .collect()
 }

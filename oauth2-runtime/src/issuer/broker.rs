@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
+
+use crate::Algorithm;
 
 use super::key_ring::{KeyRing, KeyRingError};
 use crate::config::{ConfigError, Provider, ProviderBuilder, check_duration};
@@ -364,7 +365,7 @@ impl BrokerBuilder {
             Arc::clone(&store),
             secret,
             &issuer,
-            self.algorithm,
+            self.algorithm.jwt(),
             self.rotate_every,
         );
         Ok(Broker {

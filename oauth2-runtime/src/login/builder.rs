@@ -100,9 +100,18 @@ impl LoginBuilder {
     }
 
     /// The routes' prefix; default `/auth`.
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+    pub fn login_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
+    }
+
+    /// Renamed [`login_prefix`](Self::login_prefix).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `login_prefix`, as `providers!` names it"
+    )]
+    pub fn prefix(self, prefix: impl Into<String>) -> Self {
+        self.login_prefix(prefix)
     }
 
     /// The secret sessions and transactions are encrypted with (32 bytes or more).
@@ -118,16 +127,34 @@ impl LoginBuilder {
     }
 
     /// The session cookie's name; default `session`.
-    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+    pub fn session_cookie(mut self, name: impl Into<String>) -> Self {
         self.cookie_name = name.into();
         self
     }
 
+    /// Renamed [`session_cookie`](Self::session_cookie).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `session_cookie`, as `providers!` names it"
+    )]
+    pub fn cookie_name(self, name: impl Into<String>) -> Self {
+        self.session_cookie(name)
+    }
+
     /// Keeps sessions in `store`; the cookie then carries only a random id. Without
     /// it, the whole session is in encrypted cookies.
-    pub fn store(mut self, store: impl SessionStore) -> Self {
+    pub fn session_store(mut self, store: impl SessionStore) -> Self {
         self.store = Some(Arc::new(store));
         self
+    }
+
+    /// Renamed [`session_store`](Self::session_store).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `session_store`, as `providers!` names it"
+    )]
+    pub fn store(self, store: impl SessionStore) -> Self {
+        self.session_store(store)
     }
 
     /// Where back-channel logouts remember the logout tokens seen (replays are refused)

@@ -274,12 +274,12 @@ impl Login {
     }
 
     /// The route prefix, e.g. `/auth`.
-    pub fn prefix(&self) -> &str {
+    pub fn login_prefix(&self) -> &str {
         &self.inner.site.prefix
     }
 
     /// The name of the session cookie (its chunks are `{name}.1`, `{name}.2`, ...).
-    pub fn cookie_name(&self) -> &str {
+    pub fn session_cookie(&self) -> &str {
         self.inner.sessions.cookie.name()
     }
 
@@ -529,7 +529,9 @@ mod tests {
             "base_url is not set"
         );
         assert!(err(base().base_url("http://app.example")).contains("only https"));
-        assert!(err(base().base_url("https://app.example").prefix("auth")).contains("prefix"));
+        assert!(
+            err(base().base_url("https://app.example").login_prefix("auth")).contains("prefix")
+        );
         assert!(
             err(Login::builder()
                 .base_url("https://a.example")

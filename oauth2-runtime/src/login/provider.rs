@@ -368,28 +368,52 @@ impl LoginProviderBuilder {
 
     /// An extra authorization request parameter (`prompt`, `audience`, `hd`, ...). It
     /// cannot replace the flow's own (`state`, `nonce`, `redirect_uri`, ...).
-    pub fn param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn authorize_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.params.push((name.into(), value.into()));
         self
     }
 
     /// Several extra authorization request parameters, e.g.
-    /// `[("audience", "https://api.example"), ("hd", "example.com")]`.
-    pub fn params<I, K, V>(mut self, params: I) -> Self
+    /// `[("audience", "https://api.example"), ("hd", "example.com")]` (`providers!` key
+    /// `authorize_params`).
+    pub fn authorize_params<I, K, V>(mut self, params: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
         K: Into<String>,
         V: Into<String>,
     {
         for (k, v) in params {
-            self = self.param(k, v);
+            self = self.authorize_param(k, v);
         }
         self
     }
 
+    /// Renamed [`authorize_param`](Self::authorize_param).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `authorize_param`, as `providers!` names it"
+    )]
+    pub fn param(self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.authorize_param(name, value)
+    }
+
+    /// Renamed [`authorize_params`](Self::authorize_params).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed `authorize_params`, as `providers!` names it"
+    )]
+    pub fn params<I, K, V>(self, params: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.authorize_params(params)
+    }
+
     /// The `prompt` parameter (`login`, `consent`, `select_account`, `none`).
     pub fn prompt(self, prompt: impl Into<String>) -> Self {
-        self.param("prompt", prompt)
+        self.authorize_param("prompt", prompt)
     }
 
     /// Whether to read the userinfo endpoint after login and merge its claims into the

@@ -26,7 +26,7 @@ const MAX_JTI: usize = 256;
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// The default algorithms of DPoP proofs: every asymmetric one supported.
-pub const DEFAULT_DPOP_ALGORITHMS: [Algorithm; 9] = crate::config::DEFAULT_ALGORITHMS;
+pub const DEFAULT_DPOP_ALGORITHMS: [crate::Algorithm; 9] = crate::config::DEFAULT_ALGORITHMS;
 
 /// The default window around now in which a proof's `iat` must lie.
 pub const DEFAULT_DPOP_MAX_AGE: Duration = Duration::from_secs(60);
@@ -42,7 +42,7 @@ pub(crate) struct ProofRequest<'a> {
     /// The access token the proof must hash (`ath`).
     pub(crate) access_token: &'a str,
     /// Accepted `alg` values.
-    pub(crate) algorithms: &'a [Algorithm],
+    pub(crate) algorithms: &'a [crate::Algorithm],
     /// `iat` must be within this of `now`.
     pub(crate) max_age: Duration,
     /// Seconds since the epoch.

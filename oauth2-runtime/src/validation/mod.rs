@@ -608,7 +608,7 @@ fn registry_error(config: &Provider, e: RegistryError) -> ConfigError {
         },
         RegistryError::Conflict { existing, wanted } => ConfigError::Field {
             provider: config.name.to_string(),
-            field: "jwks",
+            field: "jwks_url",
             problem: format!(
                 "is {wanted}, but issuer {} is already registered with {existing}",
                 config.issuer

@@ -142,12 +142,16 @@ pub(super) fn check_header(
     Ok(alg)
 }
 
-pub(super) fn parse_alg(name: &str, allowed: &[Algorithm]) -> Result<Algorithm, ValidationError> {
+/// The header's `alg`, parsed and in `allowed`, as the JWT crate names it.
+pub(super) fn parse_alg(
+    name: &str,
+    allowed: &[crate::Algorithm],
+) -> Result<Algorithm, ValidationError> {
     let err = |m: String| ValidationError::new(ErrorKind::Algorithm, m);
     if name.eq_ignore_ascii_case("none") {
         return Err(err("unsigned tokens (alg `none`) are not accepted".into()));
     }
-    let alg: Algorithm = name.parse().map_err(|_| {
+    let alg: crate::Algorithm = name.parse().map_err(|_| {
         err(format!(
             "token algorithm `{}` is not supported",
             printable(name, 40)
@@ -158,7 +162,7 @@ pub(super) fn parse_alg(name: &str, allowed: &[Algorithm]) -> Result<Algorithm, 
             "token algorithm {alg:?} is not allowed for this provider"
         )));
     }
-    Ok(alg)
+    Ok(alg.jwt())
 }
 
 /// No key has the token's `kid`, even after a refetch (or during its cooldown).
@@ -412,7 +416,7 @@ mod tests {
 
     #[test]
     fn alg_parsing() {
-        let allowed = [Algorithm::RS256];
+        let allowed = [crate::Algorithm::RS256];
         assert_eq!(
             parse_alg("none", &allowed).unwrap_err().kind(),
             ErrorKind::Algorithm
@@ -500,7 +504,7 @@ mod tests {
         let typed = Provider::builder("p")
             .issuer("https://issuer.example")
             .audience("api")
-            .algorithms([Algorithm::ES256])
+            .algorithms([crate::Algorithm::ES256])
             .required_typ("at+jwt")
             .jwks_json(r#"{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#)
             .build()

@@ -19,6 +19,8 @@ use crate::suggest;
 pub(crate) struct Checked {
     pub(crate) key: &'static Key,
     pub(crate) value: Value,
+    /// The user wrote the key's old name (see [`keys::RENAMED`]): this one.
+    pub(crate) old_name: Option<Ident>,
 }
 
 pub(crate) struct Provider {
@@ -306,7 +308,9 @@ fn check_settings(
     let mut out: Vec<Checked> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for Setting { key, value } in settings {
-        let name = key.to_string();
+        let written = key.to_string();
+        let renamed = keys::RENAMED.iter().find(|(old, _)| *old == written);
+        let name = renamed.map_or(written.as_str(), |(_, new)| *new).to_owned();
         let Some(def) = keys::find(&name, scope) else {
             unknown_key(cx, &key, scope, provider);
             continue;
@@ -317,7 +321,12 @@ fn check_settings(
         }
         seen.push(name);
         if let Some(value) = check_value(cx, def, value) {
-            out.push(Checked { key: def, value });
+            let old_name = renamed.map(|_| key);
+            out.push(Checked {
+                key: def,
+                value,
+                old_name,
+            });
         }
     }
     out

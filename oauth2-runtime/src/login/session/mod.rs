@@ -428,7 +428,7 @@ mod tests {
                     .userinfo_url("https://idp.example/user"),
             );
         if let Some(store) = store {
-            b = b.store(store);
+            b = b.session_store(store);
         }
         configure(b).build().unwrap()
     }

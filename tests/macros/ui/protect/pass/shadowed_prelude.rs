@@ -22,7 +22,7 @@ mod shadowing {
         corp {
             issuer: env("CORP_ISSUER", default = "https://login.corp.example"),
             audience: env("CORP_AUDIENCE"),
-            jwks: env("CORP_JWKS", optional),
+            jwks_url: env("CORP_JWKS", optional),
             leeway: env("CORP_LEEWAY", default = 30s),
             algorithms: env("CORP_ALGS", default = "RS256,ES256"),
             retry_backoff: [1s, 5m],

@@ -10,7 +10,7 @@ providers! {
     corp {
         issuer: env("CORP_ISSUER"),
         audience: ["api://corp", "corp-cli"],
-        jwks: "https://login.corp.example/keys",
+        jwks_url: "https://login.corp.example/keys",
         algorithms: [RS256, ES256],
         leeway: 30s,
     }

@@ -1,7 +1,7 @@
 oauth2::providers! {
     corp {
         audience: "api",
-        jwks: "https://login.corp.example/keys",
+        jwks_url: "https://login.corp.example/keys",
     }
     partner {
         issuer: "https://partner.example",

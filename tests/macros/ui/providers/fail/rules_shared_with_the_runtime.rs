@@ -11,7 +11,7 @@ oauth2::providers! {
     queried {
         issuer: "https://login.example/?tenant=1",
         audience: "api",
-        jwks: "https://login.example/keys#current",
+        jwks_url: "https://login.example/keys#current",
         refresh_interval: 9000h,
     }
     web {
