@@ -252,7 +252,7 @@ pub(crate) use oauth2_syntax::BROKER;
 /// Keys from which a provider's verification keys come; at most one per provider.
 pub(crate) const KEY_SOURCES: &[&str] = &["jwks_url", "jwks_file", "jwks_json", "hmac_secret"];
 
-pub(crate) use oauth2_syntax::{ALGORITHMS, PRESETS_WITH_ISSUER};
+pub(crate) use oauth2_syntax::ALGORITHMS;
 
 /// Keys renamed to their builder method's name: the old name is still read, as the new
 /// key, and the generated code names a deprecated item so that rustc warns at it.

@@ -13,12 +13,14 @@
 //! No dependencies: the proc-macro crate must stay light.
 
 mod names;
+mod presets;
 mod time;
 mod url;
 
 pub use names::{
-    ALGORITHMS, BROKER, BROKER_ALGORITHMS, Choice, DPOP_MODES, PRESETS, PRESETS_WITH_ISSUER,
-    PUSHED_AUTHORIZATION_MODES, USERINFO_MODES, provider_name_problem,
+    ALGORITHMS, BROKER, BROKER_ALGORITHMS, Choice, DPOP_MODES, PUSHED_AUTHORIZATION_MODES,
+    USERINFO_MODES, provider_name_problem,
 };
+pub use presets::{OAuth2Endpoints, PRESET_TABLE, PRESETS, PresetInfo, preset};
 pub use time::{MAX_DURATION, duration_problem, parse_duration};
 pub use url::{UrlUse, is_loopback_host, url_problem};

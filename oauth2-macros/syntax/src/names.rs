@@ -32,25 +32,6 @@ impl Choice {
     }
 }
 
-/// `preset: ...`: the runtime's `Preset`.
-pub const PRESETS: Choice = Choice {
-    what: "preset",
-    runtime_type: "Preset",
-    values: &[
-        ("google", "Google"),
-        ("microsoft", "Microsoft"),
-        ("github", "GitHub"),
-        ("gitlab", "GitLab"),
-        ("auth0", "Auth0"),
-        ("okta", "Okta"),
-        ("keycloak", "Keycloak"),
-        ("cognito", "Cognito"),
-    ],
-};
-
-/// Presets that know their issuer or endpoints.
-pub const PRESETS_WITH_ISSUER: &[&str] = &["google", "github", "gitlab"];
-
 /// The broker's `algorithm: ...`: asymmetric only (the runtime's `Algorithm`).
 pub const BROKER_ALGORITHMS: Choice = Choice {
     what: "broker signing algorithm (never HMAC)",
@@ -117,13 +98,8 @@ mod tests {
 
     #[test]
     fn choices_and_names() {
-        assert_eq!(PRESETS.variant("github"), Some("GitHub"));
+        assert_eq!(USERINFO_MODES.variant("never"), Some("Never"));
         assert_eq!(USERINFO_MODES.variant("Never"), None);
-        assert!(
-            PRESETS_WITH_ISSUER
-                .iter()
-                .all(|p| PRESETS.variant(p).is_some())
-        );
         assert_eq!(provider_name_problem("corp_2"), None);
         for bad in ["Corp", "2corp", "a-b", "a/b", ""] {
             assert!(provider_name_problem(bad).is_some(), "{bad}");

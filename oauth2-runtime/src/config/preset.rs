@@ -63,13 +63,11 @@ pub enum Preset {
 }
 
 impl Preset {
-    /// The issuer, for a provider that has one.
-    pub(crate) fn known_issuer(self) -> Option<&'static str> {
-        match self {
-            Preset::Google => Some("https://accounts.google.com"),
-            Preset::GitLab => Some("https://gitlab.com"),
-            _ => None,
-        }
+    /// This preset's row of the one table of what is known about each provider (in
+    /// `oauth2-syntax`, which the macro reads too). The table lists the variants in
+    /// order (tested).
+    pub(crate) fn info(self) -> &'static oauth2_syntax::PresetInfo {
+        &oauth2_syntax::PRESET_TABLE[self as usize]
     }
 }
 
@@ -87,41 +85,40 @@ impl ProviderBuilder {
         let Some(preset) = self.preset else {
             return Ok(());
         };
-        if self.issuer.is_none() {
-            self.issuer = preset.known_issuer().map(str::to_owned);
+        let info = preset.info();
+        if !info.bearer_tokens {
+            return Err((
+                "preset",
+                format!(
+                    "{0}'s access tokens are opaque, not JWTs, so they cannot be validated as \
+                     bearer tokens: use {0} for browser login (client_id) only",
+                    info.variant
+                ),
+            ));
         }
-        match preset {
-            Preset::GitHub => {
-                return Err((
-                    "preset",
-                    "GitHub's access tokens are opaque, not JWTs, so they cannot be validated \
-                     as bearer tokens: use GitHub for browser login (client_id) only"
-                        .into(),
-                ));
+        if self.issuer.is_none() {
+            self.issuer = info.issuer.map(str::to_owned);
+        }
+        // A test's dev issuer stands in for the real one: no rules about its issuer.
+        if !self.retargeted {
+            if let Some(alias) = info.issuer_alias
+                && self.issuer.as_deref() == info.issuer
+            {
+                self.issuer_aliases.push(alias.to_owned());
             }
-            // A test's dev issuer stands in for the real one: no issuer rules.
-            Preset::Google | Preset::Auth0 if self.retargeted => {}
-            Preset::Google if self.issuer.as_deref() == preset.known_issuer() => {
-                self.issuer_aliases.push("accounts.google.com".into());
+            if let Some(issuer) = &mut self.issuer {
+                *issuer = info.issuer_as_written(issuer);
             }
-            Preset::Auth0 => {
-                if let Some(issuer) = &mut self.issuer
-                    && !issuer.ends_with('/')
-                {
-                    issuer.push('/');
-                }
-            }
-            Preset::Cognito if self.audience_claim.is_none() => {
-                self.audience_claim = Some("client_id".into());
-            }
-            _ => {}
+        }
+        if self.audience_claim.is_none() {
+            self.audience_claim = info.audience_claim.map(str::to_owned);
         }
         Ok(())
     }
 }
 
 #[cfg(all(test, feature = "test-kit"))]
-mod tests {
+mod retargeted {
     use crate::{Preset, Provider};
 
     /// A provider retargeted to a test's issuer keeps the preset's claim rules and

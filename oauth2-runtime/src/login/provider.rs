@@ -50,32 +50,6 @@ impl From<bool> for Userinfo {
     }
 }
 
-/// The login side of a [`Preset`]: endpoints, scopes and claim names.
-impl Preset {
-    fn scopes(self) -> &'static [&'static str] {
-        match self {
-            Preset::GitHub => &["read:user", "user:email"],
-            Preset::Microsoft | Preset::Auth0 | Preset::Okta => {
-                &["openid", "profile", "email", "offline_access"]
-            }
-            _ => &["openid", "profile", "email"],
-        }
-    }
-
-    /// Claims copied to their standard names when the provider does not send those.
-    fn claim_map(self) -> &'static [(&'static str, &'static str)] {
-        match self {
-            Preset::GitHub => &[
-                ("login", "preferred_username"),
-                ("avatar_url", "picture"),
-                ("html_url", "profile"),
-            ],
-            Preset::Cognito => &[("cognito:username", "preferred_username")],
-            _ => &[],
-        }
-    }
-}
-
 /// A login provider's configuration: an OpenID Provider found by discovery, or a plain
 /// OAuth 2.0 provider with explicit endpoints (user data then comes from its userinfo
 /// URL). Made by [`LoginProvider::builder`]; cheap to clone.
@@ -626,7 +600,7 @@ impl LoginProviderBuilder {
                 device_flow: self.device_flow,
                 backchannel_logout: self.backchannel_logout,
                 native_redirect_uris: self.native_redirect_uris,
-                claim_map: self.preset.map_or(&[][..], Preset::claim_map),
+                claim_map: self.preset.map_or(&[][..], |p| p.info().claim_map),
                 dpop,
                 explicit,
                 discovered: OnceCell::new(),
@@ -640,16 +614,20 @@ impl LoginProviderBuilder {
         let Some(preset) = self.preset else {
             return Ok(());
         };
+        let info = preset.info();
         if self.scopes.is_none() {
-            self.scopes = Some(preset.scopes().iter().map(|s| (*s).to_owned()).collect());
+            self.scopes = Some(info.scopes.iter().map(|s| (*s).to_owned()).collect());
         }
-        if preset == Preset::GitHub && self.authorize_url.is_none() && self.issuer.is_none() {
-            self.authorize_url = Some("https://github.com/login/oauth/authorize".into());
-            self.token_url = Some("https://github.com/login/oauth/access_token".into());
-            self.userinfo_url = Some("https://api.github.com/user".into());
+        if let Some(e) = &info.endpoints
+            && self.authorize_url.is_none()
+            && self.issuer.is_none()
+        {
+            self.authorize_url = Some(e.authorize.into());
+            self.token_url = Some(e.token.into());
+            self.userinfo_url = Some(e.userinfo.into());
         }
         if self.issuer.is_none() && self.authorize_url.is_none() {
-            let issuer = preset.known_issuer().ok_or_else(|| {
+            let issuer = info.issuer.ok_or_else(|| {
                 (
                     "issuer",
                     format!(
@@ -659,12 +637,8 @@ impl LoginProviderBuilder {
             })?;
             self.issuer = Some(issuer.into());
         }
-        // Auth0's issuers (and so its ID tokens' `iss`) end with `/`.
-        if preset == Preset::Auth0
-            && let Some(issuer) = &mut self.issuer
-            && !issuer.ends_with('/')
-        {
-            issuer.push('/');
+        if let Some(issuer) = &mut self.issuer {
+            *issuer = info.issuer_as_written(issuer);
         }
         Ok(())
     }
@@ -770,13 +744,8 @@ mod tests {
         let variants: Vec<String> = presets().iter().map(|p| format!("{p:?}")).collect();
         let expected: Vec<&str> = syntax.values.iter().map(|(_, v)| *v).collect();
         assert_eq!(variants, expected);
-        for (preset, (name, _)) in presets().into_iter().zip(syntax.values) {
-            let knows = preset.known_issuer().is_some() || preset == Preset::GitHub;
-            assert_eq!(
-                knows,
-                oauth2_syntax::PRESETS_WITH_ISSUER.contains(name),
-                "{name}"
-            );
+        for preset in presets() {
+            assert_eq!(preset.info().variant, format!("{preset:?}"), "its row");
         }
         let modes = [Userinfo::Auto, Userinfo::Required, Userinfo::Never];
         for mode in modes {

@@ -167,25 +167,24 @@ fn check_provider(
     });
     let bearer = has("audience") || has("danger_accept_any_audience");
     let login = has("client_id");
-    let preset_knows_issuer = preset
-        .as_deref()
-        .is_some_and(|p| keys::PRESETS_WITH_ISSUER.contains(&p));
-    let plain_oauth2 = login && (has("authorize_url") || preset_knows_issuer);
+    let info = preset.as_deref().and_then(oauth2_syntax::preset);
+    let plain_oauth2 = login && (has("authorize_url") || info.is_some_and(|p| p.knows_issuer()));
     // An invalid preset is reported already; its issuer cannot be known.
     let preset_invalid = preset_given && preset.is_none();
-    // GitHub's tokens are opaque: there is nothing to validate as a bearer token.
+    // Opaque access tokens (GitHub's): there is nothing to validate as a bearer token.
     if bearer
-        && preset.as_deref() == Some("github")
+        && let Some(p) = info.filter(|p| !p.bearer_tokens)
         && let Some(c) = settings.iter().find(|c| c.key.name == "preset")
     {
         cx.push(syn::Error::new(
             value_span(&c.value),
             format!(
-                "GitHub's access tokens are opaque, not JWTs, so provider `{name}` cannot validate them as bearer tokens: use `github` for browser login (`client_id`) and remove `audience`"
+                "{}'s access tokens are opaque, not JWTs, so provider `{name}` cannot validate them as bearer tokens: use `{}` for browser login (`client_id`) and remove `audience`",
+                p.variant, p.name
             ),
         ));
     }
-    let bearer_knows_issuer = bearer && preset_knows_issuer && preset.as_deref() != Some("github");
+    let bearer_knows_issuer = bearer && info.is_some_and(|p| p.issuer.is_some());
     if !has("issuer") && !plain_oauth2 && !bearer_knows_issuer && !preset_invalid {
         let why = match &preset {
             Some(p) => format!(": preset `{p}` needs your tenant's or realm's issuer"),
@@ -198,7 +197,7 @@ fn check_provider(
     }
     // GitHub, or explicit endpoints without an issuer: OAuth 2.0 only, no logout token.
     let oauth2_only =
-        !has("issuer") && (has("authorize_url") || preset.as_deref() == Some("github"));
+        !has("issuer") && (has("authorize_url") || info.is_some_and(|p| p.endpoints.is_some()));
     if let Some(c) = settings.iter().find(|c| c.key.name == "backchannel_logout")
         && oauth2_only
     {
