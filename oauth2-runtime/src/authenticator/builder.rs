@@ -7,14 +7,12 @@ use std::time::Duration;
 use axum::response::Response;
 
 use super::{Authenticator, Inner};
-use crate::config::{ConfigError, Dpop, ProviderBuilder};
-use crate::dpop::{MemoryReplayCache, ReplayCache};
+use crate::config::{ConfigError, ProviderBuilder};
+use crate::dpop::ReplayCache;
 use crate::error::{AuthError, ErrorHandler};
 use crate::jwks::KeyRegistry;
-use crate::util::url::{UrlUse, check_url};
 use crate::validation::{
-    DEFAULT_DPOP_ALGORITHMS, DEFAULT_DPOP_MAX_AGE, DEFAULT_MAX_TOKEN_SIZE,
-    DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, Validator,
+    DEFAULT_MAX_TOKEN_SIZE, DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, Validator,
 };
 
 /// Builds an [`Authenticator`].
@@ -35,11 +33,7 @@ pub struct AuthenticatorBuilder {
     registry: Option<KeyRegistry>,
     /// A provider [`map_provider`](Self::map_provider) was given that none has.
     unknown: Option<String>,
-    dpop_base_url: Option<String>,
-    dpop_replay: Option<Arc<dyn ReplayCache>>,
-    dpop_max_age: Duration,
-    dpop_nonce_secret: Option<Vec<u8>>,
-    dpop_nonce_period: Option<Duration>,
+    dpop: crate::dpop::Options,
 }
 
 impl AuthenticatorBuilder {
@@ -171,7 +165,7 @@ impl AuthenticatorBuilder {
     /// rebuilt from the `Host` header, with either scheme: behind a proxy that changes
     /// the host, or to pin `https`, set it.
     pub fn dpop_base_url(mut self, url: impl Into<String>) -> Self {
-        self.dpop_base_url = Some(url.into());
+        self.dpop.base_url = Some(url.into());
         self
     }
 
@@ -179,13 +173,13 @@ impl AuthenticatorBuilder {
     /// once: a store every instance of the API shares (`RedisStore`, `PostgresStore`;
     /// any session store is one). Default: this process's memory (bounded).
     pub fn dpop_replay_store(mut self, store: impl ReplayCache) -> Self {
-        self.dpop_replay = Some(Arc::new(store));
+        self.dpop.replay = Some(Arc::new(store));
         self
     }
 
     /// How far a DPoP proof's `iat` may be from now, either way; default 60 s.
     pub fn dpop_proof_max_age(mut self, max_age: Duration) -> Self {
-        self.dpop_max_age = max_age;
+        self.dpop.max_age = max_age;
         self
     }
 
@@ -198,7 +192,7 @@ impl AuthenticatorBuilder {
     /// the current one in `DPoP-Nonce`, so a client that takes it never meets
     /// `use_dpop_nonce` again.
     pub fn dpop_nonce_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
-        self.dpop_nonce_secret = Some(secret.as_ref().to_vec());
+        self.dpop.nonce_secret = Some(secret.as_ref().to_vec());
         self
     }
 
@@ -206,7 +200,7 @@ impl AuthenticatorBuilder {
     /// an hour; default a minute. A nonce is accepted in its period and the next, so
     /// a proof made in advance is useless after two periods at most.
     pub fn dpop_nonce_period(mut self, period: Duration) -> Self {
-        self.dpop_nonce_period = Some(period);
+        self.dpop.nonce_period = Some(period);
         self
     }
 
@@ -230,58 +224,7 @@ impl AuthenticatorBuilder {
             (None, Some(client)) => KeyRegistry::with_http_client(client),
             (None, None) => KeyRegistry::new(),
         };
-        let dpop_accepted = providers.iter().any(|p| p.dpop() != Dpop::Disabled);
-        let dpop_required = providers.iter().any(|p| p.dpop() == Dpop::Required);
-        let dpop_only = providers.iter().all(|p| p.dpop() == Dpop::Required);
-        let field = |field: &'static str, problem: String| ConfigError::Setting { field, problem };
-        if let Some(url) = &self.dpop_base_url {
-            check_url(url, UrlUse::Base).map_err(|p| field("dpop_base_url", p))?;
-        }
-        if self.dpop_max_age.is_zero() || self.dpop_max_age > Duration::from_secs(3600) {
-            return Err(field(
-                "dpop_proof_max_age",
-                "must be more than zero and at most an hour".into(),
-            ));
-        }
-        let period = self
-            .dpop_nonce_period
-            .unwrap_or(crate::dpop::DEFAULT_NONCE_PERIOD);
-        if period < Duration::from_secs(1)
-            || period > Duration::from_secs(3600)
-            || period.subsec_nanos() != 0
-        {
-            return Err(field(
-                "dpop_nonce_period",
-                format!("is {period:?}; it must be whole seconds, from 1 s to an hour"),
-            ));
-        }
-        let nonces = match &self.dpop_nonce_secret {
-            Some(secret) if secret.len() < 32 => {
-                return Err(field(
-                    "dpop_nonce_secret",
-                    format!("is {} bytes; at least 32 are required", secret.len()),
-                ));
-            }
-            Some(secret) => Some(crate::dpop::Nonces::new(secret, period)),
-            None if self.dpop_nonce_period.is_some() => {
-                return Err(field(
-                    "dpop_nonce_period",
-                    "is set without dpop_nonce_secret: there are no server nonces to hand out"
-                        .into(),
-                ));
-            }
-            None => None,
-        };
-        let replay = self
-            .dpop_replay
-            .unwrap_or_else(|| Arc::new(MemoryReplayCache::default()));
-        let dpop = crate::dpop::Settings::new(
-            self.dpop_base_url,
-            replay,
-            self.dpop_max_age,
-            DEFAULT_DPOP_ALGORITHMS.to_vec(),
-            nonces,
-        );
+        let dpop = self.dpop.build(&providers)?;
         let validator = Validator::with_registry(providers, self.max_token_size, &registry)?
             .with_token_cache(self.token_cache, self.token_cache_max_age);
         Ok(Authenticator {
@@ -295,9 +238,6 @@ impl AuthenticatorBuilder {
                 websocket_query: self.websocket_query,
                 handler: self.handler,
                 dpop,
-                dpop_accepted,
-                dpop_required,
-                dpop_only,
             }),
         })
     }
@@ -321,11 +261,7 @@ impl Authenticator {
             http: None,
             registry: None,
             unknown: None,
-            dpop_base_url: None,
-            dpop_replay: None,
-            dpop_max_age: DEFAULT_DPOP_MAX_AGE,
-            dpop_nonce_secret: None,
-            dpop_nonce_period: None,
+            dpop: crate::dpop::Options::default(),
         }
     }
 }

@@ -55,12 +55,8 @@ struct Inner {
     /// WebSocket upgrades may carry the token in the `access_token` query parameter.
     websocket_query: bool,
     handler: Option<ErrorHandler>,
-    /// The DPoP rules, and whether some provider accepts or requires DPoP.
+    /// The DPoP rules, and whether some or every provider accepts or requires DPoP.
     dpop: crate::dpop::Settings,
-    dpop_accepted: bool,
-    dpop_required: bool,
-    /// Every provider requires DPoP: every challenge is a `DPoP` one.
-    dpop_only: bool,
 }
 
 impl fmt::Debug for Authenticator {

@@ -141,7 +141,7 @@ impl Authenticator {
         presented: &Presented<'_>,
         auth: &Authenticated,
     ) -> bool {
-        presented.dpop || self.inner.dpop_required || auth.dpop_jkt().is_some()
+        presented.dpop || self.inner.dpop.required || auth.dpop_jkt().is_some()
     }
 
     /// Checks that a validated token was presented as its binding requires: a
@@ -175,7 +175,7 @@ impl Authenticator {
     /// provider requires it: the client then learns which scheme, and which proof
     /// algorithms, to use.
     pub(crate) fn refuse_token(&self, presented: &Presented<'_>, e: AuthError) -> AuthError {
-        if presented.dpop || self.inner.dpop_only {
+        if presented.dpop || self.inner.dpop.only {
             self.reject(self.inner.dpop.challenge(e))
         } else {
             self.reject(e)
@@ -202,11 +202,11 @@ impl Authenticator {
         let sources = Sources {
             cookie: self.inner.cookie.as_deref(),
             websocket_query: self.inner.websocket_query,
-            dpop: self.inner.dpop_accepted,
+            dpop: self.inner.dpop.accepted,
         };
         find_token(parts, sources).map_err(|e| {
             let e = match e.kind() {
-                AuthErrorKind::MissingToken if self.inner.dpop_only => self.inner.dpop.challenge(e),
+                AuthErrorKind::MissingToken if self.inner.dpop.only => self.inner.dpop.challenge(e),
                 _ => e,
             };
             self.reject(e)

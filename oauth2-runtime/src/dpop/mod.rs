@@ -20,6 +20,12 @@
 //! cannot be used. A proof with the previous minute's nonce passes, and the response
 //! hands out the current one in `DPoP-Nonce` (RFC 9449 §8.2).
 //!
+//! Where DPoP lives: this module is the API side's home (the app-wide settings and their
+//! checks in `options`, replay in `replay`, server nonces in `nonces`, the confirmation
+//! of a request here); a provider's mode is [`config::Dpop`](crate::config::Dpop); the
+//! proof check itself, which knows no HTTP request, is in `validation`; the login's own
+//! key, a client's, is in `login`.
+//!
 //! The `jti`s seen are kept in memory (per process, bounded) unless
 //! [`dpop_replay_store`](crate::AuthenticatorBuilder::dpop_replay_store) names a store
 //! that every instance shares: each session store (Redis, PostgreSQL, memory) is one.
@@ -42,225 +48,29 @@
 //! # }
 //! ```
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod nonces;
+mod options;
+mod replay;
 
-use crate::Algorithm;
+use std::sync::Arc;
+use std::time::Duration;
+
 use axum::extract::OriginalUri;
 use axum::http::request::Parts;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
+pub use self::nonces::DEFAULT_NONCE_PERIOD;
+pub(crate) use self::nonces::{NonceAge, NonceSlot, Nonces};
+pub(crate) use self::options::Options;
+pub use self::replay::{
+    BoxFuture, DEFAULT_REPLAY_CACHE_SIZE, MemoryReplayCache, ReplayCache, ReplayError,
+};
+use crate::Algorithm;
 use crate::claims::Authenticated;
 use crate::config::Dpop;
 use crate::error::AuthError;
 use crate::http::Presented;
-pub use crate::util::BoxFuture;
 use crate::util::{now, store_key};
 use crate::validation::{ErrorKind, ProofRequest, ValidationError, check_proof, normalize_htu};
-
-/// The default number of proof `jti`s the in-memory replay cache holds.
-pub const DEFAULT_REPLAY_CACHE_SIZE: usize = 100_000;
-
-/// A store failed to record a proof's `jti`.
-#[derive(Debug, thiserror::Error)]
-#[error("DPoP replay store: {0}")]
-pub struct ReplayError(#[source] Box<dyn std::error::Error + Send + Sync>);
-
-impl ReplayError {
-    /// Wraps the store's own error.
-    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self(error.into())
-    }
-}
-
-/// Where the `jti`s of DPoP proofs are remembered, so that a proof is accepted once.
-/// Every session store is one (with the `session` feature); share one between the
-/// instances of an API behind a load balancer.
-pub trait ReplayCache: Send + Sync + 'static {
-    /// Records `key` for `ttl`: `true` the first time, `false` while it is recorded (a
-    /// replay). Must be atomic: of two concurrent calls with one key, one gets `true`.
-    fn first_use<'a>(
-        &'a self,
-        key: &'a str,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, ReplayError>>;
-}
-
-/// The default [`ReplayCache`]: this process's memory, at most `capacity` entries. When
-/// it is full of entries that have not expired, a new proof is not accepted (503) rather
-/// than an old one forgotten.
-#[derive(Debug)]
-pub struct MemoryReplayCache {
-    seen: Mutex<Seen>,
-    capacity: usize,
-}
-
-/// The `jti` keys seen, until when, and when expired ones were last dropped.
-#[derive(Debug, Default)]
-struct Seen {
-    until: HashMap<String, Instant>,
-    pruned: Option<Instant>,
-}
-
-/// A full cache drops its expired entries at most this often (dropping walks them all).
-const PRUNE_EVERY: Duration = Duration::from_secs(1);
-
-impl MemoryReplayCache {
-    /// A cache of at most `capacity` entries.
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            seen: Mutex::new(Seen::default()),
-            capacity,
-        }
-    }
-
-    fn record(&self, key: &str, ttl: Duration) -> Result<bool, ReplayError> {
-        let now = Instant::now();
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.until.get(key).is_some_and(|until| *until > now) {
-            return Ok(false);
-        }
-        if seen.until.len() >= self.capacity {
-            if seen
-                .pruned
-                .is_none_or(|at| now.duration_since(at) >= PRUNE_EVERY)
-            {
-                seen.until.retain(|_, until| *until > now);
-                seen.pruned = Some(now);
-            }
-            if seen.until.len() >= self.capacity {
-                return Err(ReplayError::new(format!(
-                    "{} proofs seen within their lifetime: the in-memory cache is full",
-                    seen.until.len()
-                )));
-            }
-        }
-        seen.until.insert(key.to_owned(), now + ttl);
-        Ok(true)
-    }
-}
-
-impl Default for MemoryReplayCache {
-    fn default() -> Self {
-        Self::new(DEFAULT_REPLAY_CACHE_SIZE)
-    }
-}
-
-impl ReplayCache for MemoryReplayCache {
-    fn first_use<'a>(
-        &'a self,
-        key: &'a str,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, ReplayError>> {
-        let recorded = self.record(key, ttl);
-        Box::pin(async move { recorded })
-    }
-}
-
-/// The default time between two server nonces: a nonce is good in its period and the
-/// next.
-pub const DEFAULT_NONCE_PERIOD: Duration = Duration::from_secs(60);
-
-/// How many bytes of the MAC a nonce carries.
-const NONCE_TAG: usize = 16;
-
-/// Server nonces: an HMAC-SHA-256 of the period number under a secret.
-pub(crate) struct Nonces {
-    mac: Hmac<Sha256>,
-    /// The period, in whole seconds (at least one: checked by the builder).
-    period: u64,
-}
-
-/// Where a proof's nonce stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum NonceAge {
-    /// Handed out in this period.
-    Current,
-    /// Handed out in the previous period: still accepted, and the response hands the
-    /// client the current one (RFC 9449 §8.2), so it never meets `use_dpop_nonce`.
-    Previous,
-    /// Older, made up, or not this server's.
-    Refused,
-}
-
-impl Nonces {
-    /// Nonces under `secret` (at least 32 bytes: checked by the builder), a new one
-    /// each `period` (whole seconds, at least one).
-    pub(crate) fn new(secret: &[u8], period: Duration) -> Self {
-        Self {
-            mac: Hmac::new_from_slice(secret).expect("HMAC takes keys of any length"),
-            period: period.as_secs().max(1),
-        }
-    }
-
-    /// The MAC of period `period`, ready to finalize or verify.
-    fn mac(&self, period: u64) -> Hmac<Sha256> {
-        let mut mac = self.mac.clone();
-        mac.update(b"dpop-nonce");
-        mac.update(&period.to_be_bytes());
-        mac
-    }
-
-    /// The nonce of period `period`: the period number and 16 bytes of its MAC.
-    fn of_period(&self, period: u64) -> String {
-        let tag = self.mac(period).finalize().into_bytes();
-        let mut bytes = period.to_be_bytes().to_vec();
-        bytes.extend_from_slice(&tag[..NONCE_TAG]);
-        URL_SAFE_NO_PAD.encode(bytes)
-    }
-
-    /// The nonce to hand out at `now` (seconds since the epoch).
-    pub(crate) fn current(&self, now: u64) -> String {
-        self.of_period(now / self.period)
-    }
-
-    /// Whether `nonce` was handed out in this period, the last, or neither.
-    pub(crate) fn age(&self, nonce: &str, now: u64) -> NonceAge {
-        let Ok(bytes) = URL_SAFE_NO_PAD.decode(nonce) else {
-            return NonceAge::Refused;
-        };
-        let Some((period, tag)) = bytes.split_first_chunk::<8>() else {
-            return NonceAge::Refused;
-        };
-        let period = u64::from_be_bytes(*period);
-        let this = now / self.period;
-        let age = if period == this {
-            NonceAge::Current
-        } else if period.checked_add(1) == Some(this) {
-            NonceAge::Previous
-        } else {
-            return NonceAge::Refused;
-        };
-        // The length first: a shorter tag would be easier to guess.
-        if tag.len() == NONCE_TAG && self.mac(period).verify_truncated_left(tag).is_ok() {
-            age
-        } else {
-            NonceAge::Refused
-        }
-    }
-}
-
-/// Where a check made by an extractor leaves a fresh nonce for the layer to send with
-/// the response (the layer puts one in the request's extensions for a request with a
-/// `DPoP` header to a public path, where the handler's extractors check the token).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct NonceSlot(Arc<std::sync::OnceLock<String>>);
-
-impl NonceSlot {
-    /// Leaves `nonce` for the response (the first one left stays).
-    pub(crate) fn leave(&self, nonce: String) {
-        let _ = self.0.set(nonce);
-    }
-
-    /// The nonce left, if any.
-    pub(crate) fn get(&self) -> Option<&str> {
-        self.0.get().map(String::as_str)
-    }
-}
 
 /// `response` with `nonce` in `DPoP-Nonce` (RFC 9449 §8.2: the client uses it in its
 /// next proof).
@@ -285,6 +95,12 @@ pub(crate) struct Settings {
     pub(crate) algs: Arc<str>,
     /// Server nonces, when proofs must carry one.
     pub(crate) nonces: Option<Nonces>,
+    /// Some provider accepts DPoP: `Authorization: DPoP` is read.
+    pub(crate) accepted: bool,
+    /// Some provider requires DPoP: every valid token's binding is checked.
+    pub(crate) required: bool,
+    /// Every provider requires DPoP: every challenge is a `DPoP` one.
+    pub(crate) only: bool,
 }
 
 impl Settings {
@@ -308,6 +124,9 @@ impl Settings {
             algorithms,
             algs: algs.into(),
             nonces,
+            accepted: false,
+            required: false,
+            only: false,
         }
     }
 
@@ -471,6 +290,8 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     #[tokio::test]
     async fn the_memory_cache_accepts_a_jti_once_and_stays_bounded() {
