@@ -53,6 +53,7 @@ pub const BROKER_PROVIDER: &str = oauth2_syntax::BROKER;
 #[derive(Clone, Debug)]
 pub struct App<B, L> {
     bearer: B,
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
     login: L,
     registry: KeyRegistry,
 }

@@ -183,6 +183,7 @@ pub mod app;
 pub mod authenticator;
 pub mod claims;
 pub mod config;
+pub mod defaults;
 pub mod discovery;
 pub mod dpop;
 pub mod error;
@@ -386,17 +387,17 @@ pub use oauth2_macros::protect;
 /// | `jwks_url` | the JWKS URL | OIDC discovery |
 /// | `jwks_file`, `jwks_json` | a JWKS from a file, or as JSON text | |
 /// | `hmac_secret` | an HS256/384/512 secret; never a literal | |
-/// | `algorithms` | `[RS256, ES256, ...]` | all asymmetric ones |
-/// | `leeway` | clock skew allowed on `exp`, `nbf`, `iat` | `60s` |
+/// | `algorithms` | `[RS256, ES256, ...]` | [`defaults::DEFAULT_ALGORITHMS`] |
+/// | `leeway` | clock skew allowed on `exp`, `nbf`, `iat` | [`defaults::DEFAULT_LEEWAY`] |
 /// | `required_typ` | the required `typ` header, e.g. `"at+jwt"` | none |
-/// | `refresh_interval` | how often keys are refetched (a JWKS `max-age` wins, clamped to 5 min–24 h) | `1h` |
-/// | `unknown_kid_cooldown` | the least time between refetches for unknown `kid`s | `5s` |
-/// | `fetch_timeout` | the time limit of one discovery or JWKS request | `5s` |
-/// | `retry_backoff` | `[initial, max]` delays between failed loads | `[500ms, 60s]` |
+/// | `refresh_interval` | how often keys are refetched (a JWKS `max-age` wins, within bounds) | [`defaults::DEFAULT_REFRESH_INTERVAL`] |
+/// | `unknown_kid_cooldown` | the least time between refetches for unknown `kid`s | [`defaults::DEFAULT_UNKNOWN_KID_COOLDOWN`] |
+/// | `fetch_timeout` | the time limit of one discovery or JWKS request | [`defaults::DEFAULT_FETCH_TIMEOUT`] |
+/// | `retry_backoff` | `[initial, max]` delays between failed loads | [`defaults::DEFAULT_RETRY_BACKOFF`] |
 /// | `http_client` | a `reqwest::Client` expression | rustls client |
 /// | `client_id` | the client id for browser login; makes the provider a login provider (feature `login`) | |
 /// | `client_secret` | its secret; never a literal; none for a public client | |
-/// | `scopes` | the scopes asked at login | `["openid", "profile", "email"]` |
+/// | `scopes` | the scopes asked at login | [`defaults::DEFAULT_SCOPES`] |
 /// | `prompt` | the `prompt` parameter, e.g. `"consent"` | |
 /// | `authorize_params` | extra authorization request parameters, `[("audience", "..."), ...]`; they cannot replace the flow's own | |
 /// | `preset` | `google`, `microsoft`, `github`, `gitlab`, `auth0`, `okta`, `keycloak` or `cognito` ([`Preset`]): for login, endpoints, scopes and claim names; for bearer tokens, the trap it removes (Google's two `iss` forms, Auth0's trailing `/`, Cognito's `client_id`; GitHub refused) | |
@@ -408,6 +409,8 @@ pub use oauth2_macros::protect;
 ///
 /// # App-wide settings
 ///
+/// Every default, of these and of the provider keys, is in one table: [`defaults`].
+///
 /// | key | value |
 /// |---|---|
 /// | `public_paths`, `public_prefixes` | paths that [`Providers::require_everywhere`](#generated-items) lets through |
@@ -417,10 +420,10 @@ pub use oauth2_macros::protect;
 /// | `http_client` | a `reqwest::Client` expression for every provider |
 /// | `base_url` | the app's public URL, for login callbacks; required with login |
 /// | `session_secret`, `old_session_secret` | the key (32+ bytes) of session and transaction cookies; never a literal; required with login |
-/// | `login_prefix` | where the login routes are; default `"/auth"` |
-/// | `session_cookie` | the session cookie's name; default `"session"` |
+/// | `login_prefix` | where the login routes are |
+/// | `session_cookie` | the session cookie's name |
 /// | `session_store` | a [`session::SessionStore`] expression; default: the session in the cookie |
-/// | `session_ttl`, `idle_timeout` | absolute and idle session lifetimes; default `8h`, `1h` |
+/// | `session_ttl`, `idle_timeout` | absolute and idle session lifetimes |
 /// | `allowed_origins` | origins `return_to` may point to, besides the base URL's |
 /// | `on_login` | an `async` closure over [`login::LoginEvent`]: provision, refuse, or return session data |
 /// | `app_token` | a [`login::AppToken`]: also issue the app's own JWT cookie after login |

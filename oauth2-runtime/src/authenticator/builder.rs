@@ -251,7 +251,7 @@ impl Authenticator {
             public_exact: Vec::new(),
             public_prefixes: Vec::new(),
             cookie: None,
-            realm: "api".into(),
+            realm: crate::defaults::DEFAULT_REALM.into(),
             challenge_missing: false,
             websocket_query: false,
             max_token_size: DEFAULT_MAX_TOKEN_SIZE,

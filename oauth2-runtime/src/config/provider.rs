@@ -13,24 +13,8 @@ use crate::introspection::IntrospectionClient;
 use crate::jwks::{KeySet, KeySource, RefreshPolicy};
 use crate::util::url::{UrlUse, check_url};
 
-/// Algorithms accepted when none are configured: every asymmetric JWS algorithm
-/// that `jsonwebtoken` supports. Never `none`, never HMAC.
-pub const DEFAULT_ALGORITHMS: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
-
-const HMAC_ALGORITHMS: [Algorithm; 3] = [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512];
-
-/// Default clock skew tolerated on `exp`, `nbf` and `iat`.
-pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+use crate::defaults::HMAC_ALGORITHMS;
+pub use crate::defaults::{DEFAULT_ALGORITHMS, DEFAULT_LEEWAY};
 
 /// The validated configuration of one identity provider.
 ///

@@ -9,8 +9,7 @@ pub const TENANT_PLACEHOLDER: &str = "{tenantid}";
 /// The longest tenant id accepted.
 const MAX_TENANT: usize = 64;
 
-/// The default number of tenants whose key caches are kept; the least used go first.
-pub const DEFAULT_MAX_TENANTS: usize = 256;
+pub use crate::defaults::DEFAULT_MAX_TENANTS;
 
 /// An issuer template and the tenants it accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,9 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// The default time between two server nonces: a nonce is good in its period and the
-/// next.
-pub const DEFAULT_NONCE_PERIOD: Duration = Duration::from_secs(60);
+pub use crate::defaults::DEFAULT_NONCE_PERIOD;
 
 /// How many bytes of the MAC a nonce carries.
 const NONCE_TAG: usize = 16;

@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 pub use crate::util::BoxFuture;
 
-/// The default number of proof `jti`s the in-memory replay cache holds.
-pub const DEFAULT_REPLAY_CACHE_SIZE: usize = 100_000;
+pub use crate::defaults::DEFAULT_REPLAY_CACHE_SIZE;
 
 /// A store failed to record a proof's `jti`.
 #[derive(Debug, thiserror::Error)]

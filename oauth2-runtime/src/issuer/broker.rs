@@ -14,12 +14,9 @@ use crate::jwks::{LocalJwks, LocalKeys, LocalSource};
 use crate::session::{MemoryStore, SessionStore};
 use crate::util::{now, random_token};
 
-/// Default lifetime of the broker's access tokens: 10 minutes.
-pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(600);
-/// Default lifetime of the broker's refresh tokens: 14 days.
-pub const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
-/// Default age at which the signing key is replaced: 30 days.
-pub const DEFAULT_ROTATE_EVERY: Duration = Duration::from_secs(30 * 24 * 3600);
+pub use crate::defaults::DEFAULT_REFRESH_TTL;
+pub use crate::defaults::DEFAULT_ROTATE_EVERY;
+pub use crate::defaults::DEFAULT_TOKEN_TTL;
 
 /// The app as an issuer of its own access tokens. Made by the login's `build` from a
 /// [`BrokerBuilder`] ([`LoginBuilder::broker`](crate::login::LoginBuilder::broker));

@@ -95,11 +95,8 @@ impl KeySource {
     }
 }
 
-/// The default least time between two refetches caused by unknown `kid`s: a key the
-/// provider adds is picked up within it even while tokens with made-up `kid`s keep
-/// arriving, and those tokens cost the provider at most one conditional request (a 304
-/// when nothing changed) per cooldown.
-pub const DEFAULT_UNKNOWN_KID_COOLDOWN: Duration = Duration::from_secs(5);
+use crate::defaults;
+pub use crate::defaults::DEFAULT_UNKNOWN_KID_COOLDOWN;
 
 /// Timing of the background key cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,13 +118,13 @@ pub(crate) struct RefreshPolicy {
 impl Default for RefreshPolicy {
     fn default() -> Self {
         Self {
-            interval: Duration::from_secs(3600),
-            min_interval: Duration::from_secs(300),
-            max_interval: Duration::from_secs(24 * 3600),
+            interval: defaults::DEFAULT_REFRESH_INTERVAL,
+            min_interval: defaults::MIN_REFRESH_INTERVAL,
+            max_interval: defaults::MAX_REFRESH_INTERVAL,
             unknown_kid_cooldown: DEFAULT_UNKNOWN_KID_COOLDOWN,
-            fetch_timeout: Duration::from_secs(5),
-            backoff_initial: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(60),
+            fetch_timeout: defaults::DEFAULT_FETCH_TIMEOUT,
+            backoff_initial: defaults::DEFAULT_RETRY_BACKOFF.0,
+            backoff_max: defaults::DEFAULT_RETRY_BACKOFF.1,
         }
     }
 }

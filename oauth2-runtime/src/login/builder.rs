@@ -28,7 +28,7 @@ impl Login {
             base_url: None,
             prefix: DEFAULT_PREFIX.into(),
             secrets: Vec::new(),
-            cookie_name: "session".into(),
+            cookie_name: crate::defaults::DEFAULT_SESSION_COOKIE.into(),
             store: None,
             logout_store: None,
             #[cfg(feature = "broker")]

@@ -98,14 +98,10 @@ pub use self::session::{
 };
 pub use self::tokens::Tokens;
 
-/// Default route prefix.
-pub const DEFAULT_PREFIX: &str = "/auth";
-/// Default absolute session lifetime: 8 hours.
-pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(8 * 3600);
-/// Default idle timeout: 1 hour without a request ends the session.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
-/// How long a login may take between the redirect and the callback.
-pub const TRANSACTION_TTL: Duration = Duration::from_secs(600);
+pub use crate::defaults::DEFAULT_IDLE_TIMEOUT;
+pub use crate::defaults::DEFAULT_PREFIX;
+pub use crate::defaults::DEFAULT_SESSION_TTL;
+pub use crate::defaults::TRANSACTION_TTL;
 
 /// What the `on_login` hook receives after a successful login.
 #[derive(Debug, Clone)]

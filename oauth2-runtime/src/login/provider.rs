@@ -11,8 +11,7 @@ use crate::discovery::{DiscoveryError, ProviderMetadata};
 use crate::jwks::KeyRegistry;
 use crate::util::url::{UrlUse, check_url};
 
-/// Scopes asked for when none are configured.
-pub const DEFAULT_SCOPES: &str = "openid profile email";
+pub use crate::defaults::DEFAULT_SCOPES;
 
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

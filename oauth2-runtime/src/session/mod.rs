@@ -48,4 +48,4 @@ pub use self::store::{BoxFuture, MemoryStore, SessionStore, StoreError};
 /// for the store (a connection, a command) before it fails: session requests then get
 /// 503 `temporarily_unavailable` while the store is down, not a hang.
 #[cfg(any(feature = "redis", feature = "postgres"))]
-pub const STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+pub use crate::defaults::STORE_TIMEOUT;

@@ -23,11 +23,9 @@ use sha2::{Digest, Sha256};
 use crate::claims::Authenticated;
 use crate::util::now;
 
-/// The default number of cached tokens.
-pub const DEFAULT_TOKEN_CACHE_SIZE: usize = 10_000;
+pub use crate::defaults::DEFAULT_TOKEN_CACHE_SIZE;
 
-/// The default longest time a token stays cached (its `exp` usually comes first).
-pub const DEFAULT_TOKEN_CACHE_MAX_AGE: Duration = Duration::from_secs(3600);
+pub use crate::defaults::DEFAULT_TOKEN_CACHE_MAX_AGE;
 
 /// A token verified once.
 #[derive(Clone)]

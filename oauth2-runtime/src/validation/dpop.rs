@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -25,11 +25,9 @@ const MAX_JTI: usize = 256;
 /// refused, as the client has just published its private key.
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
-/// The default algorithms of DPoP proofs: every asymmetric one supported.
-pub const DEFAULT_DPOP_ALGORITHMS: [crate::Algorithm; 9] = crate::config::DEFAULT_ALGORITHMS;
+pub use crate::defaults::DEFAULT_DPOP_ALGORITHMS;
 
-/// The default window around now in which a proof's `iat` must lie.
-pub const DEFAULT_DPOP_MAX_AGE: Duration = Duration::from_secs(60);
+pub use crate::defaults::DEFAULT_DPOP_MAX_AGE;
 
 /// What a proof is checked against: the request and the access token.
 #[derive(Debug, Clone, Copy)]
@@ -76,7 +74,7 @@ pub(crate) fn verify_own_proof(proof: &str, jwk: &Value) -> Result<(), Validatio
         compact.signature,
         compact.signing_input.as_bytes(),
         &key,
-        Algorithm::ES256,
+        jsonwebtoken::Algorithm::ES256,
     ) {
         Ok(true) => Ok(()),
         _ => Err(invalid("the signature does not verify")),
@@ -244,7 +242,8 @@ pub(crate) mod tests {
         let c = URL_SAFE_NO_PAD.encode(claims.to_string());
         let input = format!("{h}.{c}");
         let signature =
-            jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::ES256).unwrap();
+            jsonwebtoken::crypto::sign(input.as_bytes(), &key, jsonwebtoken::Algorithm::ES256)
+                .unwrap();
         format!("{input}.{signature}")
     }
 

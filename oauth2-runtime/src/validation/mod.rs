@@ -69,8 +69,7 @@ use crate::introspection::{Answer, Introspector, PAUSE_AFTER_FAILURE, Unavailabl
 use crate::jwks::{KeyCache, KeyMiss, KeyRegistry, KeySource, KeyStats, RegistryError};
 use crate::util::now;
 
-/// The default limit on a token's length, checked before any decoding.
-pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
+pub use crate::defaults::DEFAULT_MAX_TOKEN_SIZE;
 
 /// Why a token could not be validated against the keys held now.
 pub(crate) enum NotYet {

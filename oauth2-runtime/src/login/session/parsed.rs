@@ -19,8 +19,7 @@ use quick_cache::sync::Cache;
 
 use super::Record;
 
-/// The default bound of the parsed-session cache, in bytes.
-pub const DEFAULT_SESSION_CACHE_BYTES: usize = 16 << 20;
+pub use crate::defaults::DEFAULT_SESSION_CACHE_BYTES;
 
 /// How many bytes of a sealed cookie find its entry. The sealed value starts with its
 /// random nonce, so the start tells sessions apart; the whole value is then compared.
