@@ -262,6 +262,14 @@ pub(crate) const RENAMED: &[(&str, &str)] = &[
     ("get_logout", "allow_get_logout"),
 ];
 
+/// A key's name today: the new name of a renamed key, else itself.
+pub(crate) fn current_name(name: &str) -> &str {
+    RENAMED
+        .iter()
+        .find(|(old, _)| *old == name)
+        .map_or(name, |(_, new)| new)
+}
+
 pub(crate) fn find(name: &str, scope: Scope) -> Option<&'static Key> {
     KEYS.iter().find(|k| k.name == name && k.scope == scope)
 }

@@ -14,6 +14,7 @@
 
 mod names;
 mod presets;
+mod rules;
 mod time;
 mod url;
 
@@ -22,5 +23,6 @@ pub use names::{
     USERINFO_MODES, provider_name_problem,
 };
 pub use presets::{OAuth2Endpoints, PRESET_TABLE, PRESETS, PresetInfo, preset};
+pub use rules::{Fact, Facts, PROVIDER_RULES, Rule, broken_rules};
 pub use time::{MAX_DURATION, duration_problem, parse_duration};
 pub use url::{UrlUse, is_loopback_host, url_problem};

@@ -153,23 +153,10 @@ impl Introspection {
     /// The client, when one is configured: id and secret together, the endpoint an
     /// allowed URL; without discovery (an HMAC secret) the endpoint is required.
     fn check(self, discovery: bool) -> Result<Option<IntrospectionClient>, Problem> {
-        let (client_id, client_secret) = match (self.client_id, self.client_secret) {
-            (None, None) if self.endpoint.is_none() => return Ok(None),
-            (Some(id), Some(secret)) => (id, secret),
-            (None, _) => {
-                return Err((
-                    "introspection_client_id",
-                    "is missing (introspection needs the resource server's client id and secret)"
-                        .into(),
-                ));
-            }
-            (Some(_), None) => {
-                return Err((
-                    "introspection_client_secret",
-                    "is missing (introspection needs the resource server's client id and secret)"
-                        .into(),
-                ));
-            }
+        // The shared rules made sure that the id and the secret come together (and that
+        // the endpoint comes with them).
+        let (Some(client_id), Some(client_secret)) = (self.client_id, self.client_secret) else {
+            return Ok(None);
         };
         if client_id.is_empty() {
             return Err(("introspection_client_id", "is empty".into()));
@@ -483,6 +470,15 @@ impl ProviderBuilder {
         self
     }
 
+    /// The rules between keys, shared with `providers!` (which checks them at compile
+    /// time): the first one broken.
+    fn check_rules(&self) -> Result<(), Problem> {
+        match oauth2_syntax::broken_rules(self).next() {
+            Some(rule) => Err((rule.blame, rule.problem.to_owned())),
+            None => Ok(()),
+        }
+    }
+
     /// Checks the configuration.
     pub fn build(self) -> Result<Provider, ConfigError> {
         let name = self.name.clone();
@@ -500,7 +496,9 @@ impl ProviderBuilder {
         }
         let issuer = self
             .issuer
+            .clone()
             .ok_or_else(|| ("issuer", "is missing".to_owned()))?;
+        self.check_rules()?;
         let tenants = if issuer.contains(super::TENANT_PLACEHOLDER) {
             if self.hmac_secret.is_some() || !matches!(self.keys, KeyChoice::Discovery) {
                 return Err((
@@ -513,27 +511,10 @@ impl ProviderBuilder {
             if !self.trusted_issuers.is_empty() || !self.issuer_aliases.is_empty() {
                 return Err(("issuer", "with {tenantid} has no other issuers".into()));
             }
-            if self.introspection.client_id.is_some() {
-                return Err((
-                    "introspection_client_id",
-                    "cannot be set with an issuer template: an opaque token names no tenant".into(),
-                ));
-            }
-            Some(Tenants::new(
-                &issuer,
-                self.tenants,
-                self.any_tenant,
-                self.max_tenants,
-            )?)
+            // The rules made sure of exactly one of the list and `any_tenant`.
+            let allowed = if self.any_tenant { None } else { self.tenants };
+            Some(Tenants::new(&issuer, allowed, self.max_tenants)?)
         } else {
-            if self.tenants.is_some() || self.any_tenant || self.max_tenants.is_some() {
-                return Err((
-                    "tenants",
-                    "need an issuer template with {tenantid} (Entra ID's \
-                     https://login.microsoftonline.com/{tenantid}/v2.0)"
-                        .into(),
-                ));
-            }
             check_url(&issuer, UrlUse::Issuer).map_err(|p| ("issuer", p))?;
             None
         };
@@ -697,6 +678,33 @@ pub(crate) fn normalize_typ(typ: &str) -> String {
         None => lower,
     }
 }
+/// What the rules shared with `providers!` ask of a bearer provider.
+impl oauth2_syntax::Facts for ProviderBuilder {
+    fn given(&self, key: &str) -> Option<bool> {
+        let i = &self.introspection;
+        match key {
+            "issuer" => Some(self.issuer.is_some()),
+            "tenants" => Some(self.tenants.is_some()),
+            "any_tenant" => Some(self.any_tenant),
+            "max_tenants" => Some(self.max_tenants.is_some()),
+            "introspection_client_id" => Some(i.client_id.is_some()),
+            "introspection_client_secret" => Some(i.client_secret.is_some()),
+            "introspection_endpoint" => Some(i.endpoint.is_some()),
+            // A key of browser login: its builder checks it.
+            _ => None,
+        }
+    }
+
+    fn is(&self, _: &str, _: &str) -> Option<bool> {
+        None
+    }
+
+    fn issuer_template(&self) -> Option<bool> {
+        let issuer = self.issuer.as_deref()?;
+        Some(issuer.contains(super::TENANT_PLACEHOLDER))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,12 +36,12 @@ fn valid_tenant(tenant: &str) -> bool {
 
 impl Tenants {
     /// Checks `template` (one `{tenantid}`, after the scheme; with a sample tenant in
-    /// its place, an issuer URL) and the tenant setting: an allow-list (each a valid
-    /// tenant id) or `any`; and `max_caches` (default [`DEFAULT_MAX_TENANTS`]).
+    /// its place, an issuer URL) and the accepted tenants: an allow-list (each a valid
+    /// tenant id), or `None` for any (whether exactly one of the two was configured is
+    /// a rule shared with the macro); and `max_caches` (default [`DEFAULT_MAX_TENANTS`]).
     pub(crate) fn new(
         template: &str,
         allowed: Option<Vec<String>>,
-        any: bool,
         max_caches: Option<usize>,
     ) -> Result<Self, (&'static str, String)> {
         let (prefix, suffix) = template
@@ -58,35 +58,17 @@ impl Tenants {
         }
         check_url(&format!("{prefix}sample-tenant{suffix}"), UrlUse::Issuer)
             .map_err(|p| ("issuer", p))?;
-        let allowed = match (allowed, any) {
-            (Some(_), true) => {
+        if let Some(list) = &allowed {
+            if list.is_empty() {
+                return Err(("tenants", "is empty".into()));
+            }
+            if let Some(bad) = list.iter().find(|t| !valid_tenant(t)) {
                 return Err((
                     "tenants",
-                    "and any_tenant are both set: keep the list, or accept any tenant".into(),
+                    format!("contains `{bad}`, which is not a tenant id"),
                 ));
             }
-            (None, false) => {
-                return Err((
-                    "tenants",
-                    "are missing: an issuer with {tenantid} needs the list of accepted \
-                     tenants, or an explicit any_tenant"
-                        .into(),
-                ));
-            }
-            (Some(list), false) => {
-                if list.is_empty() {
-                    return Err(("tenants", "is empty".into()));
-                }
-                if let Some(bad) = list.iter().find(|t| !valid_tenant(t)) {
-                    return Err((
-                        "tenants",
-                        format!("contains `{bad}`, which is not a tenant id"),
-                    ));
-                }
-                Some(list)
-            }
-            (None, true) => None,
-        };
+        }
         let max_caches = match (max_caches, &allowed) {
             (Some(0), _) => return Err(("max_tenants", "is zero".into())),
             (Some(n), Some(list)) if n < list.len() => {
@@ -152,7 +134,7 @@ mod tests {
 
     #[test]
     fn a_template_splits_around_the_tenant() {
-        let t = Tenants::new(ENTRA, Some(vec!["contoso".into()]), false, None).unwrap();
+        let t = Tenants::new(ENTRA, Some(vec!["contoso".into()]), None).unwrap();
         let iss = "https://login.microsoftonline.com/contoso/v2.0";
         assert_eq!(t.tenant_of(iss), Some("contoso"));
         assert_eq!(t.issuer_of("contoso"), iss);
@@ -166,46 +148,35 @@ mod tests {
         ] {
             assert_eq!(t.tenant_of(other), None, "{other}");
         }
-        let any = Tenants::new(ENTRA, None, true, None).unwrap();
+        let any = Tenants::new(ENTRA, None, None).unwrap();
         assert!(any.accepts("9188040d-6c67-4c5b-b112-36a304b66dad"));
         assert!(!any.accepts("a/b") && !any.accepts(".."));
     }
 
     #[test]
     fn the_template_and_the_tenants_are_checked() {
-        let err = |template: &str, allowed: Option<Vec<String>>, any: bool| {
-            Tenants::new(template, allowed, any, None).unwrap_err()
+        let err = |template: &str, allowed: Option<Vec<String>>| {
+            Tenants::new(template, allowed, None).unwrap_err()
         };
         let one = || Some(vec!["a".to_owned()]);
         assert!(
-            err("https://x/{tenantid}/{tenantid}", one(), false)
+            err("https://x/{tenantid}/{tenantid}", one())
                 .1
                 .contains("more than once")
         );
-        assert!(
-            err("{tenantid}://x", one(), false)
-                .1
-                .contains("before the host")
-        );
-        assert_eq!(err("http://x.example/{tenantid}", one(), false).0, "issuer");
-        assert!(err(ENTRA, None, false).1.contains("any_tenant"));
-        assert!(err(ENTRA, one(), true).1.contains("both"));
-        assert!(err(ENTRA, Some(vec![]), false).1.contains("empty"));
-        assert!(
-            err(ENTRA, Some(vec!["a/b".into()]), false)
-                .1
-                .contains("a/b")
-        );
+        assert!(err("{tenantid}://x", one()).1.contains("before the host"));
+        assert_eq!(err("http://x.example/{tenantid}", one()).0, "issuer");
+        assert!(err(ENTRA, Some(vec![])).1.contains("empty"));
+        assert!(err(ENTRA, Some(vec!["a/b".into()])).1.contains("a/b"));
         // A tenant in the host works too (one organisation per subdomain).
-        let host = Tenants::new("https://{tenantid}.okta.example", None, true, None).unwrap();
+        let host = Tenants::new("https://{tenantid}.okta.example", None, None).unwrap();
         assert_eq!(host.tenant_of("https://acme.okta.example"), Some("acme"));
     }
 
     #[test]
     fn the_number_of_tenant_caches_fits_the_tenants() {
         let max = |allowed: Option<Vec<String>>, max: Option<usize>| {
-            let any = allowed.is_none();
-            Tenants::new(ENTRA, allowed, any, max).map(|t| t.max_caches())
+            Tenants::new(ENTRA, allowed, max).map(|t| t.max_caches())
         };
         let many: Vec<String> = (0..300).map(|i| format!("t{i}")).collect();
         assert_eq!(max(None, None), Ok(DEFAULT_MAX_TENANTS));

@@ -530,13 +530,7 @@ impl LoginProviderBuilder {
                 ));
             }
         };
-        if issuer.is_none() && self.userinfo == Userinfo::Never {
-            return Err((
-                "userinfo",
-                "is `never`, but without an issuer (no ID token) the user comes from userinfo"
-                    .into(),
-            ));
-        }
+        self.check_rules(issuer.is_some())?;
         let serves_tokens = self.token_endpoint || self.device_flow;
         if !self.native_redirect_uris.is_empty() && !serves_tokens {
             return Err((
@@ -552,20 +546,6 @@ impl LoginProviderBuilder {
             return Err((
                 "native_redirect_uri",
                 format!("`{bad}` is not an absolute URL without a fragment"),
-            ));
-        }
-        if issuer.is_none() && self.par == PushedAuthorization::Required {
-            return Err((
-                "pushed_authorization",
-                "is `required`, but a provider without an issuer has no discovered \
-                 pushed_authorization_request_endpoint"
-                    .into(),
-            ));
-        }
-        if issuer.is_none() && self.backchannel_logout {
-            return Err((
-                "backchannel_logout",
-                "needs an issuer: a logout token is a JWT signed with the issuer's keys".into(),
             ));
         }
         if issuer.is_some() && !scopes.iter().any(|s| s == "openid") {
@@ -605,6 +585,20 @@ impl LoginProviderBuilder {
                 discovered: OnceCell::new(),
             }),
         })
+    }
+
+    /// The rules between keys, shared with `providers!` (which checks them at compile
+    /// time): the first one broken. `has_issuer`: after the preset and the explicit
+    /// endpoints, whether the provider is an OpenID Provider.
+    fn check_rules(&self, has_issuer: bool) -> Result<(), Problem> {
+        let facts = RuleFacts {
+            builder: self,
+            has_issuer,
+        };
+        match oauth2_syntax::broken_rules(&facts).next() {
+            Some(rule) => Err((rule.blame, rule.problem.to_owned())),
+            None => Ok(()),
+        }
     }
 
     /// Fills in what the preset knows and the configuration does not say: scopes,
@@ -706,6 +700,42 @@ pub enum PushedAuthorization {
     Never,
 }
 
+/// What the rules shared with `providers!` ask of a login provider.
+struct RuleFacts<'a> {
+    builder: &'a LoginProviderBuilder,
+    has_issuer: bool,
+}
+
+impl oauth2_syntax::Facts for RuleFacts<'_> {
+    fn given(&self, key: &str) -> Option<bool> {
+        match key {
+            "issuer" => Some(self.has_issuer),
+            "backchannel_logout" => Some(self.builder.backchannel_logout),
+            // A key of bearer tokens: its builder checks it.
+            _ => None,
+        }
+    }
+
+    fn is(&self, key: &str, name: &str) -> Option<bool> {
+        let (choice, value) = match key {
+            "userinfo" => (
+                &oauth2_syntax::USERINFO_MODES,
+                format!("{:?}", self.builder.userinfo),
+            ),
+            "pushed_authorization" => (
+                &oauth2_syntax::PUSHED_AUTHORIZATION_MODES,
+                format!("{:?}", self.builder.par),
+            ),
+            _ => return None,
+        };
+        Some(choice.variant(name) == Some(value.as_str()))
+    }
+
+    fn issuer_template(&self) -> Option<bool> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -735,6 +765,84 @@ mod tests {
             }
         }
         all
+    }
+
+    /// Every rule shared with the macro is checked at `build()` by one of the two
+    /// builders: one configuration that breaks each, refused naming its key.
+    #[test]
+    fn every_shared_rule_is_checked_at_build() {
+        use crate::Provider;
+        let bearer = || {
+            Provider::builder("p")
+                .issuer("https://login.example")
+                .audience("api")
+        };
+        let entra = || {
+            Provider::builder("p")
+                .issuer("https://login.microsoftonline.com/{tenantid}/v2.0")
+                .audience("api")
+        };
+        let plain = || {
+            LoginProvider::builder("p")
+                .client_id("c")
+                .authorize_url("https://idp.example/a")
+                .token_url("https://idp.example/t")
+                .userinfo_url("https://idp.example/u")
+        };
+        let bearer_field = |b: crate::ProviderBuilder| b.build().unwrap_err().field();
+        let login_field = |b: LoginProviderBuilder| b.build().unwrap_err().field();
+        let refused: Vec<(&str, Option<&str>)> = vec![
+            ("tenants", bearer_field(entra())),
+            ("tenants", bearer_field(bearer().max_tenants(3))),
+            ("tenants", bearer_field(entra().tenant("a").any_tenant())),
+            (
+                "introspection_client_id",
+                bearer_field(bearer().introspection_endpoint("https://x/i")),
+            ),
+            (
+                "introspection_client_secret",
+                bearer_field(bearer().introspection_client_id("rs")),
+            ),
+            (
+                "introspection_client_id",
+                bearer_field(
+                    entra()
+                        .any_tenant()
+                        .introspection_client_id("rs")
+                        .introspection_client_secret("s"),
+                ),
+            ),
+            (
+                "backchannel_logout",
+                login_field(plain().backchannel_logout()),
+            ),
+            ("userinfo", login_field(plain().userinfo(Userinfo::Never))),
+            (
+                "pushed_authorization",
+                login_field(plain().pushed_authorization(PushedAuthorization::Required)),
+            ),
+        ];
+        // The other keys a rule names.
+        assert_eq!(bearer_field(bearer().tenant("a")), Some("tenants"));
+        assert_eq!(bearer_field(bearer().any_tenant()), Some("tenants"));
+        assert_eq!(
+            bearer_field(bearer().introspection_client_secret("s")),
+            Some("introspection_client_id")
+        );
+        // A choice's other value breaks no rule.
+        assert!(plain().userinfo(Userinfo::Required).build().is_ok());
+        let rules: Vec<&str> = oauth2_syntax::PROVIDER_RULES
+            .iter()
+            .map(|r| r.blame)
+            .collect();
+        let expected: Vec<&str> = refused.iter().map(|(blame, _)| *blame).collect();
+        assert_eq!(
+            rules, expected,
+            "one configuration per rule, in the table's order"
+        );
+        for (blame, field) in refused {
+            assert_eq!(field, Some(blame));
+        }
     }
 
     #[test]

@@ -121,7 +121,7 @@ mod tests {
     #[test]
     fn the_tid_names_the_tenant_and_the_issuer_must_be_its_own() {
         let template = "https://login.microsoftonline.com/{tenantid}/v2.0";
-        let tenants = Tenants::new(template, Some(vec!["contoso".into()]), false, None).unwrap();
+        let tenants = Tenants::new(template, Some(vec!["contoso".into()]), None).unwrap();
         let iss = |t: &str| format!("https://login.microsoftonline.com/{t}/v2.0");
         let check = |iss: &str, claims: Value| {
             check_tenant(&tenants, iss, claims.as_object().unwrap()).map_err(|e| e.kind())

@@ -158,7 +158,11 @@ fn check_provider(
     }
     let preset_given = block.settings.iter().any(|s| s.key == "preset");
     // Keys written, valid or not (an invalid one is reported already, not again as missing).
-    let written: Vec<String> = block.settings.iter().map(|s| s.key.to_string()).collect();
+    let written: Vec<String> = block
+        .settings
+        .iter()
+        .map(|s| keys::current_name(&s.key.to_string()).to_owned())
+        .collect();
     let settings = check_settings(cx, block.settings, Scope::Provider, Some(&block.name));
     let has = |key: &str| settings.iter().any(|c| c.key.name == key);
     let preset = settings.iter().find_map(|c| match &c.value {
@@ -195,19 +199,6 @@ fn check_provider(
             format!("provider `{name}` has no `issuer`{why}: add `issuer: \"https://...\"`"),
         );
     }
-    // GitHub, or explicit endpoints without an issuer: OAuth 2.0 only, no logout token.
-    let oauth2_only =
-        !has("issuer") && (has("authorize_url") || info.is_some_and(|p| p.endpoints.is_some()));
-    if let Some(c) = settings.iter().find(|c| c.key.name == "backchannel_logout")
-        && oauth2_only
-    {
-        cx.push(syn::Error::new(
-            value_span(&c.value),
-            format!(
-                "`backchannel_logout` needs an OpenID Provider, but provider `{name}` has no `issuer` (a logout token is a JWT signed with the issuer's keys): add `issuer`, or remove `backchannel_logout`"
-            ),
-        ));
-    }
     if !bearer && !login {
         cx.error_spanned_by(
             &block.name,
@@ -230,54 +221,20 @@ fn check_provider(
             ),
         ));
     }
-    // An issuer template (`{tenantid}`) says which tenants it accepts.
-    let template = settings.iter().find_map(|c| match &c.value {
-        Value::Lit(syn::Lit::Str(s)) if c.key.name == "issuer" => {
-            Some((s.value().contains("{tenantid}"), s.span()))
-        }
-        _ => None,
-    });
-    let tenant_setting = settings
-        .iter()
-        .find(|c| matches!(c.key.name, "tenants" | "any_tenant" | "max_tenants"));
-    match (template, tenant_setting) {
-        (Some((true, span)), None)
-            if !written.iter().any(|w| w == "tenants" || w == "any_tenant") =>
-        {
-            cx.push(syn::Error::new(
-                span,
-                format!(
-                    "provider `{name}`'s issuer has {{tenantid}}: say which tenants it accepts, `tenants: [\"...\"]`, or `any_tenant: true`"
-                ),
-            ));
-        }
-        (Some((false, _)), Some(c)) => {
-            cx.push(syn::Error::new(
-                value_span(&c.value),
-                format!(
-                    "`{}` needs an issuer template with {{tenantid}}, as Entra ID's \"https://login.microsoftonline.com/{{tenantid}}/v2.0\"",
-                    c.key.name
-                ),
-            ));
-        }
-        _ => {}
-    }
-    // Introspection needs the resource server's client: id and secret together.
-    for (given, missing) in [
-        ("introspection_client_secret", "introspection_client_id"),
-        ("introspection_endpoint", "introspection_client_id"),
-        ("introspection_client_id", "introspection_client_secret"),
-    ] {
-        if let Some(c) = settings.iter().find(|c| c.key.name == given)
-            && !written.iter().any(|w| w == missing)
-        {
-            cx.push(syn::Error::new(
-                value_span(&c.value),
-                format!(
-                    "`{given}` needs `{missing}`: provider `{name}` introspects opaque tokens as the resource server's own client, with its id and secret"
-                ),
-            ));
-        }
+    // The rules between keys that the runtime checks at `build()` too.
+    let oauth2_only =
+        !has("issuer") && (has("authorize_url") || info.is_some_and(|p| p.endpoints.is_some()));
+    let facts = Facts {
+        settings: &settings,
+        written: &written,
+        issuer_known: has("issuer") || info.is_some_and(|p| p.issuer.is_some()),
+        oauth2_only,
+    };
+    for rule in oauth2_syntax::broken_rules(&facts) {
+        cx.push(syn::Error::new(
+            facts.span_of(rule, &block.name),
+            format!("provider `{name}`: `{}` {}", rule.blame, rule.problem),
+        ));
     }
     let sources: Vec<&Checked> = settings
         .iter()
@@ -371,4 +328,74 @@ fn unknown_key(cx: &mut Ctxt, key: &Ident, scope: Scope, provider: Option<&Ident
         )
     };
     cx.error_spanned_by(key, message);
+}
+
+/// What `providers!` shows of one provider, for the rules shared with the runtime
+/// ([`oauth2_syntax::PROVIDER_RULES`]): only what literals say for sure.
+struct Facts<'a> {
+    settings: &'a [Checked],
+    /// Keys written, valid values or not (by their current names).
+    written: &'a [String],
+    /// An issuer is given, or the preset knows it.
+    issuer_known: bool,
+    /// A plain OAuth 2.0 provider: surely no issuer.
+    oauth2_only: bool,
+}
+
+impl Facts<'_> {
+    fn value(&self, key: &str) -> Option<&Value> {
+        self.settings
+            .iter()
+            .find(|c| c.key.name == key)
+            .map(|c| &c.value)
+    }
+
+    /// Where to point for a broken rule: the value of its key, else of the first key
+    /// its facts name that is written (the issuer, for a template), else the provider.
+    fn span_of(&self, rule: &oauth2_syntax::Rule, provider: &Ident) -> Span {
+        use oauth2_syntax::Fact::*;
+        let named = rule.when.iter().flat_map(|f| match f {
+            Given(k) | Is(k, _) => vec![*k],
+            AnyGiven(keys) => keys.to_vec(),
+            IssuerTemplate(_) => vec!["issuer"],
+            Absent(_) => vec![],
+        });
+        std::iter::once(rule.blame)
+            .chain(named)
+            .find_map(|k| self.value(k))
+            .map_or_else(|| provider.span(), value_span)
+    }
+}
+
+impl oauth2_syntax::Facts for Facts<'_> {
+    fn given(&self, key: &str) -> Option<bool> {
+        if key == "issuer" {
+            return match (self.issuer_known, self.oauth2_only) {
+                (true, _) => Some(true),
+                (false, true) => Some(false),
+                // No issuer, and no way to log in without one: reported already.
+                (false, false) => None,
+            };
+        }
+        Some(self.written.iter().any(|w| w == key))
+    }
+
+    fn is(&self, key: &str, name: &str) -> Option<bool> {
+        match self.value(key) {
+            Some(Value::Choice(chosen, _)) => Some(chosen == name),
+            // From the environment: the runtime checks it.
+            Some(_) => None,
+            None if self.given(key) == Some(false) => Some(false),
+            None => None,
+        }
+    }
+
+    fn issuer_template(&self) -> Option<bool> {
+        match self.value("issuer") {
+            Some(Value::Lit(syn::Lit::Str(s))) => Some(s.value().contains("{tenantid}")),
+            // A preset's issuer has no template.
+            None if self.issuer_known => Some(false),
+            _ => None,
+        }
+    }
 }
