@@ -27,12 +27,14 @@
 
 mod audience;
 mod dpop;
+mod issuer;
 mod preset;
 mod provider;
 mod tenants;
 
 pub use audience::Audience;
 pub use dpop::Dpop;
+pub(crate) use issuer::IssuerSetting;
 pub use preset::Preset;
 pub(crate) use provider::normalize_typ;
 pub use provider::{DEFAULT_ALGORITHMS, DEFAULT_LEEWAY, Provider, ProviderBuilder};

@@ -76,13 +76,14 @@ impl ProviderBuilder {
     /// GitLab), the other `iss` it writes (Google), the trailing `/` of its issuer
     /// (Auth0), the claim its audience is in (Cognito). See [`Preset`].
     pub fn preset(mut self, preset: Preset) -> Self {
-        self.preset = Some(preset);
+        self.issuer.preset = Some(preset);
         self
     }
 
-    /// Fills in the preset's settings that the configuration does not give.
+    /// Fills in the preset's settings that the configuration does not give (its
+    /// issuer is [`IssuerSetting`](super::IssuerSetting)'s to resolve).
     pub(crate) fn apply_preset(&mut self) -> Result<(), Problem> {
-        let Some(preset) = self.preset else {
+        let Some(preset) = self.issuer.preset else {
             return Ok(());
         };
         let info = preset.info();
@@ -96,19 +97,8 @@ impl ProviderBuilder {
                 ),
             ));
         }
-        if self.issuer.is_none() {
-            self.issuer = info.issuer.map(str::to_owned);
-        }
-        // A test's dev issuer stands in for the real one: no rules about its issuer.
-        if !self.retargeted {
-            if let Some(alias) = info.issuer_alias
-                && self.issuer.as_deref() == info.issuer
-            {
-                self.issuer_aliases.push(alias.to_owned());
-            }
-            if let Some(issuer) = &mut self.issuer {
-                *issuer = info.issuer_as_written(issuer);
-            }
+        if let Some(alias) = self.issuer.alias() {
+            self.issuer_aliases.push(alias.to_owned());
         }
         if self.audience_claim.is_none() {
             self.audience_claim = info.audience_claim.map(str::to_owned);

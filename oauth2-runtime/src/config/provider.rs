@@ -8,7 +8,7 @@ use jsonwebtoken::DecodingKey;
 
 use crate::Algorithm;
 
-use super::{Audience, ConfigError, Dpop, Preset, Tenants, check_duration};
+use super::{Audience, ConfigError, Dpop, IssuerSetting, Tenants, check_duration};
 use crate::introspection::IntrospectionClient;
 use crate::jwks::{KeySet, KeySource, RefreshPolicy};
 use crate::util::url::{UrlUse, check_url};
@@ -52,7 +52,7 @@ impl Provider {
     pub fn builder(name: impl Into<String>) -> ProviderBuilder {
         ProviderBuilder {
             name: name.into(),
-            issuer: None,
+            issuer: IssuerSetting::default(),
             audience: None,
             audience_claim: None,
             any_audience: false,
@@ -64,9 +64,7 @@ impl Provider {
             refresh: RefreshPolicy::default(),
             http: None,
             trusted_issuers: Vec::new(),
-            preset: None,
             issuer_aliases: Vec::new(),
-            retargeted: false,
             introspection: Introspection::default(),
             dpop: Dpop::Disabled,
             tenants: None,
@@ -200,7 +198,7 @@ enum KeyChoice {
 #[must_use = "call `.build()` or pass the builder to `Authenticator::builder().provider(...)`"]
 pub struct ProviderBuilder {
     name: String,
-    pub(super) issuer: Option<String>,
+    pub(super) issuer: IssuerSetting,
     audience: Option<Audience>,
     pub(super) audience_claim: Option<String>,
     any_audience: bool,
@@ -212,11 +210,9 @@ pub struct ProviderBuilder {
     refresh: RefreshPolicy,
     http: Option<reqwest::Client>,
     trusted_issuers: Vec<String>,
-    pub(super) preset: Option<Preset>,
     /// Other `iss` values the provider writes into its tokens (Google's bare host).
     pub(super) issuer_aliases: Vec<String>,
     /// Pointed at another issuer (a test's dev issuer): the preset's issuer rules stay off.
-    pub(super) retargeted: bool,
     introspection: Introspection,
     dpop: Dpop,
     tenants: Option<Vec<String>>,
@@ -234,7 +230,7 @@ impl ProviderBuilder {
     #[cfg(feature = "test-kit")]
     pub(crate) fn is_multi_tenant(&self) -> bool {
         self.issuer
-            .as_deref()
+            .given()
             .is_some_and(|i| i.contains(super::TENANT_PLACEHOLDER))
     }
 
@@ -242,13 +238,12 @@ impl ProviderBuilder {
     /// test's development issuer): audience, algorithms, leeway and `typ` stay.
     #[cfg(feature = "test-kit")]
     pub(crate) fn point_at(mut self, issuer: &str) -> Self {
-        self.issuer = Some(issuer.to_owned());
+        // The preset's rules about the real issuer (Auth0's trailing `/`, Google's other
+        // `iss`) do not hold for this one; its claim rules (Cognito's) still do.
+        self.issuer.point_at(issuer);
         self.keys = KeyChoice::Discovery;
         self.hmac_secret = None;
         self.trusted_issuers.clear();
-        // The preset's rules about the real issuer (Auth0's trailing `/`, Google's other
-        // `iss`) do not hold for this one; its claim rules (Cognito's) still do.
-        self.retargeted = true;
         self
     }
 
@@ -256,7 +251,7 @@ impl ProviderBuilder {
     /// `{issuer}/.well-known/openid-configuration`. Required; `https://` unless the
     /// host is loopback.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
+        self.issuer.set(issuer.into());
         self
     }
 
@@ -496,7 +491,7 @@ impl ProviderBuilder {
         }
         let issuer = self
             .issuer
-            .clone()
+            .resolved()
             .ok_or_else(|| ("issuer", "is missing".to_owned()))?;
         self.check_rules()?;
         let tenants = if issuer.contains(super::TENANT_PLACEHOLDER) {
@@ -683,7 +678,7 @@ impl oauth2_syntax::Facts for ProviderBuilder {
     fn given(&self, key: &str) -> Option<bool> {
         let i = &self.introspection;
         match key {
-            "issuer" => Some(self.issuer.is_some()),
+            "issuer" => Some(self.issuer.resolved().is_some()),
             "tenants" => Some(self.tenants.is_some()),
             "any_tenant" => Some(self.any_tenant),
             "max_tenants" => Some(self.max_tenants.is_some()),
@@ -700,7 +695,7 @@ impl oauth2_syntax::Facts for ProviderBuilder {
     }
 
     fn issuer_template(&self) -> Option<bool> {
-        let issuer = self.issuer.as_deref()?;
+        let issuer = self.issuer.resolved()?;
         Some(issuer.contains(super::TENANT_PLACEHOLDER))
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::config::ConfigError;
 pub use crate::config::Preset;
+use crate::config::{ConfigError, IssuerSetting};
 use crate::discovery::{DiscoveryError, ProviderMetadata};
 use crate::jwks::KeyRegistry;
 use crate::util::url::{UrlUse, check_url};
@@ -136,7 +136,7 @@ impl LoginProvider {
     pub fn builder(name: impl Into<String>) -> LoginProviderBuilder {
         LoginProviderBuilder {
             name: name.into(),
-            issuer: None,
+            issuer: IssuerSetting::default(),
             client_id: None,
             client_secret: None,
             client_auth: None,
@@ -148,7 +148,6 @@ impl LoginProvider {
             device_flow: false,
             backchannel_logout: false,
             native_redirect_uris: Vec::new(),
-            preset: None,
             authorize_url: None,
             token_url: None,
             userinfo_url: None,
@@ -248,7 +247,7 @@ impl LoginProvider {
 #[must_use = "pass the builder to `Login::builder().provider(...)`"]
 pub struct LoginProviderBuilder {
     name: String,
-    issuer: Option<String>,
+    issuer: IssuerSetting,
     client_id: Option<String>,
     client_secret: Option<String>,
     client_auth: Option<ClientAuth>,
@@ -260,7 +259,6 @@ pub struct LoginProviderBuilder {
     device_flow: bool,
     backchannel_logout: bool,
     native_redirect_uris: Vec<String>,
-    preset: Option<Preset>,
     authorize_url: Option<String>,
     token_url: Option<String>,
     userinfo_url: Option<String>,
@@ -271,13 +269,13 @@ impl std::fmt::Debug for LoginProviderBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LoginProviderBuilder")
             .field("name", &self.name)
-            .field("issuer", &self.issuer)
+            .field("issuer", &self.issuer.given())
             .field("client_id", &self.client_id)
             .field(
                 "client_secret",
                 &self.client_secret.as_ref().map(|_| "<redacted>"),
             )
-            .field("preset", &self.preset)
+            .field("preset", &self.issuer.preset)
             .finish_non_exhaustive()
     }
 }
@@ -293,8 +291,8 @@ impl LoginProviderBuilder {
     /// and explicit endpoints go.
     #[cfg(feature = "test-kit")]
     pub(crate) fn point_at(mut self, issuer: &str) -> Self {
-        self.issuer = Some(issuer.to_owned());
-        self.preset = None;
+        self.issuer.point_at(issuer);
+        self.issuer.preset = None;
         self.authorize_url = None;
         self.token_url = None;
         self.userinfo_url = None;
@@ -305,7 +303,7 @@ impl LoginProviderBuilder {
     /// The OpenID Provider's issuer; its endpoints come from discovery, its ID tokens
     /// are validated against its JWKS.
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
+        self.issuer.set(issuer.into());
         self
     }
 
@@ -476,7 +474,7 @@ impl LoginProviderBuilder {
 
     /// Fills in a common provider's issuer or endpoints, scopes and claim names.
     pub fn preset(mut self, preset: Preset) -> Self {
-        self.preset = Some(preset);
+        self.issuer.preset = Some(preset);
         self
     }
 
@@ -510,8 +508,14 @@ impl LoginProviderBuilder {
         {
             return Err(("scopes", format!("has an invalid scope `{bad}`")));
         }
+        // Explicit endpoints without an issuer: a plain OAuth 2.0 provider (the preset's
+        // issuer is not its).
+        let issuer = match (self.issuer.given(), &self.authorize_url) {
+            (None, Some(_)) => None,
+            _ => self.issuer.resolved(),
+        };
         let mut explicit = self.explicit_endpoints()?;
-        let issuer = match (self.issuer.take(), &explicit) {
+        let issuer = match (issuer, &explicit) {
             (Some(i), _) => {
                 check_url(&i, UrlUse::Issuer).map_err(|p| ("issuer", p))?;
                 Some(i)
@@ -579,7 +583,7 @@ impl LoginProviderBuilder {
                 device_flow: self.device_flow,
                 backchannel_logout: self.backchannel_logout,
                 native_redirect_uris: self.native_redirect_uris,
-                claim_map: self.preset.map_or(&[][..], |p| p.info().claim_map),
+                claim_map: self.issuer.preset.map_or(&[][..], |p| p.info().claim_map),
                 dpop,
                 explicit,
                 discovered: OnceCell::new(),
@@ -604,7 +608,7 @@ impl LoginProviderBuilder {
     /// Fills in what the preset knows and the configuration does not say: scopes,
     /// GitHub's endpoints, the issuer of a provider that has one.
     fn apply_preset(&mut self) -> Result<(), Problem> {
-        let Some(preset) = self.preset else {
+        let Some(preset) = self.issuer.preset else {
             return Ok(());
         };
         let info = preset.info();
@@ -613,25 +617,17 @@ impl LoginProviderBuilder {
         }
         if let Some(e) = &info.endpoints
             && self.authorize_url.is_none()
-            && self.issuer.is_none()
+            && self.issuer.given().is_none()
         {
             self.authorize_url = Some(e.authorize.into());
             self.token_url = Some(e.token.into());
             self.userinfo_url = Some(e.userinfo.into());
         }
-        if self.issuer.is_none() && self.authorize_url.is_none() {
-            let issuer = info.issuer.ok_or_else(|| {
-                (
-                    "issuer",
-                    format!(
-                        "is not set: preset {preset:?} needs your tenant's or realm's issuer URL"
-                    ),
-                )
-            })?;
-            self.issuer = Some(issuer.into());
-        }
-        if let Some(issuer) = &mut self.issuer {
-            *issuer = info.issuer_as_written(issuer);
+        if self.issuer.resolved().is_none() && self.authorize_url.is_none() {
+            return Err((
+                "issuer",
+                format!("is not set: preset {preset:?} needs your tenant's or realm's issuer URL"),
+            ));
         }
         Ok(())
     }
