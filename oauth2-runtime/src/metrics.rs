@@ -32,6 +32,10 @@
 
 use std::time::Instant;
 
+/// The `tracing` target of the one event per request that records its auth decision
+/// (the operator's log of who was let in or refused, and why).
+pub use crate::http::DECISION_TARGET;
+
 /// Validations by `provider` and `outcome` (counter).
 pub const VALIDATIONS: &str = "oauth2_validations_total";
 /// The time a token check took, in seconds, by `provider` and `outcome` (histogram).
