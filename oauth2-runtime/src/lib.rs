@@ -225,7 +225,7 @@ pub use error::AuthError;
 pub use extract::Claims;
 /// Moved to [`metrics::DECISION_TARGET`], with the other names an operator reads.
 #[deprecated(since = "0.1.0", note = "moved to `oauth2::metrics::DECISION_TARGET`")]
-pub const DECISION_TARGET: &str = http::DECISION_TARGET;
+pub const DECISION_TARGET: &str = metrics::DECISION_TARGET;
 pub use layer::{AuthLayer, RequireScopes};
 /// Derives [`FromClaims`](trait@FromClaims): typed access to a token's claims.
 ///

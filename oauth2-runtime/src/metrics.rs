@@ -33,8 +33,9 @@
 use std::time::Instant;
 
 /// The `tracing` target of the one event per request that records its auth decision
-/// (the operator's log of who was let in or refused, and why).
-pub use crate::http::DECISION_TARGET;
+/// (the operator's log of who was let in or refused, and why), to filter on
+/// (`RUST_LOG=oauth2::decision=debug`).
+pub const DECISION_TARGET: &str = "oauth2::decision";
 
 /// Validations by `provider` and `outcome` (counter).
 pub const VALIDATIONS: &str = "oauth2_validations_total";

@@ -28,6 +28,10 @@ impl IssuerSetting {
     }
 
     /// The issuer as the configuration gives it.
+    #[cfg_attr(
+        not(any(feature = "login", feature = "test-kit")),
+        allow(dead_code, reason = "read by the login builder and the test kit")
+    )]
     pub(crate) fn given(&self) -> Option<&str> {
         self.given.as_deref()
     }

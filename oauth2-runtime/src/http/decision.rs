@@ -15,8 +15,7 @@ use tracing::Level;
 use crate::claims::Authenticated;
 use crate::error::{AuthError, AuthErrorKind};
 
-/// The target of the decision events, to filter on (`RUST_LOG=oauth2::decision=debug`).
-pub const DECISION_TARGET: &str = "oauth2::decision";
+use crate::metrics::DECISION_TARGET;
 
 /// The `kid` of a token's header, if it has one (for logs only).
 fn kid(token: Option<&str>) -> Option<String> {

@@ -12,7 +12,6 @@ pub(crate) use classify::{is_cors_preflight, is_websocket_upgrade};
 pub(crate) use cookies::cookie;
 #[cfg(feature = "session")]
 pub(crate) use cookies::cookies;
-pub use decision::DECISION_TARGET;
 pub use token::WEBSOCKET_TOKEN_PROTOCOL;
 #[cfg(feature = "ws")]
 pub(crate) use token::offers_token_protocol;
