@@ -49,9 +49,15 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Inside, the code follows the three roles: the relying party (`rp/`: the login a
+//! browser goes through, its transaction, PAR, logout, back-channel logout), the app's
+//! own endpoints for devices, CLIs and the broker (`endpoints/`), and the sessions
+//! (`session/`); `router.rs` wires every route, `tokens.rs` talks to the provider's token
+//! and userinfo endpoints.
+//!
 //! Sessions are stateless by default (the whole session in encrypted cookies, see
 //! [`SessionCookie`]); with
-//! [`LoginBuilder::store`] they live in a [`SessionStore`] and the cookie carries only a
+//! [`LoginBuilder::session_store`] they live in a [`SessionStore`] and the cookie carries only a
 //! random id.
 
 mod app_token;
