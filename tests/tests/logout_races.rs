@@ -54,6 +54,19 @@ async fn log_in(base: &str, b: &Browser) {
     assert_eq!(b.get(&format!("{base}/me")).await.status(), 200);
 }
 
+/// Waits until the provider holds a token request beyond the `asked` it had answered: the
+/// app's request is in flight (the dev issuer counts requests on arrival).
+async fn in_flight(idp: &DevIssuer, asked: u64) {
+    let held = async {
+        while idp.stats().token == asked {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), held)
+        .await
+        .expect("the token request reaches the provider");
+}
+
 /// `GET /me` with exactly these cookies, from a client without a jar: what a copy of
 /// the cookie (kept by the browser, or stolen) can still do.
 async fn replay(base: &str, cookies: &str) -> u16 {
@@ -91,14 +104,16 @@ async fn a_logout_during_a_refresh_is_not_undone_by_the_refresh() {
             "{name}"
         );
 
-        // The provider now takes 600 ms to answer: the logout lands mid-refresh.
-        idp.set_fault(Fault::Slow(Duration::from_millis(600)));
+        // The provider holds its answer: the logout lands mid-refresh, whatever the
+        // machine's load, and the refresh finishes after it.
+        idp.set_fault(Fault::Hold);
+        let asked = idp.stats().token;
         let refresh = tokio::spawn(get_with_cookies(format!("{base}/token"), cookies.clone()));
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        in_flight(&idp, asked).await;
         let logout = b.post_form(&format!("{base}/auth/logout")).await;
         assert_eq!(logout.status(), 303, "{name}");
-        let refreshed = refresh.await.unwrap();
         idp.set_fault(Fault::None);
+        let refreshed = refresh.await.unwrap();
 
         assert_eq!(
             refreshed, 401,
@@ -128,22 +143,23 @@ async fn a_logout_during_a_new_login_ends_the_old_session_for_good() {
         let start = b.get(&format!("{base}/auth/dev/login")).await;
         let back = b.get(&location(&start)).await;
         let callback = location(&back);
-        idp.set_fault(Fault::Slow(Duration::from_millis(600)));
+        idp.set_fault(Fault::Hold);
+        let asked = idp.stats().token;
         let finishing = {
             let b = b.clone();
             tokio::spawn(async move { b.get(&callback).await.status().as_u16() })
         };
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        in_flight(&idp, asked).await;
         assert_eq!(
             b.post_form(&format!("{base}/auth/logout")).await.status(),
             303
         );
+        idp.set_fault(Fault::None);
         assert_eq!(
             finishing.await.unwrap(),
             303,
             "{name}: the new login completes"
         );
-        idp.set_fault(Fault::None);
 
         assert_eq!(
             replay(&base, &old).await,

@@ -59,6 +59,10 @@ pub enum Fault {
     Down,
     /// Every endpoint answers after this delay.
     Slow(Duration),
+    /// Every endpoint holds its answer until the fault changes ([`DevIssuer::set_fault`]):
+    /// a test knows that a request is in flight (the [`DevStats`] count it on arrival)
+    /// and decides when it finishes, without guessing a delay.
+    Hold,
     /// The JWKS endpoint answers 200 with a body that is not JSON.
     MalformedJwks,
     /// The JWKS endpoint answers 200 with JSON that is not a JWK set.
@@ -115,7 +119,8 @@ pub(crate) struct State {
     issuer: String,
     keys: RwLock<Vec<Arc<SigningKey>>>,
     generation: AtomicU64,
-    fault: Mutex<Fault>,
+    /// The current fault; a held request waits for it to change.
+    fault: tokio::sync::watch::Sender<Fault>,
     jwks_max_age: Mutex<Option<u64>>,
     discovery: AtomicU64,
     jwks: AtomicU64,
@@ -204,7 +209,7 @@ impl DevIssuer {
             issuer,
             keys: RwLock::new(keys),
             generation: AtomicU64::new(1),
-            fault: Mutex::new(Fault::None),
+            fault: tokio::sync::watch::Sender::new(Fault::None),
             jwks_max_age: Mutex::new(None),
             discovery: AtomicU64::new(0),
             jwks: AtomicU64::new(0),
@@ -304,7 +309,7 @@ impl DevIssuer {
 
     /// Switches a fault mode on (or off with [`Fault::None`]).
     pub fn set_fault(&self, fault: Fault) {
-        *self.state.fault.lock().expect("fault lock") = fault;
+        self.state.fault.send_replace(fault);
     }
 
     /// Sends `Cache-Control: max-age=N` with the JWKS (or nothing with `None`).

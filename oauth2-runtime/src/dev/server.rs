@@ -37,7 +37,14 @@ pub(crate) fn router(state: Arc<State>) -> Router {
 
 /// Applies the fault mode: `Some` is the response to send instead.
 async fn fault(state: &State) -> Result<Fault, Response> {
-    let fault = *state.fault.lock().expect("fault lock");
+    let mut changes = state.fault.subscribe();
+    let mut fault = *changes.borrow_and_update();
+    if fault == Fault::Hold {
+        // The sender lives in `state`, so this ends when the fault changes.
+        if let Ok(changed) = changes.wait_for(|f| *f != Fault::Hold).await {
+            fault = *changed;
+        }
+    }
     match fault {
         Fault::Down => Err((StatusCode::SERVICE_UNAVAILABLE, "dev issuer is down").into_response()),
         Fault::Slow(delay) => {
