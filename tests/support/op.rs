@@ -97,6 +97,9 @@ pub struct SigningKey {
     pub der: String,
 }
 
+/// How long a start may take before it counts as hung.
+const STARTUP_BOUND: Duration = Duration::from_secs(120);
+
 impl OpenIdProvider {
     /// Starts one for the application at `app`, with default options.
     pub async fn for_app(app: &str) -> Self {
@@ -178,9 +181,12 @@ impl OpenIdProvider {
             }
             Err("it exited before listening".to_owned())
         };
-        let signing_keys = tokio::time::timeout(Duration::from_secs(30), ready)
+        // The wait is for the `listening` line; the bound only ends a hung start. Node
+        // and the provider's key generation took over 30 s on a 2-core machine whose
+        // cores were both kept busy (`.ci/stress`), so the bound leaves room for that.
+        let signing_keys = tokio::time::timeout(STARTUP_BOUND, ready)
             .await
-            .map_err(|_| "no `listening` line within 30 s".to_owned())??;
+            .map_err(|_| format!("no `listening` line within {STARTUP_BOUND:?}"))??;
         // Keep reading, so that the provider never writes to a closed pipe.
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
