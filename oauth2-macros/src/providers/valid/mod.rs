@@ -265,8 +265,8 @@ fn check_settings(
     let mut seen: Vec<String> = Vec::new();
     for Setting { key, value } in settings {
         let written = key.to_string();
-        let renamed = keys::RENAMED.iter().find(|(old, _)| *old == written);
-        let name = renamed.map_or(written.as_str(), |(_, new)| *new).to_owned();
+        let name = keys::current_name(&written).to_owned();
+        let renamed = name != written;
         let Some(def) = keys::find(&name, scope) else {
             unknown_key(cx, &key, scope, provider);
             continue;
@@ -277,7 +277,7 @@ fn check_settings(
         }
         seen.push(name);
         if let Some(value) = check_value(cx, def, value) {
-            let old_name = renamed.map(|_| key);
+            let old_name = renamed.then_some(key);
             out.push(Checked {
                 key: def,
                 value,
