@@ -80,7 +80,8 @@ async fn save_existing_replaces_a_live_entry_and_never_brings_back_a_deleted_one
             None,
             "{name}: stays deleted"
         );
-        // An expired entry counts as gone.
+        // An expired entry counts as gone. (The sleep only has to outlast the TTL, so a
+        // slow machine cannot make this fail.)
         store
             .save(&key, "d", Duration::from_millis(200))
             .await
@@ -100,10 +101,12 @@ async fn save_new_wins_again_once_the_entry_has_expired() {
         services::session_stores("save_new_wins_again_once_the_entry_has_expired").await
     {
         let key = unique("lock");
-        let ttl = Duration::from_millis(300);
+        // Long enough that the second call comes before the first entry expires however
+        // busy the machine is (two store round trips), short enough to wait out.
+        let ttl = Duration::from_millis(1500);
         assert!(store.save_new(&key, "a", ttl).await.unwrap(), "{name}");
         assert!(!store.save_new(&key, "b", ttl).await.unwrap(), "{name}");
-        tokio::time::sleep(Duration::from_millis(1200)).await;
+        tokio::time::sleep(ttl + Duration::from_millis(500)).await;
         assert!(store.save_new(&key, "c", ttl).await.unwrap(), "{name}");
         assert_eq!(store.load(&key).await.unwrap().as_deref(), Some("c"));
     }
