@@ -232,7 +232,7 @@ impl<L> App<Authenticator, L> {
 impl App<Authenticator, ()> {
     /// The layer that lets `#[protect]` handlers and the extractors validate tokens;
     /// routes without `#[protect]` stay open.
-    pub fn layer(&self) -> axum::Extension<Authenticator> {
+    pub fn layer(&self) -> crate::AuthLayer {
         self.bearer.extension()
     }
 }
@@ -277,7 +277,7 @@ impl App<(), Login> {
 impl App<Authenticator, Login> {
     /// The layers that let `#[protect]` handlers and the extractors validate tokens and
     /// read login sessions; routes without `#[protect]` stay open.
-    pub fn layer(&self) -> (axum::Extension<Authenticator>, SessionLayer) {
+    pub fn layer(&self) -> (crate::AuthLayer, SessionLayer) {
         (self.bearer.extension(), self.login.layer())
     }
 }

@@ -284,14 +284,14 @@ async fn a_bad_key_set_is_logged_once_per_refresh_not_once_per_request() {
     let failures = || auth.key_stats("dev").unwrap().failures;
 
     idp.set_fault(Fault::MalformedJwks);
-    let mut requests = 0;
-    while failures() < 3 {
-        // Ten requests a round, so that even on a slow machine they outnumber the
-        // failed fetches (one each 100 ms or so).
-        for _ in 0..10 {
-            assert_eq!(get_with_token(&url, "/me", &token).await.status(), 200);
-            requests += 1;
-        }
+    // Requests while the key set is bad, answered from the keys held: at least twenty
+    // after the first failed fetch, and on until three fetches failed. How many fetches
+    // fail meanwhile depends on the machine's speed; the count of warnings must not.
+    let mut requests_while_failing = 0;
+    while failures() < 3 || requests_while_failing < 20 {
+        let failing = failures() > 0;
+        assert_eq!(get_with_token(&url, "/me", &token).await.status(), 200);
+        requests_while_failing += u32::from(failing);
     }
     idp.set_fault(Fault::None);
     // Once a fetch succeeded again, no failed one is still under way.
@@ -306,7 +306,6 @@ async fn a_bad_key_set_is_logged_once_per_refresh_not_once_per_request() {
         .filter(|r| r.field("message") == Some("fetching keys failed"))
         .filter(|r| r.field("issuer") == Some(idp.issuer()))
         .collect();
-    assert!(requests > warnings.len(), "{requests} requests");
     assert_eq!(
         warnings.len() as u64,
         failures(),

@@ -60,11 +60,20 @@ impl Guard<Authenticated> for Transfer {
 }
 
 async fn app(auth: &Authenticator) -> String {
+    serve(routes(auth).await.layer(auth.layer())).await
+}
+
+/// The app wired as the README wires `providers.layer()`: no path needs a token, each
+/// handler's extractor checks its own.
+async fn app_behind_extension(auth: &Authenticator) -> String {
+    serve(routes(auth).await.layer(auth.extension())).await
+}
+
+async fn routes(auth: &Authenticator) -> Router {
     tokio::time::timeout(Duration::from_secs(10), auth.ready())
         .await
         .expect("discovery and JWKS");
-    let routes =
-        Router::new()
+    Router::new()
             .route(
                 "/client",
                 get(|auth: Authenticated| async move {
@@ -85,8 +94,7 @@ async fn app(auth: &Authenticator) -> String {
                 get(|auth: Option<Authenticated>| async move {
                     auth.map_or("anonymous", |_| "signed in")
                 }),
-            );
-    serve(routes.layer(auth.layer())).await
+            )
 }
 
 /// oidc-provider, and an API for its tokens whose provider is in `mode`.
@@ -137,6 +145,21 @@ async fn a_dpop_bound_token_needs_a_fresh_proof_of_its_key_for_each_request() {
     let res = call("GET", &url, "DPoP", &bound, std::slice::from_ref(&proof)).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.unwrap(), "interop-service true");
+
+    // RFC 9449 §4.3 compares `htu` after RFC 3986 §6.2.2 normalisation: a client that
+    // percent-encodes an unreserved character, or writes hex digits in lowercase, names
+    // the same URL.
+    for htu in [format!("{base}/%63lient"), format!("{base}/%63%6c%69ent")] {
+        let res = call(
+            "GET",
+            &url,
+            "DPoP",
+            &bound,
+            &[KEY.proof("GET", &htu, Some(&bound))],
+        )
+        .await;
+        assert_eq!(res.status(), 200, "{htu}");
+    }
 
     // The same proof again: a replay.
     let e = dpop_error(call("GET", &url, "DPoP", &bound, &[proof]).await).await;
@@ -307,8 +330,9 @@ async fn nonce_now(url: &str, token: &str) -> String {
 
 /// With a two-second nonce period: once the period turns, a proof with the previous
 /// nonce still passes and the response hands out the current one (RFC 9449 §8.2), at a
-/// route behind the layer and at a public route whose extractor checks the token; one
-/// more period on, the old nonce is refused.
+/// route behind the layer, at a public route whose extractor checks the token, and at
+/// a route of an app wired as the README wires `providers.layer()` (`extension()`,
+/// where the handler's extractor checks); one more period on, the old nonce is refused.
 #[tokio::test]
 async fn a_nonce_of_the_last_period_passes_and_the_response_hands_out_the_next() {
     let op = OpenIdProvider::start(Options::default()).await;
@@ -321,6 +345,7 @@ async fn a_nonce_of_the_last_period_passes_and_the_response_hands_out_the_next()
         .unwrap();
     let base = app(&auth).await;
     let (client, public) = (format!("{base}/client"), format!("{base}/public"));
+    let extension = format!("{}/client", app_behind_extension(&auth).await);
     let bound = token(&op, JWT, Some(&KEY)).await;
     let with = |url: &str, nonce: &str| KEY.proof_with_nonce("GET", url, Some(&bound), Some(nonce));
 
@@ -330,7 +355,7 @@ async fn a_nonce_of_the_last_period_passes_and_the_response_hands_out_the_next()
         tokio::time::sleep(Duration::from_millis(100)).await;
         current = nonce_now(&client, &bound).await;
     }
-    for url in [&client, &public] {
+    for url in [&client, &public, &extension] {
         let res = call("GET", url, "DPoP", &bound, &[with(url, &old)]).await;
         assert_eq!(res.status(), 200, "{url}");
         let next = res

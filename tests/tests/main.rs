@@ -17,6 +17,7 @@ mod dsl_broker;
 mod dsl_login;
 mod examples;
 mod grpc;
+mod id_tokens_as_bearer;
 mod interop;
 mod introspection;
 mod keys;

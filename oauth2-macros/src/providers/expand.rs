@@ -350,7 +350,7 @@ fn app_type(krate: &TokenStream, bearer: bool, login: bool) -> TokenStream {
 /// The type of `App::layer` for the declared sides: the authenticator as an
 /// extension, the session layer, or both.
 fn layer_type(krate: &TokenStream, bearer: bool, login: bool) -> TokenStream {
-    let extension = quote!(#krate::__private::axum::Extension<#krate::Authenticator>);
+    let extension = quote!(#krate::AuthLayer);
     let session = quote!(#krate::login::SessionLayer);
     match (bearer, login) {
         (true, true) => quote!((#extension, #session)),

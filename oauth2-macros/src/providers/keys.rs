@@ -128,6 +128,7 @@ pub(crate) const KEYS: &[Key] = &[
     key("algorithms", Provider, Algorithms, "algorithms"),
     key("leeway", Provider, Duration, "leeway"),
     key("required_typ", Provider, Str, "required_typ"),
+    key("accept_id_tokens", Provider, Bool, "accept_id_tokens"),
     key("refresh_interval", Provider, Duration, "refresh_interval"),
     key(
         "unknown_kid_cooldown",

@@ -32,6 +32,9 @@ pub struct PresetInfo {
     pub audience_claim: Option<&'static str>,
     /// Its access tokens are JWTs an API can validate (GitHub's are opaque).
     pub bearer_tokens: bool,
+    /// The JWTs it signs that an API can validate are ID tokens: its access tokens are
+    /// opaque (Google's), so a bearer provider for it must accept ID tokens.
+    pub id_tokens_only: bool,
     /// A plain OAuth 2.0 provider's endpoints, for login without an issuer (GitHub).
     pub endpoints: Option<OAuth2Endpoints>,
     /// The scopes a login asks for by default.
@@ -53,6 +56,7 @@ const fn oidc(name: &'static str, variant: &'static str) -> PresetInfo {
         issuer_ends_with_slash: false,
         audience_claim: None,
         bearer_tokens: true,
+        id_tokens_only: false,
         endpoints: None,
         scopes: OIDC_SCOPES,
         claim_map: &[],
@@ -64,6 +68,7 @@ pub const PRESET_TABLE: [PresetInfo; 8] = [
     PresetInfo {
         issuer: Some("https://accounts.google.com"),
         issuer_alias: Some("accounts.google.com"),
+        id_tokens_only: true,
         ..oidc("google", "Google")
     },
     PresetInfo {

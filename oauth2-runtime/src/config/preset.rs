@@ -97,6 +97,17 @@ impl ProviderBuilder {
                 ),
             ));
         }
+        if info.id_tokens_only && !self.accept_id_tokens {
+            return Err((
+                "accept_id_tokens",
+                format!(
+                    "is not set, but {}'s access tokens are opaque: the JWTs an API can \
+                     validate are its ID tokens, which are refused as bearer tokens unless \
+                     accepted on purpose (see accept_id_tokens)",
+                    info.variant
+                ),
+            ));
+        }
         if let Some(alias) = self.issuer.alias() {
             self.issuer_aliases.push(alias.to_owned());
         }
@@ -127,6 +138,7 @@ mod retargeted {
         let google = Provider::builder("google")
             .preset(Preset::Google)
             .audience("client")
+            .accept_id_tokens()
             .point_at(dev)
             .build()
             .unwrap();

@@ -44,6 +44,9 @@ pub struct Provider {
     pub(crate) dpop: Dpop,
     /// The issuer is a template with `{tenantid}`: these tenants' issuers.
     pub(crate) tenants: Option<Tenants>,
+    /// OpenID Connect ID tokens are accepted as bearer tokens (Google's
+    /// service-to-service pattern); else refused (see [`ProviderBuilder::accept_id_tokens`]).
+    pub(crate) accept_id_tokens: bool,
 }
 
 impl Provider {
@@ -70,6 +73,7 @@ impl Provider {
             tenants: None,
             any_tenant: false,
             max_tenants: None,
+            accept_id_tokens: false,
         }
     }
 
@@ -218,6 +222,7 @@ pub struct ProviderBuilder {
     tenants: Option<Vec<String>>,
     any_tenant: bool,
     max_tenants: Option<usize>,
+    pub(super) accept_id_tokens: bool,
 }
 
 impl ProviderBuilder {
@@ -340,8 +345,30 @@ impl ProviderBuilder {
 
     /// Requires this JOSE `typ` header, e.g. `at+jwt` for RFC 9068 access tokens
     /// (compared case-insensitively; `application/` may be omitted on either side).
+    /// For a provider that issues RFC 9068 access tokens this is the strongest guard
+    /// against other JWTs it signs (ID tokens, logout tokens) being used as access
+    /// tokens (RFC 8725 §3.11).
     pub fn required_typ(mut self, typ: impl Into<String>) -> Self {
         self.required_typ = Some(typ.into());
+        self
+    }
+
+    /// Accepts OpenID Connect ID tokens of this provider as bearer tokens.
+    ///
+    /// By default a JWT that is an ID token is refused (401 `invalid_token`, RFC 8725
+    /// §3.11): an ID token travels through the browser, and many providers write the
+    /// same `aud` into ID and access tokens, so whoever reads one could call the API as
+    /// the user. A token counts as an ID token when it carries a claim that only ID
+    /// tokens have (`nonce`, `at_hash`, `c_hash`, `s_hash`; OpenID Connect Core §2 and
+    /// §3.3.2.11, FAPI) unless its `typ` header says it is an access token (`at+jwt`,
+    /// RFC 9068); and every JWT of a provider whose access tokens are opaque (the
+    /// Google preset) is one.
+    ///
+    /// Turn it on only where ID tokens are meant to be sent as bearer tokens: Google's
+    /// service-to-service authentication (Cloud Run, IAP, the metadata server), whose
+    /// ID tokens carry `aud` = the receiving service. The Google preset requires it.
+    pub fn accept_id_tokens(mut self) -> Self {
+        self.accept_id_tokens = true;
         self
     }
 
@@ -551,6 +578,7 @@ impl ProviderBuilder {
             introspection,
             dpop: self.dpop,
             tenants,
+            accept_id_tokens: self.accept_id_tokens,
         })
     }
 }
@@ -739,6 +767,20 @@ mod tests {
         assert!(p.introspects());
         assert!(!format!("{p:?}").contains("rs-secret"));
         assert!(!base().build().unwrap().introspects());
+    }
+
+    #[test]
+    fn the_google_preset_needs_id_tokens_accepted_on_purpose() {
+        let google = || {
+            Provider::builder("google")
+                .preset(crate::Preset::Google)
+                .audience("1234.apps.googleusercontent.com")
+        };
+        let (msg, field) = field_error(google());
+        assert_eq!(field, "accept_id_tokens");
+        assert!(msg.contains("opaque"), "{msg}");
+        assert!(google().accept_id_tokens().build().is_ok());
+        assert!(!base().build().unwrap().accept_id_tokens);
     }
 
     #[test]

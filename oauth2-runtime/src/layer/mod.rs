@@ -40,16 +40,33 @@ use tower::Layer;
 
 use crate::Authenticator;
 
-/// Requires a valid bearer token on every non-public path of the service it wraps.
+/// Requires a valid bearer token on every non-public path of the service it wraps
+/// ([`Authenticator::layer`]), or on none, leaving each route to decide
+/// ([`Authenticator::extension`]). Either way the authenticator is in the request
+/// extensions for the extractors, and a fresh DPoP server nonce left by a check is sent
+/// with the response.
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     auth: Authenticator,
+    /// Whether non-public paths need a token (`false`: every path is public here).
+    require: bool,
 }
 
 impl AuthLayer {
     /// A layer for this authenticator; same as [`Authenticator::layer`].
     pub fn new(auth: Authenticator) -> Self {
-        Self { auth }
+        Self {
+            auth,
+            require: true,
+        }
+    }
+
+    /// A layer that requires a token nowhere; same as [`Authenticator::extension`].
+    pub fn optional(auth: Authenticator) -> Self {
+        Self {
+            auth,
+            require: false,
+        }
     }
 }
 
@@ -60,9 +77,11 @@ impl Authenticator {
     }
 
     /// A layer that makes this authenticator available to extractors and `#[protect]`
-    /// handlers without requiring a token anywhere: each route decides for itself.
-    pub fn extension(&self) -> axum::Extension<Authenticator> {
-        axum::Extension(self.clone())
+    /// handlers without requiring a token anywhere: each route decides for itself. It
+    /// also sends the fresh DPoP server nonce (`DPoP-Nonce`) that a handler's check
+    /// leaves, as [`layer`](Self::layer) does.
+    pub fn extension(&self) -> AuthLayer {
+        AuthLayer::optional(self.clone())
     }
 }
 
@@ -70,6 +89,6 @@ impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService::new(inner, self.auth.clone())
+        AuthService::new(inner, self.auth.clone(), self.require)
     }
 }

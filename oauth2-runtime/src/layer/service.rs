@@ -19,11 +19,17 @@ use crate::http::{is_cors_preflight, is_websocket_upgrade};
 pub struct AuthService<S> {
     inner: S,
     auth: Authenticator,
+    /// Whether non-public paths need a token (see [`AuthLayer`](super::AuthLayer)).
+    require: bool,
 }
 
 impl<S> AuthService<S> {
-    pub(crate) fn new(inner: S, auth: Authenticator) -> Self {
-        Self { inner, auth }
+    pub(crate) fn new(inner: S, auth: Authenticator, require: bool) -> Self {
+        Self {
+            inner,
+            auth,
+            require,
+        }
     }
 }
 
@@ -44,9 +50,10 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(self.auth.clone());
-        if is_cors_preflight(&parts) || self.auth.is_public(parts.uri.path()) {
-            // A DPoP request to a public path: the handler's extractors check its token,
-            // and may leave a fresh server nonce for the response.
+        if !self.require || is_cors_preflight(&parts) || self.auth.is_public(parts.uri.path()) {
+            // A DPoP request to a path the layer leaves open: the handler's extractors
+            // (`#[protect]`) check its token, and may leave a fresh server nonce for the
+            // response.
             if let Some(slot) = self.auth.nonce_slot(&parts) {
                 parts.extensions.insert(slot.clone());
                 let response = self.inner.call(Request::from_parts(parts, body));

@@ -466,6 +466,8 @@ fn id_token_validators(
             let validator = Provider::builder(p.name())
                 .issuer(issuer)
                 .audience(p.inner.client_id.as_str())
+                // This validator's tokens are ID tokens (and logout tokens).
+                .accept_id_tokens()
                 .build()
                 .and_then(|provider| {
                     Validator::with_registry(vec![provider], 2 * DEFAULT_MAX_TOKEN_SIZE, registry)

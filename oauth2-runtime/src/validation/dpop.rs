@@ -87,8 +87,9 @@ pub(crate) fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
-/// `url` as RFC 9449 §4.3 compares it: scheme and host lowercase, no default port,
-/// dot segments resolved, percent-encoding normalised, no query, no fragment.
+/// `url` as RFC 9449 §4.3 compares it (RFC 3986 §6.2.2 and §6.2.3): scheme and host
+/// lowercase, no default port, dot segments resolved, percent-encoding normalised
+/// (hex digits uppercase, unreserved characters decoded), no query, no fragment.
 pub(crate) fn normalize_htu(url: &str) -> Option<String> {
     let mut url = url::Url::parse(url).ok()?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -96,7 +97,42 @@ pub(crate) fn normalize_htu(url: &str) -> Option<String> {
     }
     url.set_query(None);
     url.set_fragment(None);
+    let path = normalize_percent_encoding(url.path());
+    url.set_path(&path);
     Some(url.to_string())
+}
+
+/// RFC 3986 §6.2.2.1 and §6.2.2.2: in each `%XX` triplet the hex digits are uppercase,
+/// and a triplet that encodes an unreserved character (`A-Z a-z 0-9 - . _ ~`) is that
+/// character. Anything else is left as it is.
+fn normalize_percent_encoding(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let triplet = bytes.get(i + 1..i + 3).filter(|_| bytes[i] == b'%');
+        let decoded = triplet.and_then(|hex| {
+            let hex = std::str::from_utf8(hex).ok()?;
+            u8::from_str_radix(hex, 16).ok()
+        });
+        match decoded {
+            Some(c) if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~') => {
+                out.push(char::from(c));
+                i += 3;
+            }
+            Some(c) => {
+                out.push_str(&format!("%{c:02X}"));
+                i += 3;
+            }
+            None => {
+                // '%' is ASCII, so the next one is on a char boundary.
+                let next = path[i + 1..].find('%').map_or(path.len(), |n| i + 1 + n);
+                out.push_str(&path[i..next]);
+                i = next;
+            }
+        }
+    }
+    out
 }
 
 /// Checks `proof` (the `DPoP` header) for `request`: §4.3 steps 2 to 12, `jti` aside.
@@ -113,6 +149,21 @@ pub(crate) fn check_proof(
     let Ok(Value::Object(header)) = serde_json::from_slice::<Value>(&header_bytes) else {
         return Err(invalid("DPoP proof header is not a JSON object"));
     };
+    // RFC 7515 §4.1.11: a JWS whose `crit` lists an extension the recipient does not
+    // understand MUST be refused; a proof has none this library understands.
+    if let Some(crit) = header.get("crit") {
+        let first = crit
+            .as_array()
+            .and_then(|c| c.first())
+            .and_then(Value::as_str);
+        return Err(invalid(match first {
+            Some(name) => format!(
+                "DPoP proof header lists critical extension `{}`, which is not understood",
+                printable(name)
+            ),
+            None => "DPoP proof has a `crit` header, which is not allowed".to_owned(),
+        }));
+    }
     let typ = header.get("typ").and_then(Value::as_str);
     if typ.map(normalize_typ).as_deref() != Some("dpop+jwt") {
         return Err(invalid("DPoP proof `typ` is not dpop+jwt"));
@@ -311,6 +362,11 @@ pub(crate) mod tests {
         let cases = [
             (with_header("typ", json!("JWT")), "typ"),
             (with_header("typ", Value::Null), "typ"),
+            (
+                with_header("crit", json!(["urn:example:unknown"])),
+                "critical extension `urn:example:unknown`",
+            ),
+            (with_header("crit", json!([])), "crit"),
             (with_header("alg", json!("none")), "alg"),
             (with_header("alg", json!("HS256")), "alg"),
             // An ES256 signature checked as ES384 does not verify.
@@ -379,5 +435,27 @@ pub(crate) mod tests {
         );
         assert_eq!(n("ftp://x/y"), None);
         assert_eq!(n("/relative"), None);
+        // RFC 3986 §6.2.2: unreserved characters decoded, hex digits uppercase, other
+        // encodings kept.
+        assert_eq!(
+            n("https://api.example/%6De").as_deref(),
+            Some("https://api.example/me")
+        );
+        assert_eq!(
+            n("https://api.example/items/caf%c3%a9").as_deref(),
+            Some("https://api.example/items/caf%C3%A9")
+        );
+        assert_eq!(
+            n("https://api.example/a%2fb%7E%41%25").as_deref(),
+            Some("https://api.example/a%2Fb~A%25")
+        );
+        assert_eq!(
+            n("https://api.example/50%/%zz/%4").as_deref(),
+            Some("https://api.example/50%/%zz/%4")
+        );
+        assert_eq!(
+            n("https://api.example/café").as_deref(),
+            Some("https://api.example/caf%C3%A9")
+        );
     }
 }

@@ -18,6 +18,9 @@ pub enum ErrorKind {
     CriticalHeader,
     /// The `typ` header is not the required one.
     Type,
+    /// The token is an OpenID Connect ID token, not an access token (see
+    /// [`ProviderBuilder::accept_id_tokens`](crate::ProviderBuilder::accept_id_tokens)).
+    IdToken,
     /// The `iss` claim is missing or no configured provider has it.
     Issuer,
     /// No key for the token's `kid` (after a refetch, or during its cooldown).

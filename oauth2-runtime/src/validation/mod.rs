@@ -14,7 +14,10 @@
 //!    fit the token's `alg`; without `kid`, the one key that fits;
 //! 5. the signature;
 //! 6. `exp` (required), `nbf` and `iat` (when present) against the leeway, and `aud`
-//!    (any of the configured values).
+//!    (any of the configured values);
+//! 7. that it is not an OpenID Connect ID token (`nonce`, `at_hash`, `c_hash` or
+//!    `s_hash`, unless typed `at+jwt`), unless the provider
+//!    [accepts ID tokens](crate::ProviderBuilder::accept_id_tokens).
 //!
 //! A token that is not a JWS goes, when a provider introspects (RFC 7662,
 //! [`ProviderBuilder::introspection_client_id`](crate::ProviderBuilder::introspection_client_id)),
@@ -573,6 +576,9 @@ impl Validator {
         steps::verify_signature(&compact, key, parsed, alg)?;
         steps::check_claims(config, &claims, now() as f64, profile.requires_exp())?;
         profile.check_claims(&claims)?;
+        if profile == Profile::Access && !config.accept_id_tokens {
+            steps::check_not_id_token(&header, &claims)?;
+        }
         let auth = Authenticated::new(config.name.clone(), serde_json::Value::Object(claims));
         Ok((auth, index, generation))
     }
@@ -659,6 +665,7 @@ mod tests {
         let google = Provider::builder("google")
             .preset(Preset::Google)
             .audience("client.apps.googleusercontent.com")
+            .accept_id_tokens()
             .jwks_json(EC_JWKS)
             .build()
             .unwrap();

@@ -260,6 +260,38 @@ pub(super) fn check_claims(
     Ok(())
 }
 
+/// Claims that only an OpenID Connect ID token has: `nonce` (Core §2), `at_hash`,
+/// `c_hash` (Core §3.3.2.11) and `s_hash` (FAPI 1.0 Advanced §5.1). RFC 9068 access
+/// tokens have none of them; `auth_time`, `acr`, `amr` and `azp` are left out, as
+/// RFC 9068 §2.2.1 and several providers (Keycloak) put them in access tokens.
+pub(super) const ID_TOKEN_CLAIMS: [&str; 4] = ["nonce", "at_hash", "c_hash", "s_hash"];
+
+/// Step 8: a token presented as an access token must not be an ID token (RFC 8725
+/// §3.11): one that carries an ID-token-only claim is refused, unless its `typ` header
+/// says it is an access token (RFC 9068 `at+jwt`).
+pub(super) fn check_not_id_token(
+    header: &JoseHeader<'_>,
+    claims: &Map<String, Value>,
+) -> Result<(), ValidationError> {
+    if header
+        .typ
+        .as_deref()
+        .is_some_and(|t| normalize_typ(t) == "at+jwt")
+    {
+        return Ok(());
+    }
+    match ID_TOKEN_CLAIMS.iter().find(|c| claims.contains_key(**c)) {
+        Some(claim) => Err(ValidationError::new(
+            ErrorKind::IdToken,
+            format!(
+                "token is an ID token (it has `{claim}`), not an access token: send the \
+                 access token"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The checks that depend on the time: `exp`, `nbf`, `iat`, with the provider's
 /// leeway. Made on every request, also when the verified-token cache knows the token.
 pub(super) fn check_times(
@@ -529,6 +561,32 @@ mod tests {
             check(r#"{"alg":"ES256","typ":"at+jwt","crit":[]}"#),
             Err(ErrorKind::CriticalHeader)
         );
+    }
+
+    #[test]
+    fn an_id_token_is_known_by_its_own_claims_unless_typed_as_an_access_token() {
+        let check = |header: &str, claims: Value| {
+            check_not_id_token(
+                &parse_header(header.as_bytes()).unwrap(),
+                claims.as_object().unwrap(),
+            )
+            .map_err(|e| (e.kind(), e.message().to_owned()))
+        };
+        let access = json!({"sub": "a", "scope": "read", "client_id": "c", "auth_time": 1,
+                            "azp": "c", "acr": "1", "amr": ["pwd"]});
+        assert_eq!(check(r#"{"alg":"ES256"}"#, access.clone()), Ok(()));
+        for claim in ID_TOKEN_CLAIMS {
+            let mut id = access.clone();
+            id[claim] = json!("x");
+            let (kind, message) = check(r#"{"alg":"ES256","typ":"JWT"}"#, id.clone()).unwrap_err();
+            assert_eq!(kind, ErrorKind::IdToken);
+            assert!(message.contains(claim), "{message}");
+            // RFC 9068's explicit type wins.
+            assert_eq!(
+                check(r#"{"alg":"ES256","typ":"application/at+jwt"}"#, id),
+                Ok(())
+            );
+        }
     }
 
     #[test]

@@ -188,6 +188,21 @@ fn check_provider(
             ),
         ));
     }
+    // Opaque access tokens but JWT ID tokens (Google's): what an API validates is an ID
+    // token, which only `accept_id_tokens: true` lets through.
+    if bearer
+        && !has("accept_id_tokens")
+        && let Some(p) = info.filter(|p| p.id_tokens_only)
+        && let Some(c) = settings.iter().find(|c| c.key.name == "preset")
+    {
+        cx.push(syn::Error::new(
+            value_span(&c.value),
+            format!(
+                "{}'s access tokens are opaque, so what provider `{name}` can validate as a bearer token is a {} ID token, and ID tokens are refused as bearer tokens unless accepted on purpose: add `accept_id_tokens: true` (for ID tokens sent as bearer tokens on purpose, as in service-to-service calls) or remove `audience` (browser login only)",
+                p.variant, p.variant
+            ),
+        ));
+    }
     let bearer_knows_issuer = bearer && info.is_some_and(|p| p.issuer.is_some());
     if !has("issuer") && !plain_oauth2 && !bearer_knows_issuer && !preset_invalid {
         let why = match &preset {

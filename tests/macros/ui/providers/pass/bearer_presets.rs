@@ -1,6 +1,10 @@
 // Bearer presets: `google` knows its issuer; `auth0` and `cognito` take the tenant's.
 oauth2::providers! {
-    google { preset: google, audience: "1234-abc.apps.googleusercontent.com" }
+    google {
+        preset: google,
+        audience: "1234-abc.apps.googleusercontent.com",
+        accept_id_tokens: true,
+    }
     auth0 { preset: auth0, issuer: "https://tenant.eu.auth0.com", audience: "https://api.example" }
     cognito {
         preset: cognito,

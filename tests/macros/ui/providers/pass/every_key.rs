@@ -50,6 +50,7 @@ oauth2::providers! {
         algorithms: [ES256],
         leeway: Duration::from_secs(5),
         required_typ: "at+jwt",
+        accept_id_tokens: false,
         refresh_interval: 15m,
         unknown_kid_cooldown: 500ms,
         fetch_timeout: 10s,
