@@ -28,6 +28,7 @@ mod logout_races;
 mod metrics;
 mod openapi;
 mod par;
+mod presets;
 mod readme_example;
 mod redis_cluster;
 mod registry;

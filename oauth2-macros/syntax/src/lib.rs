@@ -22,7 +22,7 @@ pub use names::{
     ALGORITHMS, BROKER, BROKER_ALGORITHMS, Choice, DPOP_MODES, PUSHED_AUTHORIZATION_MODES,
     USERINFO_MODES, provider_name_problem,
 };
-pub use presets::{OAuth2Endpoints, PRESET_TABLE, PRESETS, PresetInfo, preset};
+pub use presets::{CLIENT, OAuth2Endpoints, PRESET_TABLE, PRESETS, PresetInfo, preset};
 pub use rules::{Fact, Facts, PROVIDER_RULES, Rule, broken_rules};
 pub use time::{MAX_DURATION, duration_problem, parse_duration};
 pub use url::{UrlUse, is_loopback_host, url_problem};

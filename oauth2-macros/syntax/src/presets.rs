@@ -41,7 +41,14 @@ pub struct PresetInfo {
     pub scopes: &'static [&'static str],
     /// Claims copied to standard names (`from`, `to`) when those are absent.
     pub claim_map: &'static [(&'static str, &'static str)],
+    /// Where its tokens keep the user's roles, gathered into a top-level `roles` claim
+    /// when that is absent: paths of claim names, where [`CLIENT`] stands for each
+    /// client the roles are for (a bearer provider's audiences, a login's client id).
+    pub roles_from: &'static [&'static [&'static str]],
 }
+
+/// In a [`PresetInfo::roles_from`] path: each client the roles are for.
+pub const CLIENT: &str = "{client}";
 
 const OIDC_SCOPES: &[&str] = &["openid", "profile", "email"];
 const OIDC_SCOPES_OFFLINE: &[&str] = &["openid", "profile", "email", "offline_access"];
@@ -60,6 +67,7 @@ const fn oidc(name: &'static str, variant: &'static str) -> PresetInfo {
         endpoints: None,
         scopes: OIDC_SCOPES,
         claim_map: &[],
+        roles_from: &[],
     }
 }
 
@@ -103,7 +111,14 @@ pub const PRESET_TABLE: [PresetInfo; 8] = [
         scopes: OIDC_SCOPES_OFFLINE,
         ..oidc("okta", "Okta")
     },
-    oidc("keycloak", "Keycloak"),
+    PresetInfo {
+        // Realm roles, and the client roles of this API (or login client).
+        roles_from: &[
+            &["realm_access", "roles"],
+            &["resource_access", CLIENT, "roles"],
+        ],
+        ..oidc("keycloak", "Keycloak")
+    },
     PresetInfo {
         audience_claim: Some("client_id"),
         claim_map: &[("cognito:username", "preferred_username")],

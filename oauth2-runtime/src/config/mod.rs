@@ -36,6 +36,7 @@ pub use audience::Audience;
 pub use dpop::Dpop;
 pub(crate) use issuer::IssuerSetting;
 pub use preset::Preset;
+pub(crate) use preset::gather_roles;
 pub(crate) use provider::normalize_typ;
 pub use provider::{DEFAULT_ALGORITHMS, DEFAULT_LEEWAY, Provider, ProviderBuilder};
 pub(crate) use tenants::Tenants;

@@ -52,8 +52,11 @@ pub enum Preset {
     /// `https://{domain}/oauth2/default`.
     Okta,
     /// Keycloak: give the realm's issuer, `https://{host}/realms/{realm}`; access tokens
-    /// carry your client in `aud` only with an audience mapper, and roles under
-    /// `realm_access.roles`.
+    /// carry your client in `aud` only with an audience mapper. Its roles, realm roles
+    /// under `realm_access.roles` and client roles under
+    /// `resource_access.{client}.roles`, are gathered into a top-level `roles` claim
+    /// (realm roles, then those of each accepted audience, or of the login's client),
+    /// so that `#[claim(default)] roles: Vec<String>` reads them.
     Keycloak,
     /// Amazon Cognito: give the user pool's issuer,
     /// `https://cognito-idp.{region}.amazonaws.com/{pool id}`. Its access tokens carry
@@ -68,6 +71,58 @@ impl Preset {
     /// order (tested).
     pub(crate) fn info(self) -> &'static oauth2_syntax::PresetInfo {
         &oauth2_syntax::PRESET_TABLE[self as usize]
+    }
+}
+
+/// Gathers the roles a preset knows the place of ([`PresetInfo::roles_from`], with each
+/// of `clients` for its client placeholder) into a top-level `roles` claim: strings, in
+/// order, each once. Nothing changes when `roles` is there already or no place exists.
+///
+/// [`PresetInfo::roles_from`]: oauth2_syntax::PresetInfo::roles_from
+pub(crate) fn gather_roles(
+    claims: &mut serde_json::Map<String, serde_json::Value>,
+    roles_from: &[&[&str]],
+    clients: &[&str],
+) {
+    use serde_json::Value;
+    if roles_from.is_empty() || claims.contains_key("roles") {
+        return;
+    }
+    let mut roles: Vec<Value> = Vec::new();
+    let mut found = false;
+    for path in roles_from {
+        let expanded: Vec<Vec<&str>> = if path.contains(&oauth2_syntax::CLIENT) {
+            clients
+                .iter()
+                .map(|c| {
+                    path.iter()
+                        .map(|&s| if s == oauth2_syntax::CLIENT { *c } else { s })
+                        .collect()
+                })
+                .collect()
+        } else {
+            vec![path.to_vec()]
+        };
+        for path in expanded {
+            let Some((first, rest)) = path.split_first() else {
+                continue;
+            };
+            let mut at = claims.get(*first);
+            for name in rest {
+                at = at.and_then(|v| v.get(*name));
+            }
+            if let Some(Value::Array(list)) = at {
+                found = true;
+                for role in list.iter().filter(|r| r.is_string()) {
+                    if !roles.contains(role) {
+                        roles.push(role.clone());
+                    }
+                }
+            }
+        }
+    }
+    if found {
+        claims.insert("roles".to_owned(), Value::Array(roles));
     }
 }
 
@@ -114,7 +169,52 @@ impl ProviderBuilder {
         if self.audience_claim.is_none() {
             self.audience_claim = info.audience_claim.map(str::to_owned);
         }
+        self.roles_from = info.roles_from;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::gather_roles;
+    use crate::Preset;
+
+    fn gathered(claims: Value, clients: &[&str]) -> Value {
+        let mut claims = claims.as_object().unwrap().clone();
+        gather_roles(&mut claims, Preset::Keycloak.info().roles_from, clients);
+        claims.get("roles").cloned().unwrap_or(Value::Null)
+    }
+
+    #[test]
+    fn keycloak_roles_are_gathered_from_the_realm_and_the_clients_accepted() {
+        let token = json!({
+            "realm_access": {"roles": ["user", "admin"]},
+            "resource_access": {
+                "orders.api": {"roles": ["refund", "admin"]},
+                "other-api": {"roles": ["root"]},
+            },
+        });
+        // A client id with a dot is one name, not a path; another client's roles stay out.
+        assert_eq!(
+            gathered(token.clone(), &["orders.api"]),
+            json!(["user", "admin", "refund"])
+        );
+        assert_eq!(gathered(token, &["web"]), json!(["user", "admin"]));
+        // A `roles` claim of the token's own wins; no roles anywhere adds none.
+        assert_eq!(
+            gathered(
+                json!({"roles": ["x"], "realm_access": {"roles": ["y"]}}),
+                &[]
+            ),
+            json!(["x"])
+        );
+        assert_eq!(gathered(json!({"sub": "a"}), &["web"]), Value::Null);
+        assert_eq!(
+            gathered(json!({"realm_access": {"roles": []}}), &[]),
+            json!([])
+        );
     }
 }
 

@@ -47,6 +47,8 @@ pub struct Provider {
     /// OpenID Connect ID tokens are accepted as bearer tokens (Google's
     /// service-to-service pattern); else refused (see [`ProviderBuilder::accept_id_tokens`]).
     pub(crate) accept_id_tokens: bool,
+    /// Where the preset's tokens keep roles, gathered into `roles` (Keycloak's).
+    pub(crate) roles_from: &'static [&'static [&'static str]],
 }
 
 impl Provider {
@@ -74,6 +76,7 @@ impl Provider {
             any_tenant: false,
             max_tenants: None,
             accept_id_tokens: false,
+            roles_from: &[],
         }
     }
 
@@ -223,6 +226,7 @@ pub struct ProviderBuilder {
     any_tenant: bool,
     max_tenants: Option<usize>,
     pub(super) accept_id_tokens: bool,
+    pub(super) roles_from: &'static [&'static [&'static str]],
 }
 
 impl ProviderBuilder {
@@ -237,6 +241,21 @@ impl ProviderBuilder {
         self.issuer
             .given()
             .is_some_and(|i| i.contains(super::TENANT_PLACEHOLDER))
+    }
+
+    /// Another `iss` value of this issuer (Google's bare host): the login's ID-token
+    /// check accepts what bearer validation of the preset accepts.
+    #[cfg(feature = "login")]
+    pub(crate) fn issuer_alias(mut self, alias: &str) -> Self {
+        self.issuer_aliases.push(alias.to_owned());
+        self
+    }
+
+    /// The preset's places of roles (Keycloak's), for the login's ID-token check.
+    #[cfg(feature = "login")]
+    pub(crate) fn roles_from(mut self, roles_from: &'static [&'static [&'static str]]) -> Self {
+        self.roles_from = roles_from;
+        self
     }
 
     /// The same provider at another issuer, its keys from that issuer's discovery (a
@@ -579,6 +598,7 @@ impl ProviderBuilder {
             dpop: self.dpop,
             tenants,
             accept_id_tokens: self.accept_id_tokens,
+            roles_from: self.roles_from,
         })
     }
 }

@@ -463,15 +463,18 @@ fn id_token_validators(
         .iter()
         .filter_map(|p| {
             let issuer = p.issuer()?;
-            let validator = Provider::builder(p.name())
+            let mut provider = Provider::builder(p.name())
                 .issuer(issuer)
                 .audience(p.inner.client_id.as_str())
                 // This validator's tokens are ID tokens (and logout tokens).
                 .accept_id_tokens()
-                .build()
-                .and_then(|provider| {
-                    Validator::with_registry(vec![provider], 2 * DEFAULT_MAX_TOKEN_SIZE, registry)
-                });
+                .roles_from(p.inner.roles_from);
+            if let Some(alias) = p.inner.issuer_alias {
+                provider = provider.issuer_alias(alias);
+            }
+            let validator = provider.build().and_then(|provider| {
+                Validator::with_registry(vec![provider], 2 * DEFAULT_MAX_TOKEN_SIZE, registry)
+            });
             Some(validator.map(|v| (p.name().to_owned(), v)))
         })
         .collect()

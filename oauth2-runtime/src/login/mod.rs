@@ -510,6 +510,32 @@ mod tests {
                 .contains("issuer is not set: preset Okta")
         );
 
+        // The ID-token check accepts the `iss` values bearer validation of the preset
+        // accepts (Google's bare host), and gathers Keycloak's roles.
+        let login = Login::builder()
+            .base_url("https://app.example")
+            .session_secret(SECRET)
+            .provider(
+                LoginProvider::builder("google")
+                    .preset(Preset::Google)
+                    .client_id("x"),
+            )
+            .provider(
+                LoginProvider::builder("kc")
+                    .preset(Preset::Keycloak)
+                    .issuer("https://sso.example/realms/staff")
+                    .client_id("portal"),
+            )
+            .build()
+            .unwrap();
+        let google = login.id_token_validator("google").unwrap();
+        let google = google.providers().next().unwrap();
+        assert!(google.is_issuer("https://accounts.google.com"));
+        assert!(google.is_issuer("accounts.google.com"));
+        let kc = login.id_token_validator("kc").unwrap();
+        let kc = kc.providers().next().unwrap();
+        assert_eq!(kc.roles_from, Preset::Keycloak.info().roles_from);
+
         let mut claims = serde_json::json!({"sub": "1", "login": "octocat", "picture": "kept"})
             .as_object()
             .unwrap()

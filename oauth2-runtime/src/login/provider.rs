@@ -80,6 +80,10 @@ pub(crate) struct ProviderInner {
     pub(crate) native_redirect_uris: Vec<String>,
     /// Claims copied to standard names (`from`, `to`) when those are absent.
     pub(crate) claim_map: &'static [(&'static str, &'static str)],
+    /// Another `iss` its ID tokens may carry (Google's bare `accounts.google.com`).
+    pub(crate) issuer_alias: Option<&'static str>,
+    /// Where its tokens keep roles, gathered into `roles` (Keycloak's).
+    pub(crate) roles_from: &'static [&'static [&'static str]],
     /// The key of the login's DPoP proofs, when its tokens are to be DPoP-bound.
     pub(crate) dpop: Option<Arc<super::dpop::ClientKey>>,
     explicit: Option<Endpoints>,
@@ -584,6 +588,8 @@ impl LoginProviderBuilder {
                 backchannel_logout: self.backchannel_logout,
                 native_redirect_uris: self.native_redirect_uris,
                 claim_map: self.issuer.preset.map_or(&[][..], |p| p.info().claim_map),
+                issuer_alias: self.issuer.alias(),
+                roles_from: self.issuer.preset.map_or(&[][..], |p| p.info().roles_from),
                 dpop,
                 explicit,
                 discovered: OnceCell::new(),

@@ -579,6 +579,12 @@ impl Validator {
         if profile == Profile::Access && !config.accept_id_tokens {
             steps::check_not_id_token(&header, &claims)?;
         }
+        let mut claims = claims;
+        if !config.roles_from.is_empty() {
+            let clients = config.audience.as_ref().map_or(&[][..], |a| a.values());
+            let clients: Vec<&str> = clients.iter().map(String::as_str).collect();
+            crate::config::gather_roles(&mut claims, config.roles_from, &clients);
+        }
         let auth = Authenticated::new(config.name.clone(), serde_json::Value::Object(claims));
         Ok((auth, index, generation))
     }
