@@ -6,6 +6,9 @@
 //   (comma-separated base URLs), as clients `interop-web` (client_secret_basic),
 //   `interop-post` (client_secret_post) and `interop-public` (no secret); callbacks
 //   `{app}/{auth,login}/{provider}/callback`, post-logout redirects `{app}/...`.
+//   `interop-hs` gets ID and logout tokens signed HS256 with its client secret (OpenID
+//   Connect Core §10.1; provider name `hs`), `interop-signed` userinfo as a signed JWT
+//   (§5.3.2; provider name `signed`).
 // - the login and consent pages at /interaction/:uid: a form that accepts any user name
 //   (but `nobody`), a consent form, and an abort button (`access_denied`).
 // - the device flow (RFC 8628) for the web clients, its user pages at /device; token
@@ -54,7 +57,7 @@ const resources = {
 const OPAQUE_RESOURCE = 'urn:example:api:opaque';
 
 const appUrls = (process.env.APP_URLS || '').split(',').filter(Boolean);
-const callbackNames = ['oidc', 'post', 'public', 'other'];
+const callbackNames = ['oidc', 'post', 'public', 'other', 'hs', 'signed'];
 const extraRedirectUris = (process.env.EXTRA_REDIRECT_URIS || '').split(',').filter(Boolean);
 const redirectUris = appUrls.flatMap((app) => ['auth', 'login'].flatMap((prefix) => callbackNames.map((n) => `${app}/${prefix}/${n}/callback`))).concat(extraRedirectUris);
 const postLogoutRedirectUris = appUrls.flatMap((app) => [`${app}/`, `${app}/bye`]);
@@ -97,6 +100,16 @@ const provider = new Provider(issuer, {
     webClient('oidc', 'interop-web', 'client_secret_basic', 'interop-web-secret-interop-web-secret'),
     webClient('post', 'interop-post', 'client_secret_post', 'interop-post-secret-interop-post-secret'),
     webClient('public', 'interop-public', 'none'),
+    // ID and logout tokens signed HS256 with the client secret (OpenID Connect Core §10.1).
+    {
+      ...webClient('hs', 'interop-hs', 'client_secret_basic', 'interop-hs-secret-interop-hs-secret-0123'),
+      id_token_signed_response_alg: 'HS256',
+    },
+    // Userinfo answered as a signed JWT, application/jwt (OpenID Connect Core §5.3.2).
+    {
+      ...webClient('signed', 'interop-signed', 'client_secret_basic', 'interop-signed-secret-interop-signed'),
+      userinfo_signed_response_alg: 'ES256',
+    },
   ] : []),
   ],
   scopes: ['openid', 'offline_access', 'profile', 'email', 'read', 'admin'],
@@ -131,7 +144,12 @@ const provider = new Provider(issuer, {
     const { dispatcher, ...rest } = options;
     return globalThis.fetch(url, rest);
   },
+  // HS256 ID tokens (for `interop-hs`) besides the defaults.
+  enabledJWA: {
+    idTokenSigningAlgValues: ['HS256', 'RS256', 'PS256', 'ES256', 'Ed25519', 'EdDSA'],
+  },
   features: {
+    jwtUserinfo: { enabled: true },
     clientCredentials: { enabled: true },
     deviceFlow: { enabled: true },
     backchannelLogout: { enabled: true },

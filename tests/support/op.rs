@@ -15,6 +15,13 @@ pub const WEB_CLIENT: (&str, &str) = ("interop-web", "interop-web-secret-interop
 pub const POST_CLIENT: (&str, &str) = ("interop-post", "interop-post-secret-interop-post-secret");
 /// The public client (PKCE only).
 pub const PUBLIC_CLIENT: &str = "interop-public";
+/// The web client whose ID and logout tokens are signed HS256 with its secret
+/// (callbacks `.../hs/callback`).
+pub const HS_CLIENT: (&str, &str) = ("interop-hs", "interop-hs-secret-interop-hs-secret-0123");
+/// The web client whose userinfo answers are signed JWTs, ES256 (callbacks
+/// `.../signed/callback`).
+pub const SIGNED_USERINFO_CLIENT: (&str, &str) =
+    ("interop-signed", "interop-signed-secret-interop-signed");
 
 /// `tests/interop`: the provider's script, the browser script and their npm packages.
 pub fn interop_dir() -> PathBuf {

@@ -29,6 +29,7 @@ mod metrics;
 mod openapi;
 mod par;
 mod presets;
+mod provider_signing;
 mod readme_example;
 mod redis_cluster;
 mod registry;

@@ -197,6 +197,12 @@ pub(crate) const KEYS: &[Key] = &[
     },
     login("client_secret", Provider, Secret, "client_secret"),
     login("scopes", Provider, StrList, "scopes"),
+    login(
+        "id_token_algorithms",
+        Provider,
+        Algorithms,
+        "id_token_algorithms",
+    ),
     login("prompt", Provider, Str, "prompt"),
     login("authorize_params", Provider, Expr, "authorize_params"),
     login("authorize_url", Provider, ENDPOINT, "authorize_url"),

@@ -49,6 +49,10 @@ pub struct Provider {
     pub(crate) accept_id_tokens: bool,
     /// Where the preset's tokens keep roles, gathered into `roles` (Keycloak's).
     pub(crate) roles_from: &'static [&'static [&'static str]],
+    /// The login client's secret as the key of HS256/384/512 ID and logout tokens
+    /// (OpenID Connect Core §10.1), next to the issuer's keys. Only the login's
+    /// ID-token validator has one: never a bearer provider.
+    pub(crate) client_secret_key: Option<Arc<DecodingKey>>,
 }
 
 impl Provider {
@@ -77,6 +81,7 @@ impl Provider {
             max_tenants: None,
             accept_id_tokens: false,
             roles_from: &[],
+            client_secret_key: None,
         }
     }
 
@@ -227,6 +232,7 @@ pub struct ProviderBuilder {
     max_tenants: Option<usize>,
     pub(super) accept_id_tokens: bool,
     pub(super) roles_from: &'static [&'static [&'static str]],
+    client_secret_key: Option<Vec<u8>>,
 }
 
 impl ProviderBuilder {
@@ -248,6 +254,14 @@ impl ProviderBuilder {
     #[cfg(feature = "login")]
     pub(crate) fn issuer_alias(mut self, alias: &str) -> Self {
         self.issuer_aliases.push(alias.to_owned());
+        self
+    }
+
+    /// The login client's secret, with which the provider signs HS256/384/512 ID and
+    /// logout tokens (`algorithms` lists those it may use besides the asymmetric ones).
+    #[cfg(feature = "login")]
+    pub(crate) fn client_secret_key(mut self, secret: &str) -> Self {
+        self.client_secret_key = Some(secret.as_bytes().to_vec());
         self
     }
 
@@ -565,7 +579,21 @@ impl ProviderBuilder {
             return Err(("audience_claim", "is empty".into()));
         }
         let introspection = self.introspection.check(self.hmac_secret.is_none())?;
-        let (keys, algorithms) = match self.hmac_secret {
+        // A login client's secret keys the symmetric algorithms; the issuer's keys the
+        // others.
+        let mut symmetric = Vec::new();
+        if self.client_secret_key.is_some()
+            && let Some(algorithms) = &mut self.algorithms
+        {
+            symmetric = algorithms.clone();
+            symmetric.retain(|a| HMAC_ALGORITHMS.contains(a));
+            algorithms.retain(|a| !HMAC_ALGORITHMS.contains(a));
+        }
+        let client_secret_key = self
+            .client_secret_key
+            .filter(|_| !symmetric.is_empty())
+            .map(|secret| Arc::new(DecodingKey::from_secret(&secret)));
+        let (keys, mut algorithms) = match self.hmac_secret {
             Some(secret) => hmac_keys(&secret, &self.keys, self.algorithms)?,
             None => {
                 // A template is checked as one of its tenants' issuers.
@@ -577,6 +605,7 @@ impl ProviderBuilder {
                 )?
             }
         };
+        algorithms.extend(symmetric);
         if algorithms.is_empty() {
             return Err(("algorithms", "is empty".into()));
         }
@@ -599,6 +628,7 @@ impl ProviderBuilder {
             tenants,
             accept_id_tokens: self.accept_id_tokens,
             roles_from: self.roles_from,
+            client_secret_key,
         })
     }
 }

@@ -472,6 +472,12 @@ fn id_token_validators(
             if let Some(alias) = p.inner.issuer_alias {
                 provider = provider.issuer_alias(alias);
             }
+            if let Some(algorithms) = &p.inner.id_token_algorithms {
+                provider = provider.algorithms(algorithms.iter().copied());
+                if let Some(secret) = &p.inner.client_secret {
+                    provider = provider.client_secret_key(secret);
+                }
+            }
             let validator = provider.build().and_then(|provider| {
                 Validator::with_registry(vec![provider], 2 * DEFAULT_MAX_TOKEN_SIZE, registry)
             });

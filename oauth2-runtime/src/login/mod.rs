@@ -62,6 +62,7 @@
 
 mod app_token;
 mod builder;
+mod credentials;
 mod dpop;
 mod endpoints;
 mod error;
@@ -535,6 +536,14 @@ mod tests {
         let kc = login.id_token_validator("kc").unwrap();
         let kc = kc.providers().next().unwrap();
         assert_eq!(kc.roles_from, Preset::Keycloak.info().roles_from);
+
+        // An encrypted userinfo answer (a JWE, five parts) is refused for what it is.
+        let p = login.provider("kc").unwrap();
+        let e = rp::callback::signed_userinfo(&login, p, "h.k.iv.c.t")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "userinfo_failed");
+        assert!(e.to_string().contains("encrypted (a JWE)"), "{e}");
 
         let mut claims = serde_json::json!({"sub": "1", "login": "octocat", "picture": "kept"})
             .as_object()

@@ -5,6 +5,9 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 use url::Url;
 
+pub use super::credentials::ClientAuth;
+use super::credentials::{check_client_secret, check_id_token_algorithms};
+use crate::Algorithm;
 pub use crate::config::Preset;
 use crate::config::{ConfigError, IssuerSetting};
 use crate::discovery::{DiscoveryError, ProviderMetadata};
@@ -12,18 +15,6 @@ use crate::jwks::KeyRegistry;
 use crate::util::url::{UrlUse, check_url};
 
 pub use crate::defaults::DEFAULT_SCOPES;
-
-/// How the client authenticates at the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ClientAuth {
-    /// HTTP Basic with the client id and secret (RFC 6749 §2.3.1).
-    SecretBasic,
-    /// `client_id` and `client_secret` in the form body.
-    SecretPost,
-    /// A public client: `client_id` only, PKCE protects the code.
-    None,
-}
 
 /// Whether the login reads the provider's userinfo endpoint, and whether it must succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -84,6 +75,9 @@ pub(crate) struct ProviderInner {
     pub(crate) issuer_alias: Option<&'static str>,
     /// Where its tokens keep roles, gathered into `roles` (Keycloak's).
     pub(crate) roles_from: &'static [&'static [&'static str]],
+    /// The algorithms its ID (and logout) tokens may use; `None`: the asymmetric
+    /// defaults.
+    pub(crate) id_token_algorithms: Option<Vec<Algorithm>>,
     /// The key of the login's DPoP proofs, when its tokens are to be DPoP-bound.
     pub(crate) dpop: Option<Arc<super::dpop::ClientKey>>,
     explicit: Option<Endpoints>,
@@ -156,6 +150,7 @@ impl LoginProvider {
             token_url: None,
             userinfo_url: None,
             dpop_key: None,
+            id_token_algorithms: None,
         }
     }
 
@@ -267,6 +262,7 @@ pub struct LoginProviderBuilder {
     token_url: Option<String>,
     userinfo_url: Option<String>,
     dpop_key: Option<String>,
+    id_token_algorithms: Option<Vec<Algorithm>>,
 }
 
 impl std::fmt::Debug for LoginProviderBuilder {
@@ -320,6 +316,20 @@ impl LoginProviderBuilder {
     /// The client secret; without one the client is public and relies on PKCE.
     pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
         self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// The algorithms the provider signs this client's ID tokens (and logout tokens)
+    /// with; default the asymmetric ones (`RS256`, `ES256`, ... as for bearer tokens).
+    ///
+    /// `HS256`, `HS384` and `HS512` (OpenID Connect Core §10.1) are keyed with this
+    /// client's secret, for a provider where the client is registered with
+    /// `id_token_signed_response_alg: HS256` (or 384, 512). They need a client secret of
+    /// at least 32, 48 or 64 bytes (checked at build); a public client has none. The
+    /// issuer's published keys never verify them (no algorithm confusion), and bearer
+    /// access tokens never accept them.
+    pub fn id_token_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.id_token_algorithms = Some(algorithms.into_iter().collect());
         self
     }
 
@@ -502,6 +512,11 @@ impl LoginProviderBuilder {
             _ => return Err(("client_id", "is not set".into())),
         };
         check_client_secret(self.client_secret.as_deref(), self.client_auth)?;
+        let id_token_algorithms = self.id_token_algorithms.take();
+        check_id_token_algorithms(
+            id_token_algorithms.as_deref(),
+            self.client_secret.as_deref(),
+        )?;
         let scopes = self
             .scopes
             .take()
@@ -590,6 +605,7 @@ impl LoginProviderBuilder {
                 claim_map: self.issuer.preset.map_or(&[][..], |p| p.info().claim_map),
                 issuer_alias: self.issuer.alias(),
                 roles_from: self.issuer.preset.map_or(&[][..], |p| p.info().roles_from),
+                id_token_algorithms,
                 dpop,
                 explicit,
                 discovered: OnceCell::new(),
@@ -672,20 +688,6 @@ impl LoginProviderBuilder {
 
 /// A field of the login provider and what is wrong with it.
 type Problem = (&'static str, String);
-
-/// A secret, if given, is not empty; a method that sends one has one.
-fn check_client_secret(secret: Option<&str>, auth: Option<ClientAuth>) -> Result<(), Problem> {
-    if secret == Some("") {
-        return Err((
-            "client_secret",
-            "is empty (leave it out for a public client)".into(),
-        ));
-    }
-    if secret.is_none() && matches!(auth, Some(ClientAuth::SecretBasic | ClientAuth::SecretPost)) {
-        return Err(("client_auth", "needs a client_secret".into()));
-    }
-    Ok(())
-}
 
 /// Whether a login pushes its authorization request first (RFC 9126).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -845,6 +847,39 @@ mod tests {
         for (blame, field) in refused {
             assert_eq!(field, Some(blame));
         }
+    }
+
+    #[test]
+    fn symmetric_id_tokens_need_a_long_enough_client_secret() {
+        use crate::Algorithm::{ES256, HS256, HS384, HS512};
+        let with = |secret: Option<&str>, algorithms: Vec<crate::Algorithm>| {
+            let mut b = LoginProvider::builder("op")
+                .issuer("https://op.example")
+                .client_id("web")
+                .id_token_algorithms(algorithms);
+            if let Some(secret) = secret {
+                b = b.client_secret(secret);
+            }
+            b.build().map(|_| ()).map_err(|e| e.to_string())
+        };
+        let s32 = "s".repeat(32);
+        assert_eq!(with(Some(&s32), vec![HS256, ES256]), Ok(()));
+        let e = with(Some(&s32), vec![HS384]).unwrap_err();
+        assert!(e.contains("at least 48 bytes"), "{e}");
+        assert!(
+            with(Some(&"s".repeat(63)), vec![HS512])
+                .unwrap_err()
+                .contains("64")
+        );
+        assert!(
+            with(Some(&"s".repeat(31)), vec![HS256])
+                .unwrap_err()
+                .contains("32")
+        );
+        let e = with(None, vec![HS256]).unwrap_err();
+        assert!(e.contains("public client"), "{e}");
+        assert!(with(None, vec![ES256]).is_ok());
+        assert!(with(Some(&s32), vec![]).unwrap_err().contains("empty"));
     }
 
     #[test]

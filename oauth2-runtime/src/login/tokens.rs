@@ -412,6 +412,14 @@ fn asked_nonce(response: &reqwest::Response) -> Option<String> {
     if asks { handed_nonce(response) } else { None }
 }
 
+/// A userinfo response: JSON claims, or a JWT (`Content-Type: application/jwt`, OpenID
+/// Connect Core §5.3.2) for the caller to verify with the provider's keys.
+#[derive(Debug)]
+pub(crate) enum UserinfoBody {
+    Claims(Map<String, Value>),
+    Jwt(String),
+}
+
 /// The userinfo response for `access_token`. For plain OAuth 2.0 providers a numeric
 /// or string `id` becomes `sub` when there is none.
 pub(crate) async fn userinfo(
@@ -420,14 +428,14 @@ pub(crate) async fn userinfo(
     access_token: &str,
     refusal_ok: bool,
     dpop: Option<&ClientKey>,
-) -> Result<Option<Map<String, Value>>, LoginError> {
+) -> Result<Option<UserinfoBody>, LoginError> {
     let mut nonce = dpop.and_then(ClientKey::provider_nonce);
     let mut signed_again = false;
     let response = loop {
         let mut request = http
             .get(url.clone())
             .timeout(TIMEOUT)
-            .header(reqwest::header::ACCEPT, "application/json");
+            .header(reqwest::header::ACCEPT, "application/json, application/jwt");
         request = match dpop {
             Some(key) => {
                 let proof = key
@@ -473,10 +481,21 @@ pub(crate) async fn userinfo(
             "userinfo endpoint answered HTTP {status}"
         )));
     }
+    let signed = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/jwt"));
     let bytes = response
         .bytes()
         .await
         .map_err(|e| LoginError::userinfo(format!("userinfo response: {e}")))?;
+    if signed {
+        let jwt = std::str::from_utf8(&bytes)
+            .map_err(|_| LoginError::userinfo("the signed userinfo response is not text"))?;
+        return Ok(Some(UserinfoBody::Jwt(jwt.trim().to_owned())));
+    }
     let mut user: Map<String, Value> = serde_json::from_slice(&bytes).map_err(|e| {
         LoginError::userinfo(format!("userinfo response is not a JSON object: {e}"))
     })?;
@@ -490,7 +509,7 @@ pub(crate) async fn userinfo(
             user.insert("sub".into(), Value::String(id));
         }
     }
-    Ok(Some(user))
+    Ok(Some(UserinfoBody::Claims(user)))
 }
 
 #[cfg(test)]

@@ -532,7 +532,17 @@ impl Validator {
             tenants::check_tenant(tenants, iss, &claims)?;
         }
         let alg = steps::check_header(&header, config)?;
-        profile.check_header(&header, alg)?;
+        // A symmetric algorithm is keyed with the login client's secret, never with a
+        // key of the issuer's key set (algorithm confusion).
+        let client_secret = config.client_secret_key.as_deref().filter(|_| {
+            matches!(
+                alg,
+                jsonwebtoken::Algorithm::HS256
+                    | jsonwebtoken::Algorithm::HS384
+                    | jsonwebtoken::Algorithm::HS512
+            )
+        });
+        profile.check_header(&header, alg, client_secret.is_some())?;
 
         let tenant_keys;
         let keys = match &provider.keys {
@@ -546,6 +556,7 @@ impl Validator {
         let guard;
         let mut generation = 0;
         let (key, parsed) = match (&provider.keys, keys) {
+            _ if client_secret.is_some() => (client_secret.expect("just checked"), None),
             (Keys::Secret(secret), _) => (&**secret, None),
             (_, None) => unreachable!("every other kind of keys has a cache"),
             (_, Some(keys)) => {
@@ -660,6 +671,55 @@ mod tests {
             .build()
             .unwrap();
         Validator::new(vec![provider]).unwrap()
+    }
+
+    /// A login's ID-token validator for a provider that signs with the client secret
+    /// (OpenID Connect Core §10.1): HS256 keyed with the secret and ES256 with the
+    /// issuer's key both pass; HS256 keyed with anything else (the issuer's public key,
+    /// the algorithm-confusion attack) does not, nor HS256 where it is not configured.
+    #[cfg(feature = "login")]
+    #[tokio::test]
+    async fn symmetric_id_tokens_are_keyed_with_the_client_secret_only() {
+        let secret = "the client secret of at least 32 bytes";
+        let validator = |algorithms: &[crate::Algorithm], with_secret: bool| {
+            let mut p = Provider::builder("p")
+                .issuer("https://issuer.example")
+                .audience("web")
+                .accept_id_tokens()
+                .jwks_json(EC_JWKS)
+                .algorithms(algorithms.iter().copied());
+            if with_secret {
+                p = p.client_secret_key(secret);
+            }
+            Validator::new(vec![p.build().unwrap()]).unwrap()
+        };
+        let claims = serde_json::json!({
+            "iss": "https://issuer.example", "aud": "web", "sub": "ada",
+            "exp": now() + 60, "iat": now(),
+        });
+        let hs256 = |key: &[u8]| {
+            crate::util::crypto_backend();
+            let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+            jsonwebtoken::encode(
+                &header,
+                &claims,
+                &jsonwebtoken::EncodingKey::from_secret(key),
+            )
+            .unwrap()
+        };
+        let both = validator(&[crate::Algorithm::ES256, crate::Algorithm::HS256], true);
+        assert!(both.validate(&hs256(secret.as_bytes())).await.is_ok());
+        assert!(both.validate(&es256(None, &claims)).await.is_ok());
+        let wrong = both
+            .validate(&hs256(b"another secret of at least 32 bytes"))
+            .await;
+        assert_eq!(wrong.unwrap_err().kind(), ErrorKind::Signature);
+        let confused = both.validate(&hs256(EC_JWKS.as_bytes())).await;
+        assert_eq!(confused.unwrap_err().kind(), ErrorKind::Signature);
+        // Not configured for HS256 (the default), or no secret: the algorithm is refused.
+        let asymmetric = validator(&[crate::Algorithm::ES256], true);
+        let refused = asymmetric.validate(&hs256(secret.as_bytes())).await;
+        assert_eq!(refused.unwrap_err().kind(), ErrorKind::Algorithm);
     }
 
     /// What the presets change for bearer tokens, through the whole validation.

@@ -6,6 +6,8 @@
 //!   no symmetric algorithm, `typ` when present is `logout+jwt`, `iat` and `jti`
 //!   present, `exp` checked when present, the back-channel logout event, `sid` or `sub`,
 //!   and no `nonce`. (Replay of `jti` needs a store and is the route's to check.)
+//! - [`Profile::Userinfo`]: a signed userinfo response (OpenID Connect Core §5.3.2):
+//!   `iss` and `aud` as the provider's, `exp` checked when present.
 
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
@@ -26,6 +28,9 @@ pub(crate) enum Profile {
     /// A back-channel logout token.
     #[cfg_attr(not(feature = "login"), allow(dead_code))]
     Logout,
+    /// A signed userinfo response.
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
+    Userinfo,
 }
 
 impl Profile {
@@ -35,16 +40,18 @@ impl Profile {
     }
 
     /// The profile's header rules, after the provider's own (`alg` allowed, `crit`,
-    /// a required `typ`).
+    /// a required `typ`). `client_secret`: a symmetric `alg` is keyed with the login
+    /// client's secret, as the provider's ID tokens are (OpenID Connect Core §10.1).
     pub(super) fn check_header(
         self,
         header: &JoseHeader<'_>,
         alg: Algorithm,
+        client_secret: bool,
     ) -> Result<(), ValidationError> {
         if self != Self::Logout {
             return Ok(());
         }
-        if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+        if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) && !client_secret {
             return Err(ValidationError::new(
                 ErrorKind::Algorithm,
                 "a logout token must not use a symmetric algorithm",
@@ -169,27 +176,39 @@ mod tests {
     }
 
     #[test]
-    fn a_logout_token_header_is_asymmetric_and_typed_logout_jwt() {
+    fn a_logout_token_header_is_typed_logout_jwt_and_symmetric_only_with_a_client_secret() {
         fn header(json: &'static str) -> JoseHeader<'static> {
             serde_json::from_str(json).unwrap()
         }
         let ok = header(r#"{"alg":"RS256","typ":"logout+jwt"}"#);
-        assert_eq!(Profile::Logout.check_header(&ok, Algorithm::RS256), Ok(()));
+        assert_eq!(
+            Profile::Logout.check_header(&ok, Algorithm::RS256, false),
+            Ok(())
+        );
         let untyped = header(r#"{"alg":"ES256"}"#);
         assert_eq!(
-            Profile::Logout.check_header(&untyped, Algorithm::ES256),
+            Profile::Logout.check_header(&untyped, Algorithm::ES256, false),
             Ok(())
         );
         let jwt = header(r#"{"alg":"RS256","typ":"JWT"}"#);
         let e = Profile::Logout
-            .check_header(&jwt, Algorithm::RS256)
+            .check_header(&jwt, Algorithm::RS256, false)
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Type);
         let hmac = header(r#"{"alg":"HS256","typ":"logout+jwt"}"#);
         let e = Profile::Logout
-            .check_header(&hmac, Algorithm::HS256)
+            .check_header(&hmac, Algorithm::HS256, false)
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Algorithm);
-        assert_eq!(Profile::Access.check_header(&jwt, Algorithm::HS256), Ok(()));
+        // Keyed with the client secret of a provider that signs ID tokens so (OpenID
+        // Connect Core §10.1), a symmetric logout token is as good as its ID tokens.
+        assert_eq!(
+            Profile::Logout.check_header(&hmac, Algorithm::HS256, true),
+            Ok(())
+        );
+        assert_eq!(
+            Profile::Access.check_header(&jwt, Algorithm::HS256, false),
+            Ok(())
+        );
     }
 }

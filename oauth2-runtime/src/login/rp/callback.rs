@@ -15,10 +15,12 @@ use crate::claims::Authenticated;
 use crate::login::provider::{Endpoints, Userinfo};
 use crate::login::redirect::{see_other, with_cookies};
 use crate::login::session::{Record, SessionClaims};
-use crate::login::tokens::{Tokens, check_login_binding, printable, token_request, userinfo};
+use crate::login::tokens::{
+    Tokens, UserinfoBody, check_login_binding, printable, token_request, userinfo,
+};
 use crate::login::{Login, LoginError, LoginEvent, LoginProvider};
 use crate::util::now;
-use crate::validation::StepUp;
+use crate::validation::{ErrorKind, Profile, StepUp};
 
 #[derive(Deserialize)]
 pub(crate) struct CallbackQuery {
@@ -270,14 +272,52 @@ pub(crate) async fn read_userinfo(
         Userinfo::Required | Userinfo::Never => false,
     };
     let dpop = p.inner.dpop.as_deref().filter(|_| tokens.dpop_bound);
-    userinfo(
+    let body = userinfo(
         &login.inner.upstream.http,
         url,
         &tokens.access_token,
         refusal_ok,
         dpop,
     )
-    .await
+    .await?;
+    match body {
+        None => Ok(None),
+        Some(UserinfoBody::Claims(claims)) => Ok(Some(claims)),
+        Some(UserinfoBody::Jwt(jwt)) => signed_userinfo(login, p, &jwt).await.map(Some),
+    }
+}
+
+/// A signed userinfo response (OpenID Connect Core §5.3.2): verified with the
+/// provider's keys (or the client secret, for HS256 and friends the client was
+/// registered with), `iss` the issuer and `aud` holding the client id; `exp` checked
+/// when present. Its claims, without those about the JWT itself. An encrypted one
+/// (JWE) is refused with that reason.
+pub(crate) async fn signed_userinfo(
+    login: &Login,
+    p: &LoginProvider,
+    jwt: &str,
+) -> Result<Map<String, Value>, LoginError> {
+    if jwt.split('.').count() == 5 {
+        return Err(LoginError::userinfo(
+            "the userinfo response is encrypted (a JWE), which this library does not \
+             decrypt: register the client without userinfo_encrypted_response_alg",
+        ));
+    }
+    let validator = login.id_token_validator(p.name()).ok_or_else(|| {
+        LoginError::userinfo("a signed userinfo response needs an OpenID Provider (an issuer)")
+    })?;
+    let auth = validator
+        .validate_as(jwt, Profile::Userinfo)
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::KeysUnavailable => LoginError::unavailable(e.message().to_owned()),
+            _ => LoginError::userinfo(format!("signed userinfo response: {e}")),
+        })?;
+    let mut claims = auth.claims().clone();
+    for about_the_jwt in ["iss", "aud", "exp", "iat", "nbf", "jti"] {
+        claims.remove(about_the_jwt);
+    }
+    Ok(claims)
 }
 
 /// The user's claims: the ID token's with the userinfo claims it lacks (their `sub`

@@ -96,6 +96,7 @@ mod login {
             client_id: env("OIDC_CLIENT_ID"),
             client_secret: env("OIDC_CLIENT_SECRET", optional),
             dpop_key: env("OIDC_DPOP_KEY", optional),
+            id_token_algorithms: [HS256, RS256],
             scopes: env("OIDC_SCOPES", default = "openid profile email offline_access"),
             prompt: "consent",
             authorize_params: [("audience", "https://api.corp.example"), ("ui_locales", "de")],
