@@ -312,3 +312,55 @@ pub async fn run_browser_script(script: &str, app: &str, chromium: &str) -> Brow
         succeeded: output.status.success(),
     }
 }
+
+/// An app on 127.0.0.1 that logs in through a new oidc-provider with the login provider
+/// `provider` makes (named as its callbacks are: `oidc`, `hs`, `signed`, ...). It serves
+/// `/me` (the session's claims as JSON), `/token` (its access token) and `/id-token`.
+/// The provider and the app's base URL.
+pub async fn login_app(
+    provider: impl FnOnce(&OpenIdProvider) -> oauth2::login::LoginProviderBuilder,
+) -> (OpenIdProvider, String) {
+    use axum::routing::get;
+    use oauth2::login::{Login, LoginSession};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let op = OpenIdProvider::for_app(&base).await;
+    let login = Login::builder()
+        .base_url(&base)
+        .session_secret("the interop login app's session secret")
+        .provider(provider(&op))
+        .build()
+        .unwrap();
+    let routes = axum::Router::new()
+        .route(
+            "/me",
+            get(|s: LoginSession| async move { axum::Json(s.claims().clone()) }),
+        )
+        .route(
+            "/token",
+            get(|s: LoginSession| async move { s.access_token().await.unwrap_or_default() }),
+        )
+        .route(
+            "/id-token",
+            get(|s: LoginSession| async move { s.id_token().unwrap_or_default().to_owned() }),
+        )
+        .merge(login.router())
+        .layer(login.layer());
+    tokio::spawn(async move { axum::serve(listener, routes).await.unwrap() });
+    (op, base)
+}
+
+/// A browser logs `user` in to the app at `base` with its provider `name`: the
+/// callback's response (303 when the login succeeded) and the browser.
+pub async fn log_in(
+    base: &str,
+    name: &str,
+    user: &str,
+) -> (reqwest::Response, crate::browser::Browser) {
+    use crate::browser::{Browser, location};
+    let b = Browser::new();
+    let start = b.get(&format!("{base}/auth/{name}/login")).await;
+    assert_eq!(start.status(), 303);
+    let callback = b.authorize(&location(&start), base, user).await;
+    (b.get(&callback).await, b)
+}

@@ -7,41 +7,17 @@
 
 use axum::Router;
 use axum::routing::get;
-use oauth2::login::{Login, LoginSession};
 use oauth2::{Authenticated, Authenticator, Provider, ProviderBuilder};
-use oauth2_tests::browser::{Browser, location};
-use oauth2_tests::op::{OpenIdProvider, WEB_CLIENT};
+use oauth2_tests::op::{OpenIdProvider, WEB_CLIENT, log_in, login_app};
 use oauth2_tests::{error_of, get_with_token, serve};
 
 const API: &str = "urn:example:api:es256";
-const SECRET: &str = "the ID token bearer test's session secret";
-
 /// Logs `user` in at oidc-provider through the library's login; the session's ID token
 /// (with the `nonce` the login sent).
 async fn id_token_of_a_login(user: &str) -> (OpenIdProvider, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let op = OpenIdProvider::for_app(&base).await;
-    let login = Login::builder()
-        .base_url(&base)
-        .session_secret(SECRET)
-        .provider(op.web_login("oidc"))
-        .build()
-        .unwrap();
-    let routes = Router::new()
-        .route(
-            "/id-token",
-            get(|s: LoginSession| async move { s.id_token().unwrap_or_default().to_owned() }),
-        )
-        .merge(login.router())
-        .layer(login.layer());
-    tokio::spawn(async move { axum::serve(listener, routes).await.unwrap() });
-
-    let b = Browser::new();
-    let start = b.get(&format!("{base}/auth/oidc/login")).await;
-    assert_eq!(start.status(), 303);
-    let callback = b.authorize(&location(&start), &base, user).await;
-    assert_eq!(b.get(&callback).await.status(), 303, "logged in");
+    let (op, base) = login_app(|op| op.web_login("oidc")).await;
+    let (done, b) = log_in(&base, "oidc", user).await;
+    assert_eq!(done.status(), 303, "logged in");
     let id_token = b
         .get(&format!("{base}/id-token"))
         .await

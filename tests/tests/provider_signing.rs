@@ -2,52 +2,10 @@
 //! and logout tokens signed HS256 with the client secret (OpenID Connect Core §10.1),
 //! and userinfo answered as a signed JWT (§5.3.2). Each used to make every login fail.
 
-use axum::Router;
-use axum::routing::get;
 use oauth2::Algorithm;
-use oauth2::login::{Login, LoginProvider, LoginProviderBuilder, LoginSession, Userinfo};
-use oauth2_tests::browser::{Browser, location};
-use oauth2_tests::op::{HS_CLIENT, OpenIdProvider, SIGNED_USERINFO_CLIENT};
+use oauth2::login::{LoginProvider, LoginProviderBuilder, Userinfo};
+use oauth2_tests::op::{HS_CLIENT, OpenIdProvider, SIGNED_USERINFO_CLIENT, log_in, login_app};
 use serde_json::Value;
-
-const SECRET: &str = "the provider signing test's session secret";
-
-/// An app logging in through `op` with `provider` (named as its callbacks are).
-async fn app(
-    provider: impl FnOnce(&OpenIdProvider) -> LoginProviderBuilder,
-) -> (OpenIdProvider, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let op = OpenIdProvider::for_app(&base).await;
-    let login = Login::builder()
-        .base_url(&base)
-        .session_secret(SECRET)
-        .provider(provider(&op))
-        .build()
-        .unwrap();
-    let routes = Router::new()
-        .route(
-            "/me",
-            get(|s: LoginSession| async move { axum::Json(Value::Object(s.claims().clone())) }),
-        )
-        .route(
-            "/token",
-            get(|s: LoginSession| async move { s.access_token().await.unwrap_or_default() }),
-        )
-        .merge(login.router())
-        .layer(login.layer());
-    tokio::spawn(async move { axum::serve(listener, routes).await.unwrap() });
-    (op, base)
-}
-
-/// Logs `user` in with provider `name`; the callback's response and the browser.
-async fn log_in(base: &str, name: &str, user: &str) -> (reqwest::Response, Browser) {
-    let b = Browser::new();
-    let start = b.get(&format!("{base}/auth/{name}/login")).await;
-    assert_eq!(start.status(), 303);
-    let callback = b.authorize(&location(&start), base, user).await;
-    (b.get(&callback).await, b)
-}
 
 fn hs(op: &OpenIdProvider) -> LoginProviderBuilder {
     LoginProvider::builder("hs")
@@ -60,7 +18,7 @@ fn hs(op: &OpenIdProvider) -> LoginProviderBuilder {
 #[tokio::test]
 async fn hs256_id_and_logout_tokens_keyed_with_the_client_secret() {
     let (op, base) =
-        app(|op| hs(op).id_token_algorithms([Algorithm::HS256, Algorithm::RS256])).await;
+        login_app(|op| hs(op).id_token_algorithms([Algorithm::HS256, Algorithm::RS256])).await;
     let (done, browser) = log_in(&base, "hs", "ada").await;
     assert_eq!(done.status(), 303, "{}", done.text().await.unwrap());
     let me: Value = browser
@@ -82,7 +40,7 @@ async fn hs256_id_and_logout_tokens_keyed_with_the_client_secret() {
 
 #[tokio::test]
 async fn hs256_id_tokens_are_refused_unless_configured() {
-    let (_op, base) = app(hs).await;
+    let (_op, base) = login_app(hs).await;
     let (done, _) = log_in(&base, "hs", "ada").await;
     assert_eq!(done.status(), 400);
     let body = done.text().await.unwrap();
@@ -92,7 +50,7 @@ async fn hs256_id_tokens_are_refused_unless_configured() {
 
 #[tokio::test]
 async fn a_signed_userinfo_answer_is_verified_and_read() {
-    let (op, base) = app(|op| {
+    let (op, base) = login_app(|op| {
         LoginProvider::builder("signed")
             .issuer(&op.issuer)
             .client_id(SIGNED_USERINFO_CLIENT.0)
