@@ -13,6 +13,7 @@ use serde::Deserialize;
 pub mod browser;
 mod cluster;
 pub mod dpop;
+pub mod glewlwyd;
 pub mod op;
 pub mod outage;
 pub mod services;
@@ -251,4 +252,24 @@ pub fn broker_login(
         .broker(broker)
         .build()
         .expect("the broker's login")
+}
+
+/// Routes that show a login session: `/me` (its claims as JSON), `/token` (its access
+/// token, refreshed when it expires within a minute) and `/id-token`; merge the login's
+/// router and add its layer.
+pub fn session_routes() -> Router {
+    use oauth2::login::LoginSession;
+    Router::new()
+        .route(
+            "/me",
+            get(|s: LoginSession| async move { Json(s.claims().clone()) }),
+        )
+        .route(
+            "/token",
+            get(|s: LoginSession| async move { s.access_token().await.unwrap_or_default() }),
+        )
+        .route(
+            "/id-token",
+            get(|s: LoginSession| async move { s.id_token().unwrap_or_default().to_owned() }),
+        )
 }

@@ -320,8 +320,7 @@ pub async fn run_browser_script(script: &str, app: &str, chromium: &str) -> Brow
 pub async fn login_app(
     provider: impl FnOnce(&OpenIdProvider) -> oauth2::login::LoginProviderBuilder,
 ) -> (OpenIdProvider, String) {
-    use axum::routing::get;
-    use oauth2::login::{Login, LoginSession};
+    use oauth2::login::Login;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let op = OpenIdProvider::for_app(&base).await;
@@ -331,19 +330,7 @@ pub async fn login_app(
         .provider(provider(&op))
         .build()
         .unwrap();
-    let routes = axum::Router::new()
-        .route(
-            "/me",
-            get(|s: LoginSession| async move { axum::Json(s.claims().clone()) }),
-        )
-        .route(
-            "/token",
-            get(|s: LoginSession| async move { s.access_token().await.unwrap_or_default() }),
-        )
-        .route(
-            "/id-token",
-            get(|s: LoginSession| async move { s.id_token().unwrap_or_default().to_owned() }),
-        )
+    let routes = crate::session_routes()
         .merge(login.router())
         .layer(login.layer());
     tokio::spawn(async move { axum::serve(listener, routes).await.unwrap() });

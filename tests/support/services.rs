@@ -80,6 +80,13 @@ pub(crate) fn runs(name: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Glewlwyd (Debian's `glewlwyd` package: the server, its modules and its schema), the
+/// second OpenID Provider of the interop tests.
+pub fn glewlwyd(test: &str) -> Option<()> {
+    let how = "install it with `apt-get install glewlwyd`";
+    available(test, "Glewlwyd", crate::glewlwyd::installed(), how)
+}
+
 /// Chromium's path, if Debian's Chromium is installed (tests never install it).
 pub fn chromium(test: &str) -> Option<&'static str> {
     let how = "install it with `apt-get install chromium`";

@@ -16,6 +16,7 @@ mod dsl;
 mod dsl_broker;
 mod dsl_login;
 mod examples;
+mod glewlwyd;
 mod grpc;
 mod id_tokens_as_bearer;
 mod interop;

@@ -1,0 +1,162 @@
+//! The library against a second OpenID Provider written by other people: Glewlwyd (C,
+//! Debian's package), so that oidc-provider's habits do not become the library's. Its
+//! own habits met here: its login page is an app over its API (driven by
+//! `support/glewlwyd.rs`), its authorization response has no `iss`, its token type is
+//! `bearer` in lowercase, its RFC 9068 access tokens name the scopes as `aud` (without
+//! resource indicators), its ID tokens carry `c_hash` and `auth_time: 0` from the token
+//! endpoint, and every refresh rotates the refresh token.
+
+use axum::Router;
+use axum::routing::get;
+use oauth2::login::{Login, LoginProvider, Userinfo};
+use oauth2::{Authenticated, Authenticator, Provider};
+use oauth2_tests::browser::{Browser, location};
+use oauth2_tests::glewlwyd::{CLIENT, Glewlwyd};
+use oauth2_tests::{error_of, get_with_token, services};
+use serde_json::Value;
+
+const SECRET: &str = "the Glewlwyd test's session secret, 32+ bytes";
+
+/// An app that logs in through Glewlwyd and serves `/api` to its access tokens (RFC
+/// 9068 `at+jwt`, `aud` = the scope `openid`); the provider and the app's base URL.
+async fn start() -> (Glewlwyd, String, Authenticator) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let g = Glewlwyd::start(&base).await;
+    let login = Login::builder()
+        .base_url(&base)
+        .session_secret(SECRET)
+        .provider(
+            LoginProvider::builder("glewlwyd")
+                .issuer(&g.issuer)
+                .client_id(CLIENT.0)
+                .client_secret(CLIENT.1)
+                .userinfo(Userinfo::Required),
+        )
+        .build()
+        .unwrap();
+    let bearer = Authenticator::builder()
+        .provider(
+            Provider::builder("glewlwyd")
+                .issuer(&g.issuer)
+                .audience("openid")
+                .required_typ("at+jwt"),
+        )
+        .build()
+        .unwrap();
+    let routes = oauth2_tests::session_routes()
+        .merge(login.router())
+        .layer(login.layer());
+    let api = Router::new().route(
+        "/api",
+        get(|t: Authenticated| async move { t.subject().unwrap_or("-").to_owned() }),
+    );
+    let app = routes.merge(api.layer(bearer.layer()));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (g, base, bearer)
+}
+
+/// Logs `user` in through Glewlwyd's login page; the browser with the session.
+async fn log_in(g: &Glewlwyd, base: &str, user: &str) -> Browser {
+    let b = Browser::new();
+    let start = b.get(&format!("{base}/auth/glewlwyd/login")).await;
+    assert_eq!(start.status(), 303);
+    let callback = g.authorize(&b, &location(&start), base, user).await;
+    let done = b.get(&callback).await;
+    assert_eq!(done.status(), 303, "{}", done.text().await.unwrap());
+    b
+}
+
+async fn text(b: &Browser, url: &str) -> String {
+    b.get(url).await.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn login_userinfo_refresh_and_bearer_tokens_with_glewlwyd() {
+    if services::glewlwyd("login_userinfo_refresh_and_bearer_tokens_with_glewlwyd").is_none() {
+        return;
+    }
+    let (g, base, _) = start().await;
+    g.add_user("ada").await;
+    let b = log_in(&g, &base, "ada").await;
+
+    // The user: the ID token's `sub`, and userinfo's `name` and `email`.
+    let me: Value = b.get(&format!("{base}/me")).await.json().await.unwrap();
+    assert!(me["sub"].as_str().is_some_and(|s| !s.is_empty()), "{me}");
+    assert_eq!(me["aud"], CLIENT.0, "{me}");
+    assert_eq!(me["name"], "Ada Example", "{me}");
+    assert_eq!(me["email"], "ada@example.com", "{me}");
+
+    // Its access tokens (30 s, inside the refresh margin: each read refreshes, and
+    // Glewlwyd rotates the refresh token each time) work at the API.
+    let first = text(&b, &format!("{base}/token")).await;
+    let second = text(&b, &format!("{base}/token")).await;
+    let third = text(&b, &format!("{base}/token")).await;
+    assert_ne!(first, second, "refreshed");
+    assert_ne!(
+        second, third,
+        "refreshed again, with the rotated refresh token"
+    );
+    for token in [&first, &third] {
+        let res = get_with_token(&base, "/api", token).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.text().await.unwrap(), me["sub"].as_str().unwrap());
+    }
+
+    // Its ID token is not an access token: typed `JWT`, with `nonce`.
+    let id_token = text(&b, &format!("{base}/id-token")).await;
+    let e = error_of(get_with_token(&base, "/api", &id_token).await).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
+
+    // Logout ends the session and sends the browser to Glewlwyd's end_session
+    // endpoint with the ID token as hint.
+    let logout = b.post_form(&format!("{base}/auth/logout")).await;
+    assert_eq!(logout.status(), 303);
+    let to = location(&logout);
+    assert!(
+        to.starts_with(&format!("{}/end_session?", g.issuer)),
+        "{to}"
+    );
+    assert!(to.contains("id_token_hint="), "{to}");
+    let at_provider = b.get(&to).await;
+    assert!(
+        at_provider.status().is_redirection(),
+        "{}",
+        at_provider.status()
+    );
+    assert_eq!(b.get(&format!("{base}/me")).await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_new_glewlwyd_key_is_picked_up_by_the_api() {
+    if services::glewlwyd("a_new_glewlwyd_key_is_picked_up_by_the_api").is_none() {
+        return;
+    }
+    let (g, base, bearer) = start().await;
+    g.add_user("bob").await;
+    let b = log_in(&g, &base, "bob").await;
+    let before = text(&b, &format!("{base}/token")).await;
+    assert_eq!(get_with_token(&base, "/api", &before).await.status(), 200);
+
+    g.rotate("es2").await;
+    let after = text(&b, &format!("{base}/token")).await;
+    assert_eq!(header_kid(&after), "es2");
+    assert_eq!(get_with_token(&base, "/api", &after).await.status(), 200);
+    assert_eq!(
+        bearer.key_stats("glewlwyd").unwrap().unknown_kid_refetches,
+        1
+    );
+    // The old key is still published: its tokens still pass.
+    let old = get_with_token(&base, "/api", &before).await;
+    assert_eq!(old.status(), 200, "{:?}", error_of(old).await);
+}
+
+fn header_kid(jwt: &str) -> String {
+    use base64::Engine as _;
+    let header = jwt.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    let header: Value = serde_json::from_slice(&header).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
