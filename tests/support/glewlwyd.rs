@@ -133,6 +133,11 @@ impl Glewlwyd {
         g
     }
 
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+
     /// Adds user `name` (e-mail `{name}@example.com`) who may ask for `openid`.
     pub async fn add_user(&self, name: &str) {
         self.admin_send(
@@ -199,6 +204,23 @@ impl Glewlwyd {
         let callback = location(&back);
         assert!(callback.starts_with(app), "{callback}");
         callback
+    }
+
+    /// What the logout page does after the browser was sent to Glewlwyd's
+    /// `end_session_endpoint` at `end_session`: end that session at Glewlwyd, which then
+    /// sends back-channel logout tokens to the clients the user logged in to.
+    pub async fn end_session(&self, browser: &Browser, end_session: &str) {
+        let to_page = browser.get(end_session).await;
+        assert_eq!(to_page.status(), 302, "{end_session}");
+        let page = url::Url::parse(&location(&to_page)).unwrap();
+        let query: std::collections::HashMap<_, _> = page.query_pairs().into_owned().collect();
+        let ended = browser
+            .client
+            .delete(format!("{}/oidc/session/{}", self.api, query["sid"]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ended.status(), 200, "the session ends at Glewlwyd");
     }
 
     /// The OpenID Connect plugin, signing with `jwks` (private keys, the first signs).
@@ -322,7 +344,7 @@ fn config(port: u16, dir: &Path) -> String {
             "external_url" => format!("external_url=\"http://127.0.0.1:{port}\""),
             "bind_address" => String::new(),
             "log_mode" => "log_mode=\"console\"".to_owned(),
-            "log_level" => "log_level=\"INFO\"".to_owned(),
+            "log_level" => "log_level=\"DEBUG\"".to_owned(),
             _ if line.starts_with("@include") => format!(
                 "database = {{ type = \"sqlite3\" path = \"{}\" }};",
                 dir.join("db").display()

@@ -276,9 +276,10 @@ async fn every_check_of_section_2_6_refuses_a_token_with_that_one_claim_wrong() 
             app.logout_token(|c| wrong(c, "nonce", json!("n-0S6_WzA2Mj"))),
         ),
         ("typ", {
+            // Explicitly typed as another kind of JWT (the generic `JWT` passes).
             let claims = json!({"iss": app.op.issuer, "aud": WEB_CLIENT.0, "iat": now,
                 "jti": "typ-case", "events": {EVENT: {}}, "sub": "alice"});
-            app.op.sign("ES256", Some("JWT"), &claims)
+            app.op.sign("ES256", Some("at+jwt"), &claims)
         }),
         ("alg", {
             // `none`: the header says so and there is no signature.

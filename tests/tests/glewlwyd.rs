@@ -8,7 +8,8 @@
 
 use axum::Router;
 use axum::routing::get;
-use oauth2::login::{Login, LoginProvider, Userinfo};
+use oauth2::config::Dpop;
+use oauth2::login::{Login, LoginProvider, LoginSession, Userinfo};
 use oauth2::{Authenticated, Authenticator, Provider};
 use oauth2_tests::browser::{Browser, location};
 use oauth2_tests::glewlwyd::{CLIENT, Glewlwyd};
@@ -17,22 +18,35 @@ use serde_json::Value;
 
 const SECRET: &str = "the Glewlwyd test's session secret, 32+ bytes";
 
+/// The P-256 key of the login's DPoP proofs (`tests/support/dpop.rs`'s `KEY`).
+const DPOP_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgjLPMqFco2v9DkYwO
+B09NQLYvdgTSbmXGCpuUo+pZrY6hRANCAATKBXyFjOuR0rJWBDcLGIm5LqoEAgXp
+tqc4RFYYL4inEr6uV8cJS6ZlUxGAZaLwT4UzNZmW2pYeCiejP6zAQwER
+-----END PRIVATE KEY-----";
+
 /// An app that logs in through Glewlwyd and serves `/api` to its access tokens (RFC
-/// 9068 `at+jwt`, `aud` = the scope `openid`); the provider and the app's base URL.
-async fn start() -> (Glewlwyd, String, Authenticator) {
+/// 9068 `at+jwt`, `aud` = the scope `openid`; DPoP allowed); with `dpop`, the login's
+/// tokens are DPoP-bound and `/call` calls `/api` with the session's DPoP headers. The
+/// provider, the app's base URL and the API's authenticator.
+async fn start_with(dpop: bool) -> (Glewlwyd, String, Authenticator) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let g = Glewlwyd::start(&base).await;
+    let provider = LoginProvider::builder("glewlwyd")
+        .issuer(&g.issuer)
+        .client_id(CLIENT.0)
+        .client_secret(CLIENT.1)
+        .userinfo(Userinfo::Required)
+        .backchannel_logout();
     let login = Login::builder()
         .base_url(&base)
         .session_secret(SECRET)
-        .provider(
-            LoginProvider::builder("glewlwyd")
-                .issuer(&g.issuer)
-                .client_id(CLIENT.0)
-                .client_secret(CLIENT.1)
-                .userinfo(Userinfo::Required),
-        )
+        .provider(if dpop {
+            provider.dpop_key(DPOP_KEY)
+        } else {
+            provider
+        })
         .build()
         .unwrap();
     let bearer = Authenticator::builder()
@@ -40,20 +54,46 @@ async fn start() -> (Glewlwyd, String, Authenticator) {
             Provider::builder("glewlwyd")
                 .issuer(&g.issuer)
                 .audience("openid")
-                .required_typ("at+jwt"),
+                .required_typ("at+jwt")
+                .dpop(Dpop::Allowed),
         )
         .build()
         .unwrap();
+    let api_url = format!("{base}/api");
     let routes = oauth2_tests::session_routes()
+        .route(
+            "/call",
+            get(|s: LoginSession| async move {
+                let headers = s.api_headers("GET", &api_url).await.unwrap();
+                let res = oauth2_tests::client()
+                    .get(&api_url)
+                    .headers(headers)
+                    .send()
+                    .await
+                    .unwrap();
+                format!("{} {}", res.status().as_u16(), res.text().await.unwrap())
+            }),
+        )
         .merge(login.router())
         .layer(login.layer());
     let api = Router::new().route(
         "/api",
-        get(|t: Authenticated| async move { t.subject().unwrap_or("-").to_owned() }),
+        get(|t: Authenticated| async move {
+            let bound = if t.dpop_jkt().is_some() {
+                " (DPoP)"
+            } else {
+                ""
+            };
+            format!("{}{bound}", t.subject().unwrap_or("-"))
+        }),
     );
     let app = routes.merge(api.layer(bearer.layer()));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (g, base, bearer)
+}
+
+async fn start() -> (Glewlwyd, String, Authenticator) {
+    start_with(false).await
 }
 
 /// Logs `user` in through Glewlwyd's login page; the browser with the session.
@@ -159,4 +199,60 @@ fn header_kid(jwt: &str) -> String {
         .unwrap();
     let header: Value = serde_json::from_slice(&header).unwrap();
     header["kid"].as_str().unwrap().to_owned()
+}
+
+/// Glewlwyd binds the login's tokens to its DPoP key (RFC 9449); the API takes them
+/// only with a proof of that key, which the session's headers carry.
+#[tokio::test]
+async fn glewlwyd_binds_the_logins_tokens_to_its_dpop_key() {
+    if services::glewlwyd("glewlwyd_binds_the_logins_tokens_to_its_dpop_key").is_none() {
+        return;
+    }
+    let (g, base, _) = start_with(true).await;
+    g.add_user("carol").await;
+    let b = log_in(&g, &base, "carol").await;
+    let me: Value = b.get(&format!("{base}/me")).await.json().await.unwrap();
+    let sub = me["sub"].as_str().unwrap();
+    assert_eq!(
+        text(&b, &format!("{base}/call")).await,
+        format!("200 {sub} (DPoP)")
+    );
+    // Without the proof, a stolen bound token is refused.
+    let token = text(&b, &format!("{base}/token")).await;
+    let e = error_of(get_with_token(&base, "/api", &token).await).await;
+    assert_eq!((e.status, e.error.as_str()), (401, "invalid_token"));
+    assert!(e.description.contains("DPoP-bound"), "{}", e.description);
+}
+
+/// A logout at Glewlwyd itself (its end_session endpoint and logout page) ends the app's
+/// session through back-channel logout: Glewlwyd's logout token, checked by §2.6.
+#[tokio::test]
+async fn a_logout_at_glewlwyd_ends_the_apps_session_through_the_back_channel() {
+    let test = "a_logout_at_glewlwyd_ends_the_apps_session_through_the_back_channel";
+    if services::glewlwyd(test).is_none() {
+        return;
+    }
+    let (g, base, _) = start().await;
+    g.add_user("dave").await;
+    g.add_user("erin").await;
+    let dave = log_in(&g, &base, "dave").await;
+    let erin = log_in(&g, &base, "erin").await;
+    let id_token = text(&dave, &format!("{base}/id-token")).await;
+    let end_session = format!("{}/end_session?id_token_hint={id_token}", g.issuer);
+    g.end_session(&dave, &end_session).await;
+    // Glewlwyd sends its logout tokens from a thread of its own.
+    let started = std::time::Instant::now();
+    while dave.get(&format!("{base}/me")).await.status() != 401 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the back-channel logout did not end the session: {}",
+            g.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        erin.get(&format!("{base}/me")).await.status(),
+        200,
+        "another user's stays"
+    );
 }

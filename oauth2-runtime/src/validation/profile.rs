@@ -3,7 +3,8 @@
 //!
 //! - [`Profile::Access`]: bearer access tokens (`exp` required).
 //! - [`Profile::Logout`]: OpenID Connect Back-Channel Logout 1.0 logout tokens, §2.6:
-//!   no symmetric algorithm, `typ` when present is `logout+jwt`, `iat` and `jti`
+//!   no symmetric algorithm (unless keyed with the client secret), `typ` when present
+//!   is `logout+jwt` or the generic `JWT`, `iat` and `jti`
 //!   present, `exp` checked when present, the back-channel logout event, `sid` or `sub`,
 //!   and no `nonce`. (Replay of `jti` needs a store and is the route's to check.)
 //! - [`Profile::Userinfo`]: a signed userinfo response (OpenID Connect Core §5.3.2):
@@ -57,12 +58,15 @@ impl Profile {
                 "a logout token must not use a symmetric algorithm",
             ));
         }
+        // Explicit typing is RECOMMENDED (§2.4), not required: `JWT`, which says only
+        // that it is a JWT, is taken as untyped (Glewlwyd writes it); another explicit
+        // type (`at+jwt`, `dpop+jwt`, ...) is another kind of token (§4.1).
         if let Some(typ) = header.typ.as_deref()
-            && normalize_typ(typ) != "logout+jwt"
+            && !matches!(normalize_typ(typ).as_str(), "logout+jwt" | "jwt")
         {
             return Err(ValidationError::new(
                 ErrorKind::Type,
-                "a logout token's type (typ) must be `logout+jwt`",
+                "a logout token's type (typ) must be `logout+jwt` (or the generic `JWT`)",
             ));
         }
         Ok(())
@@ -191,8 +195,13 @@ mod tests {
             Ok(())
         );
         let jwt = header(r#"{"alg":"RS256","typ":"JWT"}"#);
+        assert_eq!(
+            Profile::Logout.check_header(&jwt, Algorithm::RS256, false),
+            Ok(())
+        );
+        let access = header(r#"{"alg":"RS256","typ":"at+jwt"}"#);
         let e = Profile::Logout
-            .check_header(&jwt, Algorithm::RS256, false)
+            .check_header(&access, Algorithm::RS256, false)
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Type);
         let hmac = header(r#"{"alg":"HS256","typ":"logout+jwt"}"#);
