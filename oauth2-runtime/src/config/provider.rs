@@ -216,7 +216,7 @@ pub struct ProviderBuilder {
     any_audience: bool,
     keys: KeyChoice,
     algorithms: Option<Vec<Algorithm>>,
-    hmac_secret: Option<Vec<u8>>,
+    hmac_secret: Option<SecretBytes>,
     leeway: Duration,
     required_typ: Option<String>,
     refresh: RefreshPolicy,
@@ -232,7 +232,7 @@ pub struct ProviderBuilder {
     max_tenants: Option<usize>,
     pub(super) accept_id_tokens: bool,
     pub(super) roles_from: &'static [&'static [&'static str]],
-    client_secret_key: Option<Vec<u8>>,
+    client_secret_key: Option<SecretBytes>,
 }
 
 impl ProviderBuilder {
@@ -261,7 +261,7 @@ impl ProviderBuilder {
     /// logout tokens (`algorithms` lists those it may use besides the asymmetric ones).
     #[cfg(feature = "login")]
     pub(crate) fn client_secret_key(mut self, secret: &str) -> Self {
-        self.client_secret_key = Some(secret.as_bytes().to_vec());
+        self.client_secret_key = Some(SecretBytes(secret.as_bytes().to_vec()));
         self
     }
 
@@ -360,7 +360,7 @@ impl ProviderBuilder {
     /// and HS512 (or the HMAC subset given to [`algorithms`](Self::algorithms)) and
     /// nothing else.
     pub fn hmac_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
-        self.hmac_secret = Some(secret.as_ref().to_vec());
+        self.hmac_secret = Some(SecretBytes(secret.as_ref().to_vec()));
         self
     }
 
@@ -592,9 +592,9 @@ impl ProviderBuilder {
         let client_secret_key = self
             .client_secret_key
             .filter(|_| !symmetric.is_empty())
-            .map(|secret| Arc::new(DecodingKey::from_secret(&secret)));
+            .map(|secret| Arc::new(DecodingKey::from_secret(&secret.0)));
         let (keys, mut algorithms) = match self.hmac_secret {
-            Some(secret) => hmac_keys(&secret, &self.keys, self.algorithms)?,
+            Some(secret) => hmac_keys(&secret.0, &self.keys, self.algorithms)?,
             None => {
                 // A template is checked as one of its tenants' issuers.
                 let sample = tenants.as_ref().map(|t| t.issuer_of("sample-tenant"));
@@ -630,6 +630,16 @@ impl ProviderBuilder {
             roles_from: self.roles_from,
             client_secret_key,
         })
+    }
+}
+
+/// Secret bytes (an HMAC secret, a client secret) that `Debug` never shows.
+#[derive(Clone)]
+struct SecretBytes(Vec<u8>);
+
+impl std::fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
     }
 }
 
@@ -914,6 +924,11 @@ mod tests {
                 .algorithms([Algorithm::HS256, Algorithm::RS256]),
         );
         assert!(msg.contains("accepts only HS256"), "{msg}");
+        let shown = format!("{:?}", base().hmac_secret(secret));
+        assert!(
+            shown.contains("<redacted>") && !shown.contains("7, 7, 7"),
+            "{shown}"
+        );
         let p = base().hmac_secret(secret).build().unwrap();
         assert_eq!(p.algorithms(), HMAC_ALGORITHMS);
         assert!(matches!(p.keys, KeySource::Secret(_)));
