@@ -555,11 +555,11 @@ impl Validator {
         };
         let guard;
         let mut generation = 0;
-        let (key, parsed) = match (&provider.keys, keys) {
-            _ if client_secret.is_some() => (client_secret.expect("just checked"), None),
-            (Keys::Secret(secret), _) => (&**secret, None),
-            (_, None) => unreachable!("every other kind of keys has a cache"),
-            (_, Some(keys)) => {
+        let (key, parsed) = match (&provider.keys, keys, client_secret) {
+            (_, _, Some(secret)) => (secret, None),
+            (Keys::Secret(secret), _, None) => (&**secret, None),
+            (_, None, None) => unreachable!("every other kind of keys has a cache"),
+            (_, Some(keys), None) => {
                 guard = keys.current();
                 let Some(set) = guard.as_ref() else {
                     if matches!(provider.keys, Keys::Tenants(_)) && keys.loading_first() {
