@@ -1,7 +1,11 @@
 //! Tower middleware: [`AuthLayer`] protects a whole router, [`RequireScopes`] one route.
 //!
 //! [`AuthLayer`] (from [`Authenticator::layer`](crate::Authenticator::layer)) lets public
-//! paths and CORS preflights through, and requires a valid token everywhere else. On
+//! paths and CORS preflights through, and requires a valid token everywhere else; from
+//! [`Authenticator::extension`](crate::Authenticator::extension) (what
+//! `providers.layer()` gives) it requires a token nowhere and leaves each route's
+//! extractor (`#[protect]`) to check. Both send the fresh DPoP server nonce a check
+//! leaves (`DPoP-Nonce`). On
 //! success the [`Authenticated`](crate::Authenticated) token (provider name and claims)
 //! is in the request extensions, where the extractors find it; on failure the request
 //! never reaches the handler and gets an RFC 6750 response, or, for a WebSocket upgrade,
