@@ -5,7 +5,7 @@
 //! It finds the token in a request (the `Authorization: Bearer` header; an optional
 //! cookie; for WebSocket upgrades only, the `access_token` query parameter or the
 //! `Sec-WebSocket-Protocol` pair `access_token, <token>`), validates it, and turns
-//! failures into [`AuthError`]s that use the configured realm and error handler.
+//! failures into [`AuthError`](crate::AuthError)s that use the configured realm and error handler.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
