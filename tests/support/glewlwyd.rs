@@ -7,6 +7,7 @@
 //! what it does: sign in (`POST /api/auth/`), grant the scopes to the client, and go on
 //! with the authorization (`g_continue`).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -178,10 +179,7 @@ impl Glewlwyd {
         app: &str,
         user: &str,
     ) -> String {
-        let to_login = browser.get(authorize).await;
-        assert_eq!(to_login.status(), 302, "{authorize}");
-        let login = url::Url::parse(&location(&to_login)).unwrap();
-        let query: std::collections::HashMap<_, _> = login.query_pairs().into_owned().collect();
+        let query = redirect_query(browser, authorize).await;
         let signed_in = browser
             .client
             .post(format!("{}/auth/", self.api))
@@ -210,10 +208,7 @@ impl Glewlwyd {
     /// `end_session_endpoint` at `end_session`: end that session at Glewlwyd, which then
     /// sends back-channel logout tokens to the clients the user logged in to.
     pub async fn end_session(&self, browser: &Browser, end_session: &str) {
-        let to_page = browser.get(end_session).await;
-        assert_eq!(to_page.status(), 302, "{end_session}");
-        let page = url::Url::parse(&location(&to_page)).unwrap();
-        let query: std::collections::HashMap<_, _> = page.query_pairs().into_owned().collect();
+        let query = redirect_query(browser, end_session).await;
         let ended = browser
             .client
             .delete(format!("{}/oidc/session/{}", self.api, query["sid"]))
@@ -299,6 +294,15 @@ impl Glewlwyd {
         let text = response.text().await.unwrap_or_default();
         assert!(status.is_success(), "glewlwyd {path}: {status} {text}");
     }
+}
+
+/// The query of the page Glewlwyd redirects `url` to (its login or logout page, which
+/// carries what the page's script needs: client, scopes, `sid`, where to go on).
+async fn redirect_query(browser: &Browser, url: &str) -> HashMap<String, String> {
+    let response = browser.get(url).await;
+    assert_eq!(response.status(), 302, "{url}");
+    let page = url::Url::parse(&location(&response)).unwrap();
+    page.query_pairs().into_owned().collect()
 }
 
 fn capitalized(name: &str) -> String {

@@ -254,6 +254,14 @@ pub fn broker_login(
         .expect("the broker's login")
 }
 
+/// The claims of `browser`'s session at the app at `base` (its `/me` of
+/// [`session_routes`]).
+pub async fn session_claims(browser: &browser::Browser, base: &str) -> serde_json::Value {
+    let me = browser.get(&format!("{base}/me")).await;
+    assert_eq!(me.status(), 200, "a session");
+    me.json().await.unwrap()
+}
+
 /// Routes that show a login session: `/me` (its claims as JSON), `/token` (its access
 /// token, refreshed when it expires within a minute) and `/id-token`; merge the login's
 /// router and add its layer.

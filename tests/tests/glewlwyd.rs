@@ -121,7 +121,7 @@ async fn login_userinfo_refresh_and_bearer_tokens_with_glewlwyd() {
     let b = log_in(&g, &base, "ada").await;
 
     // The user: the ID token's `sub`, and userinfo's `name` and `email`.
-    let me: Value = b.get(&format!("{base}/me")).await.json().await.unwrap();
+    let me = oauth2_tests::session_claims(&b, &base).await;
     assert!(me["sub"].as_str().is_some_and(|s| !s.is_empty()), "{me}");
     assert_eq!(me["aud"], CLIENT.0, "{me}");
     assert_eq!(me["name"], "Ada Example", "{me}");
@@ -211,7 +211,7 @@ async fn glewlwyd_binds_the_logins_tokens_to_its_dpop_key() {
     let (g, base, _) = start_with(true).await;
     g.add_user("carol").await;
     let b = log_in(&g, &base, "carol").await;
-    let me: Value = b.get(&format!("{base}/me")).await.json().await.unwrap();
+    let me = oauth2_tests::session_claims(&b, &base).await;
     let sub = me["sub"].as_str().unwrap();
     assert_eq!(
         text(&b, &format!("{base}/call")).await,

@@ -5,7 +5,6 @@
 use oauth2::Algorithm;
 use oauth2::login::{LoginProvider, LoginProviderBuilder, Userinfo};
 use oauth2_tests::op::{HS_CLIENT, OpenIdProvider, SIGNED_USERINFO_CLIENT, log_in, login_app};
-use serde_json::Value;
 
 fn hs(op: &OpenIdProvider) -> LoginProviderBuilder {
     LoginProvider::builder("hs")
@@ -21,12 +20,7 @@ async fn hs256_id_and_logout_tokens_keyed_with_the_client_secret() {
         login_app(|op| hs(op).id_token_algorithms([Algorithm::HS256, Algorithm::RS256])).await;
     let (done, browser) = log_in(&base, "hs", "ada").await;
     assert_eq!(done.status(), 303, "{}", done.text().await.unwrap());
-    let me: Value = browser
-        .get(&format!("{base}/me"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me = oauth2_tests::session_claims(&browser, &base).await;
     assert_eq!(me["sub"], "ada");
     assert_eq!(me["aud"], HS_CLIENT.0);
 
@@ -60,12 +54,7 @@ async fn a_signed_userinfo_answer_is_verified_and_read() {
     .await;
     let (done, browser) = log_in(&base, "signed", "bob").await;
     assert_eq!(done.status(), 303, "{}", done.text().await.unwrap());
-    let me: Value = browser
-        .get(&format!("{base}/me"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me = oauth2_tests::session_claims(&browser, &base).await;
     // `email` and `name` come only from userinfo (oidc-provider keeps them out of ID
     // tokens issued with an access token).
     assert_eq!(me["email"], "bob@example.com", "{me}");

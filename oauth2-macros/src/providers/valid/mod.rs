@@ -175,33 +175,28 @@ fn check_provider(
     let plain_oauth2 = login && (has("authorize_url") || info.is_some_and(|p| p.knows_issuer()));
     // An invalid preset is reported already; its issuer cannot be known.
     let preset_invalid = preset_given && preset.is_none();
-    // Opaque access tokens (GitHub's): there is nothing to validate as a bearer token.
-    if bearer
-        && let Some(p) = info.filter(|p| !p.bearer_tokens)
-        && let Some(c) = settings.iter().find(|c| c.key.name == "preset")
-    {
-        cx.push(syn::Error::new(
-            value_span(&c.value),
-            format!(
+    // What a bearer provider cannot validate with this preset: opaque access tokens
+    // (GitHub's), or only ID tokens (Google's), which `accept_id_tokens: true` must let
+    // through on purpose.
+    let bearer_problem = info.filter(|_| bearer).and_then(|p| {
+        if !p.bearer_tokens {
+            Some(format!(
                 "{}'s access tokens are opaque, not JWTs, so provider `{name}` cannot validate them as bearer tokens: use `{}` for browser login (`client_id`) and remove `audience`",
                 p.variant, p.name
-            ),
-        ));
-    }
-    // Opaque access tokens but JWT ID tokens (Google's): what an API validates is an ID
-    // token, which only `accept_id_tokens: true` lets through.
-    if bearer
-        && !has("accept_id_tokens")
-        && let Some(p) = info.filter(|p| p.id_tokens_only)
-        && let Some(c) = settings.iter().find(|c| c.key.name == "preset")
-    {
-        cx.push(syn::Error::new(
-            value_span(&c.value),
-            format!(
+            ))
+        } else if p.id_tokens_only && !has("accept_id_tokens") {
+            Some(format!(
                 "{}'s access tokens are opaque, so what provider `{name}` can validate as a bearer token is a {} ID token, and ID tokens are refused as bearer tokens unless accepted on purpose: add `accept_id_tokens: true` (for ID tokens sent as bearer tokens on purpose, as in service-to-service calls) or remove `audience` (browser login only)",
                 p.variant, p.variant
-            ),
-        ));
+            ))
+        } else {
+            None
+        }
+    });
+    if let Some(problem) = bearer_problem
+        && let Some(c) = settings.iter().find(|c| c.key.name == "preset")
+    {
+        cx.push(syn::Error::new(value_span(&c.value), problem));
     }
     let bearer_knows_issuer = bearer && info.is_some_and(|p| p.issuer.is_some());
     if !has("issuer") && !plain_oauth2 && !bearer_knows_issuer && !preset_invalid {
