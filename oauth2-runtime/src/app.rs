@@ -230,6 +230,15 @@ impl<L> App<Authenticator, L> {
 }
 
 impl App<Authenticator, ()> {
+    /// The app's routes: the protected resource metadata when the authenticator has a
+    /// resource (see [`crate::resource`]); merge them into the app's router.
+    pub fn router<S>(&self) -> axum::Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        self.bearer.router()
+    }
+
     /// The layer that lets `#[protect]` handlers and the extractors validate tokens;
     /// routes without `#[protect]` stay open.
     pub fn layer(&self) -> crate::AuthLayer {
@@ -253,7 +262,10 @@ impl<B> App<B, Login> {
     pub fn login(&self) -> &Login {
         &self.login
     }
+}
 
+#[cfg(feature = "login")]
+impl App<(), Login> {
     /// The login routes (`{prefix}/{provider}/login`, `.../callback`,
     /// `{prefix}/logout`, `{prefix}/userinfo`, and those of the app's own endpoints and
     /// broker): merge them into the app's router.
@@ -263,10 +275,7 @@ impl<B> App<B, Login> {
     {
         self.login.router()
     }
-}
 
-#[cfg(feature = "login")]
-impl App<(), Login> {
     /// The layer that lets handlers read the login session.
     pub fn layer(&self) -> SessionLayer {
         self.login.layer()
@@ -275,6 +284,17 @@ impl App<(), Login> {
 
 #[cfg(feature = "login")]
 impl App<Authenticator, Login> {
+    /// The login routes (`{prefix}/{provider}/login`, `.../callback`,
+    /// `{prefix}/logout`, `{prefix}/userinfo`, and those of the app's own endpoints and
+    /// broker) and the protected resource metadata when the authenticator has a
+    /// resource: merge them into the app's router.
+    pub fn router<S>(&self) -> axum::Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        self.login.router().merge(self.bearer.router())
+    }
+
     /// The layers that let `#[protect]` handlers and the extractors validate tokens and
     /// read login sessions; routes without `#[protect]` stay open.
     pub fn layer(&self) -> (crate::AuthLayer, SessionLayer) {

@@ -341,6 +341,86 @@ impl Scopes {
     }
 }
 
+/// Scopes that imply others, app-wide: with `mcp:admin` implying `mcp:tools` and
+/// `mcp:deploy`, a token granted `mcp:admin` passes every check that needs either
+/// (`#[protect(scopes = ...)]`, [`RequireScopes`](crate::RequireScopes), the MCP
+/// operation rules). Implication is transitive. Set with
+/// [`AuthenticatorBuilder::scope_implies`](crate::AuthenticatorBuilder::scope_implies).
+///
+/// ```
+/// use oauth2::claims::{ScopeHierarchy, Scopes};
+///
+/// let hierarchy = ScopeHierarchy::default()
+///     .imply("mcp:admin", ["mcp:tools", "mcp:deploy"])
+///     .imply("mcp:tools", ["mcp:read"]);
+/// let granted = Scopes::parse("mcp:admin");
+/// assert!(hierarchy.grants(&granted, "mcp:read"));
+/// assert_eq!(hierarchy.missing(&granted, ["mcp:deploy", "billing"]), ["billing"]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScopeHierarchy(Vec<(String, String)>);
+
+impl ScopeHierarchy {
+    /// `scope` implies each of `implied`.
+    #[must_use]
+    pub fn imply<I, S>(mut self, scope: impl Into<String>, implied: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scope = scope.into();
+        for implied in implied {
+            self.0.push((scope.clone(), implied.into()));
+        }
+        self
+    }
+
+    /// Whether `granted` holds `scope`, or a scope that implies it.
+    pub fn grants(&self, granted: &Scopes, scope: &str) -> bool {
+        if granted.contains(scope) {
+            return true;
+        }
+        // Walk up from `scope` to the scopes that imply it, each once.
+        let mut seen = vec![scope];
+        let mut next = 0;
+        while let Some(&wanted) = seen.get(next) {
+            next += 1;
+            for (over, under) in &self.0 {
+                if under == wanted && !seen.contains(&over.as_str()) {
+                    if granted.contains(over) {
+                        return true;
+                    }
+                    seen.push(over);
+                }
+            }
+        }
+        false
+    }
+
+    /// The scopes among `required` that `granted` holds neither directly nor through
+    /// a scope that implies them.
+    pub fn missing<'a>(
+        &self,
+        granted: &Scopes,
+        required: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<&'a str> {
+        required
+            .into_iter()
+            .filter(|s| !self.grants(granted, s))
+            .collect()
+    }
+
+    /// Every scope named, implying or implied.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().flat_map(|(a, b)| [a.as_str(), b.as_str()])
+    }
+
+    /// Whether no scope implies another.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 impl<S: Into<String>> FromIterator<S> for Scopes {
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
         Self(iter.into_iter().map(Into::into).collect())
@@ -411,6 +491,29 @@ mod tests {
         assert!(!wrong.is_missing());
         assert_eq!(wrong.claim(), "age");
         assert!(wrong.to_string().contains("expected u8"), "{wrong}");
+    }
+
+    #[test]
+    fn implied_scopes_pass_transitively_and_cycles_end() {
+        let h = ScopeHierarchy::default()
+            .imply("admin", ["write"])
+            .imply("write", ["read"])
+            .imply("read", ["admin"]);
+        assert!(h.grants(&Scopes::parse("admin"), "read"));
+        assert!(
+            h.grants(&Scopes::parse("read"), "admin"),
+            "a cycle makes them equal"
+        );
+        assert!(!h.grants(&Scopes::parse("other"), "read"));
+        let h = ScopeHierarchy::default().imply("admin", ["write"]);
+        assert!(
+            !h.grants(&Scopes::parse("write"), "admin"),
+            "never downwards"
+        );
+        assert_eq!(
+            h.missing(&Scopes::parse("admin"), ["write", "read"]),
+            ["read"]
+        );
     }
 
     #[test]

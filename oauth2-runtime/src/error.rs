@@ -93,6 +93,8 @@ pub struct AuthError {
     handler: Option<ErrorHandler>,
     /// Answer a missing token with a bare 401 challenge (RFC 6750 §3.1).
     challenge_missing: bool,
+    /// The URL of the API's protected resource metadata (RFC 9728 §5.1).
+    resource_metadata: Option<Arc<str>>,
 }
 
 /// Parameters of some challenges.
@@ -139,6 +141,7 @@ impl AuthError {
             realm: None,
             handler: None,
             challenge_missing: false,
+            resource_metadata: None,
         }
     }
 
@@ -150,6 +153,11 @@ impl AuthError {
         )
     }
 
+    /// A token refused before validation (401 `invalid_token`).
+    pub(crate) fn invalid_token(description: &'static str) -> Self {
+        Self::new(AuthErrorKind::InvalidToken, description)
+    }
+
     /// A malformed `Authorization` header.
     pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(AuthErrorKind::InvalidRequest, description)
@@ -157,11 +165,19 @@ impl AuthError {
 
     /// The scopes in `required` that were not granted.
     pub fn insufficient_scope(missing: &[&str]) -> Self {
+        Self::insufficient_scope_of(missing, missing)
+    }
+
+    /// A request that needs every scope of `required` and lacks those of `missing`: the
+    /// challenge's `scope` lists all of `required` (RFC 6750 §3: the scope necessary to
+    /// access the resource, so that a client asking for it again keeps what it had),
+    /// the description names the missing ones.
+    pub fn insufficient_scope_of(required: &[&str], missing: &[&str]) -> Self {
         let mut e = Self::new(
             AuthErrorKind::InsufficientScope,
             format!("missing scope: {}", missing.join(" ")),
         );
-        e.params_mut().scope = Some(missing.join(" "));
+        e.params_mut().scope = Some(required.join(" "));
         e
     }
 
@@ -241,7 +257,8 @@ impl AuthError {
         &self.description
     }
 
-    /// For [`AuthErrorKind::InsufficientScope`]: the missing scopes, space-separated.
+    /// For [`AuthErrorKind::InsufficientScope`]: the scopes the request needs,
+    /// space-separated.
     pub fn scope(&self) -> Option<&str> {
         self.params.as_deref()?.scope.as_deref()
     }
@@ -305,19 +322,35 @@ impl AuthError {
         self
     }
 
+    /// The same error naming the API's protected resource metadata in its challenge.
+    pub(crate) fn with_resource_metadata(mut self, url: Option<&Arc<str>>) -> Self {
+        self.resource_metadata = url.cloned();
+        self
+    }
+
+    /// The URL of the API's protected resource metadata (RFC 9728), which the
+    /// challenge names as `resource_metadata`, when the API has a resource.
+    pub fn resource_metadata(&self) -> Option<&str> {
+        self.resource_metadata.as_deref()
+    }
+
     /// The RFC 6750 `WWW-Authenticate` value of this error (`Bearer realm=..., error=...`),
-    /// for errors a token can cure; `None` for 403 `access_denied`, 503 and 500.
+    /// for errors a token can cure; `None` for 503, 500 and 403 `access_denied` (which
+    /// has a challenge without an error code when the API has a resource, so that every
+    /// 401 and 403 names its metadata, RFC 9728 §5.1).
     pub fn challenge(&self) -> Option<String> {
-        if !matches!(
-            self.kind,
-            AuthErrorKind::MissingToken
-                | AuthErrorKind::InvalidRequest
-                | AuthErrorKind::InvalidToken
-                | AuthErrorKind::InvalidDpopProof
-                | AuthErrorKind::UseDpopNonce
-                | AuthErrorKind::InsufficientScope
-                | AuthErrorKind::InsufficientUserAuthentication
-        ) {
+        let bare = match self.kind {
+            AuthErrorKind::MissingToken => self.challenge_missing,
+            AuthErrorKind::Forbidden => true,
+            AuthErrorKind::InvalidRequest
+            | AuthErrorKind::InvalidToken
+            | AuthErrorKind::InvalidDpopProof
+            | AuthErrorKind::UseDpopNonce
+            | AuthErrorKind::InsufficientScope
+            | AuthErrorKind::InsufficientUserAuthentication => false,
+            AuthErrorKind::Unavailable | AuthErrorKind::Misconfigured => return None,
+        };
+        if self.kind == AuthErrorKind::Forbidden && self.resource_metadata.is_none() {
             return None;
         }
         let realm = self.realm.as_deref().unwrap_or("api");
@@ -325,12 +358,20 @@ impl AuthError {
             Some(algs) => ("DPoP", format!(r#", algs="{}""#, quoted(algs))),
             None => ("Bearer", String::new()),
         };
-        if self.kind == AuthErrorKind::MissingToken && self.challenge_missing {
+        let resource = self
+            .resource_metadata
+            .as_deref()
+            .map(|url| format!(r#", resource_metadata="{}""#, quoted(url)))
+            .unwrap_or_default();
+        if bare {
             // No credentials, no error code (RFC 6750 §3.1).
-            return Some(format!(r#"{scheme} realm="{}"{algs}"#, quoted(realm)));
+            return Some(format!(
+                r#"{scheme} realm="{}"{algs}{resource}"#,
+                quoted(realm)
+            ));
         }
         let mut value = format!(
-            r#"{scheme} realm="{}"{algs}, error="{}", error_description="{}""#,
+            r#"{scheme} realm="{}"{algs}{resource}, error="{}", error_description="{}""#,
             quoted(realm),
             self.error_code(),
             quoted(&self.description)

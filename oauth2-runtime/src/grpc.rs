@@ -145,9 +145,10 @@ where
                 Ok(valid) => valid,
                 Err(e) => return Ok(status(&e)),
             };
-            let missing = valid.scopes().missing(scopes.iter().map(String::as_str));
+            let missing = auth.missing_scopes(&valid, scopes.iter().map(String::as_str));
             if !missing.is_empty() {
-                let e = auth.reject(AuthError::insufficient_scope(&missing));
+                let required: Vec<&str> = scopes.iter().map(String::as_str).collect();
+                let e = auth.reject(AuthError::insufficient_scope_of(&required, &missing));
                 decision::refused(parts.uri.path(), None, Some(valid.provider()), &e, None);
                 return Ok(status(&e));
             }

@@ -152,9 +152,14 @@ fn authorize<G: Guard<T>, T: FromClaims + Send>(
     }
     // Most routes require no scope: do not parse the token's scopes for them.
     if !G::SCOPES.is_empty() {
-        let missing = auth.scopes().missing(G::SCOPES.iter().copied());
+        let required = G::SCOPES.iter().copied();
+        let missing = match parts.extensions.get::<Authenticator>() {
+            Some(authenticator) => authenticator.missing_scopes(auth, required),
+            None => auth.scopes().missing(required),
+        };
         if !missing.is_empty() {
-            return Err(refuse(parts, auth, AuthError::insufficient_scope(&missing)));
+            let e = AuthError::insufficient_scope_of(G::SCOPES, &missing);
+            return Err(refuse(parts, auth, e));
         }
     }
     if !G::require(claims) {

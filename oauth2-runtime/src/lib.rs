@@ -201,7 +201,9 @@ pub mod jwks;
 pub mod layer;
 #[cfg(feature = "login")]
 pub mod login;
+pub mod mcp;
 pub mod metrics;
+pub mod resource;
 #[cfg(feature = "session")]
 pub mod session;
 mod util;
@@ -219,7 +221,7 @@ pub mod test_kit;
 pub use algorithm::Algorithm;
 pub use app::{App, AppBuilder};
 pub use authenticator::{Authenticator, AuthenticatorBuilder};
-pub use claims::{Authenticated, ClaimError, FromClaims, Scopes};
+pub use claims::{Authenticated, ClaimError, FromClaims, ScopeHierarchy, Scopes};
 pub use config::{Audience, ConfigError, Preset, Provider, ProviderBuilder};
 pub use error::AuthError;
 pub use extract::Claims;

@@ -14,6 +14,7 @@ pub mod browser;
 mod cluster;
 pub mod dpop;
 pub mod glewlwyd;
+pub mod mcp;
 pub mod op;
 pub mod outage;
 pub mod services;

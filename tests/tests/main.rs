@@ -26,6 +26,7 @@ mod login;
 mod login_error_pages;
 mod login_id_token;
 mod logout_races;
+mod mcp_server;
 mod metrics;
 mod openapi;
 mod par;

@@ -7,7 +7,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Ident, Lit};
 
-use super::keys::{Key, Kind, Target};
+use super::keys::{Key, Kind};
 use super::valid::{Checked, EnvMode, Value};
 
 /// Statements that apply one setting to the builder `__b`.
@@ -60,10 +60,7 @@ fn set(krate: &TokenStream, checked: &Checked, provider: Option<&str>) -> TokenS
         }
         Value::Lit(lit) => quote!(__b = __b.#method(#lit);),
         Value::Strings(lits) if key.each => quote!(#( __b = __b.#method(#lits); )*),
-        Value::Strings(lits) => match lits.as_slice() {
-            [one] if key.target == Target::Bearer => quote!(__b = __b.#method(#one);),
-            many => quote!(__b = __b.#method([#(#many),*]);),
-        },
+        Value::Strings(lits) => quote!(__b = __b.#method([#(#lits),*]);),
         Value::Algorithms(ids) => quote!(#bb = #bb.#method([#(#krate::Algorithm::#ids),*]);),
         Value::Duration(ms, span) => {
             quote_spanned!(*span=> #bb = #bb.#method(::core::time::Duration::from_millis(#ms));)
@@ -82,6 +79,15 @@ fn set(krate: &TokenStream, checked: &Checked, provider: Option<&str>) -> TokenS
             let variant = choice.variant(&ident.to_string()).unwrap_or_default();
             let variant = Ident::new(variant, ident.span());
             quote!(#bb = #bb.#method(#krate::#(#ty)::*::#variant);)
+        }
+        Value::ScopeMap(entries, _) => {
+            let calls = entries.iter().map(|(name, scopes)| {
+                let n = scopes.len();
+                quote! {
+                    __b = __b.#method(#name, ::core::convert::identity::<[&'static ::core::primitive::str; #n]>([#(#scopes),*]));
+                }
+            });
+            quote!(#(#calls)*)
         }
         Value::Expr(expr) => {
             let span = expr.span();

@@ -153,6 +153,18 @@ struct Side {
 /// the broker's tokens, which the runtime's `App` adds).
 fn bearer_side(krate: &TokenStream, config: &Config, types: &[&Ident], side: &mut Side) {
     let app_stmts = of(&config.settings, Target::Bearer).map(|c| apply(krate, c, None));
+    // The `mcp` block: its rules, built in a block of their own (the statements name
+    // the builder `__b`, as every setting does).
+    let mcp = config.mcp.as_ref().map(|m| {
+        let stmts = m.settings.iter().map(|c| apply(krate, c, None));
+        quote! {
+            __b = __b.mcp({
+                let mut __b = #krate::mcp::McpScopes::new();
+                #(#stmts)*
+                __b
+            });
+        }
+    });
     side.params
         .push(quote!(bearer: #krate::AuthenticatorBuilder));
     side.app_calls.push(quote!(.bearer(bearer)));
@@ -167,6 +179,7 @@ fn bearer_side(krate: &TokenStream, config: &Config, types: &[&Ident], side: &mu
             let mut __b = #krate::Authenticator::builder();
             #( __b = __b.provider(#types::builder()?); )*
             #(#app_stmts)*
+            #mcp
             ::core::result::Result::Ok(__b)
         }
 
@@ -215,15 +228,6 @@ fn login_side(krate: &TokenStream, config: &Config, types: &[&Ident], side: &mut
         /// The browser-login state: providers, sessions, hook.
         pub fn login(&self) -> &#krate::login::Login {
             self.app.login()
-        }
-
-        /// The login routes (`{prefix}/{provider}/login`, `.../callback`,
-        /// `{prefix}/logout`, `{prefix}/userinfo`): merge them into the app's router.
-        pub fn router<S>(&self) -> #krate::__private::axum::Router<S>
-        where
-            S: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,
-        {
-            self.app.router()
         }
     });
 }
@@ -302,6 +306,17 @@ fn providers_type(krate: &TokenStream, config: &Config, declared: &[Declared<'_>
             /// background. Call it inside a Tokio runtime.
             pub fn load() -> ::core::result::Result<Self, #krate::ConfigError> {
                 Self::build(#(#loads),*)
+            }
+
+            /// The app's routes: the login routes (`{prefix}/{provider}/login`,
+            /// `.../callback`, `{prefix}/logout`, `{prefix}/userinfo`) when a provider
+            /// logs browsers in, the protected resource metadata when a `resource` is
+            /// declared: merge them into the app's router.
+            pub fn router<S>(&self) -> #krate::__private::axum::Router<S>
+            where
+                S: ::core::clone::Clone + ::core::marker::Send + ::core::marker::Sync + 'static,
+            {
+                self.app.router()
             }
 
             /// The runtime's app: both sides over one key registry.

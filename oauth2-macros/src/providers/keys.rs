@@ -26,6 +26,9 @@ pub(crate) enum Kind {
     Number,
     /// A Rust expression only.
     Expr,
+    /// Names to scopes: `{ deploy: "mcp:deploy", "tools/list": ["a", "b"] }`; the
+    /// method is called once per name.
+    ScopeMap,
     /// One name of a fixed set: a preset (`google`, `github`, ...), a userinfo mode.
     Choice(&'static Choice),
 }
@@ -39,6 +42,8 @@ pub(crate) enum Scope {
     App,
     /// Inside the `broker { ... }` block: the app's own issuer.
     Broker,
+    /// Inside the `mcp { ... }` block: the scopes of MCP operations.
+    Mcp,
 }
 
 /// Which runtime builder a key configures.
@@ -52,6 +57,8 @@ pub(crate) enum Target {
     Both,
     /// The broker: `issuer::BrokerBuilder`.
     Broker,
+    /// The MCP rules: `mcp::McpScopes`.
+    Mcp,
 }
 
 /// One key.
@@ -88,6 +95,13 @@ const fn broker(name: &'static str, kind: Kind, method: &'static str) -> Key {
     Key {
         target: Target::Broker,
         ..key(name, Scope::Broker, kind, method)
+    }
+}
+
+const fn mcp(name: &'static str, kind: Kind, method: &'static str) -> Key {
+    Key {
+        target: Target::Mcp,
+        ..key(name, Scope::Mcp, kind, method)
     }
 }
 
@@ -189,6 +203,9 @@ pub(crate) const KEYS: &[Key] = &[
     key("dpop_nonce_secret", App, Secret, "dpop_nonce_secret"),
     key("dpop_nonce_period", App, Duration, "dpop_nonce_period"),
     key("http_client", App, Expr, "http_client"),
+    key("resource", App, Url(UrlUse::Resource), "resource"),
+    key("scopes_supported", App, StrList, "scopes_supported"),
+    key("scope_implies", App, ScopeMap, "scope_implies"),
     // Browser login: a provider with `client_id` is a login provider.
     login("client_id", Provider, Str, "client_id"),
     Key {
@@ -250,7 +267,16 @@ pub(crate) const KEYS: &[Key] = &[
         each: true,
         ..broker("trusted_issuers", StrList, "trusted_issuer")
     },
+    // MCP: the block named `mcp`.
+    mcp("methods", ScopeMap, "method"),
+    mcp("tools", ScopeMap, "tool"),
+    mcp("resources", ScopeMap, "resource"),
+    mcp("prompts", ScopeMap, "prompt"),
+    mcp("max_body", Number, "max_body"),
 ];
+
+/// The name of the block that turns on the MCP mode.
+pub(crate) use oauth2_syntax::MCP;
 
 /// The name of the block that declares the broker (and of its provider in
 /// `#[protect(provider = "broker")]`).

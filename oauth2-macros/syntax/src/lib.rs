@@ -19,7 +19,7 @@ mod time;
 mod url;
 
 pub use names::{
-    ALGORITHMS, BROKER, BROKER_ALGORITHMS, Choice, DPOP_MODES, PUSHED_AUTHORIZATION_MODES,
+    ALGORITHMS, BROKER, BROKER_ALGORITHMS, Choice, DPOP_MODES, MCP, PUSHED_AUTHORIZATION_MODES,
     USERINFO_MODES, provider_name_problem,
 };
 pub use presets::{CLIENT, OAuth2Endpoints, PRESET_TABLE, PRESETS, PresetInfo, preset};

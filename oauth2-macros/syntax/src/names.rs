@@ -92,6 +92,10 @@ pub fn provider_name_problem(name: &str) -> Option<String> {
 /// its access tokens, and `providers!` declares it with a `broker { ... }` block.
 pub const BROKER: &str = "broker";
 
+/// The block of `providers!` that turns on the MCP mode and holds the scopes of MCP
+/// operations: `mcp { tools: { deploy: "mcp:deploy" } }`.
+pub const MCP: &str = "mcp";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,9 @@ pub enum UrlUse {
     Issuer,
     /// The application's base URL: no query.
     Base,
+    /// A protected resource's identifier (RFC 8707 §2, RFC 9728 §1.2), which tokens
+    /// carry in `aud`: no query.
+    Resource,
     /// An endpoint (JWKS, authorization, token, userinfo): a query is allowed, as some
     /// providers put the tenant there.
     Endpoint,

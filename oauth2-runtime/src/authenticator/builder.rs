@@ -7,10 +7,13 @@ use std::time::Duration;
 use axum::response::Response;
 
 use super::{Authenticator, Inner};
-use crate::config::{ConfigError, ProviderBuilder};
+use crate::claims::ScopeHierarchy;
+use crate::config::{ConfigError, Provider, ProviderBuilder};
 use crate::dpop::ReplayCache;
 use crate::error::{AuthError, ErrorHandler};
 use crate::jwks::KeyRegistry;
+use crate::mcp::McpScopes;
+use crate::resource::{Described, Resource};
 use crate::validation::{
     DEFAULT_MAX_TOKEN_SIZE, DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, Validator,
 };
@@ -34,6 +37,10 @@ pub struct AuthenticatorBuilder {
     /// A provider [`map_provider`](Self::map_provider) was given that none has.
     unknown: Option<String>,
     dpop: crate::dpop::Options,
+    resource: Option<String>,
+    scopes_supported: Vec<String>,
+    hierarchy: ScopeHierarchy,
+    mcp: Option<McpScopes>,
 }
 
 impl AuthenticatorBuilder {
@@ -204,6 +211,52 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// The API's resource identifier (RFC 8707, RFC 9728): its canonical URL, e.g.
+    /// `https://mcp.example.com/mcp`. The authenticator then serves its protected
+    /// resource metadata ([`router`](Authenticator::router)), names it in every 401 and
+    /// 403 (`resource_metadata`), and [`build`](Self::build) fails unless some provider
+    /// accepts it as an audience. See [`crate::resource`].
+    pub fn resource(mut self, url: impl Into<String>) -> Self {
+        self.resource = Some(url.into());
+        self
+    }
+
+    /// Scopes the resource metadata lists in `scopes_supported` besides those of the
+    /// MCP rules and of [`scope_implies`](Self::scope_implies): the scopes the API's
+    /// routes use (`#[protect(scopes = ...)]`). Needs a [`resource`](Self::resource).
+    pub fn scopes_supported<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes_supported
+            .extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// A token granted `scope` passes every check that needs one of `implied`
+    /// (transitively): `.scope_implies("mcp:admin", ["mcp:tools", "mcp:deploy"])`.
+    /// Holds for `#[protect(scopes = ...)]`, [`RequireScopes`](crate::RequireScopes)
+    /// and the [MCP rules](crate::mcp); see [`ScopeHierarchy`].
+    pub fn scope_implies<I, S>(mut self, scope: impl Into<String>, implied: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.hierarchy = std::mem::take(&mut self.hierarchy).imply(scope, implied);
+        self
+    }
+
+    /// The MCP mode, with the scopes each MCP operation needs (see [`crate::mcp`]):
+    /// the [`resource`](Self::resource)'s path is the MCP endpoint, where every request
+    /// needs a valid token from the `Authorization` header and each operation its
+    /// scopes; a missing token gets 401. Needs a resource that every provider accepts
+    /// as an audience, and no token cookie or WebSocket query token.
+    pub fn mcp(mut self, scopes: McpScopes) -> Self {
+        self.mcp = Some(scopes);
+        self
+    }
+
     /// Checks the configuration and starts loading keys in the background.
     /// Must be called inside a Tokio runtime.
     pub fn build(self) -> Result<Authenticator, ConfigError> {
@@ -224,20 +277,58 @@ impl AuthenticatorBuilder {
             (None, Some(client)) => KeyRegistry::with_http_client(client),
             (None, None) => KeyRegistry::new(),
         };
+        if let Some(mcp) = &self.mcp {
+            check_mcp(
+                self.resource.as_deref(),
+                self.cookie.is_some(),
+                self.websocket_query,
+                &providers,
+            )?;
+            if mcp.max_body_len() == 0 {
+                return Err(setting("mcp", "max_body is zero".into()));
+            }
+        }
         let dpop = self.dpop.build(&providers)?;
+        let resource = match &self.resource {
+            Some(url) => {
+                let mut scopes = self.scopes_supported.clone();
+                scopes.extend(self.hierarchy.scopes().map(str::to_owned));
+                if let Some(mcp) = &self.mcp {
+                    scopes.extend(mcp.scopes().map(str::to_owned));
+                }
+                let described = Described {
+                    scopes,
+                    websocket_query: self.websocket_query,
+                    dpop: &dpop,
+                };
+                Some(Resource::new(url, &providers, described)?)
+            }
+            None if !self.scopes_supported.is_empty() => {
+                return Err(setting(
+                    "scopes_supported",
+                    "is set without a resource: only the resource metadata lists them".into(),
+                ));
+            }
+            None => None,
+        };
+        let mut public_exact = self.public_exact;
+        public_exact.extend(resource.as_ref().map(|r| r.path.clone()));
         let validator = Validator::with_registry(providers, self.max_token_size, &registry)?
             .with_token_cache(self.token_cache, self.token_cache_max_age);
         Ok(Authenticator {
             inner: Arc::new(Inner {
                 validator,
-                public_exact: self.public_exact,
+                public_exact,
                 public_prefixes: self.public_prefixes,
                 cookie: self.cookie,
                 realm: self.realm.into(),
-                challenge_missing: self.challenge_missing,
+                challenge_missing: self.challenge_missing || self.mcp.is_some(),
                 websocket_query: self.websocket_query,
                 handler: self.handler,
                 dpop,
+                resource,
+                hierarchy: self.hierarchy,
+                mcp: self.mcp,
             }),
         })
     }
@@ -262,6 +353,59 @@ impl Authenticator {
             registry: None,
             unknown: None,
             dpop: crate::dpop::Options::default(),
+            resource: None,
+            scopes_supported: Vec::new(),
+            hierarchy: ScopeHierarchy::default(),
+            mcp: None,
         }
     }
+}
+
+fn setting(field: &'static str, problem: String) -> ConfigError {
+    ConfigError::Setting { field, problem }
+}
+
+/// The MCP mode's rules: a resource, which every provider accepts as an audience
+/// (RFC 8707: a token for another API is no token for this one), and tokens from the
+/// `Authorization` header only.
+fn check_mcp(
+    resource: Option<&str>,
+    cookie: bool,
+    websocket_query: bool,
+    providers: &[Provider],
+) -> Result<(), ConfigError> {
+    let Some(resource) = resource else {
+        return Err(setting(
+            "mcp",
+            "needs a resource: the MCP endpoint's canonical URL, e.g. \
+             `.resource(\"https://mcp.example.com/mcp\")`"
+                .into(),
+        ));
+    };
+    if cookie {
+        return Err(setting(
+            "cookie",
+            "cannot be used with mcp: MCP clients send tokens in the Authorization header only"
+                .into(),
+        ));
+    }
+    if websocket_query {
+        return Err(setting(
+            "allow_websocket_query_token",
+            "cannot be used with mcp: tokens in URLs are refused".into(),
+        ));
+    }
+    for p in providers {
+        if !p.audience().is_some_and(|aud| aud.contains(resource)) {
+            return Err(ConfigError::Field {
+                provider: p.name().to_owned(),
+                field: "audience",
+                problem: format!(
+                    "must accept the MCP resource `{resource}`: with mcp, a token's audience \
+                     must be the resource (RFC 8707)"
+                ),
+            });
+        }
+    }
+    Ok(())
 }

@@ -33,9 +33,12 @@ mod request;
 
 pub use self::builder::AuthenticatorBuilder;
 pub(crate) use self::request::Begun;
+use crate::claims::{Authenticated, ScopeHierarchy};
 use crate::error::ErrorHandler;
 pub use crate::http::WEBSOCKET_TOKEN_PROTOCOL;
 use crate::jwks::{KeyRegistry, KeyStats};
+use crate::mcp::McpScopes;
+use crate::resource::{Resource, ResourceMetadata};
 use crate::validation::{TokenCacheStats, Validator};
 
 /// Validates requests for a set of providers. Cheap to clone.
@@ -57,6 +60,12 @@ struct Inner {
     handler: Option<ErrorHandler>,
     /// The DPoP rules, and whether some or every provider accepts or requires DPoP.
     dpop: crate::dpop::Settings,
+    /// The API's resource identifier and metadata (RFC 9728).
+    resource: Option<Resource>,
+    /// Scopes that imply others.
+    hierarchy: ScopeHierarchy,
+    /// The MCP mode and its operation rules.
+    mcp: Option<McpScopes>,
 }
 
 impl fmt::Debug for Authenticator {
@@ -106,6 +115,44 @@ impl Authenticator {
     /// Waits until every provider's keys are loaded.
     pub async fn ready(&self) {
         self.inner.validator.ready().await;
+    }
+
+    /// The protected resource metadata (RFC 9728) this authenticator serves, when it
+    /// has a [`resource`](AuthenticatorBuilder::resource).
+    pub fn resource_metadata(&self) -> Option<&ResourceMetadata> {
+        self.inner.resource.as_ref().map(|r| &*r.metadata)
+    }
+
+    /// The routes this authenticator serves: the protected resource metadata at
+    /// `/.well-known/oauth-protected-resource{path}` when it has a resource (none
+    /// otherwise). Merge them into the app's router, outside the auth layer or not:
+    /// they are public either way.
+    pub fn router<S>(&self) -> axum::Router<S>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        match &self.inner.resource {
+            Some(resource) => resource.router(),
+            None => axum::Router::new(),
+        }
+    }
+
+    /// The scopes among `required` that `granted` holds neither directly nor through
+    /// a scope that implies them ([`scope_implies`](AuthenticatorBuilder::scope_implies)).
+    pub fn missing_scopes<'a>(
+        &self,
+        granted: &Authenticated,
+        required: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<&'a str> {
+        self.inner.hierarchy.missing(&granted.scopes(), required)
+    }
+
+    /// In the MCP mode, for a request to the MCP endpoint (the resource's path): the
+    /// operation rules.
+    pub(crate) fn mcp_endpoint(&self, path: &str) -> Option<&McpScopes> {
+        let mcp = self.inner.mcp.as_ref()?;
+        let resource = self.inner.resource.as_ref()?;
+        (resource.endpoint_path() == path).then_some(mcp)
     }
 
     /// Whether `path` is public (no token needed).

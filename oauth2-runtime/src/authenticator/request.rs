@@ -190,11 +190,13 @@ impl Authenticator {
 
     /// Gives an error this authenticator's realm and error handler.
     pub(crate) fn reject(&self, error: AuthError) -> AuthError {
-        error.with_context(
-            &self.inner.realm,
-            self.inner.handler.as_ref(),
-            self.inner.challenge_missing,
-        )
+        error
+            .with_context(
+                &self.inner.realm,
+                self.inner.handler.as_ref(),
+                self.inner.challenge_missing,
+            )
+            .with_resource_metadata(self.inner.resource.as_ref().map(|r| &r.metadata_url))
     }
 
     /// The token of a request, from the first source that has one.
@@ -203,6 +205,7 @@ impl Authenticator {
             cookie: self.inner.cookie.as_deref(),
             websocket_query: self.inner.websocket_query,
             dpop: self.inner.dpop.accepted,
+            header_only: self.inner.mcp.is_some(),
         };
         find_token(parts, sources).map_err(|e| {
             let e = match e.kind() {

@@ -23,6 +23,9 @@ pub(crate) struct Sources<'a> {
     pub(crate) websocket_query: bool,
     /// Whether `Authorization: DPoP <token>` is accepted (RFC 9449 §7.1).
     pub(crate) dpop: bool,
+    /// Only the `Authorization` header: an `access_token` in the URL query is refused
+    /// (the MCP mode; OAuth 2.1 §5.1.2).
+    pub(crate) header_only: bool,
 }
 
 /// A token as the request presented it.
@@ -49,6 +52,12 @@ pub(crate) fn find_token<'a>(
     sources: Sources<'_>,
 ) -> Result<Presented<'a>, AuthError> {
     let plain = |token| Presented { token, dpop: false };
+    if sources.header_only && has_query_token(parts) {
+        return Err(AuthError::invalid_token(
+            "an access token in the URL query is refused (URLs end up in logs): send it in \
+             the Authorization header",
+        ));
+    }
     let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
     if let Some(value) = values.next() {
         if values.next().is_some() {
@@ -62,6 +71,9 @@ pub(crate) fn find_token<'a>(
             token: Cow::Borrowed(token),
             dpop,
         });
+    }
+    if sources.header_only {
+        return Err(AuthError::missing_token());
     }
     if let Some(token) = sources.cookie.and_then(|name| cookie(&parts.headers, name)) {
         let token = strip_bearer(token);
@@ -89,6 +101,13 @@ pub(crate) fn find_token<'a>(
         }
     }
     Err(AuthError::missing_token())
+}
+
+/// Whether the URL query has an `access_token` parameter.
+fn has_query_token(parts: &Parts) -> bool {
+    parts.uri.query().is_some_and(|q| {
+        url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "access_token")
+    })
 }
 
 /// Parses `Bearer <token>`, or `DPoP <token>` when `dpop` (schemes case-insensitive,
@@ -172,6 +191,7 @@ mod tests {
             cookie,
             websocket_query: true,
             dpop: false,
+            header_only: false,
         };
         find_token(p, sources)
             .map(|t| t.token.into_owned())
@@ -210,6 +230,31 @@ mod tests {
         });
         assert_eq!(token(&p, None), Err(AuthErrorKind::InvalidRequest));
         assert_eq!(token(&parts(|b| b), None), Err(AuthErrorKind::MissingToken));
+    }
+
+    #[test]
+    fn header_only_refuses_a_query_token_and_reads_nothing_else() {
+        let header_only = Sources {
+            cookie: Some("at"),
+            header_only: true,
+            ..Sources::default()
+        };
+        let kind = |p: &Parts| find_token(p, header_only).map(|_| ()).map_err(|e| e.kind());
+        let p = parts(|b| b.uri("/mcp?access_token=abc"));
+        assert_eq!(kind(&p), Err(AuthErrorKind::InvalidToken));
+        let p = parts(|b| {
+            b.uri("/mcp?access_token=abc")
+                .header("authorization", "Bearer abc")
+        });
+        assert_eq!(
+            kind(&p),
+            Err(AuthErrorKind::InvalidToken),
+            "not even beside a header"
+        );
+        let p = parts(|b| b.header("cookie", "at=abc"));
+        assert_eq!(kind(&p), Err(AuthErrorKind::MissingToken));
+        let p = parts(|b| b.uri("/mcp?x=1").header("authorization", "Bearer abc"));
+        assert_eq!(kind(&p), Ok(()));
     }
 
     #[test]

@@ -67,13 +67,16 @@ where
         let error = match request.extensions().get::<Authenticated>() {
             None => AuthError::missing_token(),
             Some(auth) => {
-                let missing = auth
-                    .scopes()
-                    .missing(self.scopes.iter().map(String::as_str));
+                let required = self.scopes.iter().map(String::as_str);
+                let missing = match request.extensions().get::<Authenticator>() {
+                    Some(authenticator) => authenticator.missing_scopes(auth, required),
+                    None => auth.scopes().missing(required),
+                };
                 if missing.is_empty() {
                     return ResponseFuture::inner(self.inner.call(request));
                 }
-                AuthError::insufficient_scope(&missing)
+                let required: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
+                AuthError::insufficient_scope_of(&required, &missing)
             }
         };
         let error = match request.extensions().get::<Authenticator>() {

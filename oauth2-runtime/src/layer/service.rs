@@ -2,7 +2,8 @@
 
 use std::task::{Context, Poll};
 
-use axum::extract::Request;
+use axum::extract::{OriginalUri, Request};
+use axum::http::Method;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use tower::{Service, ServiceExt};
@@ -13,6 +14,7 @@ use crate::authenticator::Begun;
 use crate::dpop::with_nonce;
 use crate::error::AuthError;
 use crate::http::{is_cors_preflight, is_websocket_upgrade};
+use crate::mcp::Checked;
 
 /// Requires a valid token on non-public paths; see [`AuthLayer`](super::AuthLayer).
 #[derive(Clone, Debug)]
@@ -50,7 +52,14 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(self.auth.clone());
-        if !self.require || is_cors_preflight(&parts) || self.auth.is_public(parts.uri.path()) {
+        let path = match parts.extensions.get::<OriginalUri>() {
+            Some(original) => original.path(),
+            None => parts.uri.path(),
+        };
+        // The MCP endpoint needs a token whichever layer this is.
+        let mcp = self.auth.mcp_endpoint(path).is_some();
+        let open = !self.require && !mcp;
+        if open || is_cors_preflight(&parts) || (!mcp && self.auth.is_public(parts.uri.path())) {
             // A DPoP request to a path the layer leaves open: the handler's extractors
             // (`#[protect]`) check its token, and may leave a fresh server nonce for the
             // response.
@@ -64,26 +73,44 @@ where
             return ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)));
         }
 
+        let operation = mcp && parts.method == Method::POST;
         match self.auth.begin(&parts) {
-            Begun::Accepted(auth) => {
+            Begun::Accepted(auth) if !operation => {
                 parts.extensions.insert(auth);
                 ResponseFuture::inner(self.inner.call(Request::from_parts(parts, body)))
             }
             Begun::Refused(e) => reject(parts, e),
-            Begun::Waiting(waiting) => {
+            begun => {
                 // The clone is ready to be called: `poll_ready` was called on `self.inner`.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
                 let auth = self.auth.clone();
                 ResponseFuture::boxed(async move {
-                    match auth.finish(&parts, waiting).await {
-                        Ok((valid, fresh)) => {
-                            parts.extensions.insert(valid);
-                            let response = inner.oneshot(Request::from_parts(parts, body)).await?;
-                            Ok(with_nonce(response, fresh.as_deref()))
+                    let (valid, fresh) = match begun {
+                        Begun::Accepted(valid) => (valid, None),
+                        Begun::Waiting(waiting) => match auth.finish(&parts, waiting).await {
+                            Ok(checked) => checked,
+                            Err(e) => return Ok(rejection(parts, e).await),
+                        },
+                        Begun::Refused(e) => return Ok(rejection(parts, e).await),
+                    };
+                    let mut request = Request::from_parts(parts, body);
+                    if operation {
+                        let path = request.uri().path().to_owned();
+                        let rules = auth.mcp_endpoint(&path).or_else(|| {
+                            let original = request.extensions().get::<OriginalUri>()?;
+                            auth.mcp_endpoint(original.path())
+                        });
+                        if let Some(rules) = rules {
+                            request = match crate::mcp::check(&auth, rules, &valid, request).await {
+                                Checked::Pass(request) => request,
+                                Checked::Refused(refused) => return Ok(refused),
+                            };
                         }
-                        Err(e) => Ok(rejection(parts, e).await),
                     }
+                    request.extensions_mut().insert(valid);
+                    let response = inner.oneshot(request).await?;
+                    Ok(with_nonce(response, fresh.as_deref()))
                 })
             }
         }

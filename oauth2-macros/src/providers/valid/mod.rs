@@ -11,7 +11,7 @@ mod value;
 pub(crate) use value::{EnvMode, Value};
 use value::{check_value, value_span};
 
-use super::ast::{Input, ProviderBlock, Setting};
+use super::ast::{Input, ProviderBlock, RawValue, Setting};
 use super::keys::{self, KEY_SOURCES, Key, Scope, Target};
 use crate::ctxt::Ctxt;
 use crate::suggest;
@@ -33,6 +33,8 @@ pub(crate) struct Config {
     pub(crate) providers: Vec<Provider>,
     /// The `broker { ... }` block: the app's own issuer.
     pub(crate) broker: Option<Provider>,
+    /// The `mcp { ... }` block: the MCP mode and its rules.
+    pub(crate) mcp: Option<Provider>,
 }
 
 pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
@@ -48,8 +50,23 @@ pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
         ));
     }
     let mut broker = None;
+    let mut mcp = None;
     for block in input.providers {
-        if block.name == keys::BROKER {
+        if block.name == keys::MCP {
+            if mcp.is_some() {
+                cx.error_spanned_by(&block.name, "the `mcp` block is given twice");
+            }
+            if !app_keys.iter().any(|k| k == "resource") {
+                cx.error_spanned_by(
+                    &block.name,
+                    "the MCP mode needs the endpoint's canonical URL: add `resource: env(\"MCP_RESOURCE\"),` at the top level of `providers!`",
+                );
+            }
+            mcp = Some(Provider {
+                settings: check_settings(cx, block.settings, Scope::Mcp, Some(&block.name)),
+                name: block.name,
+            });
+        } else if block.name == keys::BROKER {
             if broker.is_some() {
                 cx.error_spanned_by(&block.name, "the broker is declared twice");
             }
@@ -81,6 +98,14 @@ pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
                 ),
             ));
         }
+    }
+    if let Some(m) = &mcp
+        && !any_bearer
+    {
+        cx.error_spanned_by(
+            &m.name,
+            "an MCP server accepts bearer tokens: add a provider with `audience: env(\"MCP_RESOURCE\")`",
+        );
     }
     if let Some(b) = &broker
         && !any_login
@@ -117,6 +142,7 @@ pub(crate) fn check(cx: &mut Ctxt, input: Input) -> Config {
         settings,
         providers,
         broker,
+        mcp,
     }
 }
 
@@ -274,6 +300,30 @@ fn check_settings(
     let mut out: Vec<Checked> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for Setting { key, value } in settings {
+        let value = match value {
+            RawValue::Expr(expr) => expr,
+            RawValue::Map(map) => {
+                match keys::find(keys::current_name(&key.to_string()), scope) {
+                    Some(def) if def.kind == keys::Kind::ScopeMap => {
+                        if !seen.contains(&def.name.to_owned())
+                            && let Some(value) = value::check_map(cx, def, map)
+                        {
+                            seen.push(def.name.to_owned());
+                            out.push(Checked {
+                                key: def,
+                                value,
+                                old_name: None,
+                            });
+                        } else if seen.contains(&def.name.to_owned()) {
+                            cx.error_spanned_by(&key, format!("`{key}` is given twice"));
+                        }
+                    }
+                    Some(def) => value::map_not_expected(cx, def, &map),
+                    None => unknown_key(cx, &key, scope, provider),
+                }
+                continue;
+            }
+        };
         let written = key.to_string();
         let name = keys::current_name(&written).to_owned();
         let renamed = name != written;
@@ -312,7 +362,7 @@ fn unknown_key(cx: &mut Ctxt, key: &Ident, scope: Scope, provider: Option<&Ident
     }
     let other = match scope {
         Scope::App => Scope::Provider,
-        Scope::Provider | Scope::Broker => Scope::App,
+        Scope::Provider | Scope::Broker | Scope::Mcp => Scope::App,
     };
     let message = if keys::find(&name, other).is_some() {
         match scope {
@@ -322,12 +372,14 @@ fn unknown_key(cx: &mut Ctxt, key: &Ident, scope: Scope, provider: Option<&Ident
             Scope::App => format!(
                 "`{name}` is a provider key: write it inside a provider block, e.g. `google {{ {name}: ... }}`"
             ),
-            Scope::Broker => format!(
-                "`{name}` is an app-wide setting: write it at the top level of `providers!`, outside the `broker` block"
+            Scope::Broker | Scope::Mcp => format!(
+                "`{name}` is an app-wide setting: write it at the top level of `providers!`, outside the `{}` block",
+                provider.map(Ident::to_string).unwrap_or_default()
             ),
         }
     } else {
         let place = match provider {
+            Some(p) if scope == Scope::Mcp => format!("in the `{p}` block"),
             Some(p) => format!("in provider `{p}`"),
             None => "at the top level (app-wide settings)".to_owned(),
         };

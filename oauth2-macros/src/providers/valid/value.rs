@@ -6,6 +6,7 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr};
 
+use super::super::ast::Map;
 use super::super::keys::{ALGORITHMS, Choice, Key, Kind, UrlUse};
 use crate::ctxt::Ctxt;
 use crate::suggest;
@@ -28,6 +29,8 @@ pub(crate) enum Value {
     Expr(Expr),
     /// A checked name of a fixed set, and the set.
     Choice(Ident, &'static Choice),
+    /// Names and their scopes.
+    ScopeMap(Vec<(LitStr, Vec<LitStr>)>, Span),
 }
 
 pub(crate) enum EnvMode {
@@ -45,7 +48,64 @@ pub(super) fn value_span(value: &Value) -> Span {
         Value::Duration(_, span) | Value::DurationPair(_, _, span) => *span,
         Value::Expr(e) => e.span(),
         Value::Choice(i, _) => i.span(),
+        Value::ScopeMap(_, span) => *span,
     }
+}
+
+/// A map for a key that takes one: each name given once, each value a scope or a list
+/// of scopes, as string literals.
+pub(super) fn check_map(cx: &mut Ctxt, key: &Key, map: Map) -> Option<Value> {
+    let name = key.name;
+    let mut out: Vec<(LitStr, Vec<LitStr>)> = Vec::new();
+    for (entry, value) in map.entries {
+        if entry.value().trim().is_empty() {
+            cx.error_spanned_by(&entry, format!("a name in `{name}` is empty"));
+            continue;
+        }
+        if out.iter().any(|(seen, _)| seen.value() == entry.value()) {
+            cx.error_spanned_by(
+                &entry,
+                format!("`{}` is given twice in `{name}`", entry.value()),
+            );
+            continue;
+        }
+        let scopes = match &value {
+            Expr::Array(array) => array.elems.iter().map(lit_str).collect(),
+            other => lit_str(other).map(|s| vec![s]),
+        };
+        match scopes {
+            Some(scopes) if scopes.iter().all(|s| is_scope(&s.value())) => {
+                out.push((entry, scopes));
+            }
+            Some(scopes) => {
+                let bad = scopes.iter().find(|s| !is_scope(&s.value())).unwrap_or(&entry);
+                cx.error_spanned_by(
+                    bad,
+                    "a scope is one word of visible characters, without spaces, `\"` or `\\` (RFC 6749 §3.3)",
+                );
+            }
+            None => cx.error_spanned_by(
+                &value,
+                format!("the scopes in `{name}` are a string or a list of strings: `\"mcp:tools\"`, `[\"a\", \"b\"]`"),
+            ),
+        }
+    }
+    Some(Value::ScopeMap(out, map.brace.span.join()))
+}
+
+/// A value for `key` written as a map, which the key does not take.
+pub(super) fn map_not_expected(cx: &mut Ctxt, key: &Key, map: &Map) {
+    cx.push(syn::Error::new(
+        map.brace.span.join(),
+        format!("`{}` takes {}, not a map", key.name, expected(key.kind)),
+    ));
+}
+
+/// A scope token (RFC 6749 §3.3): `%x21 / %x23-5B / %x5D-7E`, at least one.
+fn is_scope(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 pub(super) fn check_value(cx: &mut Ctxt, key: &Key, value: Expr) -> Option<Value> {
@@ -208,6 +268,9 @@ fn expected(kind: Kind) -> String {
         Kind::Bool => "`true` or `false`",
         Kind::Number => "a whole number",
         Kind::Expr => "a Rust expression",
+        Kind::ScopeMap => {
+            "a map of names to scopes: `{ deploy: \"mcp:deploy\", \"tools/list\": [\"a\", \"b\"] }`"
+        }
     }
     .to_owned()
 }
