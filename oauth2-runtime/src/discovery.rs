@@ -1,9 +1,16 @@
-//! OpenID Connect discovery: reads `jwks_uri` (and, for browser login, the other
-//! endpoints) from the issuer's metadata.
+//! Authorization server discovery: reads `jwks_uri` (and, for browser login, the other
+//! endpoints) from the issuer's metadata, by OAuth 2.0 Authorization Server Metadata
+//! (RFC 8414) or OpenID Connect Discovery, whichever the issuer serves.
 //!
-//! The discovered `issuer` must equal the configured one exactly (OpenID Connect
-//! Discovery §4.3), and every endpoint must be `https://` unless it is on a loopback host.
-//! The key cache calls this; applications rarely need it directly.
+//! The URLs are tried in the order MCP clients use ([`metadata_urls`]): for an issuer
+//! with a path, `/.well-known/oauth-authorization-server{path}`, then
+//! `/.well-known/openid-configuration{path}`, then
+//! `{issuer}/.well-known/openid-configuration`; for one without,
+//! `/.well-known/oauth-authorization-server`, then `/.well-known/openid-configuration`.
+//! The next is tried only when one answers with a 4xx status. The discovered `issuer`
+//! must equal the configured one exactly (RFC 8414 §3.3, OpenID Connect Discovery §4.3),
+//! and every endpoint must be `https://` unless it is on a loopback host. The key cache
+//! calls this; applications rarely need it directly.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), oauth2::discovery::DiscoveryError> {
@@ -109,22 +116,78 @@ pub enum DiscoveryError {
 /// Timeout of [`discover`].
 const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Fetches `{issuer}/.well-known/openid-configuration` and checks it (5 s timeout).
+/// Finds and checks the issuer's metadata (5 s timeout per request), trying the URLs
+/// of [`metadata_urls`] in turn.
 pub async fn discover(
     client: &reqwest::Client,
     issuer: &str,
 ) -> Result<ProviderMetadata, DiscoveryError> {
-    let url = metadata_url(issuer).map_err(|e| DiscoveryError::Invalid {
-        url: issuer.to_owned(),
-        reason: e.to_string(),
-    })?;
-    fetch(client, &url, issuer, DISCOVERY_TIMEOUT).await
+    fetch_first(client, issuer, DISCOVERY_TIMEOUT).await
 }
 
 /// `{issuer}/.well-known/openid-configuration` (OpenID Connect Discovery §4).
 pub(crate) fn metadata_url(issuer: &str) -> Result<Url, url::ParseError> {
     let base = issuer.trim_end_matches('/');
     Url::parse(&format!("{base}/.well-known/openid-configuration"))
+}
+
+/// Where the metadata of `issuer` may be, in the order they are tried: RFC 8414 §3.1
+/// (the well-known path inserted before the issuer's path), then OpenID Connect
+/// Discovery with the same insertion, then OpenID Connect Discovery §4 (appended).
+///
+/// ```
+/// let urls = oauth2::discovery::metadata_urls("https://login.example.com/tenant1").unwrap();
+/// let urls: Vec<String> = urls.iter().map(|u| u.to_string()).collect();
+/// assert_eq!(urls, [
+///     "https://login.example.com/.well-known/oauth-authorization-server/tenant1",
+///     "https://login.example.com/.well-known/openid-configuration/tenant1",
+///     "https://login.example.com/tenant1/.well-known/openid-configuration",
+/// ]);
+/// ```
+pub fn metadata_urls(issuer: &str) -> Result<Vec<Url>, url::ParseError> {
+    let parsed = Url::parse(issuer)?;
+    let origin = parsed.origin().ascii_serialization();
+    let path = parsed.path().trim_end_matches('/');
+    let mut urls = vec![Url::parse(&format!(
+        "{origin}/.well-known/oauth-authorization-server{path}"
+    ))?];
+    if path.is_empty() {
+        urls.push(metadata_url(issuer)?);
+    } else {
+        urls.push(Url::parse(&format!(
+            "{origin}/.well-known/openid-configuration{path}"
+        ))?);
+        urls.push(metadata_url(issuer)?);
+    }
+    Ok(urls)
+}
+
+/// The metadata of `issuer` from the first of [`metadata_urls`] that has it: a 4xx
+/// answer moves on to the next; any other failure (no answer, a 5xx, a document that
+/// does not parse or names another issuer) ends the search with that error.
+pub(crate) async fn fetch_first(
+    client: &reqwest::Client,
+    issuer: &str,
+    timeout: Duration,
+) -> Result<ProviderMetadata, DiscoveryError> {
+    let urls = metadata_urls(issuer).map_err(|e| DiscoveryError::Invalid {
+        url: issuer.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let mut status = 404;
+    for url in &urls {
+        match fetch(client, url, issuer, timeout).await {
+            Err(DiscoveryError::Status { status: miss, .. }) if (400..500).contains(&miss) => {
+                status = miss;
+            }
+            done => return done,
+        }
+    }
+    let tried: Vec<&str> = urls.iter().map(Url::as_str).collect();
+    Err(DiscoveryError::Status {
+        url: tried.join(", "),
+        status,
+    })
 }
 
 pub(crate) async fn fetch(

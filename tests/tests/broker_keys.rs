@@ -242,6 +242,14 @@ async fn the_discovery_document_names_the_issuer_keys_and_grants() {
     ] {
         assert!(grants.contains(&grant), "{grant}");
     }
+    // The same document as RFC 8414 metadata, the well-known path inserted before the
+    // issuer's path (where MCP clients look first).
+    let (status, _, rfc8414) = get(&format!(
+        "{url}/.well-known/oauth-authorization-server/auth"
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(rfc8414, doc);
 }
 
 #[tokio::test]

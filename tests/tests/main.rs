@@ -10,6 +10,7 @@ mod broker_keys;
 mod broker_tokens;
 mod browser;
 mod decisions;
+mod discovery;
 mod dpop;
 mod dpop_login;
 mod dsl;

@@ -1,5 +1,7 @@
-//! The broker's issuer routes: `GET {prefix}/.well-known/openid-configuration` and
-//! `GET {prefix}/.well-known/jwks.json`.
+//! The broker's issuer routes: `GET {prefix}/.well-known/openid-configuration`, the same
+//! document as OAuth 2.0 Authorization Server Metadata at
+//! `GET /.well-known/oauth-authorization-server{path of the issuer}` (RFC 8414 §3.1, where
+//! MCP clients look first), and `GET {prefix}/.well-known/jwks.json`.
 
 use axum::Router;
 use axum::extract::State;
@@ -22,9 +24,18 @@ const GRANTS: [&str; 4] = [
 impl Broker {
     /// The issuer routes under `prefix` (the login's).
     pub(crate) fn router<S: Clone + Send + Sync + 'static>(&self, prefix: &str) -> Router<S> {
+        // The issuer's own path (the base URL's and the prefix), where RFC 8414 inserts
+        // its well-known path; served from the root of the app.
+        let issuer_path = url::Url::parse(self.issuer())
+            .map(|u| u.path().trim_end_matches('/').to_owned())
+            .unwrap_or_default();
         Router::new()
             .route(
                 &format!("{prefix}/.well-known/openid-configuration"),
+                get(discovery),
+            )
+            .route(
+                &format!("/.well-known/oauth-authorization-server{issuer_path}"),
                 get(discovery),
             )
             .route(&format!("{prefix}/.well-known/jwks.json"), get(jwks))

@@ -226,13 +226,8 @@ impl KeyCache {
         let i = &self.inner;
         i.metadata
             .get_or_try_init(|| async {
-                let url =
-                    discovery::metadata_url(&i.issuer).map_err(|e| DiscoveryError::Invalid {
-                        url: i.issuer.clone(),
-                        reason: e.to_string(),
-                    })?;
                 i.discoveries.fetch_add(1, Ordering::Relaxed);
-                discovery::fetch(&i.client, &url, &i.issuer, i.policy.fetch_timeout)
+                discovery::fetch_first(&i.client, &i.issuer, i.policy.fetch_timeout)
                     .await
                     .map(Arc::new)
             })
