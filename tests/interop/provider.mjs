@@ -30,6 +30,9 @@
 //   $CLIENT_CREDENTIALS_TTL that of the client_credentials grant's tokens (default 600).
 // - $ALWAYS_REFRESH_TOKENS=1 issues refresh tokens to the web clients without
 //   `offline_access` (which oidc-provider otherwise grants only with `prompt=consent`).
+// - $MCP_RESOURCE (an MCP server's canonical URL) is a resource with the scopes
+//   `mcp:tools mcp:deploy mcp:admin` and ES256 JWT access tokens, and dynamic client
+//   registration (RFC 7591) is open, as MCP clients need it.
 // - it prints its private signing keys (`signing-keys: [{kid, alg, der}]`: PKCS#1 DER for RSA, PKCS#8 for the others), so that the
 //   tests can sign tokens exactly as it does, with one claim wrong.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -55,6 +58,9 @@ const resources = {
 
 // Opaque access tokens (for introspection) for this resource.
 const OPAQUE_RESOURCE = 'urn:example:api:opaque';
+
+const mcpResource = process.env.MCP_RESOURCE || '';
+const MCP_SCOPES = ['mcp:tools', 'mcp:deploy', 'mcp:admin'];
 
 const appUrls = (process.env.APP_URLS || '').split(',').filter(Boolean);
 const callbackNames = ['oidc', 'post', 'public', 'other', 'hs', 'signed'];
@@ -112,7 +118,7 @@ const provider = new Provider(issuer, {
     },
   ] : []),
   ],
-  scopes: ['openid', 'offline_access', 'profile', 'email', 'read', 'admin'],
+  scopes: ['openid', 'offline_access', 'profile', 'email', 'read', 'admin', ...(mcpResource ? MCP_SCOPES : [])],
   acrValues: ['urn:example:loa:1', 'urn:example:loa:2'],
   // The user's login, as RFC 9068 allows in access tokens: what a step-up check reads.
   extraTokenClaims: (ctx, token) => {
@@ -165,11 +171,15 @@ const provider = new Provider(issuer, {
       requirePushedAuthorizationRequests: process.env.REQUIRE_PAR === '1',
     },
     devInteractions: { enabled: false },
+    registration: { enabled: Boolean(mcpResource) },
     resourceIndicators: {
       enabled: true,
       defaultResource: (ctx, client) => (client.clientId === 'interop-service' ? 'urn:example:api:rs256' : undefined),
       useGrantedResource: () => true,
       getResourceServerInfo: (ctx, resource) => {
+        if (mcpResource && resource === mcpResource) {
+          return { scope: MCP_SCOPES.join(' '), audience: resource, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+        }
         if (resource === OPAQUE_RESOURCE) {
           return { scope: 'read admin', audience: resource, accessTokenFormat: 'opaque' };
         }

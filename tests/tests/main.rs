@@ -27,6 +27,7 @@ mod login;
 mod login_error_pages;
 mod login_id_token;
 mod logout_races;
+mod mcp_interop;
 mod mcp_server;
 mod metrics;
 mod openapi;

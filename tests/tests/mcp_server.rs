@@ -3,49 +3,22 @@
 //! tools `whoami` (`mcp:tools`) and `deploy` (`mcp:deploy`), `mcp:admin` implying both;
 //! `GET /.well-known/oauth-protected-resource/mcp`. Every refusal separately.
 
-use std::time::Duration;
-
 use oauth2::dev::DevIssuer;
-use oauth2_tests::mcp::{answer, initialize, post, tool_call, tool_text};
-use oauth2_tests::{client, error_of, example_process, free_addr};
+use oauth2_tests::mcp::{McpServer, answer, initialize, post, tool_call, tool_text};
+use oauth2_tests::{client, error_of, free_addr};
 use serde_json::{Value, json};
 
 /// The example on a free port for `idp`, with keys from discovery (`jwks`: from
 /// `OAUTH2_JWKS_URL`); its base URL and resource.
 async fn start(idp: &DevIssuer, jwks: bool) -> (tokio::process::Child, String, String) {
-    let bind = free_addr();
-    let base = format!("http://{bind}");
-    let resource = format!("{base}/mcp");
     let jwks_url = idp.jwks_url();
-    let mut env = vec![
-        ("OAUTH2_ISSUER", idp.issuer()),
-        ("MCP_RESOURCE", resource.as_str()),
-        ("OAUTH2_BIND", bind.as_str()),
-    ];
-    if jwks {
-        env.push(("OAUTH2_JWKS_URL", &jwks_url));
-    }
-    let cleared = [
-        "OAUTH2_ISSUER",
-        "MCP_RESOURCE",
-        "OAUTH2_JWKS_URL",
-        "OAUTH2_BIND",
-    ];
-    let mut child = example_process("mcp_server", &cleared, &env)
-        .spawn()
-        .expect("spawn mcp_server");
-    let metadata = format!("{base}/.well-known/oauth-protected-resource/mcp");
-    for _ in 0..150 {
-        if let Ok(res) = client().get(&metadata).send().await {
-            assert_eq!(res.status(), 200);
-            return (child, base, resource);
-        }
-        if let Some(status) = child.try_wait().expect("child status") {
-            panic!("mcp_server exited early: {status}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("mcp_server did not come up at {base}");
+    let server = McpServer::start(
+        &free_addr(),
+        idp.issuer(),
+        jwks.then_some(jwks_url.as_str()),
+    )
+    .await;
+    (server.child, server.base, server.resource)
 }
 
 /// `resource_metadata="..."` of a challenge.
