@@ -3,9 +3,10 @@
 //! registration) by its own `auth()` flow and calls the tools; the official MCP
 //! conformance suite runs its server scenarios through a proxy that adds a token.
 
-use oauth2_tests::free_addr;
 use oauth2_tests::mcp::McpServer;
-use oauth2_tests::op::{OpenIdProvider, Options, node22, run_script};
+use oauth2_tests::op::{OpenIdProvider, Options, interop_dir, node22, run_script};
+use oauth2_tests::{free_addr, nanos};
+use tokio::io::AsyncBufReadExt;
 
 #[tokio::test]
 async fn the_mcp_sdk_client_logs_in_and_calls_the_tools() {
@@ -75,4 +76,89 @@ async fn the_mcp_sdk_client_logs_in_and_calls_the_tools() {
         "{whoami}"
     );
     assert_eq!(steps.step("called-deploy")["text"], "deployed");
+}
+
+/// The server scenarios of `@modelcontextprotocol/conformance` that apply to the example
+/// (the others call tools, resources, prompts, logging or completions it does not have:
+/// they fail with "method not found" or "tool not found", which shows the requests
+/// passed the auth layer).
+const SCENARIOS: [&str; 5] = [
+    "server-initialize",
+    "ping",
+    "tools-list",
+    "server-sse-multiple-streams",
+    "dns-rebinding-protection",
+];
+
+#[tokio::test]
+async fn the_conformance_suite_passes_through_the_auth_layer() {
+    let idp = oauth2::dev::DevIssuer::start().await.unwrap();
+    let server = McpServer::start(&free_addr(), idp.issuer(), None).await;
+    let token = idp
+        .token()
+        .audience(server.resource.as_str())
+        .scope("mcp:admin")
+        .sign();
+    // The suite sends no token: a proxy adds one, as a client that holds it would.
+    let proxy = free_addr();
+    let port = proxy.rsplit(':').next().unwrap();
+    let mut child = tokio::process::Command::new("node")
+        .arg("token-proxy.mjs")
+        .envs([("PORT", port), ("TARGET", &server.base), ("TOKEN", &token)])
+        .current_dir(interop_dir())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the token proxy");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(
+        lines.next_line().await.unwrap().as_deref(),
+        Some("listening")
+    );
+
+    let out_dir = std::env::temp_dir().join(format!("mcp-conformance-{}", nanos()));
+    for scenario in SCENARIOS {
+        let output = tokio::process::Command::new(node22())
+            .arg("node_modules/@modelcontextprotocol/conformance/dist/index.js")
+            .args([
+                "server",
+                "--url",
+                &format!("http://{proxy}/mcp"),
+                "--scenario",
+                scenario,
+            ])
+            .arg("-o")
+            .arg(&out_dir)
+            .current_dir(interop_dir())
+            .output()
+            .await
+            .expect("run the conformance suite");
+        let printed = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let checks: Vec<serde_json::Value> = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|d| {
+                d.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("server-{scenario}-"))
+            })
+            .map(|d| {
+                let text = std::fs::read_to_string(d.path().join("checks.json")).unwrap();
+                serde_json::from_str::<Vec<serde_json::Value>>(&text).unwrap()
+            })
+            .next()
+            .unwrap_or_else(|| panic!("no results of {scenario}:\n{printed}"));
+        let failed: Vec<&serde_json::Value> =
+            checks.iter().filter(|c| c["status"] == "FAILURE").collect();
+        assert!(failed.is_empty(), "{scenario}: {failed:#?}\n{printed}");
+        assert!(
+            checks.iter().any(|c| c["status"] == "SUCCESS"),
+            "{scenario}: {checks:#?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out_dir);
 }
