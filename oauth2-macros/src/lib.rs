@@ -29,6 +29,13 @@ pub fn unknown_provider(input: TokenStream) -> TokenStream {
     providers::unknown_provider(input.into()).into()
 }
 
+/// Reports a `#[protect(scopes = [...])]` scope that the declared resource does not list:
+/// called by the registry macro that `providers!` generates.
+#[proc_macro]
+pub fn unknown_scope(input: TokenStream) -> TokenStream {
+    providers::unknown_scope(input.into()).into()
+}
+
 /// Reports the provider of a `#[protect(session, ...)]` that has no browser login:
 /// called by the registry macro that `providers!` generates.
 #[proc_macro]

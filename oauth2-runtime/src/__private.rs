@@ -11,7 +11,7 @@ use crate::claims::{Authenticated, ClaimError};
 use crate::config::ConfigError;
 
 pub use axum;
-pub use oauth2_macros::{providers_impl, session_provider, unknown_provider};
+pub use oauth2_macros::{providers_impl, session_provider, unknown_provider, unknown_scope};
 pub use serde;
 pub use tower::layer::util::Identity;
 

@@ -7,7 +7,7 @@
 //! | 401 | `invalid_dpop_proof` | the `DPoP` proof of a DPoP-bound token is missing or does not fit the request or the token (RFC 9449) |
 //! | 401 | `use_dpop_nonce` | the server hands out DPoP nonces and the proof lacks the current one: `DPoP-Nonce` gives it |
 //! | 401 | `insufficient_user_authentication` | the user's login is not strong or recent enough for the route (RFC 9470): `acr_values="..."` and `max_age="..."` say what would pass |
-//! | 403 | `insufficient_scope` | a required scope is missing (`scope="..."` names them) |
+//! | 403 | `insufficient_scope` | a required scope is missing (`scope="..."` lists every scope the request needs) |
 //! | 503 | `temporarily_unavailable` | the provider's keys are not loaded yet (`Retry-After` set) |
 //! | 500 | `server_error` | an extractor is used where no authenticator is installed |
 //!
@@ -16,7 +16,10 @@
 //! scheme is `DPoP` and `algs="..."` lists the proof algorithms accepted. With
 //! [`missing_token_challenge`](crate::AuthenticatorBuilder::missing_token_challenge), a
 //! request without any token gets what RFC 6750 §3.1 recommends instead: 401 with a bare
-//! `WWW-Authenticate: Bearer realm="..."`. Every response has a JSON body
+//! `WWW-Authenticate: Bearer realm="..."`. When the authenticator has a
+//! [`resource`](crate::resource), every 401 and 403 (`access_denied` too, with a challenge
+//! without an error code) names its metadata: `resource_metadata="..."` (RFC 9728 §5.1).
+//! Every response has a JSON body
 //! `{"error": ..., "error_description": ...}`. Replace them all with
 //! [`AuthenticatorBuilder::on_error`](crate::AuthenticatorBuilder::on_error).
 //!

@@ -68,7 +68,7 @@
 //! | validation | [`validation`] | the [`Validator`](validation::Validator), in steps: compact form → provider → header → key → signature → claims; no axum, no HTTP client of its own |
 //! | errors | [`error`] | [`AuthError`] and its RFC 6750 rendering |
 //! | HTTP | `http` (private) | where a request's token is, request classifiers, the `Cookie` header |
-//! | adapters | [`authenticator`], [`layer`], [`extract`], [`guard`] (what `#[protect]` generates), [`dpop`], `ws`, `grpc` (feature `tonic`) | axum, tower and gRPC; DPoP proofs of requests and their replay cache |
+//! | adapters | [`authenticator`], [`layer`], [`extract`], [`guard`] (what `#[protect]` generates), [`dpop`], [`resource`], [`mcp`], `ws`, `grpc` (feature `tonic`) | axum, tower and gRPC; DPoP proofs of requests and their replay cache; protected resource metadata (RFC 9728); the MCP mode's per-operation scopes |
 //! | sessions | [`session`] | sealed cookies and session stores |
 //! | issuer | `issuer` (feature `broker`) | the broker's signing keys in the store, their rotation, its access tokens, sessions and JWKS |
 //! | login | [`login`] | browser login as an OpenID Connect relying party |
@@ -141,6 +141,8 @@ mod guides {
     struct Introspection;
     #[doc = include_str!("../../docs/dpop.md")]
     struct Dpop;
+    #[doc = include_str!("../../docs/mcp.md")]
+    struct Mcp;
     #[doc = include_str!("../../docs/par.md")]
     struct Par;
     #[doc = include_str!("../../docs/step-up.md")]

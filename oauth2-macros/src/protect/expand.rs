@@ -106,6 +106,17 @@ fn compile_time_checks(krate: &TokenStream, args: &Args) -> TokenStream {
             .map(|_| Ident::new("session", name.span()));
         quote_spanned!(name.span()=> #registry! { (#krate) #session #name })
     });
+    // A route's scopes must be among those the resource metadata lists (when the app
+    // declares a resource): checked by the same registry, where the user wrote them.
+    let scopes = (args.session.is_none() && !args.providers.is_empty())
+        .then(|| {
+            args.scopes.iter().map(|scope| {
+                let registry = Ident::new("__oauth2_providers", scope.span());
+                quote_spanned!(scope.span()=> #registry! { (#krate) scope #scope })
+            })
+        })
+        .into_iter()
+        .flatten();
     let claims = args.claims.as_ref().map(|ty| {
         let check = quote_spanned!(ty.span()=> __oauth2_check::<#ty>);
         quote! {
@@ -113,7 +124,7 @@ fn compile_time_checks(krate: &TokenStream, args: &Args) -> TokenStream {
             let _ = #check;
         }
     });
-    quote!(#(#names)* #claims)
+    quote!(#(#names)* #(#scopes)* #claims)
 }
 
 /// The handler takes the guard first (so the token is checked before the body is

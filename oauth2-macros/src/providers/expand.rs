@@ -4,11 +4,11 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use syn::Ident;
+use syn::{Ident, LitStr};
 
 use super::apply::apply;
 use super::keys::{BROKER, Target};
-use super::valid::{Checked, Config, Provider};
+use super::valid::{Checked, Config, Provider, Value};
 
 /// The settings of `target` (keys for both targets count for each).
 fn of(settings: &[Checked], target: Target) -> impl Iterator<Item = &Checked> {
@@ -56,7 +56,7 @@ pub(crate) fn expand(krate: &TokenStream, config: &Config) -> TokenStream {
         .filter(|d| d.login)
         .map(|d| d.name.as_str())
         .collect();
-    let registry = registry(&names, &logins);
+    let registry = registry(&names, &logins, declared_scopes(config).as_deref());
     quote! {
         #providers
         #(#provider_items)*
@@ -378,10 +378,21 @@ fn layer_type(krate: &TokenStream, bearer: bool, login: bool) -> TokenStream {
 /// `unknown_provider!`, which reports it with the closest declared name. A name after
 /// `session` (from `#[protect(session, ...)]`) must have a browser login; any other goes
 /// to `session_provider!`, which says why it has none.
-fn registry(names: &[&str], logins: &[&str]) -> TokenStream {
+fn registry(names: &[&str], logins: &[&str], scopes: Option<&[String]>) -> TokenStream {
     let arms = names
         .iter()
         .map(|name| quote! { (($($krate:tt)*) #name) => {}; });
+    // `scope "x"` (from `#[protect(scopes = [...])]`): with a resource whose scopes are
+    // all literals, a scope it does not list goes to `unknown_scope!`.
+    let scope_arms = match scopes {
+        Some(scopes) => quote! {
+            #( (($($krate:tt)*) scope #scopes) => {}; )*
+            (($($krate:tt)*) scope $other:tt) => {
+                $($krate)*::__private::unknown_scope! { $other [#(#scopes),*] }
+            };
+        },
+        None => quote! { (($($krate:tt)*) scope $other:tt) => {}; },
+    };
     let login_arms = logins
         .iter()
         .map(|name| quote! { (($($krate:tt)*) session #name) => {}; });
@@ -390,6 +401,7 @@ fn registry(names: &[&str], logins: &[&str]) -> TokenStream {
         #[allow(unused_macros)]
         macro_rules! __oauth2_providers {
             #(#arms)*
+            #scope_arms
             #(#login_arms)*
             (($($krate:tt)*) session $other:tt) => {
                 $($krate)*::__private::session_provider! { $other [#(#names),*] [#(#logins),*] }
@@ -399,6 +411,41 @@ fn registry(names: &[&str], logins: &[&str]) -> TokenStream {
             };
         }
     }
+}
+
+/// The scopes the protected resource metadata will list, when `providers!` declares a
+/// `resource` and each of them is a literal: `scopes_supported`, `scope_implies` and
+/// the `mcp` rules. `None`: not known at compile time (no resource, or a list read from
+/// the environment).
+fn declared_scopes(config: &Config) -> Option<Vec<String>> {
+    config.settings.iter().find(|c| c.key.name == "resource")?;
+    let mcp = config.mcp.iter().flat_map(|m| &m.settings);
+    let mut scopes = Vec::new();
+    for c in config.settings.iter().chain(mcp) {
+        match (c.key.name, &c.value) {
+            ("scopes_supported", Value::Strings(lits)) => {
+                scopes.extend(lits.iter().map(LitStr::value));
+            }
+            ("scopes_supported", _) => return None,
+            (_, Value::ScopeMap(entries, _)) if c.key.name == "scope_implies" => {
+                for (scope, implied) in entries {
+                    scopes.push(scope.value());
+                    scopes.extend(implied.iter().map(LitStr::value));
+                }
+            }
+            (_, Value::ScopeMap(entries, _)) => {
+                scopes.extend(
+                    entries
+                        .iter()
+                        .flat_map(|(_, s)| s.iter().map(LitStr::value)),
+                );
+            }
+            _ => {}
+        }
+    }
+    scopes.sort();
+    scopes.dedup();
+    Some(scopes)
 }
 
 /// `google` → `Google`, `my_idp` → `MyIdp`.

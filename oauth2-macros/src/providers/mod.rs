@@ -54,6 +54,24 @@ impl Parse for Unknown {
     }
 }
 
+/// Reports a scope of `#[protect(scopes = [...])]` that the protected resource metadata
+/// would not list: with a `resource`, `scopes_supported` is every scope the app uses.
+pub(crate) fn unknown_scope(input: TokenStream) -> TokenStream {
+    let Unknown { given, known } = match syn::parse2(input) {
+        Ok(unknown) => unknown,
+        Err(e) => return e.to_compile_error(),
+    };
+    let scope = given.value();
+    let known = known.iter().map(String::as_str);
+    let message = format!(
+        "scope `{scope}` is not among the resource's scopes{}
+         the protected resource metadata lists {}: add it to `scopes_supported` in `providers!`, so that clients learn they may ask for it",
+        suggest::did_you_mean(&scope, known.clone()),
+        suggest::list(known),
+    );
+    syn::Error::new(given.span(), message).to_compile_error()
+}
+
 /// The input of `session_provider!`: the name a `#[protect(session)]` gave, the
 /// declared names, and those with a browser login.
 struct NotLogin {

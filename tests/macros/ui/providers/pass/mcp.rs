@@ -39,3 +39,9 @@ fn main() {
     let _ = Providers::builder;
     let _ = plain::_use;
 }
+
+// A route's scopes are among the resource's (here `scopes_supported` and the rules').
+#[oauth2::protect(provider = "idp", scopes = ["mcp:read", "mcp:deploy"])]
+async fn _read() -> &'static str {
+    "read"
+}
