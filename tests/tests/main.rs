@@ -33,6 +33,7 @@ mod metrics;
 mod openapi;
 mod par;
 mod presets;
+mod protected_resource;
 mod provider_signing;
 mod readme_example;
 mod redis_cluster;
