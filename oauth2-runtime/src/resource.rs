@@ -227,15 +227,21 @@ fn authorization_servers(resource: &str, providers: &[Provider]) -> Vec<String> 
         if p.audience().is_some_and(|aud| !aud.contains(resource)) {
             continue;
         }
-        if p.issuer().contains(TENANT_PLACEHOLDER) {
-            for tenant in p.tenants().unwrap_or_default() {
-                servers.push(p.issuer().replacen(TENANT_PLACEHOLDER, tenant, 1));
-            }
+        let issuers: Vec<String> = if p.issuer().contains(TENANT_PLACEHOLDER) {
+            let tenants = p.tenants().unwrap_or_default();
+            tenants
+                .iter()
+                .map(|t| p.issuer().replacen(TENANT_PLACEHOLDER, t, 1))
+                .collect()
         } else {
-            servers.push(p.issuer().to_owned());
+            vec![p.issuer().to_owned()]
+        };
+        for issuer in issuers {
+            if !servers.contains(&issuer) {
+                servers.push(issuer);
+            }
         }
     }
-    servers.dedup();
     servers
 }
 
@@ -276,6 +282,36 @@ fn preflight() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_authorization_servers_are_the_issuers_that_accept_the_resource() {
+        let resource = "https://mcp.example.com/mcp";
+        let provider = |name: &str, issuer: &str, audience: &str| {
+            Provider::builder(name).issuer(issuer).audience(audience)
+        };
+        let providers = [
+            provider("a", "https://a.example", resource).build(),
+            provider("a2", "https://a.example", resource).build(),
+            provider("other_api", "https://b.example", "https://other.example").build(),
+            provider(
+                "entra",
+                "https://login.microsoftonline.com/{tenantid}/v2.0",
+                resource,
+            )
+            .tenant("t1")
+            .tenant("t2")
+            .build(),
+        ]
+        .map(Result::unwrap);
+        assert_eq!(
+            authorization_servers(resource, &providers),
+            [
+                "https://a.example",
+                "https://login.microsoftonline.com/t1/v2.0",
+                "https://login.microsoftonline.com/t2/v2.0",
+            ]
+        );
+    }
 
     #[test]
     fn the_well_known_path_is_inserted_before_the_resource_path() {
