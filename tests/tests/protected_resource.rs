@@ -4,6 +4,7 @@
 
 use axum::Router;
 use axum::routing::{get, post};
+use oauth2::config::Dpop;
 use oauth2::dev::DevIssuer;
 use oauth2::mcp::McpScopes;
 use oauth2::{Authenticator, AuthenticatorBuilder, RequireScopes};
@@ -241,6 +242,27 @@ async fn build_refuses_a_resource_or_mcp_mode_that_cannot_work() {
     assert!(e.contains("\"other\"") && e.contains("audience"), "{e}");
     let e = build(base().scopes_supported(["a"]));
     assert!(e.contains("scopes_supported"), "{e}");
+    // The metadata says how tokens may come: DPoP when accepted, required when every
+    // provider requires it; the query only for WebSocket upgrades that allow it.
+    let meta = |b: AuthenticatorBuilder| b.build().unwrap().resource_metadata().unwrap().clone();
+    let plain = meta(base().resource(resource));
+    assert_eq!(plain.bearer_methods_supported, ["header"]);
+    assert!(plain.dpop_signing_alg_values_supported.is_empty());
+    assert!(!plain.dpop_bound_access_tokens_required);
+    let dpop =
+        |mode| Authenticator::builder().provider(idp.provider("dev").audience(resource).dpop(mode));
+    let allowed = meta(dpop(Dpop::Allowed).resource(resource));
+    assert!(
+        allowed
+            .dpop_signing_alg_values_supported
+            .iter()
+            .any(|a| a == "ES256"),
+        "{allowed:?}"
+    );
+    assert!(!allowed.dpop_bound_access_tokens_required);
+    assert!(meta(dpop(Dpop::Required).resource(resource)).dpop_bound_access_tokens_required);
+    let query = meta(base().resource(resource).allow_websocket_query_token());
+    assert_eq!(query.bearer_methods_supported, ["header", "query"]);
     // The same settings with the resource everywhere build.
     base()
         .resource(resource)
