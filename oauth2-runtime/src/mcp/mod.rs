@@ -58,6 +58,8 @@ mod message;
 
 pub(crate) use self::check::{Checked, check};
 pub(crate) use self::message::Operation;
+#[cfg(fuzzing)]
+pub(crate) use self::message::from_body as message_operations;
 pub use self::message::{METHOD_HEADER, NAME_HEADER};
 
 /// The default limit on a buffered MCP request body: 4 MiB.
