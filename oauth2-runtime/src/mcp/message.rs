@@ -54,7 +54,17 @@ struct Message {
     #[serde(default)]
     method: Option<String>,
     #[serde(default)]
-    params: Option<Value>,
+    params: Option<Params>,
+}
+
+/// The members of `params` that name what an operation acts on; the rest (a tool's
+/// arguments) is skipped, not built.
+#[derive(Deserialize)]
+struct Params {
+    #[serde(default)]
+    name: Option<Value>,
+    #[serde(default)]
+    uri: Option<Value>,
 }
 
 /// The operations of a JSON-RPC body: one message, or each of a batch. A message
@@ -71,9 +81,9 @@ pub(crate) fn from_body(body: &[u8]) -> Result<Vec<Operation>, Unreadable> {
         .into_iter()
         .filter_map(|m| Some((m.method?, m.params)))
         .map(|(method, params)| {
-            let name = match method.as_str() {
-                "tools/call" | "prompts/get" => param(params.as_ref(), "name")?,
-                "resources/read" => param(params.as_ref(), "uri")?,
+            let name = match (method.as_str(), params) {
+                ("tools/call" | "prompts/get", Some(p)) => param(p.name, "name")?,
+                ("resources/read", Some(p)) => param(p.uri, "uri")?,
                 _ => None,
             };
             Ok(Operation { method, name })
@@ -82,10 +92,10 @@ pub(crate) fn from_body(body: &[u8]) -> Result<Vec<Operation>, Unreadable> {
 }
 
 /// `params.{member}`, which must be a string when present.
-fn param(params: Option<&Value>, member: &str) -> Result<Option<String>, Unreadable> {
-    match params.and_then(|p| p.get(member)) {
+fn param(value: Option<Value>, member: &str) -> Result<Option<String>, Unreadable> {
+    match value {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(Unreadable::Body(format!(
             "`params.{member}` of the JSON-RPC request is not a string"
         ))),
