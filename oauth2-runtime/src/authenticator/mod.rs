@@ -147,6 +147,12 @@ impl Authenticator {
         self.inner.hierarchy.missing(&granted.scopes(), required)
     }
 
+    /// In the MCP mode, the MCP endpoint's path.
+    pub(crate) fn mcp_route(&self) -> Option<&str> {
+        self.inner.mcp.as_ref()?;
+        Some(self.inner.resource.as_ref()?.endpoint_path())
+    }
+
     /// In the MCP mode, for a request to the MCP endpoint (the resource's path): the
     /// operation rules.
     pub(crate) fn mcp_endpoint(&self, path: &str) -> Option<&McpScopes> {

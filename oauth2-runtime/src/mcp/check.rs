@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use super::McpScopes;
 use super::message::{Operation, Unreadable, from_body, from_headers};
 use crate::error::AuthError;
+use crate::http::decision;
 use crate::{Authenticated, Authenticator};
 
 /// What [`check`] decided.
@@ -40,7 +41,7 @@ async fn decide(
     granted: &Authenticated,
     request: Request,
 ) -> Result<Request, Box<Response>> {
-    let announced = from_headers(request.headers()).map_err(|e| unreadable(auth, e))?;
+    let announced = from_headers(request.headers()).map_err(|e| unreadable(auth, granted, e))?;
     if let Some(op) = &announced {
         allow(auth, granted, rules.required(op))?;
     } else if !rules.has_rules() {
@@ -63,12 +64,13 @@ async fn decide(
     let bytes = axum::body::to_bytes(body, max)
         .await
         .map_err(|_| too_long())?;
-    let operations = from_body(&bytes).map_err(|e| unreadable(auth, e))?;
+    let operations = from_body(&bytes).map_err(|e| unreadable(auth, granted, e))?;
     match &announced {
         Some(op) => {
             if operations.as_slice() != std::slice::from_ref(op) {
                 return Err(refuse(
                     auth,
+                    granted,
                     AuthError::invalid_request(format!(
                         "the Mcp-Method and Mcp-Name headers ({}) disagree with the body ({})",
                         describe(std::slice::from_ref(op)),
@@ -104,20 +106,26 @@ fn allow(
     }
     Err(refuse(
         auth,
+        granted,
         AuthError::insufficient_scope_of(&required, &missing),
     ))
 }
 
-fn refuse(auth: &Authenticator, e: AuthError) -> Box<Response> {
-    Box::new(auth.reject(e).into_response())
+/// The refusal `e`, recorded as every auth decision is (log and metrics) and rendered
+/// with the authenticator's realm, resource metadata and error handler.
+fn refuse(auth: &Authenticator, granted: &Authenticated, e: AuthError) -> Box<Response> {
+    let e = auth.reject(e);
+    let route = auth.mcp_route().unwrap_or("mcp");
+    decision::refused(route, None, Some(granted.provider()), &e, None);
+    Box::new(e.into_response())
 }
 
-fn unreadable(auth: &Authenticator, e: Unreadable) -> Box<Response> {
+fn unreadable(auth: &Authenticator, granted: &Authenticated, e: Unreadable) -> Box<Response> {
     let description = match e {
         Unreadable::Headers(d) => d.to_owned(),
         Unreadable::Body(d) => d,
     };
-    refuse(auth, AuthError::invalid_request(description))
+    refuse(auth, granted, AuthError::invalid_request(description))
 }
 
 /// `tools/call deploy, tools/list`, for messages.
