@@ -5,6 +5,8 @@
 //! | `OIDC_ISSUER` | the OpenID Provider's issuer URL (required) |
 //! | `OIDC_CLIENT_ID` | the client id registered there (required) |
 //! | `OIDC_CLIENT_SECRET` | its secret (optional: without one the client is public, PKCE only) |
+//! | `OIDC_CLIENT_AUTH` | how the client authenticates on every request to the provider: `client_secret_basic` (default), `client_secret_post`, `client_secret_jwt` or `private_key_jwt` |
+//! | `OIDC_CLIENT_KEY_FILE` | for `private_key_jwt`: a PKCS #8 PEM private key (P-256 or RSA) whose public JWK the provider has registered, with its RFC 7638 thumbprint as `kid` |
 //! | `APP_BASE_URL` | this app's public URL (default `http://127.0.0.1:3000`); register `{APP_BASE_URL}/auth/oidc/callback` as redirect URI and `{APP_BASE_URL}/` as post-logout redirect URI |
 //! | `SESSION_SECRET` | 32 bytes or more that encrypt the cookies (required) |
 //! | `SESSION_STORE` | `cookie` (default: the session in encrypted cookies), `memory`, `redis://...`, `redis+cluster://host:port,...` (a Redis Cluster) or `postgres://...` |
@@ -30,6 +32,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use oauth2::client::{ClientAuth, ClientKey};
 use oauth2::login::{Login, LoginProvider, LoginSession, Session};
 use oauth2::session::{MemoryStore, PostgresStore, RedisStore};
 
@@ -127,6 +130,25 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .backchannel_logout();
     if let Ok(secret) = std::env::var("OIDC_CLIENT_SECRET") {
         provider = provider.client_secret(secret);
+    }
+    if let Ok(path) = std::env::var("OIDC_CLIENT_KEY_FILE") {
+        let pem = std::fs::read_to_string(&path)
+            .map_err(|e| format!("OIDC_CLIENT_KEY_FILE {path}: {e}"))?;
+        let key =
+            ClientKey::from_pem(&pem).map_err(|e| format!("OIDC_CLIENT_KEY_FILE {path}: {e}"))?;
+        provider = provider.client_key(key);
+    }
+    let auth = std::env::var("OIDC_CLIENT_AUTH").unwrap_or_else(|_| "client_secret_basic".into());
+    let Some(method) = ClientAuth::from_name(&auth).filter(|m| *m != ClientAuth::None) else {
+        return Err(format!(
+            "OIDC_CLIENT_AUTH `{auth}` is not client_secret_basic, client_secret_post, \
+             client_secret_jwt or private_key_jwt"
+        )
+        .into());
+    };
+    // Without a secret (a public client) the default is no client authentication.
+    if std::env::var("OIDC_CLIENT_AUTH").is_ok() || std::env::var("OIDC_CLIENT_SECRET").is_ok() {
+        provider = provider.client_auth(method);
     }
     if let Ok(scopes) = std::env::var("OIDC_SCOPES") {
         provider = provider.scopes(scopes.split_whitespace().map(str::to_owned));

@@ -70,6 +70,7 @@
 //! | HTTP | `http` (private) | where a request's token is, request classifiers, the `Cookie` header |
 //! | adapters | [`authenticator`], [`layer`], [`extract`], [`guard`] (what `#[protect]` generates), [`dpop`], [`resource`], [`mcp`], `ws`, `grpc` (feature `tonic`) | axum, tower and gRPC; DPoP proofs of requests and their replay cache; protected resource metadata (RFC 9728); the MCP mode's per-operation scopes |
 //! | sessions | [`session`] | sealed cookies and session stores |
+//! | client | `client` (feature `login`) | the app as an OAuth client: how each request it sends authenticates (secrets, signed assertions) |
 //! | issuer | `issuer` (feature `broker`) | the broker's signing keys in the store, their rotation, its access tokens, sessions and JWKS |
 //! | login | [`login`] | browser login as an OpenID Connect relying party |
 //! | OpenAPI | `openapi` (feature `utoipa`) | the providers' OpenAPI security schemes |
@@ -184,6 +185,8 @@ pub mod algorithm;
 pub mod app;
 pub mod authenticator;
 pub mod claims;
+#[cfg(feature = "login")]
+pub mod client;
 pub mod config;
 pub mod defaults;
 pub mod discovery;

@@ -30,6 +30,8 @@
 //   $CLIENT_CREDENTIALS_TTL that of the client_credentials grant's tokens (default 600).
 // - $ALWAYS_REFRESH_TOKENS=1 issues refresh tokens to the web clients without
 //   `offline_access` (which oidc-provider otherwise grants only with `prompt=consent`).
+// - `interop-pkjwt` authenticates with private_key_jwt (its public keys: $CLIENT_JWKS, a
+//   JWK set), `interop-secretjwt` with client_secret_jwt.
 // - $MCP_RESOURCE (an MCP server's canonical URL) is a resource with the scopes
 //   `mcp:tools mcp:deploy mcp:admin` and ES256 JWT access tokens, and dynamic client
 //   registration (RFC 7591) is open, as MCP clients need it.
@@ -63,7 +65,7 @@ const mcpResource = process.env.MCP_RESOURCE || '';
 const MCP_SCOPES = ['mcp:tools', 'mcp:deploy', 'mcp:admin'];
 
 const appUrls = (process.env.APP_URLS || '').split(',').filter(Boolean);
-const callbackNames = ['oidc', 'post', 'public', 'other', 'hs', 'signed'];
+const callbackNames = ['oidc', 'post', 'public', 'other', 'hs', 'signed', 'pkjwt', 'secretjwt'];
 const extraRedirectUris = (process.env.EXTRA_REDIRECT_URIS || '').split(',').filter(Boolean);
 const redirectUris = appUrls.flatMap((app) => ['auth', 'login'].flatMap((prefix) => callbackNames.map((n) => `${app}/${prefix}/${n}/callback`))).concat(extraRedirectUris);
 const postLogoutRedirectUris = appUrls.flatMap((app) => [`${app}/`, `${app}/bye`]);
@@ -111,6 +113,13 @@ const provider = new Provider(issuer, {
       ...webClient('hs', 'interop-hs', 'client_secret_basic', 'interop-hs-secret-interop-hs-secret-0123'),
       id_token_signed_response_alg: 'HS256',
     },
+    // Signed client assertions (RFC 7523, OpenID Connect Core §9): private_key_jwt with
+    // the public keys in $CLIENT_JWKS, and client_secret_jwt.
+    ...(process.env.CLIENT_JWKS ? [{
+      ...webClient('pkjwt', 'interop-pkjwt', 'private_key_jwt'),
+      jwks: JSON.parse(process.env.CLIENT_JWKS),
+    }] : []),
+    webClient('secretjwt', 'interop-secretjwt', 'client_secret_jwt', 'interop-secretjwt-secret-interop-secretjwt'),
     // Userinfo answered as a signed JWT, application/jwt (OpenID Connect Core §5.3.2).
     {
       ...webClient('signed', 'interop-signed', 'client_secret_basic', 'interop-signed-secret-interop-signed'),

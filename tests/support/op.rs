@@ -23,6 +23,16 @@ pub const HS_CLIENT: (&str, &str) = ("interop-hs", "interop-hs-secret-interop-hs
 pub const SIGNED_USERINFO_CLIENT: (&str, &str) =
     ("interop-signed", "interop-signed-secret-interop-signed");
 
+/// The web client that authenticates with `private_key_jwt` (callbacks
+/// `.../pkjwt/callback`; its keys given in [`Options::client_jwks`]).
+pub const PKJWT_CLIENT: &str = "interop-pkjwt";
+/// The web client that authenticates with `client_secret_jwt` (callbacks
+/// `.../secretjwt/callback`).
+pub const SECRET_JWT_CLIENT: (&str, &str) = (
+    "interop-secretjwt",
+    "interop-secretjwt-secret-interop-secretjwt",
+);
+
 /// `tests/interop`: the provider's script, the browser script and their npm packages.
 pub fn interop_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop")
@@ -94,6 +104,8 @@ pub struct Options {
     /// An MCP server's canonical URL: a resource with scopes `mcp:tools`, `mcp:deploy`
     /// and `mcp:admin`, and dynamic client registration open.
     pub mcp_resource: Option<String>,
+    /// The public JWK set of the `private_key_jwt` client ([`PKJWT_CLIENT`]).
+    pub client_jwks: Option<serde_json::Value>,
 }
 
 /// One of the provider's private signing keys.
@@ -176,6 +188,9 @@ impl OpenIdProvider {
         }
         if let Some(resource) = &options.mcp_resource {
             command.env("MCP_RESOURCE", resource);
+        }
+        if let Some(jwks) = &options.client_jwks {
+            command.env("CLIENT_JWKS", jwks.to_string());
         }
         let mut child = command
             .spawn()
@@ -338,10 +353,20 @@ pub fn node22() -> PathBuf {
 pub async fn login_app(
     provider: impl FnOnce(&OpenIdProvider) -> oauth2::login::LoginProviderBuilder,
 ) -> (OpenIdProvider, String) {
+    login_app_with(Options::default(), provider).await
+}
+
+/// [`login_app`] with a provider started with `options` (the app's URL added to its
+/// `apps`).
+pub async fn login_app_with(
+    mut options: Options,
+    provider: impl FnOnce(&OpenIdProvider) -> oauth2::login::LoginProviderBuilder,
+) -> (OpenIdProvider, String) {
     use oauth2::login::Login;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let op = OpenIdProvider::for_app(&base).await;
+    options.apps.push(base.clone());
+    let op = OpenIdProvider::start(options).await;
     let login = Login::builder()
         .base_url(&base)
         .session_secret("the interop login app's session secret")

@@ -122,10 +122,12 @@ async fn resource_server_names_a_missing_variable() {
     );
 }
 
-const LOGIN_VARS: [&str; 8] = [
+const LOGIN_VARS: [&str; 10] = [
     "OIDC_ISSUER",
     "OIDC_CLIENT_ID",
     "OIDC_CLIENT_SECRET",
+    "OIDC_CLIENT_AUTH",
+    "OIDC_CLIENT_KEY_FILE",
     "OIDC_SCOPES",
     "APP_BASE_URL",
     "SESSION_SECRET",
@@ -210,6 +212,91 @@ async fn login_example_logs_in_and_out_with_sessions_in_redis() {
     assert_eq!(poll.status(), 400);
     let pending: serde_json::Value = poll.json().await.unwrap();
     assert_eq!(pending["error"], "authorization_pending", "{pending}");
+}
+
+#[tokio::test]
+async fn login_example_authenticates_with_each_client_auth_method() {
+    use oauth2_tests::op::{Options, PKJWT_CLIENT, POST_CLIENT, SECRET_JWT_CLIENT};
+    let key_file = format!("{}/data/client-p256.pem", env!("CARGO_MANIFEST_DIR"));
+    let key =
+        oauth2::client::ClientKey::from_pem(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+    let methods: [(&str, &str, Option<&str>); 4] = [
+        ("client_secret_basic", WEB_CLIENT.0, Some(WEB_CLIENT.1)),
+        ("client_secret_post", POST_CLIENT.0, Some(POST_CLIENT.1)),
+        (
+            "client_secret_jwt",
+            SECRET_JWT_CLIENT.0,
+            Some(SECRET_JWT_CLIENT.1),
+        ),
+        ("private_key_jwt", PKJWT_CLIENT, None),
+    ];
+    for (method, client_id, secret) in methods {
+        let bind = free_addr();
+        let base = format!("http://{bind}");
+        let op = OpenIdProvider::start(Options {
+            apps: vec![base.clone()],
+            client_jwks: Some(serde_json::json!({"keys": [key.public_jwk()]})),
+            ..Options::default()
+        })
+        .await;
+        let mut env = vec![
+            ("OIDC_ISSUER", op.issuer.as_str()),
+            ("OIDC_CLIENT_ID", client_id),
+            ("OIDC_CLIENT_AUTH", method),
+            ("APP_BASE_URL", &base),
+            (
+                "SESSION_SECRET",
+                "the example's session secret, 32 bytes or more",
+            ),
+            ("OAUTH2_BIND", &bind),
+        ];
+        match secret {
+            Some(secret) => env.push(("OIDC_CLIENT_SECRET", secret)),
+            None => env.push(("OIDC_CLIENT_KEY_FILE", &key_file)),
+        }
+        let mut child = login_example(&env)
+            .spawn()
+            .expect("start the login example");
+        wait_until_up(&mut child, &base).await;
+        // The code exchange (after a pushed authorization request).
+        let b = Browser::new();
+        let start = b
+            .get(&format!("{base}/auth/oidc/login?return_to=/me"))
+            .await;
+        assert_eq!(start.status(), 303, "{method}");
+        let callback = b.authorize(&location(&start), &base, "alice").await;
+        let done = b.get(&callback).await;
+        assert_eq!(location(&done), format!("{base}/me"), "{method}");
+        let me: serde_json::Value = b.get(&format!("{base}/me")).await.json().await.unwrap();
+        assert_eq!(me["sub"], "alice", "{method}");
+        // The device authorization request and the token endpoint, as the same client:
+        // a client the provider did not authenticate would get `invalid_client`.
+        let client = oauth2_tests::client();
+        let started: serde_json::Value = client
+            .post(format!("{base}/auth/oidc/device"))
+            .form(&[("scope", "openid")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(started["user_code"].is_string(), "{method}: {started}");
+        let poll: serde_json::Value = client
+            .post(format!("{base}/auth/oidc/token"))
+            .form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", started["device_code"].as_str().unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(poll["error"], "authorization_pending", "{method}: {poll}");
+        let _ = child.kill().await;
+    }
 }
 
 /// Two processes of the login example at `a` and `b` (`http://127.0.0.1:PORT`) on one

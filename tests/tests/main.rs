@@ -9,6 +9,7 @@ mod broker_example;
 mod broker_keys;
 mod broker_tokens;
 mod browser;
+mod client_auth;
 mod decisions;
 mod discovery;
 mod dpop;

@@ -115,7 +115,8 @@ const fn each(name: &'static str, method: &'static str) -> Key {
 use Kind::*;
 use Scope::{App, Provider};
 use oauth2_syntax::{
-    BROKER_ALGORITHMS, DPOP_MODES, PRESETS, PUSHED_AUTHORIZATION_MODES, USERINFO_MODES,
+    ASSERTION_AUDIENCES, BROKER_ALGORITHMS, CLIENT_AUTH_METHODS, DPOP_MODES, PRESETS,
+    PUSHED_AUTHORIZATION_MODES, USERINFO_MODES,
 };
 pub(crate) use oauth2_syntax::{Choice, UrlUse};
 
@@ -213,6 +214,19 @@ pub(crate) const KEYS: &[Key] = &[
         ..key("preset", Provider, Choice(&PRESETS), "preset")
     },
     login("client_secret", Provider, Secret, "client_secret"),
+    login(
+        "client_auth",
+        Provider,
+        Choice(&CLIENT_AUTH_METHODS),
+        "client_auth",
+    ),
+    login("client_key", Provider, Secret, "client_key_pem"),
+    login(
+        "assertion_audience",
+        Provider,
+        Choice(&ASSERTION_AUDIENCES),
+        "assertion_audience",
+    ),
     login("scopes", Provider, StrList, "scopes"),
     login(
         "id_token_algorithms",

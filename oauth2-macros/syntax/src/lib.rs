@@ -19,8 +19,8 @@ mod time;
 mod url;
 
 pub use names::{
-    ALGORITHMS, BROKER, BROKER_ALGORITHMS, Choice, DPOP_MODES, MCP, PUSHED_AUTHORIZATION_MODES,
-    USERINFO_MODES, provider_name_problem,
+    ALGORITHMS, ASSERTION_AUDIENCES, BROKER, BROKER_ALGORITHMS, CLIENT_AUTH_METHODS, Choice,
+    DPOP_MODES, MCP, PUSHED_AUTHORIZATION_MODES, USERINFO_MODES, provider_name_problem,
 };
 pub use presets::{CLIENT, OAuth2Endpoints, PRESET_TABLE, PRESETS, PresetInfo, preset};
 pub use rules::{Fact, Facts, PROVIDER_RULES, Rule, broken_rules};

@@ -39,6 +39,28 @@ pub const BROKER_ALGORITHMS: Choice = Choice {
     values: &[("ES256", "ES256"), ("RS256", "RS256"), ("EdDSA", "EdDSA")],
 };
 
+/// `client_auth: ...`: how a login client authenticates, the runtime's
+/// `client::ClientAuth` (named as in `token_endpoint_auth_methods_supported`).
+pub const CLIENT_AUTH_METHODS: Choice = Choice {
+    what: "client authentication method",
+    runtime_type: "client::ClientAuth",
+    values: &[
+        ("client_secret_basic", "SecretBasic"),
+        ("client_secret_post", "SecretPost"),
+        ("client_secret_jwt", "SecretJwt"),
+        ("private_key_jwt", "PrivateKeyJwt"),
+        ("none", "None"),
+    ],
+};
+
+/// `assertion_audience: ...`: the `aud` of client assertions, the runtime's
+/// `client::AssertionAudience`.
+pub const ASSERTION_AUDIENCES: Choice = Choice {
+    what: "assertion audience",
+    runtime_type: "client::AssertionAudience",
+    values: &[("issuer", "Issuer"), ("endpoint", "Endpoint")],
+};
+
 /// `userinfo: ...`: the runtime's `login::Userinfo`.
 pub const USERINFO_MODES: Choice = Choice {
     what: "userinfo mode",

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 use url::Url;
 
-pub use super::credentials::ClientAuth;
 use super::credentials::{check_client_secret, check_id_token_algorithms};
 use crate::Algorithm;
+pub use crate::client::ClientAuth;
+use crate::client::{AssertionAudience, ClientKey};
 pub use crate::config::Preset;
 use crate::config::{ConfigError, IssuerSetting};
 use crate::discovery::{DiscoveryError, ProviderMetadata};
@@ -55,6 +56,9 @@ pub(crate) struct ProviderInner {
     pub(crate) client_id: String,
     pub(crate) client_secret: Option<String>,
     pub(crate) client_auth: Option<ClientAuth>,
+    /// The key of `private_key_jwt` assertions.
+    pub(crate) client_key: Option<ClientKey>,
+    pub(crate) assertion_audience: AssertionAudience,
     pub(crate) scope: String,
     pub(crate) params: Vec<(String, String)>,
     pub(crate) userinfo: Userinfo,
@@ -138,6 +142,9 @@ impl LoginProvider {
             client_id: None,
             client_secret: None,
             client_auth: None,
+            client_key: None,
+            client_key_pem: None,
+            assertion_audience: AssertionAudience::Issuer,
             scopes: None,
             params: Vec::new(),
             userinfo: Userinfo::Auto,
@@ -200,26 +207,17 @@ impl LoginProvider {
                     .and_then(parse)
                     .ok_or_else(|| missing("token_endpoint"))?;
                 let supported = meta.token_endpoint_auth_methods_supported;
-                let client_auth = match (self.inner.client_auth, &supported) {
-                    (Some(chosen), _) => chosen,
-                    _ if self.inner.client_secret.is_none() => ClientAuth::None,
-                    (None, None) => ClientAuth::SecretBasic,
-                    (None, Some(methods)) => {
-                        if methods.iter().any(|m| m == "client_secret_basic") {
-                            ClientAuth::SecretBasic
-                        } else if methods.iter().any(|m| m == "client_secret_post") {
-                            ClientAuth::SecretPost
-                        } else {
-                            return Err(DiscoveryError::Invalid {
-                                url: issuer.to_owned(),
-                                reason: format!(
-                                    "the token endpoint supports neither client_secret_basic nor \
-                                     client_secret_post (only {})",
-                                    methods.join(", ")
-                                ),
-                            });
-                        }
-                    }
+                let client_auth = match self.inner.client_auth {
+                    Some(chosen) => chosen,
+                    None => crate::client::choose(
+                        self.inner.client_key.is_some(),
+                        self.inner.client_secret.is_some(),
+                        supported.as_deref(),
+                    )
+                    .map_err(|reason| DiscoveryError::Invalid {
+                        url: issuer.to_owned(),
+                        reason,
+                    })?,
                 };
                 Ok(Endpoints {
                     authorization,
@@ -250,6 +248,10 @@ pub struct LoginProviderBuilder {
     client_id: Option<String>,
     client_secret: Option<String>,
     client_auth: Option<ClientAuth>,
+    client_key: Option<ClientKey>,
+    /// A PEM to read as `client_key` at build.
+    client_key_pem: Option<String>,
+    assertion_audience: AssertionAudience,
     scopes: Option<Vec<String>>,
     params: Vec<(String, String)>,
     userinfo: Userinfo,
@@ -333,10 +335,37 @@ impl LoginProviderBuilder {
         self
     }
 
-    /// Forces a token endpoint authentication method instead of the discovered one
-    /// (`client_secret_basic` when the provider supports it, else `client_secret_post`).
+    /// Forces a client authentication method instead of the one chosen from the
+    /// provider's `token_endpoint_auth_methods_supported`: with a
+    /// [`client_key`](Self::client_key), `private_key_jwt`; with a secret,
+    /// `client_secret_basic`, else `client_secret_post`, else `client_secret_jwt`; with
+    /// neither, `none`. See [`crate::client`].
     pub fn client_auth(mut self, auth: ClientAuth) -> Self {
         self.client_auth = Some(auth);
+        self
+    }
+
+    /// The private key of `private_key_jwt` (RFC 7523, OpenID Connect Core §9): every
+    /// request to the provider (code exchange, refresh, PAR, device authorization,
+    /// revocation) carries a fresh assertion signed with it. Register its
+    /// [`public_jwk`](ClientKey::public_jwk) at the provider.
+    pub fn client_key(mut self, key: ClientKey) -> Self {
+        self.client_key = Some(key);
+        self
+    }
+
+    /// [`client_key`](Self::client_key) from a PEM private key (as `providers!` reads
+    /// `client_key: env("...")`), read at [`build`](Login::builder): a PEM that is no key
+    /// fails there, naming `client_key`.
+    pub fn client_key_pem(mut self, pem: impl Into<String>) -> Self {
+        self.client_key_pem = Some(pem.into());
+        self
+    }
+
+    /// The `aud` of the client's assertions: the issuer (default, rfc7523bis and FAPI
+    /// 2.0), or the endpoint's URL (Microsoft Entra ID).
+    pub fn assertion_audience(mut self, audience: AssertionAudience) -> Self {
+        self.assertion_audience = audience;
         self
     }
 
@@ -511,7 +540,15 @@ impl LoginProviderBuilder {
             Some(id) if !id.is_empty() => id,
             _ => return Err(("client_id", "is not set".into())),
         };
-        check_client_secret(self.client_secret.as_deref(), self.client_auth)?;
+        if let Some(pem) = self.client_key_pem.take() {
+            let key = ClientKey::from_pem(&pem).map_err(|e| ("client_key", e.to_string()))?;
+            self.client_key = Some(key);
+        }
+        check_client_secret(
+            self.client_secret.as_deref(),
+            self.client_auth,
+            self.client_key.is_some(),
+        )?;
         let id_token_algorithms = self.id_token_algorithms.take();
         check_id_token_algorithms(
             id_token_algorithms.as_deref(),
@@ -594,6 +631,8 @@ impl LoginProviderBuilder {
                 client_id,
                 client_secret: self.client_secret,
                 client_auth: self.client_auth,
+                client_key: self.client_key,
+                assertion_audience: self.assertion_audience,
                 scope: scopes.join(" "),
                 params: self.params,
                 userinfo: self.userinfo,
@@ -673,10 +712,11 @@ impl LoginProviderBuilder {
                 revocation: None,
                 par: None,
                 par_required: false,
-                client_auth: match (self.client_auth, &self.client_secret) {
-                    (Some(a), _) => a,
-                    (None, Some(_)) => ClientAuth::SecretBasic,
-                    (None, None) => ClientAuth::None,
+                client_auth: match (self.client_auth, &self.client_secret, &self.client_key) {
+                    (Some(a), _, _) => a,
+                    (None, _, Some(_)) => ClientAuth::PrivateKeyJwt,
+                    (None, Some(_), None) => ClientAuth::SecretBasic,
+                    (None, None, None) => ClientAuth::None,
                 },
                 dpop: false,
             })),

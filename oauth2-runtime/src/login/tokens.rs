@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 use super::dpop::ClientKey;
 use super::error::LoginError;
 use super::provider::{ClientAuth, Endpoints, LoginProvider};
+use crate::client::{Authentication, Credentials};
 use crate::util::now;
 
 /// How long token endpoint and userinfo requests may take.
@@ -83,16 +84,9 @@ pub(crate) enum Answer {
     Refused(ProviderError),
 }
 
-/// `client_id` in the form, unless it is there (a pushed authorization request has it).
-fn push_client_id<'a>(body: &mut Vec<(&'a str, &'a str)>, client_id: &'a str) {
-    if !body.iter().any(|(k, _)| *k == "client_id") {
-        body.push(("client_id", client_id));
-    }
-}
-
-/// POSTs `form` to `url` (a token, device authorization or pushed authorization
-/// endpoint), authenticated as
-/// the provider's client (`client_secret_basic`, `_post`, or `client_id` only); with
+/// POSTs `form` to `url` (a token, device authorization, pushed authorization or
+/// revocation endpoint), authenticated as the provider's client by `client_auth` (see
+/// [`crate::client`]: a fresh assertion for the JWT methods); with
 /// `dpop`, with a DPoP proof of that key and the provider's last nonce, signed again
 /// with a new nonce if the provider asks for one (`use_dpop_nonce`, RFC 9449 §8).
 pub(crate) async fn post_form(
@@ -146,18 +140,26 @@ async fn post_once(
     if let Some(proof) = proof {
         request = request.header("dpop", proof);
     }
-    match (client_auth, p.client_secret.as_deref()) {
-        (ClientAuth::SecretBasic, Some(secret)) => {
-            request = request.header(
-                reqwest::header::AUTHORIZATION,
-                crate::util::basic_auth(&p.client_id, secret),
-            );
+    let credentials = Credentials {
+        client_id: &p.client_id,
+        secret: p.client_secret.as_deref(),
+        key: p.client_key.as_ref(),
+        issuer: p.issuer.as_deref().unwrap_or_default(),
+        audience: p.assertion_audience,
+    };
+    let authentication = credentials
+        .authenticate(client_auth, url.as_str())
+        .map_err(LoginError::server)?;
+    let fields;
+    match authentication {
+        Authentication::Header(value) => {
+            request = request.header(reqwest::header::AUTHORIZATION, value);
         }
-        (ClientAuth::SecretPost, Some(secret)) => {
-            push_client_id(&mut body, &p.client_id);
-            body.push(("client_secret", secret));
+        Authentication::Form(form_fields) => {
+            fields = form_fields;
+            body.retain(|(k, _)| *k != "client_id");
+            body.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
         }
-        _ => push_client_id(&mut body, &p.client_id),
     }
     let response = crate::util::with_form(request, body)
         .send()

@@ -127,6 +127,10 @@ mod login {
             issuer: "https://sso.corp.example/realms/staff",
             client_id: "staff-portal",
             userinfo: required,
+            // Signed client assertions: private_key_jwt, audience the token endpoint.
+            client_auth: private_key_jwt,
+            client_key: env("KC_CLIENT_KEY"),
+            assertion_audience: endpoint,
         }
         both {
             issuer: "https://login.both.example",
