@@ -2,7 +2,8 @@
 //!
 //! - `resource_server`: `OAUTH2_ISSUER`, `OAUTH2_AUDIENCE` (comma list),
 //!   `OAUTH2_JWKS_URL`, `OAUTH2_BIND`; routes `/`, `/me`, `/admin` (scope `admin`), `/ws`.
-//! - `login`: `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`, `APP_BASE_URL`,
+//! - `login`: `OIDC_ISSUER`, `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`, `OIDC_CLIENT_AUTH`,
+//!   `OIDC_CLIENT_KEY_FILE`, `APP_BASE_URL`,
 //!   `SESSION_SECRET`, `SESSION_STORE`, `OAUTH2_BIND`; routes `/`, `/me`, `/auth/...`,
 //!   against the real oidc-provider.
 
@@ -189,6 +190,14 @@ async fn login_example_logs_in_and_out_with_sessions_in_redis() {
     assert_eq!(b.get(&format!("{base}/me")).await.status(), 401);
 
     // The device flow is on: a device gets a user code, and polling is pending.
+    device_poll_is_pending(&base, "client_secret_basic").await;
+}
+
+/// A device starts a login at the example at `base` and polls: the device authorization
+/// request and the token endpoint answer as for a client the provider authenticated
+/// (one it did not would get `invalid_client`): a user code, then
+/// `authorization_pending`.
+async fn device_poll_is_pending(base: &str, method: &str) {
     let client = oauth2_tests::client();
     let started: serde_json::Value = client
         .post(format!("{base}/auth/oidc/device"))
@@ -199,7 +208,7 @@ async fn login_example_logs_in_and_out_with_sessions_in_redis() {
         .json()
         .await
         .unwrap();
-    assert!(started["user_code"].is_string(), "{started}");
+    assert!(started["user_code"].is_string(), "{method}: {started}");
     let poll = client
         .post(format!("{base}/auth/oidc/token"))
         .form(&[
@@ -209,9 +218,12 @@ async fn login_example_logs_in_and_out_with_sessions_in_redis() {
         .send()
         .await
         .unwrap();
-    assert_eq!(poll.status(), 400);
+    assert_eq!(poll.status(), 400, "{method}");
     let pending: serde_json::Value = poll.json().await.unwrap();
-    assert_eq!(pending["error"], "authorization_pending", "{pending}");
+    assert_eq!(
+        pending["error"], "authorization_pending",
+        "{method}: {pending}"
+    );
 }
 
 #[tokio::test]
@@ -269,32 +281,7 @@ async fn login_example_authenticates_with_each_client_auth_method() {
         assert_eq!(location(&done), format!("{base}/me"), "{method}");
         let me: serde_json::Value = b.get(&format!("{base}/me")).await.json().await.unwrap();
         assert_eq!(me["sub"], "alice", "{method}");
-        // The device authorization request and the token endpoint, as the same client:
-        // a client the provider did not authenticate would get `invalid_client`.
-        let client = oauth2_tests::client();
-        let started: serde_json::Value = client
-            .post(format!("{base}/auth/oidc/device"))
-            .form(&[("scope", "openid")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(started["user_code"].is_string(), "{method}: {started}");
-        let poll: serde_json::Value = client
-            .post(format!("{base}/auth/oidc/token"))
-            .form(&[
-                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                ("device_code", started["device_code"].as_str().unwrap()),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(poll["error"], "authorization_pending", "{method}: {poll}");
+        device_poll_is_pending(&base, method).await;
         let _ = child.kill().await;
     }
 }
