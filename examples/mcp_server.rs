@@ -92,6 +92,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
         return Err(format!("MCP_RESOURCE must end in /mcp, the endpoint: {resource}").into());
     }
     let providers = Providers::load()?;
+    // Serve once the issuer's keys are loaded (a token before then gets 503 with
+    // Retry-After), or after 10 s anyway, saying why.
+    if tokio::time::timeout(std::time::Duration::from_secs(10), providers.ready())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the keys of OAUTH2_ISSUER are not loaded yet: requests get 503 until they are"
+        );
+    }
     // rmcp checks the `Host` header against these (DNS rebinding): loopback, and the
     // resource's own host when it is served under another name.
     let mut hosts = vec![

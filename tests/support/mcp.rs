@@ -92,10 +92,21 @@ pub async fn initialize(url: &str, token: &str) -> Option<String> {
             "clientInfo": {"name": "oauth2-tests", "version": "1"}
         }
     });
-    let response = post(url, Some(token), None, &body)
+    // As a client does: a 503 (keys still loading) is tried again after a moment.
+    let mut response = post(url, Some(token), None, &body)
         .send()
         .await
         .expect("initialize");
+    for _ in 0..100 {
+        if response.status() != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        response = post(url, Some(token), None, &body)
+            .send()
+            .await
+            .expect("initialize");
+    }
     assert_eq!(response.status(), 200, "initialize");
     let session = response
         .headers()

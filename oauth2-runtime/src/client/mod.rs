@@ -11,8 +11,9 @@
 //! | `None` (default without a secret) | `client_id` only; PKCE protects the code | — |
 //!
 //! An assertion has `iss` = `sub` = the client id, `aud` = the issuer (rfc7523bis,
-//! FAPI 2.0) or, with [`AssertionAudience::Endpoint`], the URL it is sent to (what Entra
-//! ID wants), a fresh `jti`, `iat` now and `exp` 60 s later; each request gets its own.
+//! FAPI 2.0) or, with [`AssertionAudience::Endpoint`] or for a plain OAuth 2.0 provider
+//! without an issuer, the URL it is sent to (what Entra ID wants), a fresh `jti`, `iat`
+//! now and `exp` 60 s later; each request gets its own.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {

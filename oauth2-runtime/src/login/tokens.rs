@@ -144,7 +144,8 @@ async fn post_once(
         client_id: &p.client_id,
         secret: p.client_secret.as_deref(),
         key: p.client_key.as_ref(),
-        issuer: p.issuer.as_deref().unwrap_or_default(),
+        // A plain OAuth 2.0 provider has no issuer: its endpoint is the audience.
+        issuer: p.issuer.as_deref().unwrap_or(url.as_str()),
         audience: p.assertion_audience,
     };
     let authentication = credentials
