@@ -38,22 +38,14 @@ impl McpServer {
         let mut child = example_process("mcp_server", &cleared, &env)
             .spawn()
             .expect("spawn mcp_server");
+        // It serves once the issuer's keys are loaded (at most 10 s).
         let metadata = format!("{base}/.well-known/oauth-protected-resource/mcp");
-        for _ in 0..300 {
-            if let Ok(res) = client().get(&metadata).send().await {
-                assert_eq!(res.status(), 200);
-                return Self {
-                    child,
-                    base,
-                    resource,
-                };
-            }
-            if let Some(status) = child.try_wait().expect("child status") {
-                panic!("mcp_server exited early: {status}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        crate::wait_until_answers(&mut child, &metadata, Duration::from_secs(30)).await;
+        Self {
+            child,
+            base,
+            resource,
         }
-        panic!("mcp_server did not come up at {base}");
     }
 }
 

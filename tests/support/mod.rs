@@ -211,9 +211,15 @@ pub fn free_addr() -> String {
 
 /// Waits until `url/` answers 200; fails if the child exits first.
 pub async fn wait_until_up(child: &mut tokio::process::Child, url: &str) {
-    for _ in 0..150 {
-        if let Ok(res) = client().get(format!("{url}/")).send().await {
-            assert_eq!(res.status(), 200);
+    wait_until_answers(child, &format!("{url}/"), Duration::from_secs(30)).await;
+}
+
+/// Waits until `url` answers 200, at most `bound`; fails if the child exits first.
+pub async fn wait_until_answers(child: &mut tokio::process::Child, url: &str, bound: Duration) {
+    let started = std::time::Instant::now();
+    while started.elapsed() < bound {
+        if let Ok(res) = client().get(url).send().await {
+            assert_eq!(res.status(), 200, "{url}");
             return;
         }
         if let Some(status) = child.try_wait().expect("child status") {
