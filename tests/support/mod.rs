@@ -144,6 +144,12 @@ pub struct ErrorResponse {
     pub description: String,
 }
 
+/// The `resource_metadata="..."` parameter of a challenge (RFC 9728 §5.1).
+pub fn resource_metadata(challenge: &str) -> Option<String> {
+    let (_, rest) = challenge.split_once("resource_metadata=\"")?;
+    rest.split_once('"').map(|(url, _)| url.to_owned())
+}
+
 /// Reads an error response.
 pub async fn error_of(response: reqwest::Response) -> ErrorResponse {
     let status = response.status().as_u16();

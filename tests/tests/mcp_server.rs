@@ -5,7 +5,7 @@
 
 use oauth2::dev::DevIssuer;
 use oauth2_tests::mcp::{McpServer, answer, initialize, post, tool_call, tool_text};
-use oauth2_tests::{client, error_of, free_addr};
+use oauth2_tests::{client, error_of, free_addr, resource_metadata};
 use serde_json::{Value, json};
 
 /// The example on a free port for `idp`, with keys from discovery (`jwks`: from
@@ -19,12 +19,6 @@ async fn start(idp: &DevIssuer, jwks: bool) -> (tokio::process::Child, String, S
     )
     .await;
     (server.child, server.base, server.resource)
-}
-
-/// `resource_metadata="..."` of a challenge.
-fn resource_metadata(challenge: &str) -> Option<&str> {
-    let (_, rest) = challenge.split_once("resource_metadata=\"")?;
-    rest.split_once('"').map(|(url, _)| url)
 }
 
 #[tokio::test]
@@ -95,7 +89,7 @@ async fn every_refusal_is_a_401_with_the_metadata_url_never_a_400() {
     let challenge = e.challenge.expect("a challenge");
     assert!(challenge.starts_with("Bearer "), "{challenge}");
     assert!(!challenge.contains("error="), "{challenge}");
-    assert_eq!(resource_metadata(&challenge), Some(metadata.as_str()));
+    assert_eq!(resource_metadata(&challenge), Some(metadata.clone()));
 
     let other = DevIssuer::start().await.expect("second issuer");
     let refused = [
@@ -130,7 +124,7 @@ async fn every_refusal_is_a_401_with_the_metadata_url_never_a_400() {
         let challenge = e.challenge.expect("a challenge");
         assert_eq!(
             resource_metadata(&challenge),
-            Some(metadata.as_str()),
+            Some(metadata.clone()),
             "{case}"
         );
     }
@@ -231,7 +225,7 @@ async fn each_tool_needs_its_scope_and_admin_implies_both() {
             challenge.contains(&format!(r#"scope="{needs}""#)),
             "{challenge}"
         );
-        assert_eq!(resource_metadata(&challenge), Some(metadata.as_str()));
+        assert_eq!(resource_metadata(&challenge), Some(metadata.clone()));
     }
 
     // Headers (MCP 2026-07-28) decide before the body; they must agree with it.

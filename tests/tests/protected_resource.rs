@@ -9,7 +9,7 @@ use oauth2::dev::DevIssuer;
 use oauth2::mcp::McpScopes;
 use oauth2::{Authenticator, AuthenticatorBuilder, RequireScopes};
 use oauth2_tests::mcp::{post as mcp_post, tool_call};
-use oauth2_tests::{client, error_of, get_with_token, serve};
+use oauth2_tests::{client, error_of, get_with_token, resource_metadata, serve};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -55,11 +55,6 @@ async fn api(
         .merge(auth.router());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (base, resource)
-}
-
-fn resource_metadata(challenge: &str) -> Option<String> {
-    let (_, rest) = challenge.split_once("resource_metadata=\"")?;
-    rest.split_once('"').map(|(url, _)| url.to_owned())
 }
 
 #[tokio::test]

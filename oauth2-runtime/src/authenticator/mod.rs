@@ -147,6 +147,11 @@ impl Authenticator {
         self.inner.hierarchy.missing(&granted.scopes(), required)
     }
 
+    /// In the MCP mode, its operation rules.
+    pub(crate) fn mcp_rules(&self) -> Option<&McpScopes> {
+        self.inner.mcp.as_ref()
+    }
+
     /// In the MCP mode, the MCP endpoint's path.
     pub(crate) fn mcp_route(&self) -> Option<&str> {
         self.inner.mcp.as_ref()?;
@@ -156,9 +161,7 @@ impl Authenticator {
     /// In the MCP mode, for a request to the MCP endpoint (the resource's path): the
     /// operation rules.
     pub(crate) fn mcp_endpoint(&self, path: &str) -> Option<&McpScopes> {
-        let mcp = self.inner.mcp.as_ref()?;
-        let resource = self.inner.resource.as_ref()?;
-        (resource.endpoint_path() == path).then_some(mcp)
+        (self.mcp_route()? == path).then_some(self.inner.mcp.as_ref()?)
     }
 
     /// Whether `path` is public (no token needed).

@@ -95,18 +95,12 @@ where
                         Begun::Refused(e) => return Ok(rejection(parts, e).await),
                     };
                     let mut request = Request::from_parts(parts, body);
-                    if operation {
-                        let path = request.uri().path().to_owned();
-                        let rules = auth.mcp_endpoint(&path).or_else(|| {
-                            let original = request.extensions().get::<OriginalUri>()?;
-                            auth.mcp_endpoint(original.path())
-                        });
-                        if let Some(rules) = rules {
-                            request = match crate::mcp::check(&auth, rules, &valid, request).await {
-                                Checked::Pass(request) => request,
-                                Checked::Refused(refused) => return Ok(refused),
-                            };
-                        }
+                    // `operation`: the request is to the MCP endpoint, whose rules these are.
+                    if let Some(rules) = auth.mcp_rules().filter(|_| operation) {
+                        request = match crate::mcp::check(&auth, rules, &valid, request).await {
+                            Checked::Pass(request) => request,
+                            Checked::Refused(refused) => return Ok(refused),
+                        };
                     }
                     request.extensions_mut().insert(valid);
                     let response = inner.oneshot(request).await?;
