@@ -81,6 +81,24 @@ impl Authenticated {
         self.claims().get(name)
     }
 
+    /// The party acting for the subject: `act.sub` (RFC 8693 §4.1), which a token
+    /// obtained by token exchange carries to name the client that exchanged it (the
+    /// API between the user and this one).
+    pub fn actor(&self) -> Option<&str> {
+        self.actors().next()
+    }
+
+    /// Every actor of the `act` chain, the current one first and then those before it
+    /// (each `act` may nest the one it replaced); empty when the token has no `act`.
+    pub fn actors(&self) -> impl Iterator<Item = &str> {
+        let mut act = self.claims.get("act");
+        std::iter::from_fn(move || {
+            let current = act?;
+            act = current.get("act");
+            current.get("sub").and_then(Value::as_str)
+        })
+    }
+
     /// The thumbprint of the key a DPoP-bound token is bound to (`cnf.jkt`, RFC 9449
     /// §6): a token that has one was accepted with a proof of that key.
     pub fn dpop_jkt(&self) -> Option<&str> {
@@ -460,6 +478,19 @@ mod tests {
 
     fn scopes(v: Value) -> Scopes {
         Scopes::from_claims(v.as_object().unwrap())
+    }
+
+    #[test]
+    fn the_act_chain_names_the_current_actor_first() {
+        let auth = Authenticated::new(
+            "p",
+            json!({"sub": "alice", "act": {"sub": "orders-api", "act": {"sub": "web"}}}),
+        );
+        assert_eq!(auth.actor(), Some("orders-api"));
+        assert_eq!(auth.actors().collect::<Vec<_>>(), ["orders-api", "web"]);
+        let direct = Authenticated::new("p", json!({"sub": "alice"}));
+        assert_eq!(direct.actor(), None);
+        assert_eq!(direct.actors().count(), 0);
     }
 
     #[test]

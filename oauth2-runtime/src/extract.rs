@@ -5,6 +5,8 @@
 //! - [`Authenticated`]: the provider's name and the claims as a JSON map.
 //! - `Option<Claims<T>>`, `Option<Authenticated>`: `None` when there is no token or a
 //!   bad one (optional authentication, e.g. on a public path).
+//! - [`CallerToken`]: the validated access token itself, to exchange for a token to
+//!   another API ([`TokenClient::exchange`](crate::client::TokenClient::exchange)).
 //!
 //! Under an [`AuthLayer`](crate::layer::AuthLayer) they read what the layer validated; on
 //! public paths they validate the request's token themselves.
@@ -125,5 +127,62 @@ impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequestParts<S> for Claims
             Err(e) if is_absent_or_bad(&e) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// The access token the request was authenticated with, for exchanging it for a token
+/// to another API on the caller's behalf
+/// ([`TokenClient::exchange`](crate::client::TokenClient::exchange)): forwarding it
+/// would hand the next API a token that was not meant for it (RFC 9700 §2.3; the MCP
+/// specification forbids it). The token is validated first, as [`Authenticated`] is;
+/// `Debug` does not show it.
+///
+/// ```no_run
+/// use axum::extract::State;
+/// use oauth2::CallerToken;
+/// use oauth2::client::{Target, TokenClient, TokenError};
+///
+/// async fn stock(
+///     caller: CallerToken,
+///     State(tokens): State<TokenClient>,
+/// ) -> Result<String, TokenError> {
+///     let target = Target::resource("https://inventory.example");
+///     let token = tokens.exchange(caller.secret(), &target, &["read"]).await?;
+///     let http = reqwest::Client::new();
+///     let answer = token.authorize(http.get("https://inventory.example/stock"))?.send().await;
+///     Ok(match answer {
+///         Ok(response) => response.text().await.unwrap_or_default(),
+///         Err(e) => format!("inventory is unreachable: {e}"),
+///     })
+/// }
+/// ```
+#[derive(Clone)]
+pub struct CallerToken(String);
+
+impl CallerToken {
+    /// The token. Never log it, and never send it to another API.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for CallerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallerToken(..)")
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CallerToken {
+    type Rejection = AuthError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthError> {
+        <Authenticated as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        let Some(authenticator) = parts.extensions.get::<Authenticator>() else {
+            return Err(AuthError::misconfigured(
+                "no authenticator for this route: add `.layer(providers.layer())` (or `.layer(authenticator.layer())`) to the router",
+            ));
+        };
+        let presented = authenticator.token(parts)?;
+        Ok(Self(presented.token.into_owned()))
     }
 }

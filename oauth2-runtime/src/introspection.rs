@@ -20,6 +20,8 @@ use quick_cache::sync::Cache;
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::client::request::{Answer as PostAnswer, Post, PostError, post_form};
+use crate::client::{ClientAuth, ClientCredentials};
 use crate::jwks::KeyCache;
 use crate::util::now_millis;
 
@@ -35,22 +37,11 @@ pub(crate) const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 /// A resource server's introspection client: its credentials and, when the provider's
 /// discovery document does not give it, the endpoint.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(crate) struct IntrospectionClient {
-    pub(crate) client_id: String,
-    pub(crate) client_secret: String,
+    pub(crate) credentials: ClientCredentials,
     /// `None`: the discovered `introspection_endpoint`.
     pub(crate) endpoint: Option<Url>,
-}
-
-impl fmt::Debug for IntrospectionClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The secret stays out of logs.
-        f.debug_struct("IntrospectionClient")
-            .field("client_id", &self.client_id)
-            .field("endpoint", &self.endpoint.as_ref().map(Url::as_str))
-            .finish_non_exhaustive()
-    }
 }
 
 /// What the provider answered.
@@ -80,16 +71,11 @@ struct Remembered {
     until: u64,
 }
 
-/// How the client authenticates at the introspection endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ClientAuth {
-    Basic,
-    Post,
-}
-
 /// Asks one provider about opaque tokens.
 pub(crate) struct Introspector {
     client: IntrospectionClient,
+    /// The provider's issuer: the audience of the client's assertions.
+    issuer: String,
     http: reqwest::Client,
     timeout: Duration,
     /// The issuer's discovery document, when the endpoint is not configured.
@@ -110,9 +96,10 @@ impl fmt::Debug for Introspector {
 }
 
 impl Introspector {
-    /// An introspector that sends `client`'s requests with `http`, each limited to
-    /// `timeout`; `discovery` finds the endpoint when `client` names none.
+    /// An introspector of `issuer` that sends `client`'s requests with `http`, each
+    /// limited to `timeout`; `discovery` finds the endpoint when `client` names none.
     pub(crate) fn new(
+        issuer: String,
         client: IntrospectionClient,
         http: reqwest::Client,
         timeout: Duration,
@@ -120,6 +107,7 @@ impl Introspector {
     ) -> Self {
         Self {
             client,
+            issuer,
             http,
             timeout,
             discovery,
@@ -181,52 +169,37 @@ impl Introspector {
 
     /// One request to the endpoint about `token`.
     async fn ask(&self, token: &str) -> Result<Answer, String> {
-        let (endpoint, auth) = self.endpoint().await?;
-        let c = &self.client;
-        let mut form = vec![("token", token), ("token_type_hint", "access_token")];
-        let mut request = self
-            .http
-            .post(endpoint.clone())
-            .timeout(self.timeout)
-            .header(reqwest::header::ACCEPT, "application/json");
-        match auth {
-            ClientAuth::Basic => {
-                request = request.header(
-                    reqwest::header::AUTHORIZATION,
-                    crate::util::basic_auth(&c.client_id, &c.client_secret),
-                );
-            }
-            ClientAuth::Post => {
-                form.push(("client_id", &c.client_id));
-                form.push(("client_secret", &c.client_secret));
-            }
+        let (endpoint, method) = self.endpoint().await?;
+        let post = Post {
+            http: &self.http,
+            credentials: self.client.credentials.view(&self.issuer),
+            method,
+            url: &endpoint,
+            timeout: self.timeout,
+        };
+        let form = [("token", token), ("token_type_hint", "access_token")];
+        match post_form(post, &form, None).await {
+            Ok(PostAnswer::Ok(bytes)) => parse(&bytes).map_err(|why| format!("{endpoint} {why}")),
+            Ok(PostAnswer::Refused(e)) => Err(format!(
+                "{endpoint} refused the introspection client: {} (are its id and {} right?)",
+                e.message(),
+                credential_name(method)
+            )),
+            Err(PostError::Status(m)) => Err(format!(
+                "{m} (are the introspection client's id and {} right?)",
+                credential_name(method)
+            )),
+            Err(e) => Err(e.message().to_owned()),
         }
-        let response = crate::util::with_form(request, form)
-            .send()
-            .await
-            .map_err(|e| format!("{endpoint} is unreachable: {e}"))?;
-        let status = response.status();
-        if !status.is_success() {
-            let hint = if matches!(status.as_u16(), 400 | 401 | 403) {
-                " (are the introspection client's id and secret right?)"
-            } else {
-                ""
-            };
-            return Err(format!("{endpoint} answered HTTP {status}{hint}"));
-        }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| format!("{endpoint} answered badly: {e}"))?;
-        parse(&bytes).map_err(|why| format!("{endpoint} {why}"))
     }
 
-    /// The endpoint and how to authenticate there: the configured one (HTTP Basic, the
-    /// method RFC 7662 servers must support), or the discovered one with a method it
-    /// lists.
+    /// The endpoint and how to authenticate there: the configured endpoint (with the
+    /// method the credentials give: HTTP Basic for a secret, the one RFC 7662 servers
+    /// must support), or the discovered one with a method it lists.
     async fn endpoint(&self) -> Result<(Url, ClientAuth), String> {
+        let credentials = &self.client.credentials;
         if let Some(url) = &self.client.endpoint {
-            return Ok((url.clone(), ClientAuth::Basic));
+            return Ok((url.clone(), credentials.method_for(None)?));
         }
         let Some(keys) = &self.discovery else {
             return Err("no introspection endpoint is configured".into());
@@ -244,21 +217,23 @@ impl Introspector {
         };
         let url = Url::parse(endpoint)
             .map_err(|e| format!("introspection_endpoint is not a URL: {e}"))?;
-        let auth = match &meta.introspection_endpoint_auth_methods_supported {
-            None => ClientAuth::Basic,
-            Some(methods) if methods.iter().any(|m| m == "client_secret_basic") => {
-                ClientAuth::Basic
-            }
-            Some(methods) if methods.iter().any(|m| m == "client_secret_post") => ClientAuth::Post,
-            Some(_) => {
-                return Err(
-                    "the introspection endpoint supports neither client_secret_basic \
-                            nor client_secret_post"
-                        .into(),
-                );
-            }
-        };
-        Ok((url, auth))
+        let supported = meta
+            .introspection_endpoint_auth_methods_supported
+            .as_deref()
+            .or(meta.token_endpoint_auth_methods_supported.as_deref());
+        let method = credentials
+            .method_for(supported)
+            .map_err(|e| format!("introspection: {e}"))?;
+        Ok((url, method))
+    }
+}
+
+/// What a method's credential is called, for messages.
+fn credential_name(method: ClientAuth) -> &'static str {
+    match method {
+        ClientAuth::PrivateKeyJwt => "key",
+        ClientAuth::None => "registration",
+        _ => "secret",
     }
 }
 
@@ -278,6 +253,8 @@ fn parse(body: &[u8]) -> Result<Answer, &'static str> {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    const ISSUER: &str = "https://login.example";
 
     #[test]
     fn an_answer_needs_a_boolean_active() {
@@ -309,12 +286,16 @@ mod tests {
             .local_addr()
             .unwrap();
         let client = IntrospectionClient {
-            client_id: "rs".into(),
-            client_secret: "rs-secret".into(),
+            credentials: ClientCredentials::new("rs").secret("rs-secret"),
             endpoint: Some(Url::parse(&format!("http://{addr}/introspect")).unwrap()),
         };
-        let introspector =
-            Introspector::new(client, reqwest::Client::new(), Duration::from_secs(1), None);
+        let introspector = Introspector::new(
+            ISSUER.into(),
+            client,
+            reqwest::Client::new(),
+            Duration::from_secs(1),
+            None,
+        );
         let first = introspector.introspect("t1", &[1; 32]).await.unwrap_err();
         assert!(
             matches!(&first, Unavailable::Failed(why) if why.contains("unreachable")),
@@ -345,11 +326,11 @@ mod tests {
 
     fn introspector(endpoint: Url) -> Arc<Introspector> {
         let client = IntrospectionClient {
-            client_id: "rs".into(),
-            client_secret: "rs-secret".into(),
+            credentials: ClientCredentials::new("rs").secret("rs-secret"),
             endpoint: Some(endpoint),
         };
         Arc::new(Introspector::new(
+            ISSUER.into(),
             client,
             reqwest::Client::new(),
             Duration::from_secs(5),
@@ -397,8 +378,7 @@ mod tests {
     #[test]
     fn the_secret_stays_out_of_debug() {
         let client = IntrospectionClient {
-            client_id: "rs".into(),
-            client_secret: "hunter2-hunter2".into(),
+            credentials: ClientCredentials::new("rs").secret("hunter2-hunter2"),
             endpoint: None,
         };
         let shown = format!("{client:?}");

@@ -185,7 +185,6 @@ pub mod algorithm;
 pub mod app;
 pub mod authenticator;
 pub mod claims;
-#[cfg(feature = "login")]
 pub mod client;
 pub mod config;
 pub mod defaults;
@@ -229,7 +228,7 @@ pub use authenticator::{Authenticator, AuthenticatorBuilder};
 pub use claims::{Authenticated, ClaimError, FromClaims, ScopeHierarchy, Scopes};
 pub use config::{Audience, ConfigError, Preset, Provider, ProviderBuilder};
 pub use error::AuthError;
-pub use extract::Claims;
+pub use extract::{CallerToken, Claims};
 /// Moved to [`metrics::DECISION_TARGET`], with the other names an operator reads.
 #[deprecated(since = "0.1.0", note = "moved to `oauth2::metrics::DECISION_TARGET`")]
 pub const DECISION_TARGET: &str = metrics::DECISION_TARGET;

@@ -32,12 +32,25 @@
 //   `offline_access` (which oidc-provider otherwise grants only with `prompt=consent`).
 // - `interop-pkjwt` authenticates with private_key_jwt (its public keys: $CLIENT_JWKS, a
 //   JWK set), `interop-secretjwt` with client_secret_jwt.
+// - more resource servers that introspect: `interop-rs-post` (client_secret_post),
+//   `interop-rs-secretjwt` (client_secret_jwt) and, with $CLIENT_JWKS, `interop-rs-pkjwt`
+//   (private_key_jwt); and `interop-service-pkjwt`, a client_credentials client with
+//   private_key_jwt.
+// - token exchange (RFC 8693, `urn:ietf:params:oauth:grant-type:token-exchange`) and
+//   Entra ID's on-behalf-of (`urn:ietf:params:oauth:grant-type:jwt-bearer` with
+//   `requested_token_use=on_behalf_of`) for the middle-tier API `interop-api`
+//   (client_secret_basic; also client_credentials): a user's access token (opaque, or a
+//   JWT of this issuer) becomes an ES256 JWT access token for the requested `resource`,
+//   `audience` or (Entra) `{resource}/{scope}` scopes, with the same `sub` and an `act`
+//   claim naming the client (nesting the subject token's own `act`). Lifetime
+//   $EXCHANGE_TTL seconds (default 300).
 // - $MCP_RESOURCE (an MCP server's canonical URL) is a resource with the scopes
 //   `mcp:tools mcp:deploy mcp:admin` and ES256 JWT access tokens, and dynamic client
 //   registration (RFC 7591) is open, as MCP clients need it.
 // - it prints its private signing keys (`signing-keys: [{kid, alg, der}]`: PKCS#1 DER for RSA, PKCS#8 for the others), so that the
 //   tests can sign tokens exactly as it does, with one claim wrong.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createLocalJWKSet, importJWK, jwtVerify, SignJWT } from 'jose';
 import Provider, { errors } from 'oidc-provider';
 
 const port = Number(process.env.PORT);
@@ -56,6 +69,8 @@ const resources = {
   'urn:example:api:rs256': 'RS256',
   'urn:example:api:es256': 'ES256',
   'urn:example:api:eddsa': 'EdDSA',
+  // The API a middle tier calls with exchanged tokens.
+  'urn:example:api:downstream': 'ES256',
 };
 
 // Opaque access tokens (for introspection) for this resource.
@@ -81,14 +96,25 @@ const webClient = (name, client_id, token_endpoint_auth_method, client_secret) =
   post_logout_redirect_uris: postLogoutRedirectUris,
 });
 
+const privateJwks = [
+  signingKey('rsa', { modulusLength: 2048 }, 'RS256'),
+  signingKey('ec', { namedCurve: 'P-256' }, 'ES256'),
+  signingKey('ed25519', {}, 'EdDSA'),
+];
+const publicJwks = createLocalJWKSet({
+  keys: privateJwks.map(({ kty, crv, n, e, x, y, alg, use, kid }) => ({ kty, crv, n, e, x, y, alg, use, kid })),
+});
+const clientJwks = process.env.CLIENT_JWKS ? JSON.parse(process.env.CLIENT_JWKS) : undefined;
+const resourceServer = (client_id, token_endpoint_auth_method, extra) => ({
+  client_id, token_endpoint_auth_method, grant_types: [], redirect_uris: [], response_types: [], ...extra,
+});
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
 const provider = new Provider(issuer, {
-  jwks: {
-    keys: [
-      signingKey('rsa', { modulusLength: 2048 }, 'RS256'),
-      signingKey('ec', { namedCurve: 'P-256' }, 'ES256'),
-      signingKey('ed25519', {}, 'EdDSA'),
-    ],
-  },
+  jwks: { keys: privateJwks },
   clients: [{
     client_id: 'interop-service',
     client_secret: 'interop-secret-interop-secret-interop-secret',
@@ -104,6 +130,29 @@ const provider = new Provider(issuer, {
     redirect_uris: [],
     response_types: [],
   },
+  resourceServer('interop-rs-post', 'client_secret_post', { client_secret: 'interop-rs-post-secret-interop-rs-post' }),
+  resourceServer('interop-rs-secretjwt', 'client_secret_jwt', { client_secret: 'interop-rs-secretjwt-secret-interop-rs-secretjwt' }),
+  ...(clientJwks ? [
+    resourceServer('interop-rs-pkjwt', 'private_key_jwt', { jwks: clientJwks }),
+    {
+      client_id: 'interop-service-pkjwt',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: clientJwks,
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      response_types: [],
+      scope: 'read admin',
+    },
+  ] : []),
+  {
+    // A middle-tier API: calls others with its own tokens or exchanged ones.
+    client_id: 'interop-api',
+    client_secret: 'interop-api-secret-interop-api-secret',
+    grant_types: ['client_credentials', TOKEN_EXCHANGE, JWT_BEARER],
+    redirect_uris: [],
+    response_types: [],
+    scope: 'read admin',
+  },
   ...(appUrls.length ? [
     webClient('oidc', 'interop-web', 'client_secret_basic', 'interop-web-secret-interop-web-secret'),
     webClient('post', 'interop-post', 'client_secret_post', 'interop-post-secret-interop-post-secret'),
@@ -115,9 +164,9 @@ const provider = new Provider(issuer, {
     },
     // Signed client assertions (RFC 7523, OpenID Connect Core §9): private_key_jwt with
     // the public keys in $CLIENT_JWKS, and client_secret_jwt.
-    ...(process.env.CLIENT_JWKS ? [{
+    ...(clientJwks ? [{
       ...webClient('pkjwt', 'interop-pkjwt', 'private_key_jwt'),
-      jwks: JSON.parse(process.env.CLIENT_JWKS),
+      jwks: clientJwks,
     }] : []),
     webClient('secretjwt', 'interop-secretjwt', 'client_secret_jwt', 'interop-secretjwt-secret-interop-secretjwt'),
     // Userinfo answered as a signed JWT, application/jwt (OpenID Connect Core §5.3.2).
@@ -199,6 +248,71 @@ const provider = new Provider(issuer, {
     },
   },
 });
+
+// Token exchange (RFC 8693) and Entra ID's on-behalf-of: what the subject token says.
+async function subjectOf(token) {
+  if (token.split('.').length === 3) {
+    const { payload } = await jwtVerify(token, publicJwks, { issuer });
+    return payload;
+  }
+  const at = await provider.AccessToken.find(token);
+  if (!at || at.isExpired) throw new Error('not active');
+  return { sub: at.accountId, client_id: at.clientId };
+}
+
+const exchangeKey = await importJWK(privateJwks.find((k) => k.alg === 'ES256'), 'ES256');
+const exchangeTtl = Number(process.env.EXCHANGE_TTL || 300);
+
+async function exchange(ctx) {
+  const { client, params } = ctx.oidc;
+  const onBehalfOf = params.grant_type === JWT_BEARER;
+  if (onBehalfOf && params.requested_token_use !== 'on_behalf_of') {
+    throw new errors.InvalidRequest('requested_token_use must be on_behalf_of');
+  }
+  if (!onBehalfOf && params.subject_token_type !== ACCESS_TOKEN_TYPE) {
+    throw new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
+  }
+  const subjectToken = onBehalfOf ? params.assertion : params.subject_token;
+  if (!subjectToken) throw new errors.InvalidRequest(onBehalfOf ? 'assertion is missing' : 'subject_token is missing');
+  let subject;
+  try {
+    subject = await subjectOf(subjectToken);
+  } catch {
+    throw new errors.InvalidGrant('the subject token is not valid');
+  }
+  if (!subject.sub) throw new errors.InvalidGrant('the subject token has no subject');
+  // The target: `resource` or `audience`, or (Entra) the resource of `{resource}/{scope}`.
+  const requested = (params.scope || '').split(' ').filter(Boolean);
+  let target = params.resource || params.audience;
+  let scopes = requested;
+  if (!target && requested.length) {
+    const at = requested[0].lastIndexOf('/');
+    target = at > 0 ? requested[0].slice(0, at) : undefined;
+    scopes = requested.map((s) => s.slice(s.lastIndexOf('/') + 1)).flatMap((s) => (s === '.default' ? ['read', 'admin'] : [s]));
+  }
+  if (!target || !resources[target]) throw new errors.InvalidTarget('the requested audience is unknown');
+  const scope = scopes.filter((s) => s === 'read' || s === 'admin').join(' ');
+  const now = Math.floor(Date.now() / 1000);
+  const act = { sub: client.clientId, ...(subject.act ? { act: subject.act } : {}) };
+  const accessToken = await new SignJWT({ client_id: client.clientId, act, ...(scope ? { scope } : {}) })
+    .setProtectedHeader({ alg: 'ES256', kid: 'es256-key', typ: 'at+jwt' })
+    .setIssuer(issuer)
+    .setSubject(subject.sub)
+    .setAudience(target)
+    .setIssuedAt(now)
+    .setExpirationTime(now + exchangeTtl)
+    .setJti(randomUUID())
+    .sign(exchangeKey);
+  ctx.body = {
+    access_token: accessToken,
+    ...(onBehalfOf ? {} : { issued_token_type: ACCESS_TOKEN_TYPE }),
+    token_type: 'Bearer',
+    expires_in: exchangeTtl,
+    ...(scope ? { scope } : {}),
+  };
+}
+provider.registerGrantType(TOKEN_EXCHANGE, exchange, ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience', 'resource', 'scope'], ['audience', 'resource']);
+provider.registerGrantType(JWT_BEARER, exchange, ['assertion', 'requested_token_use', 'scope']);
 
 async function formBody(req) {
   let raw = '';

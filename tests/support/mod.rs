@@ -275,6 +275,14 @@ pub async fn session_claims(browser: &browser::Browser, base: &str) -> serde_jso
     me.json().await.unwrap()
 }
 
+/// The access token of `browser`'s session at the app at `base` (its `/token` of
+/// [`session_routes`], refreshed when it expires within a minute).
+pub async fn session_token(browser: &browser::Browser, base: &str) -> String {
+    let token = browser.get(&format!("{base}/token")).await;
+    assert_eq!(token.status(), 200, "a session");
+    token.text().await.unwrap()
+}
+
 /// Routes that show a login session: `/me` (its claims as JSON), `/token` (its access
 /// token, refreshed when it expires within a minute) and `/id-token`; merge the login's
 /// router and add its layer.

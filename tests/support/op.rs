@@ -32,6 +32,30 @@ pub const SECRET_JWT_CLIENT: (&str, &str) = (
     "interop-secretjwt",
     "interop-secretjwt-secret-interop-secretjwt",
 );
+/// The middle-tier API (client_secret_basic): client_credentials, token exchange (RFC
+/// 8693) and Entra ID's on-behalf-of grant; exchanged tokens are for
+/// [`DOWNSTREAM`] (or the other resources) and carry `act: {sub: "interop-api"}`.
+pub const API_CLIENT: (&str, &str) = ("interop-api", "interop-api-secret-interop-api-secret");
+/// The resource the middle tier calls with exchanged tokens (ES256 JWTs).
+pub const DOWNSTREAM: &str = "urn:example:api:downstream";
+/// A client_credentials client with `private_key_jwt` (its keys given in
+/// [`Options::client_jwks`]), scopes `read admin`.
+pub const SERVICE_PKJWT_CLIENT: &str = "interop-service-pkjwt";
+/// Resource servers that introspect with `client_secret_post`, `client_secret_jwt` and
+/// (keys in [`Options::client_jwks`]) `private_key_jwt`.
+pub const RS_POST: (&str, &str) = ("interop-rs-post", "interop-rs-post-secret-interop-rs-post");
+/// See [`RS_POST`].
+pub const RS_SECRET_JWT: (&str, &str) = (
+    "interop-rs-secretjwt",
+    "interop-rs-secretjwt-secret-interop-rs-secretjwt",
+);
+/// See [`RS_POST`].
+pub const RS_PKJWT: &str = "interop-rs-pkjwt";
+
+/// The client key (PEM) in `tests/data/{file}`.
+pub fn client_key_pem(file: &str) -> String {
+    std::fs::read_to_string(format!("{}/data/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
 
 /// `tests/interop`: the provider's script, the browser script and their npm packages.
 pub fn interop_dir() -> PathBuf {

@@ -60,18 +60,8 @@ async fn private_key_jwt_logs_in_with_an_es256_or_ps256_key() {
             "{alg}"
         );
         // A refresh, authenticated the same way: a new access token each time.
-        let first = browser
-            .get(&format!("{base}/token"))
-            .await
-            .text()
-            .await
-            .unwrap();
-        let second = browser
-            .get(&format!("{base}/token"))
-            .await
-            .text()
-            .await
-            .unwrap();
+        let first = oauth2_tests::session_token(&browser, &base).await;
+        let second = oauth2_tests::session_token(&browser, &base).await;
         assert!(!first.is_empty() && !second.is_empty(), "{alg}: refreshed");
         assert_ne!(first, second, "{alg}: each use refreshes");
         drop(op);

@@ -185,3 +185,74 @@ async fn an_introspection_endpoint_that_does_not_answer_is_a_503() {
         assert_eq!(get_with_token(&url, "/client", &jwt).await.status(), 200);
     }
 }
+
+/// The resource server may authenticate as any client the provider registered:
+/// `client_secret_post`, `client_secret_jwt`, `private_key_jwt` (chosen by the key it has),
+/// as well as the default `client_secret_basic`; a key the provider does not know is
+/// refused there, and the token could not be checked (503).
+#[tokio::test]
+async fn each_client_authentication_method_introspects() {
+    use oauth2::client::{ClientAuth, ClientKey};
+    use oauth2_tests::op::{RS_PKJWT, RS_POST, RS_SECRET_JWT, client_key_pem};
+    let key = ClientKey::from_pem(&client_key_pem("client-p256.pem")).unwrap();
+    let op = OpenIdProvider::start(Options {
+        client_jwks: Some(serde_json::json!({"keys": [key.public_jwk()]})),
+        ..Options::default()
+    })
+    .await;
+    let opaque = token(&op, OPAQUE, "read").await;
+    let base = || {
+        Provider::builder("oidc-provider")
+            .issuer(&op.issuer)
+            .audience([OPAQUE, JWT])
+    };
+    let configured = [
+        (
+            "client_secret_post",
+            base()
+                .introspection_client_id(RS_POST.0)
+                .introspection_client_secret(RS_POST.1)
+                .introspection_client_auth(ClientAuth::SecretPost),
+        ),
+        (
+            "client_secret_jwt",
+            base()
+                .introspection_client_id(RS_SECRET_JWT.0)
+                .introspection_client_secret(RS_SECRET_JWT.1)
+                .introspection_client_auth(ClientAuth::SecretJwt),
+        ),
+        (
+            "private_key_jwt",
+            base()
+                .introspection_client_id(RS_PKJWT)
+                .introspection_client_key_pem(client_key_pem("client-p256.pem")),
+        ),
+    ];
+    for (method, provider) in configured {
+        let auth = Authenticator::builder().provider(provider).build().unwrap();
+        let url = app(&auth).await;
+        let res = get_with_token(&url, "/client", &opaque).await;
+        assert_eq!(res.status(), 200, "{method}");
+        assert_eq!(res.text().await.unwrap(), SERVICE.0, "{method}");
+    }
+
+    let unknown = base()
+        .introspection_client_id(RS_PKJWT)
+        .introspection_client_key_pem(client_key_pem("client-unregistered.pem"));
+    let auth = Authenticator::builder().provider(unknown).build().unwrap();
+    let url = app(&auth).await;
+    let e = error_of(get_with_token(&url, "/client", &opaque).await).await;
+    assert_eq!(e.status, 503);
+
+    // A method without its credential fails at build, naming the setting.
+    let e = Authenticator::builder()
+        .provider(
+            base()
+                .introspection_client_id(RS_PKJWT)
+                .introspection_client_secret("a-secret")
+                .introspection_client_auth(ClientAuth::PrivateKeyJwt),
+        )
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("introspection_client_auth"), "{e}");
+}

@@ -47,5 +47,6 @@ mod store_outage;
 mod tenants;
 mod test_kit;
 mod token_cache;
+mod token_client;
 mod token_endpoint;
 mod websocket;

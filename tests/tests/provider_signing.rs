@@ -61,12 +61,7 @@ async fn a_signed_userinfo_answer_is_verified_and_read() {
     assert_eq!(me["name"], "Bob Example", "{me}");
     assert_eq!(me["sub"], "bob");
     // What the login read was indeed a JWT.
-    let token = browser
-        .get(&format!("{base}/token"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let token = oauth2_tests::session_token(&browser, &base).await;
     let info = oauth2_tests::client()
         .get(format!("{}/me", op.issuer))
         .bearer_auth(token)

@@ -174,6 +174,18 @@ pub(crate) const KEYS: &[Key] = &[
         "introspection_client_secret",
     ),
     key(
+        "introspection_client_key",
+        Provider,
+        Secret,
+        "introspection_client_key_pem",
+    ),
+    key(
+        "introspection_client_auth",
+        Provider,
+        Choice(&CLIENT_AUTH_METHODS),
+        "introspection_client_auth",
+    ),
+    key(
         "introspection_endpoint",
         Provider,
         ENDPOINT,
@@ -221,6 +233,12 @@ pub(crate) const KEYS: &[Key] = &[
         "client_auth",
     ),
     login("client_key", Provider, Secret, "client_key_pem"),
+    login(
+        "client_assertion_file",
+        Provider,
+        Str,
+        "client_assertion_path",
+    ),
     login(
         "assertion_audience",
         Provider,

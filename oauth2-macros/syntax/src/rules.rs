@@ -32,7 +32,7 @@ pub struct Rule {
 use Fact::{Absent, AnyGiven, Given, Is, IssuerTemplate};
 
 const INTROSPECTION_CLIENT: &str = "is missing: introspection asks as the resource server's \
-     own client, with its id and secret together";
+     own client, with its id and a secret (or a key) together";
 
 /// The rules between one provider's keys.
 pub const PROVIDER_RULES: &[Rule] = &[
@@ -63,7 +63,12 @@ pub const PROVIDER_RULES: &[Rule] = &[
     Rule {
         blame: "introspection_client_id",
         when: &[
-            AnyGiven(&["introspection_client_secret", "introspection_endpoint"]),
+            AnyGiven(&[
+                "introspection_client_secret",
+                "introspection_client_key",
+                "introspection_client_auth",
+                "introspection_endpoint",
+            ]),
             Absent("introspection_client_id"),
         ],
         problem: INTROSPECTION_CLIENT,
@@ -73,6 +78,7 @@ pub const PROVIDER_RULES: &[Rule] = &[
         when: &[
             Given("introspection_client_id"),
             Absent("introspection_client_secret"),
+            Absent("introspection_client_key"),
         ],
         problem: INTROSPECTION_CLIENT,
     },

@@ -9,10 +9,13 @@ use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use crate::Algorithm;
 use serde_json::Value;
 
-/// Why a client key cannot be used.
+/// Why a client's configuration cannot be used (a [`ClientKey`], an
+/// [`AssertionFile`](super::AssertionFile), [`ClientCredentials`](super::ClientCredentials)
+/// that do not fit together, a [`TokenClient`](super::TokenClient) without an endpoint):
+/// the message says which setting and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("client key {0}")]
-pub struct ClientKeyError(String);
+#[error("{0}")]
+pub struct ClientConfigError(pub(crate) String);
 
 /// A private key that signs the client's `private_key_jwt` assertions: P-256 or P-384
 /// (`ES256`, `ES384`), RSA (`RS256` by default, or `PS256` and the others with
@@ -22,7 +25,7 @@ pub struct ClientKeyError(String);
 /// [`public_jwk`](Self::public_jwk) at the provider.
 ///
 /// ```
-/// # fn main() -> Result<(), oauth2::client::ClientKeyError> {
+/// # fn main() -> Result<(), oauth2::client::ClientConfigError> {
 /// // A key made for this example with
 /// // `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`; read yours from a
 /// // file or a secret store.
@@ -44,6 +47,8 @@ pub struct ClientKey {
     key: EncodingKey,
     alg: Algorithm,
     kid: String,
+    /// The RFC 7638 thumbprint of the public key.
+    thumbprint: String,
     /// The public JWK, without `kid` and `alg`.
     public: Jwk,
 }
@@ -58,14 +63,14 @@ impl fmt::Debug for ClientKey {
     }
 }
 
-fn error(problem: impl Into<String>) -> ClientKeyError {
-    ClientKeyError(problem.into())
+fn error(problem: impl std::fmt::Display) -> ClientConfigError {
+    ClientConfigError(format!("client key {problem}"))
 }
 
 impl ClientKey {
     /// The key of a PEM private key; its algorithm is the usual one for its type
     /// (`ES256` for P-256, `ES384` for P-384, `RS256` for RSA, `EdDSA` for Ed25519).
-    pub fn from_pem(pem: &str) -> Result<Self, ClientKeyError> {
+    pub fn from_pem(pem: &str) -> Result<Self, ClientConfigError> {
         crate::util::crypto_backend();
         let bytes = pem.as_bytes();
         let candidates = [
@@ -87,8 +92,25 @@ impl ClientKey {
         ))
     }
 
+    /// The key of a private JWK (`kty` `RSA` with all its CRT members, `EC` on P-256 or
+    /// P-384, `OKP` Ed25519), as a JSON string or value: its `alg` when it has one,
+    /// else the usual one for its type; its `kid` when it has one, else the RFC 7638
+    /// thumbprint. Entra ID, Okta and Auth0 hand out keys in this form.
+    pub fn from_jwk(jwk: impl AsRef<str>) -> Result<Self, ClientConfigError> {
+        let value: Value = serde_json::from_str(jwk.as_ref())
+            .map_err(|e| error(format!("is not a JSON JWK: {e}")))?;
+        crate::util::crypto_backend();
+        let (key, alg) = super::private_jwk::encoding_key(&value).map_err(error)?;
+        let alg = alg.unwrap_or(Algorithm::RS256);
+        let found = Self::new(key, alg)?;
+        Ok(match value.get("kid").and_then(Value::as_str) {
+            Some(kid) => found.with_kid(kid),
+            None => found,
+        })
+    }
+
     /// The key with its public half and thumbprint; fails when it cannot sign for `alg`.
-    fn new(key: EncodingKey, alg: Algorithm) -> Result<Self, ClientKeyError> {
+    fn new(key: EncodingKey, alg: Algorithm) -> Result<Self, ClientConfigError> {
         let public = Jwk::from_encoding_key(&key, alg.jwt())
             .map_err(|e| error(format!("has no public key for {alg}: {e}")))?;
         let kid = public
@@ -99,6 +121,7 @@ impl ClientKey {
         let found = Self {
             key,
             alg,
+            thumbprint: kid.clone(),
             kid,
             public,
         };
@@ -108,7 +131,7 @@ impl ClientKey {
 
     /// Signs a probe and verifies it with the public half: a key of another curve, or
     /// one that cannot sign for its algorithm, fails here rather than at the provider.
-    fn check(&self) -> Result<(), ClientKeyError> {
+    fn check(&self) -> Result<(), ClientConfigError> {
         let alg = self.alg;
         let probe = jsonwebtoken::encode(
             &Header::new(alg.jwt()),
@@ -128,7 +151,7 @@ impl ClientKey {
 
     /// The same key signing with `alg` (`PS256` for an RSA key, as FAPI 2.0 asks);
     /// fails when the key's type cannot (an RSA key cannot sign `ES256`).
-    pub fn with_algorithm(self, alg: Algorithm) -> Result<Self, ClientKeyError> {
+    pub fn with_algorithm(self, alg: Algorithm) -> Result<Self, ClientConfigError> {
         let kid = self.kid.clone();
         let mut key = Self::new(self.key, alg)?;
         key.kid = kid;
@@ -163,12 +186,29 @@ impl ClientKey {
         jwk
     }
 
+    /// The RFC 7638 thumbprint (SHA-256) of its public key: its `kid` unless
+    /// [`with_kid`](Self::with_kid) gave another, and the `jkt` of tokens bound to it
+    /// when it signs DPoP proofs.
+    pub fn thumbprint(&self) -> &str {
+        &self.thumbprint
+    }
+
     /// `claims` signed with this key, its `kid` in the header.
-    pub(crate) fn sign(&self, claims: &Value) -> Result<String, ClientKeyError> {
+    pub(crate) fn sign(&self, claims: &Value) -> Result<String, ClientConfigError> {
         let mut header = Header::new(self.alg.jwt());
         header.kid = Some(self.kid.clone());
+        self.sign_with(header, claims)
+    }
+
+    /// `claims` signed with this key under `header` (whose `alg` is the key's).
+    pub(crate) fn sign_with(
+        &self,
+        header: Header,
+        claims: &Value,
+    ) -> Result<String, ClientConfigError> {
+        crate::util::crypto_backend();
         jsonwebtoken::encode(&header, claims, &self.key)
-            .map_err(|e| error(format!("could not sign an assertion: {e}")))
+            .map_err(|e| error(format!("could not sign: {e}")))
     }
 }
 
@@ -219,5 +259,56 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("PEM"), "{e}");
         assert!(!format!("{:?}", ClientKey::from_pem(P256).unwrap()).contains("key:"));
+    }
+
+    // The same keys as private JWKs (as Node's `crypto` exports them).
+    const P256_JWK: &str = r#"{"kty":"EC","x":"WXVgRAfE-QBXItvzisdNE8vEwN91RNlxXPIrKCjl530","y":"0QajEBpwBA0LXmNHVLcSNNUwHL6kiHbd3r1N6uD4Jj4","crv":"P-256","d":"lXb57tRdXrpxaUqb_tB3f6MrESHvhd5fAQC0QYR-OR4"}"#;
+    const P384_JWK: &str = r#"{"kty":"EC","x":"_xeg0FBr-kGFGL52kRZtA5adBchzru-yregXYf_eD215Sz5o5hMlPpjY3rrOEate","y":"2r_kFf4XDWMLXull04E4ecydHoNUcJ5onVkizAp7ZwnjwWvj2P59C_iwIQrTePsP","crv":"P-384","d":"iKK8KgAqWA-7xo6jvxpqW2OvBOhaUfWgQZHl5Cz5PMOt8jvXPIQrendfShhgB9pF"}"#;
+    const RSA_JWK: &str = r#"{"kty":"RSA","n":"rJpTPsRgTmM1MwLBeGFxEQanjuRghXZEF-I7WLaQ12j3-k9ZuS0Lm9X3RFZ6SDArUkzJ3zq9fvI5cIfgjI-UhaNiaR435Wm9rqq44BD5l3BeXcf7QK7oKS6E0McvZKdcJ9SknAIOF6NknithRYmLiokccJPy0vUSB1BJEgon8SnDJysuUmqXglqjEXUsuWONeXxARdbc_P_XeW90t0Hc7Z9ZaRWwu6_XHUjPat3rg8ZoysRl3f_Cg0KG9HDzGpOfjCh8xfH3rus6Lf_TfQHfUeolR0s_6twU1xhq-hr7XUKXIJDnFjtXrc4oEeSfb1MXRwSioB17hT6FW1ML1jL1Yw","e":"AQAB","d":"RQxZt_bkVgd_DUCReCB3FGoWluXKrSlyNSHGPweN6vatmT-sM5WPGtDeYcK8mWtXsU1RxtEfZIzvKJLa5DA-KLYDVO0HTGngPWNDoTN5PblwrtClNSujaXIYJNNCJOCEz9RT46s4ywEM6--Lsr9DCPEv5ONy1SzAARf_m01fzCwRjuLvy5gTPbYZzJba7ggBIyqoN5voLJVFy3kOUfO1s_A1tbiGFSkM6kkUjTJmy_9F59BB9tZ82ox3_ibNDu83eVrjR9fl4MgXpEiy74DHM9Kh9fNOx4yvGMoCAOG6tSAbr7exr7P0lGmyCh_ew_Lx69xCaHmQP0YgRRR83iExaQ","p":"4_JXZ3FN3kGduAKBV93_BpUYTgeKd_ba1lhAxBJPihPDvGqsCJw7KL6tMzXRlmpTaVUfzezLF2JQeR-AJi3qS5xwkiIUkVU7jPFoUm-AY4YFQuY7qywDvXsbzMKHgZvfuy4jc47Be21AE4l9ChN5IrWqtFx9ErjzWyQv5d9O99k","q":"wdhUFwpbzIFwWtmXz5hV-KlEv_pno73FVBTOsBFxttt1yHTFPVd6ZwHtrWFV2-OfM91XC9h1SbGN3sLQnV_DJ-IfbGrbrdlSov62BpR1XSZRzx9vpYMxvQl52rHFccT9tfrDP2wPlgNCv26uVn305ZOKqZ4efa0RbVqW7lcH7Zs","dp":"ZMPdhXnd7VFeUlixKtGVCijgnKXSvWNfq_9JaiOaC7TfAyy4rfm6YTGhSRESfIa2Jssdix-RS94HKvQU50vG1fPrA36TTwe5kn2pGz_1Jom5S7CRUgLcCGgiiuq3kkEArzMfMtc5isFp4PkXUFv5YbGjK6XzGFKwKWsezWRg-Uk","dq":"tZ1TG8suuupDNDtNysg1NCaTLTMUywrPyLk99SRC4Em5jrgo3BILslrSLnFVmhEnZdZo6cZCDWt3OlBYWDoShFmNi2yKqdVFYUU3ke6iD0YJu_7-AZprjWtFaarJDJC-DDQHnnJGIAyqCuVOHecg_b9AWS617pWqEEShyGhuGyU","qi":"Sieq12RGkrgq09uaXCMvkGZM6yXqlDoWhoMoqtNOezvN-Ut1bYwVZI6yNo5lq-Oz1Wn_BSOvtQGcPNtzR8bGIKCbfj95vmAdI4CSzHWYsl7Gr2zsfogNUy-QYYqnB9ii_A3CihFaP0ONfFIYPyJaHuMqqJwbSF5bgXXXzy-_ET8"}"#;
+    const ED_JWK: &str = r#"{"crv":"Ed25519","d":"0_7poXAOKtnqSAbYC1G_p7FzWoBYW7E5iZ-p51r2LWc","x":"5ezWLOM7fh4aqWmY6XRvOI2CS_zwzOaEA-Sqg0toqr4","kty":"OKP"}"#;
+
+    #[test]
+    fn a_private_jwk_is_the_same_key_as_its_pem() {
+        for (jwk, pem) in [
+            (P256_JWK, P256),
+            (P384_JWK, P384),
+            (RSA_JWK, RSA),
+            (ED_JWK, ED),
+        ] {
+            let from_jwk = ClientKey::from_jwk(jwk).unwrap();
+            let from_pem = ClientKey::from_pem(pem).unwrap();
+            assert_eq!(from_jwk.algorithm(), from_pem.algorithm());
+            assert_eq!(from_jwk.kid(), from_pem.kid(), "the same thumbprint");
+            assert_eq!(from_jwk.public_jwk(), from_pem.public_jwk());
+        }
+        // `alg` and `kid` of the JWK are kept.
+        let mut rsa: Value = serde_json::from_str(RSA_JWK).unwrap();
+        rsa["alg"] = "PS256".into();
+        rsa["kid"] = "2026-12".into();
+        let key = ClientKey::from_jwk(rsa.to_string()).unwrap();
+        assert_eq!((key.algorithm(), key.kid()), (Algorithm::PS256, "2026-12"));
+        // A public key, another type, a missing member: each says what is wrong.
+        let mut public: Value = serde_json::from_str(P256_JWK).unwrap();
+        public.as_object_mut().unwrap().remove("d");
+        let e = ClientKey::from_jwk(public.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("public key"), "{e}");
+        let e = ClientKey::from_jwk(r#"{"kty":"oct","k":"c2VjcmV0"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`oct`"), "{e}");
+        let mut partial: Value = serde_json::from_str(RSA_JWK).unwrap();
+        partial.as_object_mut().unwrap().remove("qi");
+        let e = ClientKey::from_jwk(partial.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`qi`"), "{e}");
+        // A `d` that is not this key's private half fails the probe.
+        let mut mixed: Value = serde_json::from_str(P256_JWK).unwrap();
+        let other: Value =
+            serde_json::from_str(r#"{"d":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE"}"#).unwrap();
+        mixed["d"] = other["d"].clone();
+        assert!(ClientKey::from_jwk(mixed.to_string()).is_err());
     }
 }

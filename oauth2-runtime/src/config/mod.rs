@@ -27,6 +27,7 @@
 
 mod audience;
 mod dpop;
+mod introspection;
 mod issuer;
 mod preset;
 mod provider;

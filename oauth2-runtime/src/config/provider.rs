@@ -8,6 +8,7 @@ use jsonwebtoken::DecodingKey;
 
 use crate::Algorithm;
 
+use super::introspection::Introspection;
 use super::{Audience, ConfigError, Dpop, IssuerSetting, Tenants, check_duration};
 use crate::introspection::IntrospectionClient;
 use crate::jwks::{KeySet, KeySource, RefreshPolicy};
@@ -141,59 +142,6 @@ impl Provider {
     }
 }
 
-/// The introspection settings of a builder, checked together by `build`.
-#[derive(Clone, Default)]
-struct Introspection {
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    endpoint: Option<String>,
-}
-
-impl std::fmt::Debug for Introspection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The secret stays out of logs.
-        f.debug_struct("Introspection")
-            .field("client_id", &self.client_id)
-            .field("endpoint", &self.endpoint)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Introspection {
-    /// The client, when one is configured: id and secret together, the endpoint an
-    /// allowed URL; without discovery (an HMAC secret) the endpoint is required.
-    fn check(self, discovery: bool) -> Result<Option<IntrospectionClient>, Problem> {
-        // The shared rules made sure that the id and the secret come together (and that
-        // the endpoint comes with them).
-        let (Some(client_id), Some(client_secret)) = (self.client_id, self.client_secret) else {
-            return Ok(None);
-        };
-        if client_id.is_empty() {
-            return Err(("introspection_client_id", "is empty".into()));
-        }
-        if client_secret.is_empty() {
-            return Err(("introspection_client_secret", "is empty".into()));
-        }
-        let endpoint = match self.endpoint {
-            Some(url) => {
-                Some(check_url(&url, UrlUse::Endpoint).map_err(|p| ("introspection_endpoint", p))?)
-            }
-            None if !discovery => {
-                return Err((
-                    "introspection_endpoint",
-                    "is missing: without discovery (an hmac_secret) it cannot be found".into(),
-                ));
-            }
-            None => None,
-        };
-        Ok(Some(IntrospectionClient {
-            client_id,
-            client_secret,
-            endpoint,
-        }))
-    }
-}
-
 #[derive(Debug, Clone)]
 enum KeyChoice {
     Discovery,
@@ -225,7 +173,7 @@ pub struct ProviderBuilder {
     /// Other `iss` values the provider writes into its tokens (Google's bare host).
     pub(super) issuer_aliases: Vec<String>,
     /// Pointed at another issuer (a test's dev issuer): the preset's issuer rules stay off.
-    introspection: Introspection,
+    pub(super) introspection: Introspection,
     dpop: Dpop,
     tenants: Option<Vec<String>>,
     any_tenant: bool,
@@ -496,35 +444,6 @@ impl ProviderBuilder {
         self
     }
 
-    /// Introspects tokens that are not JWTs (RFC 7662) as this OAuth client: the
-    /// resource server's own registration at the provider. The endpoint is the
-    /// discovered `introspection_endpoint` unless
-    /// [`introspection_endpoint`](Self::introspection_endpoint) sets one. An active
-    /// token's `iss` (when given) must be the issuer, its `aud` an accepted audience,
-    /// `exp` in the future and `token_type` (when given) `Bearer`; the answer is cached
-    /// with the verified tokens until `exp`. The endpoint being unreachable is a 503, not
-    /// a 401. Only one provider of an authenticator may introspect: an opaque token names
-    /// no issuer.
-    pub fn introspection_client_id(mut self, client_id: impl Into<String>) -> Self {
-        self.introspection.client_id = Some(client_id.into());
-        self
-    }
-
-    /// The secret of the [`introspection_client_id`](Self::introspection_client_id),
-    /// sent with HTTP Basic (or in the form when discovery lists only
-    /// `client_secret_post`).
-    pub fn introspection_client_secret(mut self, secret: impl Into<String>) -> Self {
-        self.introspection.client_secret = Some(secret.into());
-        self
-    }
-
-    /// The introspection endpoint, when discovery does not give it (or there is no
-    /// discovery); requests to it use HTTP Basic.
-    pub fn introspection_endpoint(mut self, url: impl Into<String>) -> Self {
-        self.introspection.endpoint = Some(url.into());
-        self
-    }
-
     /// The rules between keys, shared with `providers!` (which checks them at compile
     /// time): the first one broken.
     fn check_rules(&self) -> Result<(), Problem> {
@@ -772,6 +691,8 @@ impl oauth2_syntax::Facts for ProviderBuilder {
             "max_tenants" => Some(self.max_tenants.is_some()),
             "introspection_client_id" => Some(i.client_id.is_some()),
             "introspection_client_secret" => Some(i.client_secret.is_some()),
+            "introspection_client_key" => Some(i.has_key()),
+            "introspection_client_auth" => Some(i.has_auth()),
             "introspection_endpoint" => Some(i.endpoint.is_some()),
             // A key of browser login: its builder checks it.
             _ => None,

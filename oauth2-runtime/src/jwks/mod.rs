@@ -34,7 +34,6 @@ pub(crate) use cache::KeyCache;
 pub use cache::KeyStats;
 pub use registry::KeyRegistry;
 pub(crate) use registry::RegistryError;
-#[cfg(feature = "login")]
 pub(crate) use registry::default_http_client;
 pub use set::{JwksError, KeySet};
 pub(crate) use set::{KeyMiss, VerifyingKey};

@@ -62,12 +62,11 @@
 
 mod app_token;
 mod builder;
-mod credentials;
-mod dpop;
 mod endpoints;
 mod error;
 mod error_page;
 mod form;
+mod id_token_algorithms;
 mod provider;
 mod redirect;
 mod router;

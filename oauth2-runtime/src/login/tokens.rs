@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
-use super::dpop::ClientKey;
 use super::error::LoginError;
 use super::provider::{ClientAuth, Endpoints, LoginProvider};
-use crate::client::{Authentication, Credentials};
+use crate::client::DpopKey;
+use crate::client::request::{Post, PostError};
 use crate::util::now;
 
 /// How long token endpoint and userinfo requests may take.
@@ -68,123 +68,33 @@ struct TokenResponse {
     scope: Option<String>,
 }
 
-/// A provider's error answer (RFC 6749 §5.2).
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct ProviderError {
-    pub(crate) error: String,
-    #[serde(default)]
-    pub(crate) error_description: Option<String>,
-}
-
-/// What a provider endpoint answered to a form POST: its JSON, or its error.
-pub(crate) enum Answer {
-    /// A 2xx answer's body.
-    Ok(axum::body::Bytes),
-    /// An error answer in the RFC 6749 §5.2 form.
-    Refused(ProviderError),
-}
+pub(crate) use crate::client::request::{Answer, ProviderError};
 
 /// POSTs `form` to `url` (a token, device authorization, pushed authorization or
-/// revocation endpoint), authenticated as the provider's client by `client_auth` (see
-/// [`crate::client`]: a fresh assertion for the JWT methods); with
-/// `dpop`, with a DPoP proof of that key and the provider's last nonce, signed again
-/// with a new nonce if the provider asks for one (`use_dpop_nonce`, RFC 9449 §8).
+/// revocation endpoint) as the provider's client, authenticated by `client_auth` (see
+/// [`crate::client::request::post_form`]), with a DPoP proof of `dpop` when given.
 pub(crate) async fn post_form(
     http: &reqwest::Client,
     provider: &LoginProvider,
     client_auth: ClientAuth,
     url: &url::Url,
     form: &[(&str, &str)],
-    dpop: Option<&ClientKey>,
+    dpop: Option<&DpopKey>,
 ) -> Result<Answer, LoginError> {
-    let mut nonce = dpop.and_then(ClientKey::provider_nonce);
-    let mut signed_again = false;
-    loop {
-        let proof = match dpop {
-            Some(key) => Some(
-                key.proof("POST", url.as_str(), None, nonce.as_deref())
-                    .map_err(LoginError::server)?,
-            ),
-            None => None,
-        };
-        let (answer, handed) = post_once(http, provider, client_auth, url, form, proof).await?;
-        if let (Some(key), Some(handed)) = (dpop, &handed) {
-            key.remember_provider_nonce(handed);
-        }
-        match (answer, handed) {
-            (Answer::Refused(e), Some(asked)) if e.error == "use_dpop_nonce" && !signed_again => {
-                nonce = Some(asked);
-                signed_again = true;
-            }
-            (answer, _) => return Ok(answer),
-        }
-    }
-}
-
-/// One POST of [`post_form`]: the answer, and the `DPoP-Nonce` the provider sent
-/// (with an error, or with a success when its nonce changed).
-async fn post_once(
-    http: &reqwest::Client,
-    provider: &LoginProvider,
-    client_auth: ClientAuth,
-    url: &url::Url,
-    form: &[(&str, &str)],
-    proof: Option<String>,
-) -> Result<(Answer, Option<String>), LoginError> {
-    let p = &provider.inner;
-    let mut body: Vec<(&str, &str)> = form.to_vec();
-    let mut request = http
-        .post(url.clone())
-        .timeout(TIMEOUT)
-        .header(reqwest::header::ACCEPT, "application/json");
-    if let Some(proof) = proof {
-        request = request.header("dpop", proof);
-    }
-    let credentials = Credentials {
-        client_id: &p.client_id,
-        secret: p.client_secret.as_deref(),
-        key: p.client_key.as_ref(),
-        // A plain OAuth 2.0 provider has no issuer: its endpoint is the audience.
-        issuer: p.issuer.as_deref().unwrap_or(url.as_str()),
-        audience: p.assertion_audience,
+    let post = Post {
+        http,
+        credentials: provider.credentials(url),
+        method: client_auth,
+        url,
+        timeout: TIMEOUT,
     };
-    let authentication = credentials
-        .authenticate(client_auth, url.as_str())
-        .map_err(LoginError::server)?;
-    let fields;
-    match authentication {
-        Authentication::Header(value) => {
-            request = request.header(reqwest::header::AUTHORIZATION, value);
-        }
-        Authentication::Form(form_fields) => {
-            fields = form_fields;
-            body.retain(|(k, _)| *k != "client_id");
-            body.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
-        }
-    }
-    let response = crate::util::with_form(request, body)
-        .send()
+    crate::client::request::post_form(post, form, dpop)
         .await
-        .map_err(|e| LoginError::unavailable(format!("{url} is unreachable: {e}")))?;
-    let status = response.status();
-    let nonce = response
-        .headers()
-        .get("dpop-nonce")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| LoginError::unavailable(format!("{url} answered badly: {e}")))?;
-    if status.is_success() {
-        return Ok((Answer::Ok(bytes), nonce));
-    }
-    match serde_json::from_slice::<ProviderError>(&bytes) {
-        Ok(e) => Ok((Answer::Refused(e), nonce)),
-        Err(_) => Err(LoginError::exchange(format!(
-            "{url} answered HTTP {status}"
-        ))),
-    }
+        .map_err(|e| match e {
+            PostError::Credentials(m) => LoginError::server(m),
+            PostError::Unreachable(m) => LoginError::unavailable(m),
+            PostError::Status(m) => LoginError::exchange(m),
+        })
 }
 
 /// A token endpoint request (`grant_type` and its parameters), authenticated as the
@@ -208,10 +118,7 @@ pub(crate) async fn token_request(
     let bytes = match answer {
         Answer::Ok(bytes) => bytes,
         Answer::Refused(e) => {
-            return Err(LoginError::exchange(match e.error_description {
-                Some(d) => format!("{}: {}", printable(&e.error), printable(&d)),
-                None => printable(&e.error),
-            }));
+            return Err(LoginError::exchange(e.message()));
         }
     };
     tokens_from(&bytes, dpop.is_some())
@@ -430,9 +337,9 @@ pub(crate) async fn userinfo(
     url: &url::Url,
     access_token: &str,
     refusal_ok: bool,
-    dpop: Option<&ClientKey>,
+    dpop: Option<&DpopKey>,
 ) -> Result<Option<UserinfoBody>, LoginError> {
-    let mut nonce = dpop.and_then(ClientKey::provider_nonce);
+    let mut nonce = dpop.and_then(DpopKey::provider_nonce);
     let mut signed_again = false;
     let response = loop {
         let mut request = http

@@ -35,9 +35,15 @@ pub(crate) fn now() -> u64 {
 /// The store key of a secret (a session id, a refresh token): its SHA-256, base64url,
 /// so that a leaked store holds nothing usable (and a DPoP proof's `jti` key).
 pub(crate) fn store_key(secret: &str) -> String {
+    sha256_base64url(secret)
+}
+
+/// The SHA-256 of `text`, base64url without padding (a DPoP proof's `ath`, RFC 9449
+/// §4.2).
+pub(crate) fn sha256_base64url(text: &str) -> String {
     use base64::Engine as _;
     use sha2::Digest as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(secret.as_bytes()))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
 /// Milliseconds since the Unix epoch (0 if the clock is before it).
@@ -47,7 +53,6 @@ pub(crate) fn now_millis() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-#[cfg(any(feature = "login", feature = "dev-issuer"))]
 /// 32 random bytes from the operating system, base64url without padding: session ids,
 /// `state`, `nonce`, PKCE verifiers, codes. Fails only if the system has no randomness.
 pub(crate) fn random_token() -> Result<String, getrandom::Error> {

@@ -5,12 +5,9 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::{ErrorKind, ValidationError, steps};
 use crate::config::normalize_typ;
@@ -61,30 +58,10 @@ fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> ValidationErro
     ValidationError::new(ErrorKind::DpopProof, message)
 }
 
-/// Whether `proof` (ES256) verifies with the public `jwk`: a key given to sign the
-/// login's own proofs is checked with it once.
-#[cfg(feature = "login")]
-pub(crate) fn verify_own_proof(proof: &str, jwk: &Value) -> Result<(), ValidationError> {
-    let compact = steps::split(proof, MAX_PROOF_SIZE)?;
-    let jwk: Jwk =
-        serde_json::from_value(jwk.clone()).map_err(|_| invalid("the `jwk` is not a JWK"))?;
-    let key = DecodingKey::from_jwk(&jwk).map_err(|_| invalid("the `jwk` is not usable"))?;
-    crate::util::crypto_backend();
-    match jsonwebtoken::crypto::verify(
-        compact.signature,
-        compact.signing_input.as_bytes(),
-        &key,
-        jsonwebtoken::Algorithm::ES256,
-    ) {
-        Ok(true) => Ok(()),
-        _ => Err(invalid("the signature does not verify")),
-    }
-}
-
 /// The base64url SHA-256 of `token`: a proof's `ath`, and how tokens are named in
 /// `cnf`.
-pub(crate) fn token_hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+fn token_hash(token: &str) -> String {
+    crate::util::sha256_base64url(token)
 }
 
 /// `url` as RFC 9449 §4.3 compares it (RFC 3986 §6.2.2 and §6.2.3): scheme and host
@@ -270,7 +247,10 @@ fn printable(s: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use serde_json::json;
+    use sha2::{Digest, Sha256};
 
     /// A P-256 key: its PKCS #8 form signs, its JWK (`x`, `y`) is the public half.
     const PKCS8: &str = "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgjLPMqFco2v9DkYwOB09NQLYvdgTSbmXGCpuUo+pZrY6hRANCAATKBXyFjOuR0rJWBDcLGIm5LqoEAgXptqc4RFYYL4inEr6uV8cJS6ZlUxGAZaLwT4UzNZmW2pYeCiejP6zAQwER";

@@ -54,8 +54,6 @@ mod tenants;
 pub use cache::{DEFAULT_TOKEN_CACHE_MAX_AGE, DEFAULT_TOKEN_CACHE_SIZE, TokenCacheStats};
 pub use dpop::{DEFAULT_DPOP_ALGORITHMS, DEFAULT_DPOP_MAX_AGE};
 pub(crate) use dpop::{ProofRequest, check_proof, normalize_htu};
-#[cfg(feature = "login")]
-pub(crate) use dpop::{token_hash, verify_own_proof};
 pub use error::{ErrorKind, ValidationError};
 pub(crate) use profile::Profile;
 pub use step_up::{StepUp, StepUpError};
@@ -266,6 +264,7 @@ impl Validator {
                 let config = &state.config;
                 let client = config.introspection.clone().expect("found above");
                 let introspector = Introspector::new(
+                    config.issuer.clone(),
                     client,
                     http_client(config, registry)?,
                     config.refresh.fetch_timeout,

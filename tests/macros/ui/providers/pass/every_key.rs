@@ -58,6 +58,7 @@ oauth2::providers! {
         http_client: client(),
         introspection_client_id: "api-resource-server",
         introspection_client_secret: env("INTROSPECTION_SECRET"),
+        introspection_client_auth: client_secret_post,
         introspection_endpoint: "http://127.0.0.1:8080/realms/dev/introspect",
     }
     shared_secret {
@@ -130,6 +131,13 @@ mod login {
             // Signed client assertions: private_key_jwt, audience the token endpoint.
             client_auth: private_key_jwt,
             client_key: env("KC_CLIENT_KEY"),
+            assertion_audience: endpoint,
+        }
+        // A federated credential: the workload's token, renewed in a file.
+        entra {
+            issuer: "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0",
+            client_id: "22222222-3333-4444-5555-666666666666",
+            client_assertion_file: env("AZURE_FEDERATED_TOKEN_FILE"),
             assertion_audience: endpoint,
         }
         both {

@@ -5,10 +5,15 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::credentials::{check_client_secret, check_id_token_algorithms};
+mod client;
+
+use super::id_token_algorithms::check_id_token_algorithms;
 use crate::Algorithm;
 pub use crate::client::ClientAuth;
-use crate::client::{AssertionAudience, ClientKey};
+use crate::client::credentials::check_secret;
+use crate::client::{
+    AssertionAudience, AssertionFile, ClientCredentials, ClientKey, Credentials, DpopKey,
+};
 pub use crate::config::Preset;
 use crate::config::{ConfigError, IssuerSetting};
 use crate::discovery::{DiscoveryError, ProviderMetadata};
@@ -55,10 +60,8 @@ pub(crate) struct ProviderInner {
     pub(crate) issuer: Option<String>,
     pub(crate) client_id: String,
     pub(crate) client_secret: Option<String>,
-    pub(crate) client_auth: Option<ClientAuth>,
-    /// The key of `private_key_jwt` assertions.
-    pub(crate) client_key: Option<ClientKey>,
-    pub(crate) assertion_audience: AssertionAudience,
+    /// The client id and credentials every request to the provider authenticates with.
+    pub(crate) client: ClientCredentials,
     pub(crate) scope: String,
     pub(crate) params: Vec<(String, String)>,
     pub(crate) userinfo: Userinfo,
@@ -83,7 +86,7 @@ pub(crate) struct ProviderInner {
     /// defaults.
     pub(crate) id_token_algorithms: Option<Vec<Algorithm>>,
     /// The key of the login's DPoP proofs, when its tokens are to be DPoP-bound.
-    pub(crate) dpop: Option<Arc<super::dpop::ClientKey>>,
+    pub(crate) dpop: Option<Arc<DpopKey>>,
     explicit: Option<Endpoints>,
     discovered: OnceCell<Endpoints>,
 }
@@ -133,6 +136,13 @@ impl std::fmt::Debug for LoginProvider {
 }
 
 impl LoginProvider {
+    /// The client's credentials for a request to `url`: a plain OAuth 2.0 provider has
+    /// no issuer, so its endpoint is the assertions' audience.
+    pub(crate) fn credentials<'a>(&'a self, url: &'a Url) -> Credentials<'a> {
+        let p = &self.inner;
+        p.client.view(p.issuer.as_deref().unwrap_or(url.as_str()))
+    }
+
     /// Starts the configuration of a login provider named `name`, the `{provider}` of
     /// its routes (`/auth/{provider}/login`, ...).
     pub fn builder(name: impl Into<String>) -> LoginProviderBuilder {
@@ -144,6 +154,8 @@ impl LoginProvider {
             client_auth: None,
             client_key: None,
             client_key_pem: None,
+            client_assertion: None,
+            client_assertion_path: None,
             assertion_audience: AssertionAudience::Issuer,
             scopes: None,
             params: Vec::new(),
@@ -207,18 +219,14 @@ impl LoginProvider {
                     .and_then(parse)
                     .ok_or_else(|| missing("token_endpoint"))?;
                 let supported = meta.token_endpoint_auth_methods_supported;
-                let client_auth = match self.inner.client_auth {
-                    Some(chosen) => chosen,
-                    None => crate::client::choose(
-                        self.inner.client_key.is_some(),
-                        self.inner.client_secret.is_some(),
-                        supported.as_deref(),
-                    )
-                    .map_err(|reason| DiscoveryError::Invalid {
-                        url: issuer.to_owned(),
-                        reason,
-                    })?,
-                };
+                let client_auth =
+                    self.inner
+                        .client
+                        .method_for(supported.as_deref())
+                        .map_err(|reason| DiscoveryError::Invalid {
+                            url: issuer.to_owned(),
+                            reason,
+                        })?;
                 Ok(Endpoints {
                     authorization,
                     token,
@@ -251,6 +259,9 @@ pub struct LoginProviderBuilder {
     client_key: Option<ClientKey>,
     /// A PEM to read as `client_key` at build.
     client_key_pem: Option<String>,
+    client_assertion: Option<AssertionFile>,
+    /// A path to read as `client_assertion_file` at build.
+    client_assertion_path: Option<String>,
     assertion_audience: AssertionAudience,
     scopes: Option<Vec<String>>,
     params: Vec<(String, String)>,
@@ -332,40 +343,6 @@ impl LoginProviderBuilder {
     /// access tokens never accept them.
     pub fn id_token_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
         self.id_token_algorithms = Some(algorithms.into_iter().collect());
-        self
-    }
-
-    /// Forces a client authentication method instead of the one chosen from the
-    /// provider's `token_endpoint_auth_methods_supported`: with a
-    /// [`client_key`](Self::client_key), `private_key_jwt`; with a secret,
-    /// `client_secret_basic`, else `client_secret_post`, else `client_secret_jwt`; with
-    /// neither, `none`. See [`crate::client`].
-    pub fn client_auth(mut self, auth: ClientAuth) -> Self {
-        self.client_auth = Some(auth);
-        self
-    }
-
-    /// The private key of `private_key_jwt` (RFC 7523, OpenID Connect Core §9): every
-    /// request to the provider (code exchange, refresh, PAR, device authorization,
-    /// revocation) carries a fresh assertion signed with it. Register its
-    /// [`public_jwk`](ClientKey::public_jwk) at the provider.
-    pub fn client_key(mut self, key: ClientKey) -> Self {
-        self.client_key = Some(key);
-        self
-    }
-
-    /// [`client_key`](Self::client_key) from a PEM private key (as `providers!` reads
-    /// `client_key: env("...")`), read at [`build`](Login::builder): a PEM that is no key
-    /// fails there, naming `client_key`.
-    pub fn client_key_pem(mut self, pem: impl Into<String>) -> Self {
-        self.client_key_pem = Some(pem.into());
-        self
-    }
-
-    /// The `aud` of the client's assertions: the issuer (default, rfc7523bis and FAPI
-    /// 2.0), or the endpoint's URL (Microsoft Entra ID).
-    pub fn assertion_audience(mut self, audience: AssertionAudience) -> Self {
-        self.assertion_audience = audience;
         self
     }
 
@@ -544,10 +521,15 @@ impl LoginProviderBuilder {
             let key = ClientKey::from_pem(&pem).map_err(|e| ("client_key", e.to_string()))?;
             self.client_key = Some(key);
         }
-        check_client_secret(
+        if let Some(path) = self.client_assertion_path.take() {
+            let file =
+                AssertionFile::new(path).map_err(|e| ("client_assertion_file", e.to_string()))?;
+            self.client_assertion = Some(file);
+        }
+        check_secret(
             self.client_secret.as_deref(),
             self.client_auth,
-            self.client_key.is_some(),
+            self.client_key.is_some() || self.client_assertion.is_some(),
         )?;
         let id_token_algorithms = self.id_token_algorithms.take();
         check_id_token_algorithms(
@@ -617,22 +599,21 @@ impl LoginProviderBuilder {
         let dpop = self
             .dpop_key
             .as_deref()
-            .map(super::dpop::ClientKey::from_pem)
+            .map(DpopKey::from_pem)
             .transpose()
             .map_err(|p| ("dpop_key", p))?
             .map(Arc::new);
         if let (Some(_), Some(e)) = (&dpop, &mut explicit) {
             e.dpop = true;
         }
+        let client = self.client_credentials(&client_id);
         Ok(LoginProvider {
             inner: Arc::new(ProviderInner {
                 name: self.name,
                 issuer,
                 client_id,
+                client,
                 client_secret: self.client_secret,
-                client_auth: self.client_auth,
-                client_key: self.client_key,
-                assertion_audience: self.assertion_audience,
                 scope: scopes.join(" "),
                 params: self.params,
                 userinfo: self.userinfo,
@@ -712,11 +693,15 @@ impl LoginProviderBuilder {
                 revocation: None,
                 par: None,
                 par_required: false,
-                client_auth: match (self.client_auth, &self.client_secret, &self.client_key) {
-                    (Some(a), _, _) => a,
-                    (None, _, Some(_)) => ClientAuth::PrivateKeyJwt,
-                    (None, Some(_), None) => ClientAuth::SecretBasic,
-                    (None, None, None) => ClientAuth::None,
+                client_auth: match self.client_auth {
+                    Some(a) => a,
+                    // An explicit endpoint lists no methods: the credentials decide.
+                    None => crate::client::choose(
+                        self.client_key.is_some() || self.client_assertion.is_some(),
+                        self.client_secret.is_some(),
+                        None,
+                    )
+                    .map_err(|e| ("client_auth", e))?,
                 },
                 dpop: false,
             })),

@@ -1,89 +1,60 @@
-//! The login's own DPoP key (RFC 9449): proofs for its token requests and its userinfo
-//! calls, and for the app's API calls with a session's DPoP-bound access token.
+//! [`DpopKey`]: the client's own DPoP key (RFC 9449), for proofs of its token requests
+//! and userinfo calls, and of the app's API calls with a DPoP-bound access token.
 
 use std::fmt;
 use std::sync::Mutex;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::Header;
 use serde_json::{Value, json};
 
-/// The end of a P-256 PKCS #8 key that carries its public key: the `[1]` tag, the BIT
-/// STRING header, and the uncompressed point marker; 64 bytes of `x` and `y` follow.
-const PUBLIC_KEY_MARK: [u8; 6] = [0xa1, 0x44, 0x03, 0x42, 0x00, 0x04];
+use super::ClientKey;
+use crate::Algorithm;
 
 /// A P-256 key that signs DPoP proofs (ES256), and the last nonce its provider handed
 /// out.
-pub(crate) struct ClientKey {
-    key: EncodingKey,
+pub(crate) struct DpopKey {
+    key: ClientKey,
     /// The public JWK, as it goes in each proof's header.
     jwk: Value,
-    /// Its RFC 7638 thumbprint (SHA-256, base64url): the `jkt` tokens are bound to.
-    jkt: String,
     /// The provider's last `DPoP-Nonce` (RFC 9449 §8): the next proof to its token
     /// endpoint or userinfo carries it, so that it need not be asked for each time.
     provider_nonce: Mutex<Option<String>>,
 }
 
-impl fmt::Debug for ClientKey {
+impl fmt::Debug for DpopKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The private key stays out of logs.
-        f.debug_struct("ClientKey")
+        f.debug_struct("DpopKey")
             .field("jwk", &self.jwk)
             .finish_non_exhaustive()
     }
 }
 
-impl ClientKey {
-    /// The key of a PEM `PRIVATE KEY` (PKCS #8, P-256, with its public key, as
-    /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256` writes).
+impl DpopKey {
+    /// The key of a PEM `PRIVATE KEY` (PKCS #8, P-256, as `openssl genpkey -algorithm EC
+    /// -pkeyopt ec_paramgen_curve:P-256` writes).
     pub(crate) fn from_pem(pem: &str) -> Result<Self, String> {
-        let body: String = pem
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with("-----"))
-            .collect();
-        if !pem.contains("-----BEGIN PRIVATE KEY-----") {
-            return Err("is not a PEM `PRIVATE KEY` (PKCS #8)".into());
+        let key = ClientKey::from_pem(pem).map_err(|e| e.to_string())?;
+        if key.algorithm() != Algorithm::ES256 {
+            return Err(format!(
+                "is a key for {}, but DPoP proofs here are ES256: give a P-256 key",
+                key.algorithm()
+            ));
         }
-        let der = STANDARD
-            .decode(body)
-            .map_err(|_| "is not valid PEM (its base64 does not decode)".to_owned())?;
-        let at = der.len().checked_sub(PUBLIC_KEY_MARK.len() + 64);
-        let Some(point) = at
-            .filter(|&at| der[at..at + PUBLIC_KEY_MARK.len()] == PUBLIC_KEY_MARK)
-            .map(|at| &der[at + PUBLIC_KEY_MARK.len()..])
-        else {
-            return Err(
-                "is not a P-256 key with its public key (PKCS #8, as openssl \
-                        genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 writes)"
-                    .into(),
-            );
-        };
-        let (x, y) = point.split_at(32);
-        let jwk = json!({
-            "kty": "EC",
-            "crv": "P-256",
-            "x": URL_SAFE_NO_PAD.encode(x),
-            "y": URL_SAFE_NO_PAD.encode(y),
-        });
-        crate::util::crypto_backend();
-        let jkt = serde_json::from_value::<jsonwebtoken::jwk::Jwk>(jwk.clone())
-            .map_err(|e| format!("has a public key that is not a JWK: {e}"))?
-            .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
-            .map_err(|e| format!("has a public key without a thumbprint: {e}"))?;
-        let key = Self {
-            key: EncodingKey::from_ec_der(&der),
+        Ok(Self::new(key))
+    }
+
+    /// Proofs of `key`, whose `kid` is its RFC 7638 thumbprint.
+    fn new(key: ClientKey) -> Self {
+        let mut jwk = key.public_jwk();
+        if let Value::Object(members) = &mut jwk {
+            members.retain(|name, _| !matches!(name.as_str(), "kid" | "alg" | "use"));
+        }
+        Self {
+            key,
             jwk,
-            jkt,
             provider_nonce: Mutex::new(None),
-        };
-        // A key whose public half does not match, or that does not sign, fails now.
-        let probe = key.proof("POST", "https://probe.invalid/", None, None)?;
-        crate::validation::verify_own_proof(&probe, &key.jwk)
-            .map_err(|_| "does not sign proofs its public key verifies".to_owned())?;
-        Ok(key)
+        }
     }
 
     /// The nonce the provider handed out last, if any.
@@ -104,8 +75,9 @@ impl ClientKey {
 
     /// The key's RFC 7638 thumbprint: the authorization request's `dpop_jkt` (RFC 9449
     /// §10), which binds the code to this key.
+    #[cfg(feature = "login")]
     pub(crate) fn jkt(&self) -> &str {
-        &self.jkt
+        self.key.thumbprint()
     }
 
     /// A proof for `method` `url` (without its query): a fresh `jti`, `iat` now, `ath`
@@ -121,22 +93,25 @@ impl ClientKey {
         let jti = crate::util::random_token().map_err(|e| e.to_string())?;
         let mut claims = json!({"jti": jti, "htm": method, "htu": htu, "iat": crate::util::now()});
         if let Some(token) = access_token {
-            claims["ath"] = json!(crate::validation::token_hash(token));
+            claims["ath"] = json!(crate::util::sha256_base64url(token));
         }
         if let Some(nonce) = nonce {
             claims["nonce"] = json!(nonce);
         }
-        let mut header = Header::new(Algorithm::ES256);
+        let mut header = Header::new(self.key.algorithm().jwt());
         header.typ = Some("dpop+jwt".into());
         header.jwk = Some(serde_json::from_value(self.jwk.clone()).map_err(|e| e.to_string())?);
-        crate::util::crypto_backend();
-        jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| e.to_string())
+        self.key
+            .sign_with(header, &claims)
+            .map_err(|e| e.to_string())
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -149,7 +124,7 @@ tqc4RFYYL4inEr6uV8cJS6ZlUxGAZaLwT4UzNZmW2pYeCiejP6zAQwER
 
     #[test]
     fn a_pem_key_gives_its_public_jwk_and_signs_proofs() {
-        let key = ClientKey::from_pem(PEM).unwrap();
+        let key = DpopKey::from_pem(PEM).unwrap();
         assert_eq!(key.jwk["x"], "ygV8hYzrkdKyVgQ3CxiJuS6qBAIF6banOERWGC-IpxI");
         assert_eq!(key.jwk["y"], "vq5XxwlLpmVTEYBlovBPhTM1mZbalh4KJ6M_rMBDARE");
         // RFC 7638: SHA-256 of {"crv","kty","x","y"} in that order, no whitespace.
@@ -159,7 +134,7 @@ tqc4RFYYL4inEr6uV8cJS6ZlUxGAZaLwT4UzNZmW2pYeCiejP6zAQwER
             key.jwk["y"].as_str().unwrap()
         );
         let digest = <sha2::Sha256 as sha2::Digest>::digest(members.as_bytes());
-        assert_eq!(key.jkt(), URL_SAFE_NO_PAD.encode(digest));
+        assert_eq!(key.key.thumbprint(), URL_SAFE_NO_PAD.encode(digest));
         assert!(!format!("{key:?}").contains("MIGH"));
         let proof = key
             .proof("GET", "https://api.example/x?y=1", Some("at"), Some("n"))
@@ -172,13 +147,13 @@ tqc4RFYYL4inEr6uV8cJS6ZlUxGAZaLwT4UzNZmW2pYeCiejP6zAQwER
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         assert_eq!(claims["htu"], "https://api.example/x");
         assert_eq!(claims["nonce"], "n");
-        assert_eq!(claims["ath"], crate::validation::token_hash("at"));
+        assert_eq!(claims["ath"], crate::util::sha256_base64url("at"));
         for bad in [
             "not a key",
             "-----BEGIN PRIVATE KEY-----\n!!!\n-----END PRIVATE KEY-----",
             "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMG\n-----END PRIVATE KEY-----",
         ] {
-            assert!(ClientKey::from_pem(bad).is_err(), "{bad}");
+            assert!(DpopKey::from_pem(bad).is_err(), "{bad}");
         }
     }
 
@@ -216,18 +191,22 @@ tqc4RFYYL4inEr6uV8cJS6ZlUxGAZaLwT4UzNZmW2pYeCiejP6zAQwER
     /// again only when the provider changes it.
     #[tokio::test]
     async fn the_providers_nonce_is_kept_for_the_next_proof() {
-        use crate::login::tokens::{Answer, post_form};
-        use crate::login::{ClientAuth, LoginProvider};
+        use crate::client::request::{Answer, Post, post_form};
+        use crate::client::{ClientAuth, ClientCredentials};
         let (url, requests, round) = nonce_endpoint().await;
-        let provider = LoginProvider::builder("p")
-            .issuer("https://login.example")
-            .client_id("app")
-            .dpop_key(PEM)
-            .build()
-            .unwrap();
-        let key = provider.inner.dpop.clone().unwrap();
+        let key = DpopKey::from_pem(PEM).unwrap();
         let http = reqwest::Client::new();
-        let post = || post_form(&http, &provider, ClientAuth::None, &url, &[], Some(&key));
+        let client = ClientCredentials::new("app");
+        let post = || {
+            let post = Post {
+                http: &http,
+                credentials: client.view("https://login.example"),
+                method: ClientAuth::None,
+                url: &url,
+                timeout: std::time::Duration::from_secs(5),
+            };
+            post_form(post, &[], Some(&key))
+        };
         let count = || requests.load(Ordering::SeqCst);
         assert!(matches!(post().await.unwrap(), Answer::Ok(_)));
         assert_eq!(count(), 2, "asked for the nonce once");

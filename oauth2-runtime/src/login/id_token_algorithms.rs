@@ -1,43 +1,10 @@
-//! The checks at build of a login client's credentials (its authentication method is
-//! [`crate::client::ClientAuth`]) and of the ID-token algorithms keyed with its secret.
+//! The check at build of the ID-token algorithms keyed with the client's secret (the
+//! client's credentials are checked by [`crate::client::credentials::check_secret`]).
 
 use crate::Algorithm;
-use crate::client::ClientAuth;
 
 /// A field of the login provider and what is wrong with it.
 type Problem = (&'static str, String);
-
-/// A secret, if given, is not empty; a method that sends one has one (32 bytes or more
-/// for `client_secret_jwt`'s HS256, RFC 7518 §3.2); `private_key_jwt` has a key.
-pub(super) fn check_client_secret(
-    secret: Option<&str>,
-    auth: Option<ClientAuth>,
-    has_key: bool,
-) -> Result<(), Problem> {
-    if secret == Some("") {
-        return Err((
-            "client_secret",
-            "is empty (leave it out for a public client)".into(),
-        ));
-    }
-    match auth {
-        Some(ClientAuth::SecretBasic | ClientAuth::SecretPost | ClientAuth::SecretJwt)
-            if secret.is_none() =>
-        {
-            Err(("client_auth", "needs a client_secret".into()))
-        }
-        Some(ClientAuth::SecretJwt) if secret.is_some_and(|s| s.len() < 32) => Err((
-            "client_secret",
-            "is shorter than 32 bytes, too short to key client_secret_jwt's HS256 \
-             assertions (RFC 7518 §3.2)"
-                .into(),
-        )),
-        Some(ClientAuth::PrivateKeyJwt) if !has_key => {
-            Err(("client_auth", "private_key_jwt needs a client_key".into()))
-        }
-        _ => Ok(()),
-    }
-}
 
 /// The ID-token algorithms: not empty; a symmetric one needs a client secret as long as
 /// its hash (RFC 7518 §3.2: a key of at least the hash's size).
