@@ -284,7 +284,8 @@ pub async fn session_token(browser: &browser::Browser, base: &str) -> String {
 }
 
 /// Routes that show a login session: `/me` (its claims as JSON), `/token` (its access
-/// token, refreshed when it expires within a minute) and `/id-token`; merge the login's
+/// token, refreshed when it expires within a minute), `/token-for?resource=...` (its
+/// token for another API, or the error's status) and `/id-token`; merge the login's
 /// router and add its layer.
 pub fn session_routes() -> Router {
     use oauth2::login::LoginSession;
@@ -296,6 +297,20 @@ pub fn session_routes() -> Router {
         .route(
             "/token",
             get(|s: LoginSession| async move { s.access_token().await.unwrap_or_default() }),
+        )
+        .route(
+            "/token-for",
+            get(
+                |s: LoginSession,
+                 axum::extract::Query(q): axum::extract::Query<
+                    std::collections::HashMap<String, String>,
+                >| async move {
+                    let resource = q.get("resource").cloned().unwrap_or_default();
+                    s.access_token_for(&resource)
+                        .await
+                        .map_err(axum::response::IntoResponse::into_response)
+                },
+            ),
         )
         .route(
             "/id-token",

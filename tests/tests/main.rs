@@ -40,6 +40,7 @@ mod readme_example;
 mod redis_cluster;
 mod registry;
 mod session_stores;
+mod session_tokens;
 mod shared_issuer;
 mod step_up;
 mod step_up_interop;

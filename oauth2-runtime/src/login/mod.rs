@@ -69,6 +69,7 @@ mod form;
 mod id_token_algorithms;
 mod provider;
 mod redirect;
+mod revocation;
 mod router;
 mod rp;
 mod session;

@@ -1,6 +1,7 @@
 //! The token endpoint (code exchange, refresh), the ID token checks that signature
 //! validation leaves to the relying party, and userinfo.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -40,6 +41,36 @@ pub struct Tokens {
     /// with it need a proof ([`LoginSession::api_headers`](crate::login::LoginSession::api_headers)).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dpop_bound: bool,
+    /// Access tokens for other APIs of the same login, by resource (RFC 8707 §2.2:
+    /// refreshed with `resource`), as
+    /// [`LoginSession::access_token_for`](crate::login::LoginSession::access_token_for)
+    /// gets them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) resources: BTreeMap<String, ResourceToken>,
+}
+
+/// An access token of a login for one resource.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct ResourceToken {
+    pub(crate) access_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) expires_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) dpop_bound: bool,
+}
+
+impl Tokens {
+    /// The access token for `resource` (`None`: the login's own) and whether it is
+    /// DPoP-bound; `None` when there is none yet.
+    pub(crate) fn access_for(&self, resource: Option<&str>) -> Option<(&str, Option<u64>, bool)> {
+        match resource {
+            None => Some((&self.access_token, self.expires_at, self.dpop_bound)),
+            Some(r) => self
+                .resources
+                .get(r)
+                .map(|t| (t.access_token.as_str(), t.expires_at, t.dpop_bound)),
+        }
+    }
 }
 
 impl std::fmt::Debug for Tokens {
@@ -50,6 +81,7 @@ impl std::fmt::Debug for Tokens {
             .field("expires_at", &self.expires_at)
             .field("scope", &self.scope)
             .field("dpop_bound", &self.dpop_bound)
+            .field("resources", &self.resources.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -144,6 +176,7 @@ pub(crate) fn tokens_from(bytes: &[u8], dpop: bool) -> Result<Tokens, LoginError
         expires_at: t.expires_in.map(|s| now().saturating_add(s)),
         scope: t.scope,
         dpop_bound,
+        resources: BTreeMap::new(),
     })
 }
 
@@ -243,6 +276,7 @@ impl super::Login {
         provider: &str,
         tokens: &Tokens,
         sub: Option<&Value>,
+        resource: Option<&str>,
     ) -> Result<Tokens, LoginError> {
         let p = self
             .provider(provider)
@@ -252,16 +286,12 @@ impl super::Login {
             .await
             .map_err(|e| LoginError::unavailable(e.to_string()))?;
         let refresh_token = tokens.refresh_token.as_deref().unwrap_or_default();
-        let mut fresh = token_request(
-            &self.inner.upstream.http,
-            p,
-            endpoints,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-            ],
-        )
-        .await?;
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
+        form.extend(resource.map(|r| ("resource", r)));
+        let mut fresh = token_request(&self.inner.upstream.http, p, endpoints, &form).await?;
         if let Some(id_token) = &fresh.id_token
             && let Some(auth) = self.returned_id_token(p, id_token).await?
             && auth.claim("sub") != sub
@@ -276,7 +306,24 @@ impl super::Login {
         if fresh.id_token.is_none() {
             fresh.id_token.clone_from(&tokens.id_token);
         }
-        Ok(fresh)
+        let Some(resource) = resource else {
+            fresh.resources.clone_from(&tokens.resources);
+            return Ok(fresh);
+        };
+        // A token for another API: the login's own stays, the refresh token (rotated)
+        // and ID token are the new ones.
+        let mut merged = tokens.clone();
+        merged.refresh_token = fresh.refresh_token;
+        merged.id_token = fresh.id_token;
+        merged.resources.insert(
+            resource.to_owned(),
+            ResourceToken {
+                access_token: fresh.access_token,
+                expires_at: fresh.expires_at,
+                dpop_bound: fresh.dpop_bound,
+            },
+        );
+        Ok(merged)
     }
 }
 

@@ -29,7 +29,7 @@ use crate::login::form::{bad, form, no_store, param};
 use crate::login::provider::Endpoints;
 use crate::login::rp::backchannel::session_tags;
 use crate::login::rp::callback::{map_claims, merge_user, read_userinfo};
-use crate::login::tokens::{Answer, Tokens, check_id_token_subject, post_form, printable};
+use crate::login::tokens::{Tokens, check_id_token_subject, printable};
 use crate::login::{Login, LoginError, LoginProvider};
 use crate::util::now;
 use crate::validation::{ErrorKind, ValidationError};
@@ -154,7 +154,7 @@ impl Login {
         if expiring && upstream.refresh_token.is_some() {
             let sub = family.claims.get("sub");
             match self
-                .refresh_upstream(&family.provider, &upstream, sub)
+                .refresh_upstream(&family.provider, &upstream, sub, None)
                 .await
             {
                 Ok(fresh) => {
@@ -240,34 +240,8 @@ impl Login {
         let Some(p) = self.provider(&family.provider) else {
             return;
         };
-        let Ok(tokens) = serde_json::from_value::<Tokens>(family.upstream.clone()) else {
-            return;
-        };
-        let (Some(token), Ok(endpoints)) = (
-            tokens.refresh_token.as_deref(),
-            p.endpoints(&self.inner.upstream.registry).await,
-        ) else {
-            return;
-        };
-        let Some(url) = &endpoints.revocation else {
-            return;
-        };
-        let form = [("token", token), ("token_type_hint", "refresh_token")];
-        match post_form(
-            &self.inner.upstream.http,
-            p,
-            endpoints.client_auth,
-            url,
-            &form,
-            None,
-        )
-        .await
-        {
-            Ok(Answer::Ok(_)) => {}
-            Ok(Answer::Refused(e)) => {
-                tracing::warn!("the provider refused a revocation: {}", e.error)
-            }
-            Err(e) => tracing::warn!("revocation at the provider failed: {e}"),
+        if let Ok(tokens) = serde_json::from_value::<Tokens>(family.upstream.clone()) {
+            let _ = self.revoke_refresh_token(p, &tokens).await;
         }
     }
 

@@ -74,6 +74,8 @@ pub(crate) struct ProviderInner {
     /// `POST {prefix}/{provider}/backchannel-logout` is served, and sessions are filed
     /// by `sid` and `sub` so that it can end them.
     pub(crate) backchannel_logout: bool,
+    /// Logout revokes the session's refresh token at the provider (RFC 7009).
+    pub(crate) revoke_at_logout: bool,
     /// Redirect URIs that native clients may use besides loopback ones.
     pub(crate) native_redirect_uris: Vec<String>,
     /// Claims copied to standard names (`from`, `to`) when those are absent.
@@ -121,7 +123,6 @@ pub(crate) struct Endpoints {
     /// The provider takes authorization requests only pushed.
     pub(crate) par_required: bool,
     /// RFC 7009 revocation, when the provider has it.
-    #[cfg_attr(not(feature = "broker"), allow(dead_code))]
     pub(crate) revocation: Option<Url>,
     pub(crate) client_auth: ClientAuth,
     /// Token requests carry a DPoP proof of the login's key (RFC 9449): a key is
@@ -164,6 +165,7 @@ impl LoginProvider {
             token_endpoint: false,
             device_flow: false,
             backchannel_logout: false,
+            revoke_at_logout: true,
             native_redirect_uris: Vec::new(),
             authorize_url: None,
             token_url: None,
@@ -270,6 +272,7 @@ pub struct LoginProviderBuilder {
     token_endpoint: bool,
     device_flow: bool,
     backchannel_logout: bool,
+    revoke_at_logout: bool,
     native_redirect_uris: Vec<String>,
     authorize_url: Option<String>,
     token_url: Option<String>,
@@ -464,6 +467,16 @@ impl LoginProviderBuilder {
         self
     }
 
+    /// Whether logout revokes the session's refresh token at the provider (RFC 7009),
+    /// when the provider has a `revocation_endpoint` and the session a refresh token.
+    /// On by default: a refresh token copied before logout would otherwise live on
+    /// (with many providers, for months). The revocation runs after the logout has
+    /// answered; a failure is logged (`oauth2.revoke`), and ends nothing else.
+    pub fn revoke_at_logout(mut self, revoke: bool) -> Self {
+        self.revoke_at_logout = revoke;
+        self
+    }
+
     /// A redirect URI that native clients may use besides loopback ones (which any port
     /// of `127.0.0.1` or `[::1]` may, RFC 8252 §7.3), e.g. a private-use scheme
     /// `com.example.app:/callback`; matched exactly. Needs the token endpoint.
@@ -621,6 +634,7 @@ impl LoginProviderBuilder {
                 token_endpoint: self.token_endpoint || self.device_flow,
                 device_flow: self.device_flow,
                 backchannel_logout: self.backchannel_logout,
+                revoke_at_logout: self.revoke_at_logout,
                 native_redirect_uris: self.native_redirect_uris,
                 claim_map: self.issuer.preset.map_or(&[][..], |p| p.info().claim_map),
                 issuer_alias: self.issuer.alias(),

@@ -78,6 +78,13 @@ async fn end_session(
     let Some(p) = login.provider(&session.record.provider) else {
         return Ok(see_other(&target, cookies));
     };
+    if p.inner.revoke_at_logout && session.record.tokens.refresh_token.is_some() {
+        // After the answer: the browser need not wait for the provider.
+        let (login, provider, tokens) = (login.clone(), p.clone(), session.record.tokens.clone());
+        tokio::spawn(async move {
+            let _ = login.revoke_refresh_token(&provider, &tokens).await;
+        });
+    }
     let end_session = match p.endpoints(&login.inner.upstream.registry).await {
         Ok(e) => e.end_session.clone(),
         Err(e) => {

@@ -220,10 +220,39 @@ impl LoginSession {
     /// when it expires within a minute. A refresh that the provider refuses ends the
     /// session (401 `refresh_failed`).
     pub async fn access_token(&self) -> Result<String, SessionRejection> {
+        self.token(None).await
+    }
+
+    /// An access token of this login for another API, `resource` (RFC 8707): got with
+    /// the refresh token and `resource` (§2.2) the first time, kept in the session, and
+    /// refreshed so when it expires within a minute. One login, several APIs, each
+    /// with a token whose audience is that API only. The provider must have granted the
+    /// resource at login (most ask for it in the authorization request:
+    /// [`authorize_param`](crate::login::LoginProviderBuilder::authorize_param)
+    /// `("resource", ...)` for each, or their scopes), and issue refresh tokens.
+    pub async fn access_token_for(&self, resource: &str) -> Result<String, SessionRejection> {
+        self.token(Some(resource)).await
+    }
+
+    /// The access token for `resource` (`None`: the login's own), refreshed as needed.
+    async fn token(&self, resource: Option<&str>) -> Result<String, SessionRejection> {
+        let fresh = self.fresh(resource).await?;
+        let (token, _, _) = fresh
+            .record
+            .tokens
+            .access_for(resource)
+            .ok_or_else(|| LoginError::server("the refresh gave no token for the resource"))?;
+        Ok(token.to_owned())
+    }
+
+    /// The session as it is now, its tokens for `resource` fresh.
+    async fn fresh(&self, resource: Option<&str>) -> Result<Loaded, SessionRejection> {
         let loaded = self.slot.lock().loaded.clone().flatten();
         let loaded = loaded.unwrap_or_else(|| self.loaded.clone());
-        let fresh = self.slot.login.fresh_tokens(&self.slot, loaded).await?;
-        Ok(fresh.record.tokens.access_token.clone())
+        self.slot
+            .login
+            .fresh_tokens(&self.slot, loaded, resource)
+            .await
     }
 
     /// The headers of a call to an API on the user's behalf with the session's access
@@ -241,7 +270,18 @@ impl LoginSession {
         method: &str,
         url: &str,
     ) -> Result<axum::http::HeaderMap, SessionRejection> {
-        self.headers_for(method, url, None).await
+        self.headers_for(None, method, url, None).await
+    }
+
+    /// [`api_headers`](Self::api_headers) with the token for another API, `resource`
+    /// (see [`access_token_for`](Self::access_token_for)).
+    pub async fn api_headers_for(
+        &self,
+        resource: &str,
+        method: &str,
+        url: &str,
+    ) -> Result<axum::http::HeaderMap, SessionRejection> {
+        self.headers_for(Some(resource), method, url, None).await
     }
 
     /// [`api_headers`](Self::api_headers) whose DPoP proof carries `nonce`, the API's
@@ -253,26 +293,29 @@ impl LoginSession {
         url: &str,
         nonce: &str,
     ) -> Result<axum::http::HeaderMap, SessionRejection> {
-        self.headers_for(method, url, Some(nonce)).await
+        self.headers_for(None, method, url, Some(nonce)).await
     }
 
     async fn headers_for(
         &self,
+        resource: Option<&str>,
         method: &str,
         url: &str,
         nonce: Option<&str>,
     ) -> Result<axum::http::HeaderMap, SessionRejection> {
-        let loaded = self.slot.lock().loaded.clone().flatten();
-        let loaded = loaded.unwrap_or_else(|| self.loaded.clone());
-        let fresh = self.slot.login.fresh_tokens(&self.slot, loaded).await?;
-        let tokens = &fresh.record.tokens;
+        let fresh = self.fresh(resource).await?;
+        let (access_token, _, dpop_bound) = fresh
+            .record
+            .tokens
+            .access_for(resource)
+            .ok_or_else(|| LoginError::server("the refresh gave no token for the resource"))?;
         let value = |v: String| {
             axum::http::HeaderValue::try_from(v)
                 .map_err(|_| LoginError::server("the access token is not a header value"))
         };
         let mut headers = axum::http::HeaderMap::new();
-        if !tokens.dpop_bound {
-            let bearer = value(format!("Bearer {}", tokens.access_token))?;
+        if !dpop_bound {
+            let bearer = value(format!("Bearer {access_token}"))?;
             headers.insert(header::AUTHORIZATION, bearer);
             return Ok(headers);
         }
@@ -285,9 +328,9 @@ impl LoginSession {
                 LoginError::server("the session's token is DPoP-bound, but no DPoP key is set")
             })?;
         let proof = key
-            .proof(method, url, Some(&tokens.access_token), nonce)
+            .proof(method, url, Some(access_token), nonce)
             .map_err(LoginError::server)?;
-        let dpop = value(format!("DPoP {}", tokens.access_token))?;
+        let dpop = value(format!("DPoP {access_token}"))?;
         headers.insert(header::AUTHORIZATION, dpop);
         headers.insert("dpop", value(proof)?);
         Ok(headers)

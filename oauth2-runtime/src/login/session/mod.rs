@@ -357,6 +357,7 @@ mod tests {
                 expires_at: None,
                 scope: None,
                 dpop_bound: false,
+                resources: Default::default(),
             },
             created: t - age,
             seen: t - idle,

@@ -20,34 +20,50 @@ const SHARED_LOCK_TTL: std::time::Duration = std::time::Duration::from_secs(15);
 /// Refresh the access token when it has less than this left.
 const REFRESH_MARGIN: u64 = 60;
 
-/// Whether the access token expires within [`REFRESH_MARGIN`].
-fn expiring(tokens: &Tokens) -> bool {
-    tokens
-        .expires_at
-        .is_some_and(|e| e <= now().saturating_add(REFRESH_MARGIN))
+/// Whether the access token for `resource` (`None`: the login's own) is missing or
+/// expires within [`REFRESH_MARGIN`].
+fn expiring(tokens: &Tokens, resource: Option<&str>) -> bool {
+    match tokens.access_for(resource) {
+        None => true,
+        Some((_, expires_at, _)) => {
+            expires_at.is_some_and(|e| e <= now().saturating_add(REFRESH_MARGIN))
+        }
+    }
 }
 
 impl Login {
-    /// The access token of `loaded`, refreshed first if it expires within a minute.
-    /// One refresh runs at a time per session; a failed refresh ends the session.
+    /// The tokens of `loaded`, refreshed first if the access token for `resource`
+    /// (`None`: the login's own) expires within a minute, or, for another resource, is
+    /// not there yet. One refresh runs at a time per session; a failed refresh ends the
+    /// session.
     pub(super) async fn fresh_tokens(
         &self,
         slot: &SessionSlot,
         loaded: Loaded,
+        resource: Option<&str>,
     ) -> Result<Loaded, SessionRejection> {
-        if !expiring(&loaded.record.tokens) {
+        if !expiring(&loaded.record.tokens, resource) {
             return Ok(loaded);
         }
         if loaded.record.tokens.refresh_token.is_none() {
             return Err(SessionRejection::new(
                 SessionRejectionKind::TokenExpired,
-                "the access token has expired and there is no refresh token: log in again",
+                match resource {
+                    None => {
+                        "the access token has expired and there is no refresh token: \
+                             log in again"
+                    }
+                    Some(_) => {
+                        "a token for another API comes from the refresh token, and \
+                                this login has none (ask for offline_access)"
+                    }
+                },
             ));
         }
         let lock = self.refresh_lock(&loaded);
         let _guard = lock.lock().await;
         let shared = self.shared_refresh_lock(&loaded).await?;
-        let result = self.refresh_locked(slot, loaded).await;
+        let result = self.refresh_locked(slot, loaded, resource).await;
         if let (Some(store), Some(key)) = (&self.inner.sessions.store, shared) {
             // Lost, it expires by itself.
             let _ = store.delete(&key).await;
@@ -61,13 +77,14 @@ impl Login {
         &self,
         slot: &SessionSlot,
         loaded: Loaded,
+        resource: Option<&str>,
     ) -> Result<Loaded, SessionRejection> {
         let loaded = self.latest(loaded).await?;
-        if !expiring(&loaded.record.tokens) {
+        if !expiring(&loaded.record.tokens, resource) {
             slot.set(loaded.clone());
             return Ok(loaded);
         }
-        let refreshed = self.refresh_at_provider(&loaded).await;
+        let refreshed = self.refresh_at_provider(&loaded, resource).await;
         self.finish_refresh(slot, loaded, refreshed).await
     }
 
@@ -157,13 +174,17 @@ impl Login {
         }
     }
 
-    /// The refresh token grant at the session's provider (see
-    /// [`Login::refresh_upstream`]).
+    /// The refresh token grant at the session's provider, for `resource` when given
+    /// (see [`Login::refresh_upstream`]).
     /// In a span `oauth2.refresh` naming the provider.
-    async fn refresh_at_provider(&self, loaded: &Loaded) -> Result<Tokens, LoginError> {
+    async fn refresh_at_provider(
+        &self,
+        loaded: &Loaded,
+        resource: Option<&str>,
+    ) -> Result<Tokens, LoginError> {
         let r = &loaded.record;
         let span = tracing::info_span!("oauth2.refresh", provider = %r.provider);
-        let work = self.refresh_upstream(&r.provider, &r.tokens, r.claims.get("sub"));
+        let work = self.refresh_upstream(&r.provider, &r.tokens, r.claims.get("sub"), resource);
         crate::util::traced(span, work, |result| {
             match result {
                 Ok(_) => tracing::info!("session tokens refreshed"),
