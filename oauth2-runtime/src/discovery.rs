@@ -68,6 +68,10 @@ pub struct ProviderMetadata {
     /// How clients may authenticate at the introspection endpoint (RFC 8414 §2).
     #[serde(default)]
     pub introspection_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// Authorization responses carry the issuer as `iss` (RFC 9207), which clients must
+    /// then check is there.
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
     /// How clients may authenticate at the token endpoint; absent means
     /// `client_secret_basic` (OpenID Connect Discovery §3).
     #[serde(default)]

@@ -31,7 +31,8 @@
 // - $ALWAYS_REFRESH_TOKENS=1 issues refresh tokens to the web clients without
 //   `offline_access` (which oidc-provider otherwise grants only with `prompt=consent`).
 // - `interop-pkjwt` authenticates with private_key_jwt (its public keys: $CLIENT_JWKS, a
-//   JWK set), `interop-secretjwt` with client_secret_jwt.
+//   JWK set), `interop-secretjwt` with client_secret_jwt; `interop-fapi` (same keys) is
+//   held to oidc-provider's FAPI 2.0 profile.
 // - more resource servers that introspect: `interop-rs-post` (client_secret_post),
 //   `interop-rs-secretjwt` (client_secret_jwt) and, with $CLIENT_JWKS, `interop-rs-pkjwt`
 //   (private_key_jwt); and `interop-service-pkjwt`, a client_credentials client with
@@ -80,7 +81,7 @@ const mcpResource = process.env.MCP_RESOURCE || '';
 const MCP_SCOPES = ['mcp:tools', 'mcp:deploy', 'mcp:admin'];
 
 const appUrls = (process.env.APP_URLS || '').split(',').filter(Boolean);
-const callbackNames = ['oidc', 'post', 'public', 'other', 'hs', 'signed', 'pkjwt', 'secretjwt'];
+const callbackNames = ['oidc', 'post', 'public', 'other', 'hs', 'signed', 'pkjwt', 'secretjwt', 'fapi'];
 const extraRedirectUris = (process.env.EXTRA_REDIRECT_URIS || '').split(',').filter(Boolean);
 const redirectUris = appUrls.flatMap((app) => ['auth', 'login'].flatMap((prefix) => callbackNames.map((n) => `${app}/${prefix}/${n}/callback`))).concat(extraRedirectUris);
 const postLogoutRedirectUris = appUrls.flatMap((app) => [`${app}/`, `${app}/bye`]);
@@ -167,6 +168,15 @@ const provider = new Provider(issuer, {
     ...(clientJwks ? [{
       ...webClient('pkjwt', 'interop-pkjwt', 'private_key_jwt'),
       jwks: clientJwks,
+    }, {
+      // Held to oidc-provider's FAPI 2.0 profile: private_key_jwt (assertions aimed at
+      // the issuer), pushed authorization requests and PKCE required, DPoP-bound
+      // tokens, ES256 ID tokens.
+      ...webClient('fapi', 'interop-fapi', 'private_key_jwt'),
+      jwks: clientJwks,
+      require_pushed_authorization_requests: true,
+      dpop_bound_access_tokens: true,
+      id_token_signed_response_alg: 'ES256',
     }] : []),
     webClient('secretjwt', 'interop-secretjwt', 'client_secret_jwt', 'interop-secretjwt-secret-interop-secretjwt'),
     // Userinfo answered as a signed JWT, application/jwt (OpenID Connect Core §5.3.2).
@@ -229,6 +239,7 @@ const provider = new Provider(issuer, {
       requirePushedAuthorizationRequests: process.env.REQUIRE_PAR === '1',
     },
     devInteractions: { enabled: false },
+    fapi: { enabled: true, profile: (ctx, client) => (client?.clientId === 'interop-fapi' ? '2.0' : undefined) },
     registration: { enabled: Boolean(mcpResource) },
     resourceIndicators: {
       enabled: true,

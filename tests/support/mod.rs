@@ -275,6 +275,18 @@ pub async fn session_claims(browser: &browser::Browser, base: &str) -> serde_jso
     me.json().await.unwrap()
 }
 
+/// The claims of a JWT, read without verifying it (what a test checks of a token it got).
+pub fn jwt_claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).expect("a JWT has three parts");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64url"),
+    )
+    .expect("JSON claims")
+}
+
 /// The access token of `browser`'s session at the app at `base` (its `/token` of
 /// [`session_routes`], refreshed when it expires within a minute).
 pub async fn session_token(browser: &browser::Browser, base: &str) -> String {

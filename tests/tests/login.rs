@@ -446,11 +446,19 @@ async fn every_bad_callback_is_a_400_with_a_json_error() {
     assert_eq!((s, e.as_str()), (400, "invalid_state"), "{d}");
     assert!(d.contains("refused"), "{d}");
 
-    // A callback without `code`, with the right transaction.
+    // A callback without `code`, with the right transaction (and the provider's `iss`).
+    let iss: String = url::form_urlencoded::byte_serialize(op.issuer.as_bytes()).collect();
     let (s, e, d) =
-        json_error(get_with_cookie(&callback(&format!("?state={state}")), &tx).await).await;
+        json_error(get_with_cookie(&callback(&format!("?state={state}&iss={iss}")), &tx).await)
+            .await;
     assert_eq!((s, e.as_str()), (400, "invalid_request"), "{d}");
     assert!(d.contains("no `code`"), "{d}");
+    // RFC 9207 §2.4: a provider that announces `iss` in its responses (as oidc-provider
+    // does) must send it; a response without it may come from elsewhere.
+    let (s, e, d) =
+        json_error(get_with_cookie(&callback(&format!("?state={state}")), &tx).await).await;
+    assert_eq!((s, e.as_str()), (400, "invalid_state"), "{d}");
+    assert!(d.contains("no `iss`"), "{d}");
 
     // RFC 9207: the provider's `iss` in the response must be its issuer.
     let q = query(&callback_url);

@@ -18,6 +18,7 @@ mod dsl;
 mod dsl_broker;
 mod dsl_login;
 mod examples;
+mod fapi2;
 mod glewlwyd;
 mod grpc;
 mod id_tokens_as_bearer;

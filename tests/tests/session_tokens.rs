@@ -4,20 +4,11 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use oauth2_tests::op::{OpenIdProvider, Options, log_in, login_app_with};
-use oauth2_tests::{client, session_token};
+use oauth2_tests::{client, jwt_claims, session_token};
 
 const ES256_API: &str = "urn:example:api:es256";
 const RS256_API: &str = "urn:example:api:rs256";
-
-fn claims(jwt: &str) -> serde_json::Value {
-    let payload = jwt.split('.').nth(1).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
 
 /// The session's token for `resource` (its `/token-for`).
 async fn token_for(browser: &oauth2_tests::browser::Browser, base: &str, resource: &str) -> String {
@@ -49,10 +40,13 @@ async fn one_login_gets_a_token_for_each_api_it_was_granted() {
     let es = token_for(&browser, &base, ES256_API).await;
     let rs = token_for(&browser, &base, RS256_API).await;
     // Each token is for its API only, and for the same user.
-    assert_eq!(claims(&es)["aud"], ES256_API);
-    assert_eq!(claims(&rs)["aud"], RS256_API);
+    assert_eq!(jwt_claims(&es)["aud"], ES256_API);
+    assert_eq!(jwt_claims(&rs)["aud"], RS256_API);
     assert_eq!(
-        (claims(&es)["sub"].clone(), claims(&rs)["sub"].clone()),
+        (
+            jwt_claims(&es)["sub"].clone(),
+            jwt_claims(&rs)["sub"].clone()
+        ),
         ("alice".into(), "alice".into())
     );
     // Kept in the session: asked again, the same token.

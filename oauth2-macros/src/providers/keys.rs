@@ -245,6 +245,7 @@ pub(crate) const KEYS: &[Key] = &[
         Choice(&ASSERTION_AUDIENCES),
         "assertion_audience",
     ),
+    login("fapi2", Provider, Bool, "fapi2"),
     login("scopes", Provider, StrList, "scopes"),
     login(
         "id_token_algorithms",

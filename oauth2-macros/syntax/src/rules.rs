@@ -13,6 +13,8 @@ pub enum Fact {
     Absent(&'static str),
     /// The key's value is this name (a choice such as `userinfo: never`).
     Is(&'static str, &'static str),
+    /// The key's value is known and is not this name.
+    IsNot(&'static str, &'static str),
     /// The issuer is (`true`) or is not (`false`) a template with `{tenantid}`.
     IssuerTemplate(bool),
 }
@@ -29,10 +31,17 @@ pub struct Rule {
     pub problem: &'static str,
 }
 
-use Fact::{Absent, AnyGiven, Given, Is, IssuerTemplate};
+use Fact::{Absent, AnyGiven, Given, Is, IsNot, IssuerTemplate};
 
 const INTROSPECTION_CLIENT: &str = "is missing: introspection asks as the resource server's \
      own client, with its id and a secret (or a key) together";
+
+/// Why FAPI 2.0 asks what the `fapi2` rules ask, after each rule's own problem.
+macro_rules! fapi2 {
+    ($problem:literal) => {
+        concat!($problem, " (FAPI 2.0 Security Profile)")
+    };
+}
 
 /// The rules between one provider's keys.
 pub const PROVIDER_RULES: &[Rule] = &[
@@ -98,6 +107,61 @@ pub const PROVIDER_RULES: &[Rule] = &[
         when: &[Is("userinfo", "never"), Absent("issuer")],
         problem: "is `never`, but without an issuer (no ID token) the user comes from userinfo",
     },
+    // `fapi2: true`: the FAPI 2.0 Security Profile's client requirements.
+    Rule {
+        blame: "fapi2",
+        when: &[Given("fapi2"), Absent("issuer")],
+        problem: fapi2!(
+            "needs an issuer: a FAPI 2.0 client reads the provider's metadata (pushed \
+             authorization, DPoP, RFC 9207 `iss`)"
+        ),
+    },
+    Rule {
+        blame: "client_auth",
+        when: &[
+            Given("fapi2"),
+            Given("client_auth"),
+            IsNot("client_auth", "private_key_jwt"),
+        ],
+        problem: fapi2!(
+            "must be `private_key_jwt` with `fapi2`: FAPI 2.0 clients authenticate with \
+             private_key_jwt or mutual TLS"
+        ),
+    },
+    Rule {
+        blame: "fapi2",
+        when: &[
+            Given("fapi2"),
+            Absent("client_key"),
+            Absent("client_assertion_file"),
+        ],
+        problem: fapi2!(
+            "needs a `client_key` (or a `client_assertion_file`): FAPI 2.0 clients \
+             authenticate with private_key_jwt"
+        ),
+    },
+    Rule {
+        blame: "fapi2",
+        when: &[Given("fapi2"), Absent("dpop_key")],
+        problem: fapi2!(
+            "needs a `dpop_key`: FAPI 2.0 access tokens are sender-constrained, here with DPoP"
+        ),
+    },
+    Rule {
+        blame: "assertion_audience",
+        when: &[Given("fapi2"), Is("assertion_audience", "endpoint")],
+        problem: fapi2!(
+            "must be the issuer with `fapi2`: FAPI 2.0 client assertions name the issuer \
+             as their audience"
+        ),
+    },
+    Rule {
+        blame: "pushed_authorization",
+        when: &[Given("fapi2"), Is("pushed_authorization", "never")],
+        problem: fapi2!(
+            "cannot be `never` with `fapi2`: FAPI 2.0 pushes every authorization request"
+        ),
+    },
     Rule {
         blame: "pushed_authorization",
         when: &[Is("pushed_authorization", "required"), Absent("issuer")],
@@ -134,6 +198,7 @@ impl Fact {
                 }
             }
             Is(key, name) => facts.is(key, name),
+            IsNot(key, name) => facts.is(key, name).map(|is| !is),
             IssuerTemplate(template) => facts.issuer_template().map(|t| t == template),
         }
     }

@@ -417,7 +417,7 @@ impl Facts<'_> {
     fn span_of(&self, rule: &oauth2_syntax::Rule, provider: &Ident) -> Span {
         use oauth2_syntax::Fact::*;
         let named = rule.when.iter().flat_map(|f| match f {
-            Given(k) | Is(k, _) => vec![*k],
+            Given(k) | Is(k, _) | IsNot(k, _) => vec![*k],
             AnyGiven(keys) => keys.to_vec(),
             IssuerTemplate(_) => vec!["issuer"],
             Absent(_) => vec![],
@@ -438,6 +438,10 @@ impl oauth2_syntax::Facts for Facts<'_> {
                 // No issuer, and no way to log in without one: reported already.
                 (false, false) => None,
             };
+        }
+        // `fapi2: false` is as if it were not written.
+        if let Some(Value::Lit(syn::Lit::Bool(b))) = self.value(key) {
+            return Some(b.value);
         }
         Some(self.written.iter().any(|w| w == key))
     }

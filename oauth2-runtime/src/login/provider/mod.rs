@@ -6,6 +6,10 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 mod client;
+mod endpoints;
+mod fapi2;
+
+pub(crate) use endpoints::Endpoints;
 
 use super::id_token_algorithms::check_id_token_algorithms;
 use crate::Algorithm;
@@ -16,8 +20,6 @@ use crate::client::{
 };
 pub use crate::config::Preset;
 use crate::config::{ConfigError, IssuerSetting};
-use crate::discovery::{DiscoveryError, ProviderMetadata};
-use crate::jwks::KeyRegistry;
 use crate::util::url::{UrlUse, check_url};
 
 pub use crate::defaults::DEFAULT_SCOPES;
@@ -76,6 +78,8 @@ pub(crate) struct ProviderInner {
     pub(crate) backchannel_logout: bool,
     /// Logout revokes the session's refresh token at the provider (RFC 7009).
     pub(crate) revoke_at_logout: bool,
+    /// The FAPI 2.0 Security Profile (`fapi2()`).
+    pub(crate) fapi2: bool,
     /// Redirect URIs that native clients may use besides loopback ones.
     pub(crate) native_redirect_uris: Vec<String>,
     /// Claims copied to standard names (`from`, `to`) when those are absent.
@@ -107,27 +111,6 @@ impl std::fmt::Debug for ProviderInner {
             .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
-}
-
-/// Where the provider's endpoints are.
-#[derive(Debug, Clone)]
-pub(crate) struct Endpoints {
-    pub(crate) authorization: Url,
-    pub(crate) token: Url,
-    pub(crate) userinfo: Option<Url>,
-    pub(crate) end_session: Option<Url>,
-    /// RFC 8628 device authorization, when the provider has it.
-    pub(crate) device: Option<Url>,
-    /// RFC 9126 pushed authorization requests, when the provider has them.
-    pub(crate) par: Option<Url>,
-    /// The provider takes authorization requests only pushed.
-    pub(crate) par_required: bool,
-    /// RFC 7009 revocation, when the provider has it.
-    pub(crate) revocation: Option<Url>,
-    pub(crate) client_auth: ClientAuth,
-    /// Token requests carry a DPoP proof of the login's key (RFC 9449): a key is
-    /// configured and the provider takes ES256 proofs (or its endpoints are explicit).
-    pub(crate) dpop: bool,
 }
 
 impl std::fmt::Debug for LoginProvider {
@@ -166,6 +149,7 @@ impl LoginProvider {
             device_flow: false,
             backchannel_logout: false,
             revoke_at_logout: true,
+            fapi2: false,
             native_redirect_uris: Vec::new(),
             authorize_url: None,
             token_url: None,
@@ -183,69 +167,6 @@ impl LoginProvider {
     /// The issuer, for an OpenID Provider.
     pub fn issuer(&self) -> Option<&str> {
         self.inner.issuer.as_deref()
-    }
-
-    /// The endpoints: explicit ones, or from the issuer's discovery document, which the
-    /// registry fetches once for login and key loading alike (a failed discovery is
-    /// tried again on the next login).
-    pub(crate) async fn endpoints(
-        &self,
-        registry: &KeyRegistry,
-    ) -> Result<&Endpoints, DiscoveryError> {
-        if let Some(e) = &self.inner.explicit {
-            return Ok(e);
-        }
-        let issuer = self.inner.issuer.as_deref().unwrap_or_default();
-        self.inner
-            .discovered
-            .get_or_try_init(|| async {
-                let cache = registry
-                    .get(issuer)
-                    .ok_or_else(|| DiscoveryError::Invalid {
-                        url: issuer.to_owned(),
-                        reason: "the issuer is not registered for login".into(),
-                    })?;
-                let meta = cache.metadata().await?;
-                let meta = ProviderMetadata::clone(&meta);
-                let missing = |name: &str| DiscoveryError::Invalid {
-                    url: issuer.to_owned(),
-                    reason: format!("the metadata has no {name}"),
-                };
-                let parse = |s: String| Url::parse(&s).ok();
-                let authorization = meta
-                    .authorization_endpoint
-                    .and_then(parse)
-                    .ok_or_else(|| missing("authorization_endpoint"))?;
-                let token = meta
-                    .token_endpoint
-                    .and_then(parse)
-                    .ok_or_else(|| missing("token_endpoint"))?;
-                let supported = meta.token_endpoint_auth_methods_supported;
-                let client_auth =
-                    self.inner
-                        .client
-                        .method_for(supported.as_deref())
-                        .map_err(|reason| DiscoveryError::Invalid {
-                            url: issuer.to_owned(),
-                            reason,
-                        })?;
-                Ok(Endpoints {
-                    authorization,
-                    token,
-                    userinfo: meta.userinfo_endpoint.and_then(parse),
-                    end_session: meta.end_session_endpoint.and_then(parse),
-                    device: meta.device_authorization_endpoint.and_then(parse),
-                    revocation: meta.revocation_endpoint.and_then(parse),
-                    par: meta.pushed_authorization_request_endpoint.and_then(parse),
-                    par_required: meta.require_pushed_authorization_requests,
-                    client_auth,
-                    dpop: self.inner.dpop.is_some()
-                        && meta
-                            .dpop_signing_alg_values_supported
-                            .is_some_and(|algs| algs.iter().any(|a| a == "ES256")),
-                })
-            })
-            .await
     }
 }
 
@@ -273,6 +194,8 @@ pub struct LoginProviderBuilder {
     device_flow: bool,
     backchannel_logout: bool,
     revoke_at_logout: bool,
+    /// `fapi2()`: the FAPI 2.0 Security Profile.
+    fapi2: bool,
     native_redirect_uris: Vec<String>,
     authorize_url: Option<String>,
     token_url: Option<String>,
@@ -523,6 +446,7 @@ impl LoginProviderBuilder {
 
     fn check(mut self) -> Result<LoginProvider, Problem> {
         self.apply_preset()?;
+        self.apply_fapi2()?;
         if let Some(problem) = oauth2_syntax::provider_name_problem(&self.name) {
             return Err(("name", problem));
         }
@@ -539,16 +463,6 @@ impl LoginProviderBuilder {
                 AssertionFile::new(path).map_err(|e| ("client_assertion_file", e.to_string()))?;
             self.client_assertion = Some(file);
         }
-        check_secret(
-            self.client_secret.as_deref(),
-            self.client_auth,
-            self.client_key.is_some() || self.client_assertion.is_some(),
-        )?;
-        let id_token_algorithms = self.id_token_algorithms.take();
-        check_id_token_algorithms(
-            id_token_algorithms.as_deref(),
-            self.client_secret.as_deref(),
-        )?;
         let scopes = self
             .scopes
             .take()
@@ -586,6 +500,16 @@ impl LoginProviderBuilder {
             }
         };
         self.check_rules(issuer.is_some())?;
+        check_secret(
+            self.client_secret.as_deref(),
+            self.client_auth,
+            self.client_key.is_some() || self.client_assertion.is_some(),
+        )?;
+        let id_token_algorithms = self.id_token_algorithms.take();
+        check_id_token_algorithms(
+            id_token_algorithms.as_deref(),
+            self.client_secret.as_deref(),
+        )?;
         let serves_tokens = self.token_endpoint || self.device_flow;
         if !self.native_redirect_uris.is_empty() && !serves_tokens {
             return Err((
@@ -635,6 +559,7 @@ impl LoginProviderBuilder {
                 device_flow: self.device_flow,
                 backchannel_logout: self.backchannel_logout,
                 revoke_at_logout: self.revoke_at_logout,
+                fapi2: self.fapi2,
                 native_redirect_uris: self.native_redirect_uris,
                 claim_map: self.issuer.preset.map_or(&[][..], |p| p.info().claim_map),
                 issuer_alias: self.issuer.alias(),
@@ -687,42 +612,6 @@ impl LoginProviderBuilder {
         }
         Ok(())
     }
-
-    /// A plain OAuth 2.0 provider's endpoints: both `authorize_url` and `token_url`, or
-    /// neither (then they are discovered).
-    fn explicit_endpoints(&mut self) -> Result<Option<Endpoints>, Problem> {
-        let url = |f: &'static str, v: String| check_url(&v, UrlUse::Endpoint).map_err(|p| (f, p));
-        match (self.authorize_url.take(), self.token_url.take()) {
-            (None, None) => Ok(None),
-            (Some(a), Some(t)) => Ok(Some(Endpoints {
-                authorization: url("authorize_url", a)?,
-                token: url("token_url", t)?,
-                userinfo: self
-                    .userinfo_url
-                    .clone()
-                    .map(|u| url("userinfo_url", u))
-                    .transpose()?,
-                end_session: None,
-                device: None,
-                revocation: None,
-                par: None,
-                par_required: false,
-                client_auth: match self.client_auth {
-                    Some(a) => a,
-                    // An explicit endpoint lists no methods: the credentials decide.
-                    None => crate::client::choose(
-                        self.client_key.is_some() || self.client_assertion.is_some(),
-                        self.client_secret.is_some(),
-                        None,
-                    )
-                    .map_err(|e| ("client_auth", e))?,
-                },
-                dpop: false,
-            })),
-            (Some(_), None) => Err(("token_url", "is not set".into())),
-            (None, Some(_)) => Err(("authorize_url", "is not set".into())),
-        }
-    }
 }
 
 /// A field of the login provider and what is wrong with it.
@@ -754,6 +643,14 @@ impl oauth2_syntax::Facts for RuleFacts<'_> {
         match key {
             "issuer" => Some(self.has_issuer),
             "backchannel_logout" => Some(self.builder.backchannel_logout),
+            "fapi2" => Some(self.builder.fapi2),
+            "client_auth" => Some(self.builder.client_auth.is_some()),
+            "client_key" => Some(self.builder.client_key.is_some()),
+            "client_assertion_file" => Some(
+                self.builder.client_assertion.is_some()
+                    || self.builder.client_assertion_path.is_some(),
+            ),
+            "dpop_key" => Some(self.builder.dpop_key.is_some()),
             // A key of bearer tokens: its builder checks it.
             _ => None,
         }
@@ -769,6 +666,13 @@ impl oauth2_syntax::Facts for RuleFacts<'_> {
                 &oauth2_syntax::PUSHED_AUTHORIZATION_MODES,
                 format!("{:?}", self.builder.par),
             ),
+            "assertion_audience" => (
+                &oauth2_syntax::ASSERTION_AUDIENCES,
+                format!("{:?}", self.builder.assertion_audience),
+            ),
+            "client_auth" => {
+                return self.builder.client_auth.map(|a| a.name() == name);
+            }
             _ => return None,
         };
         Some(choice.variant(name) == Some(value.as_str()))
@@ -832,6 +736,7 @@ mod tests {
                 .token_url("https://idp.example/t")
                 .userinfo_url("https://idp.example/u")
         };
+        use super::fapi2::tests::{P256, fapi};
         let bearer_field = |b: crate::ProviderBuilder| b.build().unwrap_err().field();
         let login_field = |b: LoginProviderBuilder| b.build().unwrap_err().field();
         let refused: Vec<(&str, Option<&str>)> = vec![
@@ -860,6 +765,39 @@ mod tests {
                 login_field(plain().backchannel_logout()),
             ),
             ("userinfo", login_field(plain().userinfo(Userinfo::Never))),
+            ("fapi2", login_field(plain().fapi2())),
+            (
+                "client_auth",
+                login_field(fapi().client_auth(ClientAuth::SecretBasic)),
+            ),
+            (
+                "fapi2",
+                login_field(
+                    LoginProvider::builder("bank")
+                        .issuer("https://as.bank.example")
+                        .client_id("tpp")
+                        .dpop_key(P256)
+                        .fapi2(),
+                ),
+            ),
+            (
+                "fapi2",
+                login_field(
+                    LoginProvider::builder("bank")
+                        .issuer("https://as.bank.example")
+                        .client_id("tpp")
+                        .client_key_pem(P256)
+                        .fapi2(),
+                ),
+            ),
+            (
+                "assertion_audience",
+                login_field(fapi().assertion_audience(AssertionAudience::Endpoint)),
+            ),
+            (
+                "pushed_authorization",
+                login_field(fapi().pushed_authorization(PushedAuthorization::Never)),
+            ),
             (
                 "pushed_authorization",
                 login_field(plain().pushed_authorization(PushedAuthorization::Required)),

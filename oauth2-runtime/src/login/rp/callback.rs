@@ -117,11 +117,11 @@ async fn finish(
     headers: &HeaderMap,
 ) -> Result<(String, Vec<Cookie<'static>>), LoginError> {
     let p = login.find(provider)?;
-    let code = check_response(p, provider, state, &tx, query)?;
     let endpoints = p
         .endpoints(&login.inner.upstream.registry)
         .await
         .map_err(|e| LoginError::unavailable(e.to_string()))?;
+    let code = check_response(p, endpoints, provider, state, &tx, query)?;
     let tokens = exchange(login, p, endpoints, code, &tx).await?;
     let from_id_token = id_token_claims(login, p, &tokens, &tx).await?;
     check_step_up(&tx, from_id_token.as_ref())?;
@@ -139,11 +139,12 @@ async fn finish(
     Ok((location, cookies))
 }
 
-/// The callback's own checks: its `state` and provider are the transaction's, the
-/// provider sent no error, an RFC 9207 `iss` (mix-up defence) is this provider's, and
-/// there is a code, which is returned.
+/// The callback's own checks: its `state` and provider are the transaction's, an RFC
+/// 9207 `iss` (mix-up defence) is this provider's (and is there when the provider
+/// announces it), the provider sent no error, and there is a code, which is returned.
 fn check_response<'q>(
     p: &LoginProvider,
+    endpoints: &Endpoints,
     provider: &str,
     state: &str,
     tx: &Transaction,
@@ -152,15 +153,21 @@ fn check_response<'q>(
     if tx.state != state || tx.provider != provider {
         return Err(LoginError::state("the `state` does not match this login"));
     }
-    if let Some(error) = &query.error {
-        return Err(provider_error(error, query.error_description.as_deref()));
-    }
     if let (Some(iss), Some(issuer)) = (&query.iss, p.issuer())
         && iss != issuer
     {
         return Err(LoginError::state(
             "the response's `iss` is not this provider's issuer",
         ));
+    }
+    if query.iss.is_none() && endpoints.iss_required {
+        return Err(LoginError::state(
+            "the response has no `iss`, which this provider puts in every one (RFC 9207): \
+             a response from elsewhere?",
+        ));
+    }
+    if let Some(error) = &query.error {
+        return Err(provider_error(error, query.error_description.as_deref()));
     }
     query
         .code

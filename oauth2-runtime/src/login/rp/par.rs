@@ -112,6 +112,7 @@ mod tests {
             par_required: required,
             client_auth: ClientAuth::SecretBasic,
             dpop: false,
+            iss_required: false,
         }
     }
 

@@ -133,6 +133,14 @@ mod login {
             client_key: env("KC_CLIENT_KEY"),
             assertion_audience: endpoint,
         }
+        // The FAPI 2.0 Security Profile: private_key_jwt, DPoP, PAR, RFC 9207.
+        bank {
+            issuer: "https://as.bank.example",
+            client_id: "tpp",
+            client_key: env("BANK_CLIENT_KEY"),
+            dpop_key: env("BANK_DPOP_KEY"),
+            fapi2: true,
+        }
         // A federated credential: the workload's token, renewed in a file.
         entra {
             issuer: "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/v2.0",
