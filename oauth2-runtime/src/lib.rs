@@ -140,6 +140,8 @@ mod guides {
     struct Tenants;
     #[doc = include_str!("../../docs/introspection.md")]
     struct Introspection;
+    #[doc = include_str!("../../docs/client.md")]
+    struct Client;
     #[doc = include_str!("../../docs/dpop.md")]
     struct Dpop;
     #[doc = include_str!("../../docs/mcp.md")]
