@@ -245,9 +245,12 @@ async fn login_example_authenticates_with_each_client_auth_method() {
     for (method, client_id, secret) in methods {
         let bind = free_addr();
         let base = format!("http://{bind}");
+        // Access tokens that live 30 s: each call on the user's behalf refreshes first.
         let op = OpenIdProvider::start(Options {
             apps: vec![base.clone()],
             client_jwks: Some(serde_json::json!({"keys": [key.public_jwk()]})),
+            access_token_ttl: Some(30),
+            always_refresh_tokens: true,
             ..Options::default()
         })
         .await;
@@ -281,6 +284,11 @@ async fn login_example_authenticates_with_each_client_auth_method() {
         assert_eq!(location(&done), format!("{base}/me"), "{method}");
         let me: serde_json::Value = b.get(&format!("{base}/me")).await.json().await.unwrap();
         assert_eq!(me["sub"], "alice", "{method}");
+        // Refreshes, authenticated the same way, then userinfo with the new token.
+        for _ in 0..2 {
+            let profile = b.get(&format!("{base}/me/provider")).await;
+            assert_eq!(profile.status(), 200, "{method}: refreshed");
+        }
         device_poll_is_pending(&base, method).await;
         let _ = child.kill().await;
     }

@@ -74,10 +74,15 @@ async fn userinfo_answers(op: &OpenIdProvider, token: &str) -> bool {
 }
 
 #[tokio::test]
-async fn logout_revokes_the_refresh_token_unless_told_not_to() {
+async fn logout_revokes_the_refresh_token_unless_told_to_keep_it() {
     for revoke in [true, false] {
         let (op, base) = login_app_with(options(), |op| {
-            op.web_login("oidc").revoke_at_logout(revoke)
+            let login = op.web_login("oidc");
+            if revoke {
+                login
+            } else {
+                login.keep_refresh_token_at_logout()
+            }
         })
         .await;
         let (callback, browser) = log_in(&base, "oidc", "carol").await;
@@ -96,6 +101,6 @@ async fn logout_revokes_the_refresh_token_unless_told_not_to() {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        assert_eq!(revoked, revoke, "revoke_at_logout({revoke})");
+        assert_eq!(revoked, revoke, "revoked at logout: {revoke}");
     }
 }

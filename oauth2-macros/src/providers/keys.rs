@@ -246,6 +246,12 @@ pub(crate) const KEYS: &[Key] = &[
         "assertion_audience",
     ),
     login("fapi2", Provider, Bool, "fapi2"),
+    login(
+        "keep_refresh_token_at_logout",
+        Provider,
+        Bool,
+        "keep_refresh_token_at_logout",
+    ),
     login("scopes", Provider, StrList, "scopes"),
     login(
         "id_token_algorithms",

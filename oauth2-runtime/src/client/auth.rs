@@ -55,11 +55,10 @@ impl ClientAuth {
 }
 
 /// The method a client's credentials allow that the provider lists (`supported`; absent
-/// means `client_secret_basic`, OpenID Connect Discovery §3): a key (or an assertion
-/// file) gives
-/// `private_key_jwt` (used even when the list is absent: providers often leave it out);
-/// a secret `client_secret_basic`, then `client_secret_post`, then `client_secret_jwt`;
-/// neither, `none`.
+/// means `client_secret_basic`, OpenID Connect Discovery §3): a key or an assertion file
+/// gives `private_key_jwt` (used even when the list is absent: providers often leave it
+/// out); a secret `client_secret_basic`, then `client_secret_post`, then
+/// `client_secret_jwt`; neither, `none`.
 pub(crate) fn choose(
     has_key: bool,
     has_secret: bool,

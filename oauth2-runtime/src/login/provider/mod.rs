@@ -390,13 +390,13 @@ impl LoginProviderBuilder {
         self
     }
 
-    /// Whether logout revokes the session's refresh token at the provider (RFC 7009),
-    /// when the provider has a `revocation_endpoint` and the session a refresh token.
-    /// On by default: a refresh token copied before logout would otherwise live on
-    /// (with many providers, for months). The revocation runs after the logout has
-    /// answered; a failure is logged (`oauth2.revoke`), and ends nothing else.
-    pub fn revoke_at_logout(mut self, revoke: bool) -> Self {
-        self.revoke_at_logout = revoke;
+    /// Logout leaves the session's refresh token alone. By default logout revokes it at
+    /// the provider (RFC 7009), when the provider has a `revocation_endpoint` and the
+    /// session a refresh token: a copy taken before logout would otherwise live on (with
+    /// many providers, for months). The revocation runs after the logout has answered;
+    /// its outcome is logged in the span `oauth2.revoke`.
+    pub fn keep_refresh_token_at_logout(mut self) -> Self {
+        self.revoke_at_logout = false;
         self
     }
 

@@ -147,6 +147,7 @@ mod login {
             client_id: "22222222-3333-4444-5555-666666666666",
             client_assertion_file: env("AZURE_FEDERATED_TOKEN_FILE"),
             assertion_audience: endpoint,
+            keep_refresh_token_at_logout: true,
         }
         both {
             issuer: "https://login.both.example",
