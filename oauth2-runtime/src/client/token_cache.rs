@@ -69,6 +69,12 @@ impl TokenCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Issued, TokenError>>,
     {
+        // The usual case, without the placeholder machinery.
+        if let Some(kept) = self.tokens.get(&key)
+            && now_millis() < kept.fresh_until
+        {
+            return Ok(kept.token);
+        }
         loop {
             let guard = match self.tokens.get_value_or_guard_async(&key).await {
                 Ok(kept) if now_millis() < kept.fresh_until => return Ok(kept.token),

@@ -166,11 +166,11 @@ impl TokenClient {
         target: &Target,
         scopes: &[&str],
     ) -> Result<AccessToken, TokenError> {
-        let scope = scopes.join(" ");
         let key = cache_key("client_credentials", None, target, scopes);
         self.inner
             .cache
             .get_or_fetch(key, || async {
+                let scope = scopes.join(" ");
                 let mut form = vec![("grant_type", "client_credentials")];
                 form.extend(target.field());
                 if !scope.is_empty() {
@@ -202,12 +202,12 @@ impl TokenClient {
         if subject_token.is_empty() {
             return Err(TokenError::config("the caller's token is empty"));
         }
-        let scope = scopes.join(" ");
         let subject = crate::util::sha256_base64url(subject_token);
         let key = cache_key("exchange", Some(&subject), target, scopes);
         self.inner
             .cache
             .get_or_fetch(key, || async {
+                let scope = scopes.join(" ");
                 let mut form = match grant {
                     ExchangeGrant::TokenExchange => vec![
                         ("grant_type", TOKEN_EXCHANGE),
@@ -355,15 +355,29 @@ fn jwt_lifetime(token: &str) -> Option<u64> {
 /// The cache key of a token: the grant, the caller's token digest, the target and the
 /// scopes (in any order).
 fn cache_key(grant: &str, subject: Option<&str>, target: &Target, scopes: &[&str]) -> String {
-    let mut scopes = scopes.to_vec();
-    scopes.sort_unstable();
-    scopes.dedup();
     let (kind, value) = target.field().unwrap_or(("scopes", ""));
-    format!(
-        "{grant}\n{}\n{kind}={value}\n{}",
-        subject.unwrap_or_default(),
-        scopes.join(" ")
-    )
+    let subject = subject.unwrap_or_default();
+    let mut key = String::with_capacity(
+        grant.len()
+            + subject.len()
+            + value.len()
+            + scopes.iter().map(|s| s.len() + 1).sum::<usize>()
+            + 16,
+    );
+    for part in [grant, "\n", subject, "\n", kind, "=", value, "\n"] {
+        key.push_str(part);
+    }
+    // In one order, once each.
+    let mut sorted = scopes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    for (i, scope) in sorted.iter().enumerate() {
+        if i > 0 {
+            key.push(' ');
+        }
+        key.push_str(scope);
+    }
+    key
 }
 
 /// Builds a [`TokenClient`].
