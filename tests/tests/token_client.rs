@@ -389,3 +389,34 @@ async fn entra_on_behalf_of_asks_with_the_jwt_bearer_grant_and_scopes() {
         .unwrap_err();
     assert_eq!(e.kind(), TokenErrorKind::Config);
 }
+
+/// One registration for the login and the app's calls: `Login::token_client` takes the
+/// login provider's client id, credentials and issuer.
+#[tokio::test]
+async fn a_login_providers_registration_gets_the_apps_tokens() {
+    use oauth2::login::{Login, LoginProvider};
+    let op = OpenIdProvider::start(Options::default()).await;
+    let login = Login::builder()
+        .base_url("http://127.0.0.1:9")
+        .session_secret("the token client test's session secret")
+        .provider(
+            LoginProvider::builder("api")
+                .issuer(&op.issuer)
+                .client_id(API_CLIENT.0)
+                .client_secret(API_CLIENT.1),
+        )
+        .build()
+        .unwrap();
+    let tokens = login.token_client("api").unwrap();
+    let token = tokens
+        .token_for(&Target::resource(ES256_API), &["read"])
+        .await
+        .unwrap();
+    let url = api(&op, ES256_API, Dpop::Disabled).await;
+    assert_eq!(
+        whoami(&token, &url).await,
+        (200, format!("{0} {0} -", API_CLIENT.0))
+    );
+    let e = login.token_client("nope").unwrap_err();
+    assert!(e.to_string().contains("`nope`"), "{e}");
+}

@@ -153,6 +153,7 @@ impl TokenClient {
             http: None,
             timeout: DEFAULT_TIMEOUT,
             dpop_key_pem: None,
+            dpop_key: None,
             grant: ExchangeGrant::default(),
             renew_before: DEFAULT_RENEW_BEFORE,
             retry_backoff: DEFAULT_TOKEN_RETRY_BACKOFF,
@@ -390,6 +391,8 @@ pub struct TokenClientBuilder {
     http: Option<reqwest::Client>,
     timeout: Duration,
     dpop_key_pem: Option<String>,
+    /// A key already loaded (a login provider's).
+    dpop_key: Option<Arc<DpopKey>>,
     grant: ExchangeGrant,
     renew_before: Duration,
     retry_backoff: (Duration, Duration),
@@ -437,6 +440,13 @@ impl TokenClientBuilder {
     /// [`AccessToken::authorize`] adds a proof to each API call.
     pub fn dpop_key(mut self, pem: impl Into<String>) -> Self {
         self.dpop_key_pem = Some(pem.into());
+        self
+    }
+
+    /// The DPoP key of a login provider, shared.
+    #[cfg(feature = "login")]
+    pub(crate) fn dpop_shared(mut self, key: Arc<DpopKey>) -> Self {
+        self.dpop_key = Some(key);
         self
     }
 
@@ -488,11 +498,11 @@ impl TokenClientBuilder {
         if self.retry_backoff.0.is_zero() || self.retry_backoff.0 > self.retry_backoff.1 {
             return problem("retry_backoff: the first wait must be > 0 and ≤ the longest".into());
         }
-        let dpop = match &self.dpop_key_pem {
-            Some(pem) => Some(Arc::new(
+        let dpop = match (&self.dpop_key_pem, self.dpop_key) {
+            (Some(pem), _) => Some(Arc::new(
                 DpopKey::from_pem(pem).map_err(|e| ClientConfigError(format!("dpop_key {e}")))?,
             )),
-            None => None,
+            (None, key) => key,
         };
         let http = match self.http {
             Some(http) => http,

@@ -73,6 +73,7 @@ mod revocation;
 mod router;
 mod rp;
 mod session;
+mod token_client;
 mod tokens;
 
 use std::collections::HashMap;

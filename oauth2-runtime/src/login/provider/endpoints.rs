@@ -34,6 +34,11 @@ pub(crate) struct Endpoints {
 }
 
 impl LoginProvider {
+    /// The token URL of a plain OAuth 2.0 provider (explicit endpoints).
+    pub(crate) fn explicit_token_url(&self) -> Option<&Url> {
+        self.inner.explicit.as_ref().map(|e| &e.token)
+    }
+
     /// The endpoints: explicit ones, or from the issuer's discovery document, which the
     /// registry fetches once for login and key loading alike (a failed discovery is
     /// tried again on the next login).
