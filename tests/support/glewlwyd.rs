@@ -139,6 +139,27 @@ impl Glewlwyd {
         std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
     }
 
+    /// Adds a second client of the app, `client_id`, that authenticates with
+    /// `private_key_jwt` with the public keys `jwks` (a JWK set).
+    pub async fn add_key_client(&self, app: &str, client_id: &str, jwks: &Value) {
+        self.admin_send(
+            reqwest::Method::POST,
+            "/client/",
+            json!({
+                "client_id": client_id,
+                "name": "the tests' app, with a key",
+                "confidential": true,
+                "redirect_uri": [format!("{app}/auth/glewlwyd/callback")],
+                "authorization_type": ["code", "refresh_token"],
+                "token_endpoint_auth_method": ["private_key_jwt"],
+                "jwks": jwks,
+                "enabled": true,
+                "scope": [],
+            }),
+        )
+        .await;
+    }
+
     /// Adds user `name` (e-mail `{name}@example.com`) who may ask for `openid`.
     pub async fn add_user(&self, name: &str) {
         self.admin_send(
@@ -252,6 +273,12 @@ impl Glewlwyd {
                 "email-claim": "mandatory",
                 "scope-claim": "no",
                 "pkce-allowed": true,
+                // Clients that sign their assertions (private_key_jwt) keep their public
+                // keys in the client property `jwks`; signed JWTs from clients (request
+                // objects and client assertions) are taken, living at most 10 minutes.
+                "client-jwks-parameter": "jwks",
+                "request-parameter-allow": true,
+                "request-maximum-exp": 600,
                 "back-channel-logout-allowed": true,
                 "session-management-allowed": true,
                 "session-cookie-name": "GLEWLWYD_OIDC_SESSION",

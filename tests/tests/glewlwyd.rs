@@ -4,7 +4,9 @@
 //! `support/glewlwyd.rs`), its authorization response has no `iss`, its token type is
 //! `bearer` in lowercase, its RFC 9068 access tokens name the scopes as `aud` (without
 //! resource indicators), its ID tokens carry `c_hash` and `auth_time: 0` from the token
-//! endpoint, and every refresh rotates the refresh token.
+//! endpoint, every refresh rotates the refresh token, it lists `private_key_jwt` only
+//! when signed client JWTs are allowed, refuses a client assertion whose `aud` is its
+//! issuer (it wants the token endpoint), and answers a refused client with a bare 403.
 
 use axum::Router;
 use axum::routing::get;
@@ -254,5 +256,93 @@ async fn a_logout_at_glewlwyd_ends_the_apps_session_through_the_back_channel() {
         erin.get(&format!("{base}/me")).await.status(),
         200,
         "another user's stays"
+    );
+}
+
+/// An app whose login provider is Glewlwyd's client `rp-key`, which authenticates with
+/// `private_key_jwt` (the test key) and assertions aimed at `audience`; `user` can log
+/// in. The provider and the app's base URL.
+async fn key_client_app(
+    audience: oauth2::client::AssertionAudience,
+    user: &str,
+) -> (Glewlwyd, String) {
+    let key =
+        oauth2::client::ClientKey::from_pem(&oauth2_tests::op::client_key_pem("client-p256.pem"))
+            .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let g = Glewlwyd::start(&base).await;
+    g.add_key_client(
+        &base,
+        "rp-key",
+        &serde_json::json!({"keys": [key.public_jwk()]}),
+    )
+    .await;
+    g.add_user(user).await;
+    let login = Login::builder()
+        .base_url(&base)
+        .session_secret(SECRET)
+        .provider(
+            LoginProvider::builder("glewlwyd")
+                .issuer(&g.issuer)
+                .client_id("rp-key")
+                .client_key(key)
+                .assertion_audience(audience),
+        )
+        .build()
+        .unwrap();
+    let routes = oauth2_tests::session_routes()
+        .merge(login.router())
+        .layer(login.layer());
+    tokio::spawn(async move { axum::serve(listener, routes).await.unwrap() });
+    (g, base)
+}
+
+/// `private_key_jwt` at Glewlwyd: its client keeps the public JWK set in a property, and
+/// it takes only assertions aimed at its token endpoint (as Entra ID; oidc-provider and
+/// FAPI 2.0 want the issuer): the code exchange and each refresh carry a fresh one.
+#[tokio::test]
+async fn glewlwyd_takes_the_logins_private_key_jwt() {
+    if services::glewlwyd("glewlwyd_takes_the_logins_private_key_jwt").is_none() {
+        return;
+    }
+    let (g, base) = key_client_app(oauth2::client::AssertionAudience::Endpoint, "grace").await;
+    let b = Browser::new();
+    let start = b.get(&format!("{base}/auth/glewlwyd/login")).await;
+    assert_eq!(start.status(), 303, "{}", start.text().await.unwrap());
+    let callback = g.authorize(&b, &location(&start), &base, "grace").await;
+    let done = b.get(&callback).await;
+    assert_eq!(
+        done.status(),
+        303,
+        "{}\n{}",
+        done.text().await.unwrap(),
+        g.log()
+    );
+    let me = oauth2_tests::session_claims(&b, &base).await;
+    assert_eq!(me["aud"], "rp-key", "{me}");
+    // Refreshes (30 s tokens), each with a new assertion.
+    let first = text(&b, &format!("{base}/token")).await;
+    let second = text(&b, &format!("{base}/token")).await;
+    assert_ne!(first, second, "refreshed");
+}
+
+/// The same client with assertions aimed at the issuer (the default): Glewlwyd refuses
+/// with a bare 403, and the login's error says what to check.
+#[tokio::test]
+async fn glewlwyd_refuses_an_assertion_aimed_at_its_issuer_and_the_login_says_why() {
+    if services::glewlwyd("glewlwyd_refuses_an_assertion_aimed_at_its_issuer").is_none() {
+        return;
+    }
+    let (g, base) = key_client_app(oauth2::client::AssertionAudience::Issuer, "heidi").await;
+    let b = Browser::new();
+    let start = b.get(&format!("{base}/auth/glewlwyd/login")).await;
+    let callback = g.authorize(&b, &location(&start), &base, "heidi").await;
+    let refused = b.get(&callback).await;
+    assert!(!refused.status().is_success() && refused.status() != 303);
+    let body = refused.text().await.unwrap();
+    assert!(
+        body.contains("403") && body.contains("assertion_audience"),
+        "{body}"
     );
 }

@@ -152,6 +152,14 @@ async fn post_once(
     }
     match serde_json::from_slice::<ProviderError>(&bytes) {
         Ok(e) => Ok((Answer::Refused(e), nonce)),
-        Err(_) => Err(PostError::Status(format!("{url} answered HTTP {status}"))),
+        Err(_) => Err(PostError::Status(format!(
+            "{url} answered HTTP {status}{}",
+            if matches!(status.as_u16(), 401 | 403) {
+                " without an OAuth error (a refused client authentication? check the client \
+                 id, its credential and, for signed assertions, `assertion_audience`)"
+            } else {
+                ""
+            }
+        ))),
     }
 }
