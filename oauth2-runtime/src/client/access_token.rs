@@ -86,12 +86,29 @@ impl AccessToken {
     /// The `Authorization` header and, for a DPoP-bound token, the `DPoP` proof of a
     /// `method` request to `url`.
     pub fn headers(&self, method: &Method, url: &Url) -> Result<HeaderMap, TokenError> {
+        self.headers_with_nonce(method, url, None)
+    }
+
+    /// [`headers`](Self::headers) whose DPoP proof carries `nonce`: the API's
+    /// `DPoP-Nonce`, from its 401 `use_dpop_nonce` (RFC 9449 §9) or an earlier response.
+    /// Without DPoP the nonce has no use, and the headers are the same.
+    pub fn headers_with_nonce(
+        &self,
+        method: &Method,
+        url: &Url,
+        nonce: Option<&str>,
+    ) -> Result<HeaderMap, TokenError> {
         let mut headers = HeaderMap::new();
         let (scheme, proof) = match &self.inner.dpop {
             None => ("Bearer", None),
             Some(key) => {
                 let proof = key
-                    .proof(method.as_str(), url.as_str(), Some(&self.inner.value), None)
+                    .proof(
+                        method.as_str(),
+                        url.as_str(),
+                        Some(&self.inner.value),
+                        nonce,
+                    )
                     .map_err(|e| TokenError::config(format!("no DPoP proof: {e}")))?;
                 ("DPoP", Some(proof))
             }
@@ -132,5 +149,53 @@ impl AccessToken {
         let headers = self.headers(request.method(), request.url())?;
         request.headers_mut().extend(headers);
         Ok(reqwest::RequestBuilder::from_parts(client, request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    /// The P-256 key of the DPoP tests.
+    const PEM: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgjLPMqFco2v9DkYwO
+B09NQLYvdgTSbmXGCpuUo+pZrY6hRANCAATKBXyFjOuR0rJWBDcLGIm5LqoEAgXp
+tqc4RFYYL4inEr6uV8cJS6ZlUxGAZaLwT4UzNZmW2pYeCiejP6zAQwER
+-----END PRIVATE KEY-----";
+
+    fn proof_claims(headers: &HeaderMap) -> serde_json::Value {
+        let proof = headers["dpop"].to_str().unwrap();
+        let payload = proof.split('.').nth(1).unwrap();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn a_bound_token_gets_a_proof_of_each_call_and_a_bearer_one_none() {
+        let url = Url::parse("https://api.example/items?page=2").unwrap();
+        let bearer = AccessToken::new("t1".into(), None, None, None);
+        let h = bearer.headers(&Method::GET, &url).unwrap();
+        assert_eq!(h[header::AUTHORIZATION], "Bearer t1");
+        assert!(!h.contains_key("dpop"));
+        assert!(!format!("{bearer:?}").contains("t1"), "no token in Debug");
+
+        let key = Arc::new(DpopKey::from_pem(PEM).unwrap());
+        let bound = AccessToken::new("t2".into(), None, None, Some(key));
+        let h = bound.headers(&Method::POST, &url).unwrap();
+        assert_eq!(h[header::AUTHORIZATION], "DPoP t2");
+        let claims = proof_claims(&h);
+        assert_eq!(claims["htm"], "POST");
+        assert_eq!(claims["htu"], "https://api.example/items");
+        assert_eq!(claims["ath"], crate::util::sha256_base64url("t2"));
+        assert!(claims.get("nonce").is_none());
+        let again = proof_claims(&bound.headers(&Method::POST, &url).unwrap());
+        assert_ne!(again["jti"], claims["jti"], "a fresh proof per call");
+        let with_nonce = bound
+            .headers_with_nonce(&Method::POST, &url, Some("n-1"))
+            .unwrap();
+        assert_eq!(proof_claims(&with_nonce)["nonce"], "n-1");
     }
 }
