@@ -108,6 +108,16 @@ fn global_warnings() -> &'static Capture {
     })
 }
 
+/// Works around a race in tracing's callsite cache: a span or event that another test's
+/// thread meets for the first time while `set_default` registers this test's subscriber
+/// may keep the interest computed without it ("never"), and this test would miss it (a
+/// login span was missed so, once, on a busy machine). Computing every interest again a
+/// moment later, with this test's subscriber registered, corrects such a callsite.
+async fn settle_interest() {
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    tracing::callsite::rebuild_interest_cache();
+}
+
 fn kid_of(token: &str) -> String {
     jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
 }
@@ -117,6 +127,7 @@ async fn every_auth_decision_is_an_event_without_the_token() {
     let capture = Capture::default();
     let _guard =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    settle_interest().await;
     let app = TestApp::start().await;
     let idp: &DevIssuer = &app.idp;
 
@@ -196,6 +207,7 @@ async fn key_fetches_run_in_a_span_naming_the_provider() {
     let capture = Capture::default();
     let _guard =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    settle_interest().await;
     let app = TestApp::start().await;
     app.idp.rotate();
     let fresh = app.idp.token().sign();
@@ -224,6 +236,7 @@ async fn logins_and_logouts_run_in_spans_with_their_outcome() {
     let capture = Capture::default();
     let _guard =
         tracing::subscriber::set_default(tracing_subscriber::registry().with(capture.clone()));
+    settle_interest().await;
     let idp = DevIssuer::start().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
