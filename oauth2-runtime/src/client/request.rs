@@ -36,6 +36,48 @@ pub(crate) enum Answer {
     Refused(ProviderError),
 }
 
+/// A successful token response (RFC 6749 §5.1; RFC 8693 §2.2.1 adds
+/// `issued_token_type`).
+#[derive(Debug, Deserialize)]
+pub(crate) struct TokenResponse {
+    pub(crate) access_token: String,
+    pub(crate) token_type: String,
+    #[serde(default)]
+    pub(crate) expires_in: Option<u64>,
+    // The login's; a token client's grants return neither.
+    #[serde(default)]
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
+    pub(crate) refresh_token: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
+    pub(crate) id_token: Option<String>,
+    #[serde(default)]
+    pub(crate) scope: Option<String>,
+    #[serde(default)]
+    pub(crate) issued_token_type: Option<String>,
+}
+
+impl TokenResponse {
+    /// The token response in `bytes`.
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("token response is invalid: {e}"))
+    }
+
+    /// Whether its access token is DPoP-bound; `proof_sent`: the request carried a
+    /// DPoP proof. Bearer, or after a proof DPoP; any other type is refused.
+    pub(crate) fn dpop_bound(&self, proof_sent: bool) -> Result<bool, String> {
+        let bound = proof_sent && self.token_type.eq_ignore_ascii_case("dpop");
+        if !bound && !self.token_type.eq_ignore_ascii_case("bearer") {
+            return Err(format!(
+                "token type `{}` is not supported (only Bearer{})",
+                crate::util::printable(&self.token_type, 40),
+                if proof_sent { " and DPoP" } else { "" }
+            ));
+        }
+        Ok(bound)
+    }
+}
+
 /// Why a POST got no answer to read.
 #[derive(Debug, Clone)]
 pub(crate) enum PostError {

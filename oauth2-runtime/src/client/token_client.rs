@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::request::{Answer, Post, PostError, post_form};
+use super::request::{Answer, Post, PostError, TokenResponse, post_form};
 use super::token_cache::{Issued, TokenCache};
 use super::{AccessToken, ClientAuth, ClientConfigError, ClientCredentials, DpopKey, TokenError};
 
@@ -303,19 +303,7 @@ impl TokenClient {
 /// Reads a token response: a Bearer token, or a DPoP-bound one when the request
 /// carried a proof of `dpop`.
 fn issued(bytes: &[u8], dpop: Option<&Arc<DpopKey>>, exchange: bool) -> Result<Issued, TokenError> {
-    #[derive(serde::Deserialize)]
-    struct Response {
-        access_token: String,
-        token_type: String,
-        #[serde(default)]
-        expires_in: Option<u64>,
-        #[serde(default)]
-        scope: Option<String>,
-        #[serde(default)]
-        issued_token_type: Option<String>,
-    }
-    let r: Response = serde_json::from_slice(bytes)
-        .map_err(|e| TokenError::invalid(format!("the token response is not valid: {e}")))?;
+    let r = TokenResponse::parse(bytes).map_err(TokenError::invalid)?;
     if exchange
         && r.issued_token_type
             .as_deref()
@@ -326,17 +314,12 @@ fn issued(bytes: &[u8], dpop: Option<&Arc<DpopKey>>, exchange: bool) -> Result<I
             crate::util::printable(r.issued_token_type.as_deref().unwrap_or_default(), 100)
         )));
     }
-    let bound = dpop.filter(|_| r.token_type.eq_ignore_ascii_case("dpop"));
-    if bound.is_none() && !r.token_type.eq_ignore_ascii_case("bearer") {
-        return Err(TokenError::invalid(format!(
-            "token type `{}` is not supported",
-            crate::util::printable(&r.token_type, 40)
-        )));
-    }
+    let bound = r.dpop_bound(dpop.is_some()).map_err(TokenError::invalid)?;
     let lifetime = r.expires_in.or_else(|| jwt_lifetime(&r.access_token));
     let expires_at = lifetime.map(|s| crate::util::now().saturating_add(s));
+    let key = dpop.filter(|_| bound).cloned();
     Ok(Issued {
-        token: AccessToken::new(r.access_token, expires_at, r.scope, bound.cloned()),
+        token: AccessToken::new(r.access_token, expires_at, r.scope, key),
         lifetime,
     })
 }

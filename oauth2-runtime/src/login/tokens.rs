@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 use super::error::LoginError;
 use super::provider::{ClientAuth, Endpoints, LoginProvider};
 use crate::client::DpopKey;
-use crate::client::request::{Post, PostError};
+use crate::client::request::{Post, PostError, TokenResponse};
 use crate::util::now;
 
 /// How long token endpoint and userinfo requests may take.
@@ -86,20 +86,6 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    token_type: String,
-    #[serde(default)]
-    expires_in: Option<u64>,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    id_token: Option<String>,
-    #[serde(default)]
-    scope: Option<String>,
-}
-
 pub(crate) use crate::client::request::{Answer, ProviderError};
 
 /// POSTs `form` to `url` (a token, device authorization, pushed authorization or
@@ -159,16 +145,8 @@ pub(crate) async fn token_request(
 /// Reads a successful token response: Bearer tokens, or DPoP-bound ones when the
 /// request carried a proof (`dpop`).
 pub(crate) fn tokens_from(bytes: &[u8], dpop: bool) -> Result<Tokens, LoginError> {
-    let t: TokenResponse = serde_json::from_slice(bytes)
-        .map_err(|e| LoginError::exchange(format!("token response is invalid: {e}")))?;
-    let dpop_bound = dpop && t.token_type.eq_ignore_ascii_case("dpop");
-    if !t.token_type.eq_ignore_ascii_case("bearer") && !dpop_bound {
-        return Err(LoginError::exchange(format!(
-            "token type `{}` is not supported (only Bearer{})",
-            printable(&t.token_type),
-            if dpop { " and DPoP" } else { "" }
-        )));
-    }
+    let t = TokenResponse::parse(bytes).map_err(LoginError::exchange)?;
+    let dpop_bound = t.dpop_bound(dpop).map_err(LoginError::exchange)?;
     Ok(Tokens {
         access_token: t.access_token,
         refresh_token: t.refresh_token,
