@@ -20,7 +20,7 @@ use quick_cache::sync::Cache;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::client::request::{Answer as PostAnswer, Post, PostError, post_form};
+use crate::client::request::{Answer as PostAnswer, Post, post_form};
 use crate::client::{ClientAuth, ClientCredentials};
 use crate::jwks::KeyCache;
 use crate::util::now_millis;
@@ -185,10 +185,7 @@ impl Introspector {
                 e.message(),
                 credential_name(method)
             )),
-            Err(PostError::Status(m)) => Err(format!(
-                "{m} (are the introspection client's id and {} right?)",
-                credential_name(method)
-            )),
+            // A bare 401/403 already says what to check.
             Err(e) => Err(e.message().to_owned()),
         }
     }
