@@ -119,6 +119,8 @@ struct Inner {
     timeout: Duration,
     dpop: Option<Arc<DpopKey>>,
     grant: ExchangeGrant,
+    /// The issuer's shared key cache, whose metadata serves discovery.
+    discovery: Option<crate::jwks::KeyCache>,
     endpoint: OnceCell<Endpoint>,
     cache: TokenCache,
 }
@@ -154,6 +156,7 @@ impl TokenClient {
             timeout: DEFAULT_TIMEOUT,
             dpop_key_pem: None,
             dpop_key: None,
+            discovery: None,
             grant: ExchangeGrant::default(),
             renew_before: DEFAULT_RENEW_BEFORE,
             retry_backoff: DEFAULT_TOKEN_RETRY_BACKOFF,
@@ -249,9 +252,15 @@ impl TokenClient {
                     });
                 }
                 let issuer = inner.issuer.as_deref().unwrap_or_default();
-                let meta = crate::discovery::discover(&inner.http, issuer)
-                    .await
-                    .map_err(|e| TokenError::unavailable(format!("discovery failed: {e}")))?;
+                // The metadata the issuer's shared key cache already holds, when there is
+                // one (a login provider's); else fetched here, once.
+                let meta = match &inner.discovery {
+                    Some(cache) => cache.metadata().await,
+                    None => crate::discovery::discover(&inner.http, issuer)
+                        .await
+                        .map(Arc::new),
+                }
+                .map_err(|e| TokenError::unavailable(format!("discovery failed: {e}")))?;
                 let token = meta.token_endpoint.as_deref().ok_or_else(|| {
                     TokenError::config(format!("{issuer} names no token_endpoint"))
                 })?;
@@ -376,6 +385,8 @@ pub struct TokenClientBuilder {
     dpop_key_pem: Option<String>,
     /// A key already loaded (a login provider's).
     dpop_key: Option<Arc<DpopKey>>,
+    /// The issuer's shared key cache (a login provider's).
+    discovery: Option<crate::jwks::KeyCache>,
     grant: ExchangeGrant,
     renew_before: Duration,
     retry_backoff: (Duration, Duration),
@@ -430,6 +441,14 @@ impl TokenClientBuilder {
     #[cfg(feature = "login")]
     pub(crate) fn dpop_shared(mut self, key: Arc<DpopKey>) -> Self {
         self.dpop_key = Some(key);
+        self
+    }
+
+    /// The issuer's key cache, whose discovered metadata the client uses instead of
+    /// fetching it again.
+    #[cfg(feature = "login")]
+    pub(crate) fn discovery_shared(mut self, cache: crate::jwks::KeyCache) -> Self {
+        self.discovery = Some(cache);
         self
     }
 
@@ -500,6 +519,7 @@ impl TokenClientBuilder {
                 timeout: self.timeout,
                 dpop,
                 grant: self.grant,
+                discovery: self.discovery,
                 endpoint: OnceCell::new(),
                 cache: TokenCache::new(self.renew_before, self.retry_backoff),
             }),

@@ -8,8 +8,9 @@ impl Login {
     /// A [`TokenClient`] with the registration of login provider `name`: its client id
     /// and credentials (secret, key or assertion file, method, assertion audience), its
     /// issuer (or, for a plain OAuth 2.0 provider, its token URL), this login's HTTP
-    /// client and the provider's DPoP key. The app's own tokens
-    /// ([`token_for`](TokenClient::token_for)) and tokens on a caller's behalf
+    /// client, the issuer's discovered metadata (not fetched again) and the provider's
+    /// DPoP key. The app's own tokens ([`token_for`](TokenClient::token_for)) and tokens
+    /// on a caller's behalf
     /// ([`exchange`](TokenClient::exchange)) then come from the registration the login
     /// uses, as Spring's and Microsoft.Identity.Web's token managers reuse theirs. Each
     /// call makes a new client with its own cache: make it once and share it (it is
@@ -27,7 +28,13 @@ impl Login {
         let mut builder = TokenClient::builder(p.inner.client.clone())
             .http_client(self.inner.upstream.http.clone());
         builder = match (p.issuer(), p.explicit_token_url()) {
-            (Some(issuer), _) => builder.issuer(issuer),
+            (Some(issuer), _) => {
+                let builder = builder.issuer(issuer);
+                match self.inner.upstream.registry.get(issuer) {
+                    Some(cache) => builder.discovery_shared(cache),
+                    None => builder,
+                }
+            }
             (None, Some(url)) => builder.token_endpoint(url.as_str()),
             (None, None) => {
                 return Err(ClientConfigError(format!(
